@@ -1,0 +1,76 @@
+"""Errors that end a run with a readable message instead of a traceback."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+# Exit codes of the command line: 2 = the input or configuration is wrong (fix it and re-run),
+# 1 = a notebook or the rendering failed.
+EXIT_INPUT = 2
+EXIT_FAILED = 1
+
+
+class MaopsError(Exception):
+    """An error a user can act on; the CLI prints its message and exits with `exit_code`."""
+
+    exit_code = EXIT_FAILED
+
+
+class ConfigError(MaopsError):
+    """A parameter, flag or YAML setting is wrong."""
+
+    exit_code = EXIT_INPUT
+
+
+@dataclass
+class Finding:
+    """One data-quality observation about an input table.
+
+    `severity` is "error" (fatal: the run stops) or "warning" (the rows are left out or the
+    value is ignored, and the run goes on).
+    """
+
+    severity: str
+    table: str
+    message: str
+    file: str = ""
+    column: str = ""
+    count: int = 0
+    examples: list[str] = field(default_factory=list)
+    action: str = ""
+
+    def describe(self) -> str:
+        where = self.file or self.table
+        if self.column:
+            where += f", column '{self.column}'"
+        text = f"{where}: {self.message}"
+        if self.examples:
+            text += "\n    e.g. " + "; ".join(self.examples)
+        if self.action:
+            text += f"\n    -> {self.action}"
+        return text
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "severity": self.severity,
+            "table": self.table,
+            "file": self.file,
+            "column": self.column,
+            "message": self.message,
+            "count": self.count,
+            "examples": list(self.examples),
+            "action": self.action,
+        }
+
+
+class DataContractError(MaopsError):
+    """The dataset breaks the data contract in a way no metric can be computed from."""
+
+    exit_code = EXIT_INPUT
+
+    def __init__(self, problems: list[Finding]):
+        self.problems = problems
+        lines = [f"The dataset does not satisfy the data contract ({len(problems)} problem(s)):"]
+        lines += ["  - " + p.describe().replace("\n", "\n  ") for p in problems]
+        lines.append("Nothing was written. Fix the input and run again (see docs/data-contract.md).")
+        super().__init__("\n".join(lines))

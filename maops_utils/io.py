@@ -1,0 +1,253 @@
+"""All file reading and writing of maops happens here."""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io as _io
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+import yaml
+
+from .errors import ConfigError, DataContractError, Finding
+from .schema import TABLES
+
+ENCODINGS = ("auto", "utf-8", "utf-8-sig", "cp932", "shift_jis")
+
+
+@dataclass
+class RawTable:
+    """A table as read from its file, before validation (CSV: every cell a string)."""
+
+    name: str
+    path: Path
+    frame: pd.DataFrame
+    encoding: str
+    sha256: str
+    size: int
+
+    @property
+    def is_csv(self) -> bool:
+        return self.path.suffix.lower() == ".csv"
+
+    def where(self, index: int) -> str:
+        """Human position of the row at positional `index` (CSV line numbers count the header)."""
+        return f"line {index + 2}" if self.is_csv else f"row {index + 1}"
+
+
+def locate_tables(data_dir: Path) -> dict[str, Path]:
+    """Map each contract table found in `data_dir` to its file (`<table>.csv` or `.parquet`)."""
+    if not data_dir.is_dir():
+        raise ConfigError(
+            f"data folder '{data_dir}' does not exist or is not a folder; "
+            "pass --data DIR pointing at a dataset in data contract v1 (see data/sample/)."
+        )
+    found: dict[str, Path] = {}
+    for name in TABLES:
+        candidates = [p for p in (data_dir / f"{name}.csv", data_dir / f"{name}.parquet") if p.is_file()]
+        if len(candidates) > 1:
+            raise DataContractError(
+                [
+                    Finding(
+                        "error",
+                        name,
+                        f"both {name}.csv and {name}.parquet exist in {data_dir}",
+                        file=str(data_dir / name),
+                        action="keep exactly one file per table",
+                    )
+                ]
+            )
+        if candidates:
+            found[name] = candidates[0]
+    return found
+
+
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def sha256_file(path: Path) -> str:
+    h = hashlib.sha256()
+    with path.open("rb") as f:
+        for chunk in iter(lambda: f.read(1 << 20), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def decode_text(data: bytes, *, file: str, table: str, encoding: str = "auto") -> tuple[str, str]:
+    """Decode CSV bytes; with "auto", UTF-8 (BOM or not) first, then CP932 (Japanese Excel)."""
+    if encoding not in ENCODINGS:
+        raise ConfigError(f"encoding '{encoding}' is not supported; use one of {', '.join(ENCODINGS)}")
+    tries = ("utf-8-sig", "cp932") if encoding == "auto" else (encoding,)
+    first_error: UnicodeDecodeError | None = None
+    for enc in tries:
+        try:
+            text = data.decode("utf-8-sig" if enc == "utf-8" else enc)
+            if enc.startswith("utf-8"):
+                enc = "utf-8-sig" if data[:3] == b"\xef\xbb\xbf" else "utf-8"
+            return text, enc
+        except UnicodeDecodeError as exc:
+            first_error = first_error or exc
+    assert first_error is not None
+    line = data[: first_error.start].count(b"\n") + 1
+    raise DataContractError(
+        [
+            Finding(
+                "error",
+                table,
+                f"cannot be decoded as {' or '.join(tries)} (bad byte at line {line})",
+                file=file,
+                action="save the file as UTF-8 or CP932, or set `encoding` in params/run.yaml",
+            )
+        ]
+    )
+
+
+def read_raw_table(name: str, path: Path, *, encoding: str = "auto") -> RawTable:
+    """Read one table file. CSV cells stay strings (validation parses them); Parquet keeps types."""
+    data = path.read_bytes()
+    digest = sha256_bytes(data)
+    if path.suffix.lower() == ".parquet":
+        try:
+            frame = pd.read_parquet(_io.BytesIO(data))
+        except Exception as exc:  # pyarrow raises several types for a damaged file
+            raise DataContractError(
+                [Finding("error", name, f"is not a readable Parquet file ({exc})", file=str(path))]
+            ) from None
+        used = "parquet"
+    else:
+        text, used = decode_text(data, file=str(path), table=name, encoding=encoding)
+        if not text.strip():
+            frame = pd.DataFrame()
+        else:
+            try:
+                frame = pd.read_csv(
+                    _io.StringIO(text),
+                    dtype=str,
+                    keep_default_na=False,
+                    na_filter=False,
+                    skipinitialspace=False,
+                )
+            except (pd.errors.ParserError, csv.Error) as exc:
+                raise DataContractError(
+                    [
+                        Finding(
+                            "error",
+                            name,
+                            f"is not a well-formed CSV file: {exc}",
+                            file=str(path),
+                            action="check quoting and the number of fields on that line",
+                        )
+                    ]
+                ) from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    return RawTable(name, path, frame, used, digest, len(data))
+
+
+def read_raw_dataset(data_dir: Path, *, encoding: str = "auto") -> dict[str, RawTable]:
+    return {
+        name: read_raw_table(name, path, encoding=encoding)
+        for name, path in locate_tables(data_dir).items()
+    }
+
+
+def load_yaml(path: Path) -> dict:
+    """Load a YAML mapping safely (no object construction), naming the file on errors."""
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError(f"configuration file '{path}' does not exist") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise ConfigError(f"{path}{where}: invalid YAML ({problem}); fix the syntax") from None
+    if data is None:
+        return {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{path}: expected a mapping of settings at the top level")
+    return data
+
+
+# ---------------------------------------------------------------- writing
+
+
+def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # UTF-8 with BOM so that Excel (the tool most readers open a CSV with) shows Japanese text.
+    frame.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
+    return path
+
+
+def write_text(text: str, path: Path) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+    return path
+
+
+def write_json(data: Mapping, path: Path) -> Path:
+    return write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n", path)
+
+
+def write_dataset(tables: Mapping[str, pd.DataFrame], out_dir: Path) -> list[Path]:
+    """Write tables as UTF-8 CSV files of data contract v1 (timestamps as local time)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, frame in tables.items():
+        path = out_dir / f"{name}.csv"
+        frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n", date_format="%Y-%m-%d %H:%M:%S")
+        written.append(path)
+    return written
+
+
+@contextmanager
+def staging_dir(final: Path) -> Iterator[Path]:
+    """A fresh folder beside `final` to build output in; removed if the block fails.
+
+    Building beside the target keeps the final rename on one file system, so it is atomic.
+    """
+    final.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+
+
+def publish_dir(staged: Path, final: Path) -> None:
+    """Replace `final` by `staged`; the old folder is removed only after the new one is in place."""
+    old = None
+    if final.exists():
+        old = final.parent / f".{final.name}.old-{os.getpid()}"
+        os.replace(final, old)
+    try:
+        os.replace(staged, final)
+    except BaseException:
+        if old is not None:
+            os.replace(old, final)
+        raise
+    if old is not None:
+        shutil.rmtree(old, ignore_errors=True)
+
+
+def list_report_months(reports_dir: Path) -> list[str]:
+    """Months (YYYY-MM) that have a published report folder, newest first."""
+    if not reports_dir.is_dir():
+        return []
+    months = [
+        p.name
+        for p in reports_dir.iterdir()
+        if p.is_dir() and len(p.name) == 7 and p.name[4] == "-" and (p / "index.html").is_file()
+    ]
+    return sorted(months, reverse=True)
