@@ -251,3 +251,28 @@ def list_report_months(reports_dir: Path) -> list[str]:
         if p.is_dir() and len(p.name) == 7 and p.name[4] == "-" and (p / "index.html").is_file()
     ]
     return sorted(months, reverse=True)
+
+
+def write_tables(out_dir: str | Path, tables: Mapping[str, pd.DataFrame]) -> list[Path]:
+    """Write each frame as `<name>.csv` into `out_dir` (a report's output tables)."""
+    return [write_csv(frame, Path(out_dir) / f"{name}.csv") for name, frame in tables.items()]
+
+
+def write_text_atomic(text: str, path: Path) -> Path:
+    """Write `text` to a temporary file beside `path`, then rename it over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            f.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
+
+
+def copy_file(src: Path, dest: Path) -> Path:
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(src, dest)
+    return dest

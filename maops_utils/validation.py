@@ -10,11 +10,12 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
 from .errors import DataContractError, Finding
-from .io import RawTable
+from .io import RawTable, read_raw_dataset
 from .schema import ACTIVITY_TYPES, ALL, OPPORTUNITY_STATUSES, STAGES, TABLES, UNKNOWN_SOURCE
 
 MAX_EXAMPLES = 5
@@ -381,3 +382,14 @@ def validate(
         for name, r in raw.items()
     }
     return Dataset(tables, chk.findings, timezone, sources)
+
+
+def load_dataset(
+    data_dir: Path,
+    *,
+    timezone: str = "Asia/Tokyo",
+    encoding: str = "auto",
+    as_of: pd.Timestamp | None = None,
+) -> Dataset:
+    """Read every table of the dataset folder and validate it (see `validate`)."""
+    return validate(read_raw_dataset(Path(data_dir), encoding=encoding), timezone=timezone, as_of=as_of)

@@ -1,0 +1,126 @@
+"""The `maops` command line (also `python -m maops_utils`)."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from . import __version__
+from .errors import EXIT_INPUT, MaopsError
+
+
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--params", dest="params_dir", type=Path, help="folder of the YAML settings (default: ./params)")
+    p.add_argument("--config", dest="run_file", type=Path, help="a run file (YAML) overriding params/run.yaml")
+    p.add_argument("--data", dest="data_dir", help="dataset folder in data contract v1 (default: data/sample)")
+    p.add_argument("--timezone", help="time zone the timestamps are read in (default: Asia/Tokyo)")
+    p.add_argument("--encoding", help="CSV encoding: auto, utf-8 or cp932 (default: auto)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="maops",
+        description="Monthly marketing-automation reports from a dataset in data contract v1.",
+    )
+    parser.add_argument("--version", action="version", version=f"maops {__version__}")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run the monthly batch and write reports/YYYY-MM/")
+    _common(p)
+    p.add_argument("--month", help="month to report, YYYY-MM (default: the last complete month in the data)")
+    p.add_argument("--out", dest="out_dir", help="reports folder (default: reports)")
+    p.add_argument("--notebooks", help="comma-separated notebook names to run (default: params/run.yaml)")
+    p.add_argument("--locale", choices=("ja", "en"), help="report language (default: ja)")
+    p.add_argument("--show-code", action="store_true", default=None, help="keep code cells in the HTML")
+    p.add_argument("--as-of", help="run time in local time, for reproducible runs (default: now)")
+
+    p = sub.add_parser("validate", help="check a dataset against the data contract")
+    _common(p)
+
+    p = sub.add_parser("sample", help="generate the synthetic sample dataset")
+    p.add_argument("--out", required=True, type=Path, help="folder to write the CSV tables to")
+    p.add_argument("--leads", type=int, default=None, help="number of leads")
+    p.add_argument("--months", type=int, default=24, help="number of months (default: 24)")
+    p.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
+    p.add_argument("--end-month", help="last month of data, YYYY-MM (default: the last complete month)")
+    return parser
+
+
+def _settings(args: argparse.Namespace):
+    from .config import load_settings, project_root
+
+    params_dir = (args.params_dir or project_root() / "params").resolve()
+    overrides = {
+        key: getattr(args, key, None)
+        for key in ("data_dir", "out_dir", "month", "timezone", "encoding", "locale", "notebooks", "show_code")
+    }
+    cwd = Path.cwd()
+    for key in ("data_dir", "out_dir"):
+        # a path typed on the command line is relative to where it was typed
+        if overrides.get(key):
+            overrides[key] = (cwd / overrides[key]).resolve()
+    return load_settings(params_dir, overrides, run_file=args.run_file)
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    from .config import parse_as_of
+    from .runner import run
+
+    settings = _settings(args)
+    result = run(settings, as_of=parse_as_of(args.as_of or "", settings.timezone))
+    width = max(len(r.name) for r in result.notebooks) if result.notebooks else 8
+    print(f"{'notebook':<{width}}  status  seconds  output")
+    for r in result.notebooks:
+        print(f"{r.name:<{width}}  {r.status:<6}  {r.seconds:7.1f}  {r.output}")
+    print(result.index_html)
+    return 0
+
+
+def _cmd_validate(args: argparse.Namespace) -> int:
+    from .config import parse_as_of
+    from .validation import load_dataset
+
+    settings = _settings(args)
+    now = parse_as_of("", settings.timezone)
+    dataset = load_dataset(settings.data_dir, timezone=settings.timezone, encoding=settings.encoding, as_of=now)
+    for name, src in dataset.sources.items():
+        print(f"{name:<14} {src['rows']:>9} rows  {src['encoding']:<9} {src['path']}")
+    if not dataset.findings:
+        print("OK: the dataset satisfies data contract v1 (no findings).")
+    for f in dataset.findings:
+        print(f"{f.severity}: {f.describe()}")
+    return 0
+
+
+def _cmd_sample(args: argparse.Namespace) -> int:
+    from . import io
+    from .sample import generate_sample
+
+    kwargs = {"months": args.months, "seed": args.seed, "end_month": args.end_month}
+    if args.leads is not None:
+        kwargs["leads"] = args.leads
+    tables = generate_sample(**kwargs)
+    for path in io.write_dataset(tables, args.out):
+        print(path)
+    return 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    handler = {"run": _cmd_run, "validate": _cmd_validate, "sample": _cmd_sample}[args.command]
+    try:
+        return handler(args)
+    except MaopsError as exc:
+        print(f"maops {args.command}: error: {exc}", file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        print(f"maops {args.command}: interrupted; nothing was published", file=sys.stderr)
+        return 130
+    except OSError as exc:
+        print(f"maops {args.command}: error: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+        return EXIT_INPUT
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,59 @@
+"""Report text in Japanese (default) and English, and locale-aware number formatting."""
+
+from __future__ import annotations
+
+import math
+
+TEXT: dict[str, dict[str, str]] = {
+    "kpi_report": {"ja": "KPI評価レポート", "en": "KPI evaluation report"},
+    "tier": {"ja": "区分", "en": "Tier"},
+    "kpi": {"ja": "指標", "en": "Metric"},
+    "value": {"ja": "実績", "en": "Value"},
+    "target": {"ja": "目標", "en": "Target"},
+    "attainment": {"ja": "達成率", "en": "Attainment"},
+    "previous": {"ja": "前月", "en": "Previous month"},
+    "change": {"ja": "前月比", "en": "vs previous month"},
+    "product": {"ja": "商材", "en": "Product"},
+    "month": {"ja": "月", "en": "Month"},
+    "stage": {"ja": "ステージ", "en": "Stage"},
+    "count": {"ja": "件数", "en": "Count"},
+    "all": {"ja": "全体", "en": "All"},
+    "funnel_title": {"ja": "{month} のファネル（当月件数）", "en": "Funnel for {month} (counts in the month)"},
+    "trend_title": {"ja": "{first}〜{last} の推移（破線は目標）", "en": "{first} to {last} (dashed: target)"},
+    "severity": {"ja": "重要度", "en": "Severity"},
+    "table": {"ja": "テーブル", "en": "Table"},
+    "message": {"ja": "内容", "en": "Message"},
+    "rows": {"ja": "行数", "en": "Rows"},
+    "warning": {"ja": "警告", "en": "warning"},
+    "error": {"ja": "エラー", "en": "error"},
+    "no_findings": {"ja": "データ品質の指摘はありません。", "en": "No data-quality findings."},
+}
+
+STAGE_METRICS = ("new_leads", "mqls", "sqls", "opportunities", "won_deals")
+
+
+def t(key: str, locale: str = "ja", **fmt: object) -> str:
+    text = TEXT[key].get(locale) or TEXT[key]["en"]
+    return text.format(**fmt) if fmt else text
+
+
+def format_value(value: float | None, unit: str, locale: str = "ja", currency: str = "JPY") -> str:
+    """A metric value as people read it: 1,234 / 12.3% / ¥12,345,678; empty when missing."""
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    if unit == "rate":
+        return f"{value * 100:.1f}%"
+    if unit == "currency":
+        symbol = {"JPY": "¥", "USD": "$", "EUR": "€"}.get(currency, "")
+        if currency == "JPY":
+            return f"{symbol}{value:,.0f}"
+        return f"{symbol}{value:,.2f}" if symbol else f"{value:,.2f} {currency}"
+    if float(value).is_integer():
+        return f"{value:,.0f}"
+    return f"{value:,.2f}"
+
+
+def format_ratio(value: float | None) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return ""
+    return f"{value * 100:.0f}%"

@@ -1,0 +1,97 @@
+"""Charts of the reports. Each function returns a matplotlib Figure; none shows or saves it."""
+
+from __future__ import annotations
+
+import matplotlib as mpl
+import matplotlib_fontja  # noqa: F401  (registers the bundled IPAexGothic font)
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from .i18n import t
+
+# Figures are built without pyplot so that none is left open: a notebook displays the returned
+# figure exactly once, and batch runs keep no global figure state.
+
+# The bundled Japanese font: no system font is assumed on the machine that renders reports.
+JAPANESE_FONT = "IPAexGothic"
+PALETTE = "colorblind"
+
+
+def setup_style() -> None:
+    """Seaborn's theme with the Japanese font (set_theme alone would reset the font)."""
+    sns.set_theme(style="whitegrid", font=JAPANESE_FONT, palette=PALETTE)
+    mpl.rcParams["axes.unicode_minus"] = False
+    mpl.rcParams["figure.dpi"] = 100
+
+
+def _thousands(x: float, _pos: int) -> str:
+    return f"{x:,.0f}"
+
+
+def funnel_chart(funnel: pd.DataFrame, *, month: str, locale: str = "ja") -> Figure:
+    """Horizontal bars per stage, one panel per product, with stage-to-stage conversion noted.
+
+    Args:
+        funnel: rows `product, stage, value, order` as from `kpi.funnel`.
+    """
+    setup_style()
+    products = list(dict.fromkeys(funnel["product"]))
+    fig = Figure(figsize=(3.2 * len(products), 3.4))
+    axes = fig.subplots(1, len(products), sharey=True)
+    axes = [axes] if len(products) == 1 else list(axes)
+    colors = sns.color_palette(PALETTE, n_colors=funnel["order"].nunique())
+    for ax, product in zip(axes, products, strict=True):
+        part = funnel[funnel["product"] == product].sort_values("order")
+        ax.barh(part["stage"], part["value"], color=colors[: len(part)])
+        ax.invert_yaxis()
+        top = float(part["value"].max() or 1)
+        previous = None
+        for y, value in enumerate(part["value"]):
+            note = f"{value:,.0f}"
+            if previous:
+                note += f"  ({value / previous:.0%})"
+            ax.text(value + top * 0.02, y, note, va="center", fontsize=8)
+            previous = value
+        ax.set_xlim(0, top * 1.6)
+        ax.set_title(t("all", locale) if product == "ALL" else product)
+        ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
+        ax.set_xlabel(t("count", locale))
+    fig.suptitle(t("funnel_title", locale, month=month))
+    fig.tight_layout()
+    return fig
+
+
+def trend_chart(trend: pd.DataFrame, *, locale: str = "ja") -> Figure:
+    """Small multiples, one per metric: a line per product, its target dashed in the same colour.
+
+    Args:
+        trend: rows `month, product, metric, label, value, target` as from `kpi.trend`.
+    """
+    setup_style()
+    labels = list(dict.fromkeys(trend["label"]))
+    products = sorted(trend["product"].unique())
+    colors = dict(zip(products, sns.color_palette(PALETTE, n_colors=len(products)), strict=True))
+    ncols = 2
+    nrows = (len(labels) + 1) // ncols
+    fig = Figure(figsize=(11, 3.2 * nrows))
+    axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False)
+    months = sorted(trend["month"].unique())
+    for ax, label in zip(axes.flat, labels, strict=False):
+        part = trend[trend["label"] == label]
+        for product in products:
+            p = part[part["product"] == product].set_index("month").reindex(months)
+            ax.plot(months, p["value"], marker="o", ms=3, color=colors[product], label=product)
+            if p["target"].notna().any():
+                ax.plot(months, p["target"], ls="--", lw=1, color=colors[product])
+        ax.set_title(label)
+        ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
+        ax.tick_params(axis="x", labelrotation=60, labelsize=8)
+    for ax in list(axes.flat)[len(labels):]:
+        ax.set_visible(False)
+    handles, names = axes.flat[0].get_legend_handles_labels()
+    fig.legend(handles, names, title=t("product", locale), loc="upper right")
+    fig.suptitle(t("trend_title", locale, first=months[0], last=months[-1]))
+    fig.tight_layout(rect=(0, 0, 0.93, 1))
+    return fig

@@ -1,0 +1,441 @@
+"""Tests of maops_utils.report: self-contained, escaped, navigable HTML pages."""
+
+from __future__ import annotations
+
+import base64
+import re
+import zlib
+from html.parser import HTMLParser
+
+import nbformat
+import pandas as pd
+import pytest
+from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
+
+from maops_utils import __version__
+from maops_utils.report import (
+    notebook_to_html,
+    render_month_index,
+    render_reports_index,
+    report_css,
+)
+
+XSS = "<script>alert(1)</script>"
+GENERATED_AT = "2026-11-02T09:00:00+09:00"
+
+
+# ----------------------------------------------------------------------------- helpers
+
+
+def _tiny_png() -> str:
+    """A valid 1x1 PNG, base64 (what matplotlib's inline backend puts in outputs)."""
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        body = kind + data
+        return len(data).to_bytes(4, "big") + body + zlib.crc32(body).to_bytes(4, "big")
+
+    ihdr = (1).to_bytes(4, "big") + (1).to_bytes(4, "big") + bytes([8, 6, 0, 0, 0])
+    raw = chunk(b"IHDR", ihdr) + chunk(b"IDAT", zlib.compress(b"\x00\xff\x00\x00\xff"))
+    return base64.b64encode(b"\x89PNG\r\n\x1a\n" + raw + chunk(b"IEND", b"")).decode()
+
+
+PNG = _tiny_png()
+
+
+class Page(HTMLParser):
+    """Collects what the assertions need from a page, parsed like a browser would."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(convert_charrefs=True)
+        self.tags: list[tuple[str, dict[str, str]]] = []
+        self.ids: list[str] = []
+        self.styles: list[str] = []
+        self.link_texts: list[str] = []
+        self.text: list[str] = []
+        self.html_lang: str | None = None
+        self.title = ""
+        self._stack: list[str] = []
+        self.feed(text)
+        self.close()
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        a = {k: v or "" for k, v in attrs}
+        self.tags.append((tag, a))
+        if "id" in a:
+            self.ids.append(a["id"])
+        if tag == "html":
+            self.html_lang = a.get("lang")
+        if tag == "a":
+            self.link_texts.append("")
+        if tag not in {"meta", "img", "br", "link", "input", "hr"}:
+            self._stack.append(tag)
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._stack:
+            while self._stack and self._stack.pop() != tag:
+                pass
+
+    def handle_data(self, data: str) -> None:
+        current = self._stack[-1] if self._stack else ""
+        if current == "style":
+            self.styles.append(data)
+        elif current == "title":
+            self.title += data
+        else:
+            self.text.append(data)
+        if "a" in self._stack:
+            self.link_texts[-1] += data
+
+    def find(self, tag: str, **attrs: str) -> list[dict[str, str]]:
+        return [
+            a
+            for t, a in self.tags
+            if t == tag and all(attrs[k] in a.get(k, "").split() for k in attrs)
+        ]
+
+    @property
+    def all_text(self) -> str:
+        return "".join(self.text)
+
+
+def assert_offline(html: str) -> Page:
+    """No attribute that makes the browser fetch anything from the network."""
+    page = Page(html)
+    for tag, attrs in page.tags:
+        for name, value in attrs.items():
+            external = re.match(r"\s*(https?:)?//", value, re.IGNORECASE)
+            if name in {"src", "srcset", "data", "poster", "background", "xlink:href"}:
+                assert not external, f"<{tag} {name}={value!r}>"
+            if name == "href" and tag not in {"a", "area"}:
+                assert not external, f"<{tag} href={value!r}>"
+        if tag == "script":
+            assert "src" not in attrs, f"<script {attrs}>"
+        if tag == "link":
+            assert not re.match(r"\s*(https?:)?//", attrs.get("href", "")), attrs
+    for css in page.styles:
+        assert not re.search(r"@import", css, re.IGNORECASE), css[:200]
+        assert not re.search(r"url\(\s*['\"]?\s*(https?:)?//", css, re.IGNORECASE)
+    lowered = html.lower()
+    for cdn in ("cdnjs", "mathjax", "require.js", "require.min.js", "unpkg.com", "mermaid"):
+        assert cdn not in lowered, cdn
+    return page
+
+
+def make_notebook() -> nbformat.NotebookNode:
+    df = pd.DataFrame({"キャンペーン": [XSS, "秋のセミナー"], "リード数": [12, 1234]})
+    return new_notebook(
+        cells=[
+            new_code_cell(
+                "month = '2026-10'",
+                metadata={"tags": ["injected-parameters"]},
+                execution_count=1,
+            ),
+            new_markdown_cell("# 月次KPIレポート\n\n今月の概況です。"),
+            new_markdown_cell("## 1. スコアカード"),
+            new_code_cell(
+                "scorecard_df",
+                execution_count=2,
+                outputs=[
+                    new_output(
+                        "execute_result",
+                        execution_count=2,
+                        data={"text/html": df.to_html(), "text/plain": df.to_string()},
+                    )
+                ],
+            ),
+            new_code_cell(
+                "fig = plot_funnel()",
+                execution_count=3,
+                outputs=[
+                    new_output("display_data", data={"image/png": PNG, "text/plain": "<Figure>"})
+                ],
+            ),
+            new_markdown_cell("## 2. ファネル\n\n### 2.1 詳細 (A/B)\n\n#### 補足"),
+            # same heading text twice: ids must still be unique
+            new_markdown_cell("## 2. ファネル"),
+            new_code_cell(
+                "internal_debug()",
+                metadata={"tags": ["remove-cell"]},
+                execution_count=4,
+                outputs=[new_output("stream", name="stdout", text="DEBUG-ONLY-OUTPUT")],
+            ),
+            new_code_cell(
+                "hidden_source_code()",
+                metadata={"tags": ["remove-input"]},
+                execution_count=5,
+                outputs=[new_output("stream", name="stdout", text="visible result")],
+            ),
+            new_markdown_cell("Remote: ![logo](https://example.com/logo.png)"),
+            new_code_cell(
+                "plotly_chart()",
+                execution_count=6,
+                outputs=[
+                    new_output(
+                        "display_data",
+                        data={
+                            "text/html": '<script src="https://cdn.plot.ly/plotly.min.js">'
+                            '</script><style>@import url("https://fonts.example/x.css");'
+                            '.c > b { color: red }</style><div class="c"><b>chart</b></div>',
+                            "application/javascript": "console.log(1)",
+                        },
+                    )
+                ],
+            ),
+        ],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+    )
+
+
+@pytest.fixture(scope="module")
+def nb() -> nbformat.NotebookNode:
+    return make_notebook()
+
+
+@pytest.fixture(scope="module")
+def hidden(nb: nbformat.NotebookNode) -> str:
+    return notebook_to_html(nb, title="10月 KPI レポート", generated_at=GENERATED_AT)
+
+
+@pytest.fixture(scope="module")
+def shown(nb: nbformat.NotebookNode) -> str:
+    return notebook_to_html(nb, title="10月", show_code=True, generated_at=GENERATED_AT)
+
+
+# ------------------------------------------------------------------ notebook_to_html
+
+
+def test_notebook_html_makes_no_external_requests(hidden: str, shown: str) -> None:
+    for html in (hidden, shown):
+        page = assert_offline(html)
+        # the remote markdown image became a plain link (no fetch), the plotly script is gone
+        assert not page.find("img", src="https://example.com/logo.png")
+        links = [a for a in page.find("a", **{"class": "maops-external"})]
+        assert [a["href"] for a in links] == ["https://example.com/logo.png"]
+        assert "plotly.min.js" not in html
+        assert "chart" in page.all_text
+
+
+def test_images_are_embedded(hidden: str) -> None:
+    page = Page(hidden)
+    imgs = page.find("img")
+    assert len(imgs) == 1
+    assert imgs[0]["src"] == f"data:image/png;base64,{PNG}"
+    assert imgs[0]["alt"] == "図"  # not nbconvert's English placeholder
+    assert "img { max-width: 100%" in report_css()
+
+
+def test_code_hidden_by_default_and_shown_on_request(hidden: str, shown: str) -> None:
+    assert "scorecard_df" not in hidden and "plot_funnel" not in hidden
+    assert "month" not in Page(hidden).all_text  # papermill parameters: input hidden
+    assert "scorecard_df" in shown and "plot_funnel" in shown
+    assert "&#x27;2026-10&#x27;" in shown or "'2026-10'" in shown  # injected-parameters kept
+    for html in (hidden, shown):
+        text = Page(html).all_text
+        assert "In\xa0[" not in text and "Out[" not in text  # no prompts either way
+        assert "visible result" in text  # outputs stay
+        assert "hidden_source_code" not in html  # remove-input
+        assert "DEBUG-ONLY-OUTPUT" not in html and "internal_debug" not in html  # remove-cell
+    # with code hidden, the parameters cell (no outputs) leaves no empty cell behind
+    assert len(Page(hidden).find("div", **{"class": "jp-CodeCell"})) == 4
+    assert len(Page(shown).find("div", **{"class": "jp-CodeCell"})) == 5
+    assert ".highlight .k" in shown and ".highlight .k" not in hidden  # syntax colours
+
+
+def test_toc_links_resolve_to_heading_ids(hidden: str) -> None:
+    page = Page(hidden)
+    navs = page.find("nav", **{"class": "toc"})
+    assert len(navs) == 1
+    assert len(page.ids) == len(set(page.ids)), "duplicate ids"
+    # the TOC anchors, in document order
+    html_toc = re.search(r'<nav[^>]*class="toc"[^>]*>(.*?)</nav>', hidden, re.S)
+    assert html_toc
+    toc = Page(html_toc.group(1))
+    hrefs = [a["href"] for a in toc.find("a")]
+    assert hrefs and all(h.startswith("#") for h in hrefs)
+    assert all(h[1:] in page.ids for h in hrefs)
+    assert toc.link_texts == [
+        "月次KPIレポート",
+        "1. スコアカード",
+        "2. ファネル",
+        "2.1 詳細 (A/B)",
+        "2. ファネル",
+    ]  # h1-h3 only: no h4 "補足"
+    # Japanese headings get readable ids (not nbconvert's percent-encoded ones)
+    assert "#月次kpiレポート" in hrefs and "#1-スコアカード" in hrefs
+    assert "#2-ファネル" in hrefs and "#2-ファネル-2" in hrefs
+    assert not any("%" in h for h in hrefs)
+    # each id is on the heading it names
+    for level, ident in (
+        ("h1", "月次kpiレポート"),
+        ("h2", "1-スコアカード"),
+        ("h3", "2-1-詳細-a-b"),
+    ):
+        assert page.find(level, id=ident), (level, ident)
+    # TOC comes before the notebook content
+    assert hidden.index('class="toc"') < hidden.index("<main")
+
+
+def test_page_frame_lang_title_css_footer(hidden: str) -> None:
+    page = Page(hidden)
+    assert page.html_lang == "ja"
+    assert page.title == "10月 KPI レポート"
+    assert page.find("header", **{"class": "maops-header"})
+    assert f"generated by maops {__version__} at {GENERATED_AT}" in page.all_text
+    css = "".join(page.styles)
+    assert report_css().strip() in css  # inlined verbatim (not entity-escaped)
+    assert '"Hiragino Sans", "Hiragino Kaku Gothic ProN", "Yu Gothic", "Meiryo"' in css
+    assert '"IPAexGothic", "Noto Sans CJK JP", sans-serif' in css
+    # the output's own <style> keeps its CSS (the child combinator is not escaped)
+    assert ".c > b { color: red }" in css
+
+
+def test_dataframe_html_stays_escaped(hidden: str) -> None:
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in hidden
+    assert XSS not in hidden
+    page = Page(hidden)
+    assert page.find("table", **{"class": "dataframe"})
+    assert XSS in page.all_text  # shown as text
+
+
+def test_title_is_escaped_and_lang_en(nb: nbformat.NotebookNode) -> None:
+    html = notebook_to_html(nb, title=f"KPI {XSS}", lang="en", generated_at="t")
+    assert XSS not in html
+    page = Page(html)
+    assert page.html_lang == "en"
+    assert page.title == f"KPI {XSS}"
+    assert "Contents" in page.all_text
+
+
+def test_output_is_reproducible_and_input_untouched(nb: nbformat.NotebookNode) -> None:
+    before = nbformat.writes(nb)
+    a = notebook_to_html(nb, title="t", generated_at=GENERATED_AT)
+    b = notebook_to_html(nb, title="t", generated_at=GENERATED_AT)
+    assert a == b
+    assert nbformat.writes(nb) == before
+
+
+def test_local_markdown_image_is_embedded(tmp_path) -> None:
+    (tmp_path / "figs").mkdir()
+    (tmp_path / "figs" / "logo.png").write_bytes(base64.b64decode(PNG))
+    nb = new_notebook(cells=[new_markdown_cell("# ロゴ\n\n![社ロゴ](figs/logo.png)")])
+    html = notebook_to_html(nb, title="t", generated_at="t", base_dir=tmp_path)
+    page = assert_offline(html)
+    (img,) = page.find("img")
+    assert img["src"].startswith("data:image/png;base64,")
+    assert img["alt"] == "社ロゴ"
+
+
+def test_no_headings_no_toc_and_bad_lang() -> None:
+    nb = new_notebook(cells=[new_markdown_cell("本文のみ")])
+    html = notebook_to_html(nb, title="t", generated_at="t")
+    assert 'class="toc"' not in html
+    with pytest.raises(ValueError):
+        notebook_to_html(nb, title="t", lang="fr")
+
+
+# ------------------------------------------------------------------ index pages
+
+
+HEADLINE = [
+    {"label": "商談化数", "value": "128", "target": "120", "attainment": "106.7%"},
+    {"label": XSS, "value": "<b>1</b>", "target": "", "attainment": ""},
+]
+REPORTS = [
+    {"title": "KPIレポート", "href": "kpi.html", "description": "月次の主要指標"},
+    {"title": XSS, "href": "lead scoring.html", "description": f"<i>{XSS}</i>"},
+]
+FINDINGS = [
+    {"severity": "warning", "table": "leads", "message": "メール重複 <dup>", "count": 1234},
+    {"severity": XSS, "table": XSS, "message": XSS, "count": XSS},
+]
+
+
+def test_month_index_content_and_escaping() -> None:
+    html = render_month_index(
+        "2026-10", headline=HEADLINE, reports=REPORTS, findings=FINDINGS, generated_at="T"
+    )
+    page = assert_offline(html)
+    assert "<script" not in html and "<b>1</b>" not in html and "<dup>" not in html
+    assert page.html_lang == "ja"
+    assert page.title == "月次レポート 2026-10"
+    text = page.all_text
+    for heading in ("月次レポート 2026-10", "主要指標", "レポート", "データ品質の指摘"):
+        assert heading in text
+    assert text.count(XSS) == 7  # label, report title + description, 4 finding fields
+    assert "<b>1</b>" in text and "メール重複 <dup>" in text and "1,234" in text
+    assert "106.7%" in text
+    hrefs = [a["href"] for a in page.find("a")]
+    assert hrefs[:2] == ["kpi.html", "lead%20scoring.html"]
+    assert "metrics.csv" in hrefs and "run.json" in hrefs and "../index.html" in hrefs
+    assert len(page.find("table", **{"class": "maops-table"})) == 2
+    assert f"generated by maops {__version__} at T" in text
+    assert report_css().strip() in "".join(page.styles)
+
+
+def test_month_index_english_without_findings() -> None:
+    html = render_month_index("2026-10", headline=HEADLINE, reports=REPORTS, lang="en")
+    page = assert_offline(html)
+    assert page.html_lang == "en"
+    assert "Monthly report 2026-10" in page.all_text and "Key figures" in page.all_text
+    assert "Data-quality findings" not in page.all_text
+    assert len(page.find("table")) == 1
+
+
+@pytest.mark.parametrize("href", ["https://evil.example/x.html", "javascript:alert(1)", "//x/y"])
+def test_month_index_refuses_non_relative_links(href: str) -> None:
+    with pytest.raises(ValueError):
+        render_month_index("2026-10", headline=[], reports=[{"title": "x", "href": href}])
+
+
+@pytest.mark.parametrize("month", ["2026-13", "2026/10", "<b>2026-10</b>", "26-10"])
+def test_bad_month_is_refused(month: str) -> None:
+    with pytest.raises(ValueError):
+        render_month_index(month, headline=[], reports=[])
+    with pytest.raises(ValueError):
+        render_reports_index([month])
+
+
+def test_reports_index_newest_first() -> None:
+    html = render_reports_index(["2025-12", "2026-10", "2026-02", "2026-10"])
+    page = assert_offline(html)
+    assert page.html_lang == "ja"
+    hrefs = [a["href"] for a in page.find("a")]
+    assert hrefs == ["2026-10/index.html", "2026-02/index.html", "2025-12/index.html"]
+    assert "2026年10月" in page.all_text and "2026年2月" in page.all_text
+    en = Page(render_reports_index(["2026-01"], lang="en"))
+    assert en.html_lang == "en" and "2026-01" in en.all_text
+
+
+# ------------------------------------------------------------- a really executed notebook
+
+
+def test_executed_notebook_renders_offline() -> None:
+    """One end-to-end run through a real kernel (about 2 s): pandas table + matplotlib plot."""
+    nbclient = pytest.importorskip("nbclient")
+    kernelspec = pytest.importorskip("jupyter_client.kernelspec")
+    try:
+        kernelspec.get_kernel_spec("python3")
+    except kernelspec.NoSuchKernel:
+        pytest.skip("no python3 kernel")
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("# 実行テスト\n## グラフ"),
+            new_code_cell(f"import pandas as pd\npd.DataFrame({{'名前': [{XSS!r}], 'n': [1]}})"),
+            new_code_cell(
+                "import matplotlib\n"
+                "matplotlib.use('module://matplotlib_inline.backend_inline')\n"
+                "import matplotlib.pyplot as plt\n"
+                "plt.plot([1, 2, 3]); plt.show()"
+            ),
+        ],
+        metadata={"kernelspec": {"name": "python3", "display_name": "Python 3"}},
+    )
+    nbclient.NotebookClient(nb, timeout=60, kernel_name="python3").execute()
+    html = notebook_to_html(nb, title="実行テスト", generated_at=GENERATED_AT)
+    page = assert_offline(html)
+    assert XSS not in html and XSS in page.all_text
+    (img,) = page.find("img")
+    assert img["src"].startswith("data:image/png;base64,")
+    assert "matplotlib" not in page.all_text  # code hidden
+    toc_ids = [a["href"][1:] for a in page.find("a") if a["href"].startswith("#")]
+    assert toc_ids == ["実行テスト", "グラフ"] and set(toc_ids) <= set(page.ids)
