@@ -50,6 +50,10 @@ class Finding:
             text += f"\n    -> {self.action}"
         return text
 
+    def describe_short(self) -> str:
+        """Message with the column, without the file path (for reports)."""
+        return f"{self.column}: {self.message}" if self.column else self.message
+
     def as_dict(self) -> dict[str, object]:
         return {
             "severity": self.severity,

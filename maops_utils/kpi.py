@@ -156,7 +156,7 @@ def scorecard(rv: KpiReview, product: str = ALL) -> pd.DataFrame:
                 t("change", rv.locale): (f"{change:+.0%}" if pd.notna(change) else ""),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).set_index(t("kpi", rv.locale)).rename_axis(None)
 
 
 def funnel(rv: KpiReview) -> pd.DataFrame:
@@ -165,7 +165,9 @@ def funnel(rv: KpiReview) -> pd.DataFrame:
     out = v[["product", "metric", "value"]].copy()
     out["stage"] = out["metric"].map(rv.label)
     out["order"] = out["metric"].map({m: i for i, m in enumerate(STAGE_METRICS)})
-    return out.sort_values(["product", "order"]).reset_index(drop=True)
+    group_order = {g: i for i, g in enumerate([*rv.products, ALL])}
+    out["group"] = out["product"].map(group_order)
+    return out.sort_values(["group", "order"]).drop(columns="group").reset_index(drop=True)
 
 
 def trend(rv: KpiReview, metrics: tuple[str, ...] = ("new_leads", "mqls", "sqls", "won_deals")) -> pd.DataFrame:
@@ -178,8 +180,8 @@ def trend(rv: KpiReview, metrics: tuple[str, ...] = ("new_leads", "mqls", "sqls"
 
 def findings_table(findings: list[Finding], locale: str = "ja") -> pd.DataFrame:
     cols = [t(k, locale) for k in ("severity", "table", "message", "rows")]
-    rows = [[t(f.severity, locale), f.table, f.message, f.count] for f in findings]
-    return pd.DataFrame(rows, columns=cols)
+    rows = [[t(f.severity, locale), f.table, f.describe_short(), f.count] for f in findings]
+    return pd.DataFrame(rows, columns=cols).set_index(cols[0]).rename_axis(None)
 
 
 def summary(rv: KpiReview) -> str:
@@ -226,4 +228,4 @@ def product_table(rv: KpiReview) -> pd.DataFrame:
                 text += f" ({format_ratio(part.at[g, 'attainment'])})"
             row[rv.product_label(g)] = text
         rows.append(row)
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).set_index(t("kpi", rv.locale)).rename_axis(None).rename_axis(None)

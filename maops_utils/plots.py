@@ -45,7 +45,6 @@ def funnel_chart(funnel: pd.DataFrame, *, month: str, locale: str = "ja") -> Fig
     for ax, product in zip(axes, products, strict=True):
         part = funnel[funnel["product"] == product].sort_values("order")
         ax.barh(part["stage"], part["value"], color=colors[: len(part)])
-        ax.invert_yaxis()
         top = float(part["value"].max() or 1)
         previous = None
         for y, value in enumerate(part["value"]):
@@ -58,6 +57,7 @@ def funnel_chart(funnel: pd.DataFrame, *, month: str, locale: str = "ja") -> Fig
         ax.set_title(t("all", locale) if product == "ALL" else product)
         ax.xaxis.set_major_formatter(FuncFormatter(_thousands))
         ax.set_xlabel(t("count", locale))
+    axes[0].invert_yaxis()  # the axes share y: inverting one inverts all, top stage first
     fig.suptitle(t("funnel_title", locale, month=month))
     fig.tight_layout()
     return fig
@@ -95,3 +95,11 @@ def trend_chart(trend: pd.DataFrame, *, locale: str = "ja") -> Figure:
     fig.suptitle(t("trend_title", locale, first=months[0], last=months[-1]))
     fig.tight_layout(rect=(0, 0, 0.93, 1))
     return fig
+
+
+def setup_notebook() -> None:
+    """Notebook display settings: whole cell texts, aligned Japanese, the report's chart style."""
+    pd.set_option("display.max_colwidth", None)
+    pd.set_option("display.max_rows", 200)
+    pd.set_option("display.unicode.east_asian_width", True)
+    setup_style()

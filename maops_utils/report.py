@@ -180,7 +180,7 @@ def _e(value: Any) -> str:
     return html.escape("" if value is None else str(value), quote=True)
 
 
-def _safe_href(href: str) -> str:
+def _safe_href(href: Any) -> str:
     """A relative link from the caller, percent-encoded and escaped for an attribute.
 
     Links on the index pages are file names next to the page; anything with a scheme
@@ -300,7 +300,7 @@ def _build_toc(soup: BeautifulSoup, nav: Tag, labels: Mapping[str, str]) -> None
     title.string = labels["toc"]
     ul = soup.new_tag("ul")
     for n, h in enumerate(headings, start=1):
-        text = " ".join(h.get_text(" ", strip=True).split())
+        text = " ".join(h.get_text().split())
         base = _slug(text) or f"section-{n}"
         ident, k = base, 2
         while ident in used:
@@ -424,15 +424,17 @@ def notebook_to_html(
 # ------------------------------------------------------------------ index pages
 
 
-def _table(head: Iterable[str], rows: Iterable[Iterable[tuple[str, str]]]) -> str:
-    """A table; ``head`` is plain text, ``rows`` are (escaped cell html, css class)."""
+def _table(head: Iterable[tuple[str, str]], rows: Iterable[Iterable[str]]) -> str:
+    """A table; ``head`` is (plain-text label, css class) per column, ``rows`` escaped html."""
+    head = list(head)
+    classes = [f' class="{cls}"' if cls else "" for _, cls in head]
     out = ['<table class="maops-table">\n<thead><tr>']
-    out += [f'<th scope="col">{_e(h)}</th>' for h in head]
+    out += [
+        f'<th scope="col"{c}>{_e(label)}</th>' for (label, _), c in zip(head, classes, strict=True)
+    ]
     out.append("</tr></thead>\n<tbody>\n")
     for row in rows:
-        cells = "".join(
-            f'<td class="{cls}">{cell}</td>' if cls else f"<td>{cell}</td>" for cell, cls in row
-        )
+        cells = "".join(f"<td{c}>{cell}</td>" for cell, c in zip(row, classes, strict=True))
         out.append(f"<tr>{cells}</tr>\n")
     out.append("</tbody>\n</table>\n")
     return "".join(out)
@@ -478,15 +480,10 @@ def render_month_index(
     parts.append(_section_start("headline", t["headline"]))
     if headline:
         rows = [
-            [
-                (_e(h.get("label")), "text"),
-                (_e(h.get("value")), ""),
-                (_e(h.get("target")), ""),
-                (_e(h.get("attainment")), ""),
-            ]
-            for h in headline
+            [_e(h.get(key)) for key in ("label", "value", "target", "attainment")] for h in headline
         ]
-        parts.append(_table([t["label"], t["value"], t["target"], t["attainment"]], rows))
+        head = [(t["label"], "text"), (t["value"], ""), (t["target"], ""), (t["attainment"], "")]
+        parts.append(_table(head, rows))
     else:
         parts.append(f'<p class="maops-empty">{_e(t["no_headline"])}</p>\n')
     parts.append("</section>\n")
@@ -497,9 +494,8 @@ def render_month_index(
         for r in reports:
             desc = r.get("description")
             desc_html = f'<br><span class="desc">{_e(desc)}</span>' if desc else ""
-            parts.append(
-                f'<li><a href="{_safe_href(r["href"])}">{_e(r.get("title"))}</a>{desc_html}</li>\n'
-            )
+            link = f'<a href="{_safe_href(r.get("href"))}">{_e(r.get("title"))}</a>'
+            parts.append(f"<li>{link}{desc_html}</li>\n")
         parts.append("</ul>\n")
     else:
         parts.append(f'<p class="maops-empty">{_e(t["no_reports"])}</p>\n')
@@ -519,13 +515,19 @@ def render_month_index(
                 cls = _SEVERITY_CLASS.get(sev.lower(), "")
                 rows.append(
                     [
-                        (f'<span class="sev {cls}">{_e(sev)}</span>' if cls else _e(sev), "text"),
-                        (_e(f.get("table")), "text"),
-                        (_e(f.get("message")), "text"),
-                        (_count(f.get("count")), ""),
+                        f'<span class="sev {cls}">{_e(sev)}</span>' if cls else _e(sev),
+                        _e(f.get("table")),
+                        _e(f.get("message")),
+                        _count(f.get("count")),
                     ]
                 )
-            parts.append(_table([t["severity"], t["table"], t["message"], t["count"]], rows))
+            head = [
+                (t["severity"], "text"),
+                (t["table"], "text"),
+                (t["message"], "text"),
+                (t["count"], ""),
+            ]
+            parts.append(_table(head, rows))
         else:
             parts.append(f'<p class="maops-empty">{_e(t["no_findings"])}</p>\n')
         parts.append("</section>\n")

@@ -219,7 +219,7 @@ def run(
             title = _title(nb, name)
             html = report.notebook_to_html(
                 nb, title=f"{title} {rv.month}", show_code=settings.show_code, lang=settings.locale,
-                generated_at=generated_at,
+                generated_at=generated_at, base_dir=path.parent,
             )
             io.write_text(html, stage / f"{name}.html")
             seconds = time.perf_counter() - t0
