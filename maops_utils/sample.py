@@ -74,11 +74,22 @@ HOUR = 3_600
 _SEASON = np.array([np.nan, 0.80, 0.98, 1.12, 1.00, 1.22, 1.05, 1.02, 0.85, 1.00, 1.20, 1.08, 0.85])
 _GROWTH_PER_YEAR = 0.15
 _MISSED_FACTOR = 0.60  # new leads of the missed month / seasonal expectation
+_SEASON_NAME = dict.fromkeys((12, 1, 2), "冬") | dict.fromkeys((3, 4, 5, 6), "春")
+_SEASON_NAME |= dict.fromkeys((7, 8), "夏") | dict.fromkeys((9, 10, 11), "秋")
 
 # Share of the month's leads that come from exhibitions, by calendar month, and the products
 # that exhibit that month.
 _EXH_SHARE = {2: 0.20, 4: 0.15, 5: 0.35, 6: 0.18, 7: 0.22, 9: 0.15, 10: 0.32, 11: 0.20}
-_EXH_PRODUCTS = {2: (0,), 4: (1,), 5: (0, 1, 2), 6: (2,), 7: (0, 1), 9: (1,), 10: (0, 1, 2), 11: (2,)}
+_EXH_PRODUCTS = {
+    2: (0,),
+    4: (1,),
+    5: (0, 1, 2),
+    6: (2,),
+    7: (0, 1),
+    9: (1,),
+    10: (0, 1, 2),
+    11: (2,),
+}
 # Shares of the non-exhibition leads.
 _NONEXH_SHARE = np.array([0.0, 0.16, 0.40, 0.27, 0.05, 0.07, 0.05])
 # Product mix per channel (A, B, C).
@@ -132,18 +143,20 @@ _INDUSTRIES = (
 )  # fmt: skip
 _INDUSTRY_W = np.array([0.23, 0.20, 0.13, 0.08, 0.07, 0.06, 0.06, 0.05, 0.04, 0.03, 0.02, 0.03])
 _INDUSTRY_SUFFIX = (
-    ("工業", "製作所", "精機", "電機", "化成", "金属工業", "機械", "製作"),
-    ("システムズ", "テクノロジーズ", "ソフトウェア", "ネットワークス", "ソリューションズ", "情報システム", "データ", "テック"),
+    ("工業", "製作所", "精機", "電機", "化成", "金属工業", "機械", "精密工業", "電子工業",
+     "化学工業"),
+    ("システムズ", "テクノロジーズ", "ソフトウェア", "ネットワークス", "ソリューションズ",
+     "情報システム", "データ", "テック"),
     ("サービス", "企画", "コンサルティング", "パートナーズ", "ビジネスサポート", "人材サービス"),
     ("商事", "商店", "ストア", "リテール", "物産", "販売"),
     ("建設", "工務店", "建工", "土木", "設備工業"),
     ("ファイナンス", "キャピタル", "証券", "リース", "保険サービス"),
     ("メディカル", "薬品", "医療器", "ヘルスケア", "ファーマ"),
-    ("運輸", "物流", "ロジスティクス", "倉庫", "運送"),
+    ("運輸", "物流", "ロジスティクス", "倉庫", "運送", "総合物流"),
     ("不動産", "地所", "ハウジング", "エステート"),
     ("エデュケーション", "学習社", "教育センター", "ゼミナール"),
     ("協会", "振興会", "連合会"),
-    ("商会", "ホールディングス", "グループ", "産業"),
+    ("商会", "ホールディングス", "グループ", "産業", "興産"),
 )  # fmt: skip
 _NAME_PREFIX = (
     "東洋", "大和", "富士", "三和", "北斗", "中央", "昭和", "太平洋", "東亜", "協和", "共栄",
@@ -155,7 +168,12 @@ _NAME_PREFIX = (
     "エース", "ブライト", "アクシス", "クレスト", "ノース", "ライズ", "プライム", "シグマ",
     "デルタ", "アルファ", "コスモ", "ウィズ", "ベスト", "マルヤマ", "タカミ", "ヤマブキ",
 )  # fmt: skip
-_NAME_MIDDLE = ("", "", "", "", "", "", "精密", "総合", "産業", "化学", "電子", "情報", "技研", "興産")
+# Two-kanji stems (e.g. 栄進, 豊和) and katakana stems (e.g. ソラネ) give many more distinct names.
+_KANJI_1 = (
+    "東西南北大新高山川中富栄光明成和平安日星松竹桜菊青緑白金丸三千永豊福吉寿瑞秀誠信協共進興宝恵"
+)
+_KANJI_2 = "和栄進成光洋陽興信友伸昌豊盛邦宝正徳輝祥隆雄幸福翔邦産工電化"
+_KANA = "アイウエオカキクコサシスセソタチテトナニノハヒフホマミムモヤユヨラリルレロワ"
 _UNIV_SUFFIX = ("大学", "工業大学", "学院大学", "情報大学", "経済大学")
 
 # Prefectures with population (10,000 people, 2020 census, rounded); business leads cluster in
@@ -225,7 +243,7 @@ _SCORE_FORM = {_C_INQ: 40, _C_DL: 10, _C_REG: 5}
 _MQL_THRESHOLD = 60
 
 # Sales acceptance (MQL -> SQL) and deals.
-_SQL_BASE = np.array([-1.9, -1.85, -5.0])  # per product; C is over-qualified by the score
+_SQL_BASE = np.array([-2.8, -2.75, -5.9])  # per product; C is over-qualified by the score
 _OPP_RATE = np.array([0.85, 0.85, 0.80])
 _WIN_BASE = np.array([-1.15, -0.95, -1.35])
 _CYCLE_DAYS = np.array([50.0, 40.0, 110.0])  # mean days from opportunity to close
@@ -505,10 +523,10 @@ class _Generator:
         self.exh: list[tuple[int, int, int, int]] = []  # (campaign, month, product, start)
         self.exh_of = -np.ones((M, 3), dtype=np.int64)
         topics = (
-            ("インボイス制度対応の実務ポイント", "電子帳簿保存法 完全ガイド", "月次決算を3日早める方法",
-             "経理DX Q&A大会", "予算管理をExcelから卒業する"),
-            ("人的資本開示の始め方", "勤怠管理DXの進め方", "評価制度見直しのQ&A", "年末調整を<ラク>にする",
-             "採用から入社手続きまでの一元化"),
+            ("インボイス制度対応の実務ポイント", "電子帳簿保存法 完全ガイド",
+             "月次決算を3日早める方法", "経理DX Q&A大会", "予算管理をExcelから卒業する"),
+            ("人的資本開示の始め方", "勤怠管理DXの進め方", "評価制度見直しのQ&A",
+             "年末調整を<ラク>にする", "採用から入社手続きまでの一元化"),
             ("ランサムウェア対策の最前線", "ゼロトラスト入門", "UTM入れ替えのチェックポイント",
              "中小企業のセキュリティ対策Q&A", "テレワーク時代のネットワーク防御"),
         )  # fmt: skip
@@ -524,25 +542,41 @@ class _Generator:
                 topic = topics[p][int(rng.integers(len(topics[p])))]
                 self.webinar_t[m, p] = t
                 self.webinar_camp[m, p] = self._add_campaign(
-                    f"WB-{code}-{ym}", f"【ウェビナー】{topic}（{c}/{(t - m_start) // DAY + 1}）",
-                    p, "webinar", d, d,
+                    f"WB-{code}-{ym}",
+                    f"【ウェビナー】{topic}（{c}/{(t - m_start) // DAY + 1}）",
+                    p,
+                    "webinar",
+                    d,
+                    d,
                 )
                 d = self._pick_day(m, 8, 25, (1, 2, 3, 4))
                 self.event_t[m, p] = d + 15 * HOUR
                 self.event_camp[m, p] = self._add_campaign(
                     f"EV-{code}-{ym}",
-                    f"{_SHORT[p]}導入事例セミナー in {city[int(rng.integers(len(city)))]}（{y}年{c}月）",
-                    p, "event", d, d,
+                    f"{_SHORT[p]}導入事例セミナー in {city[int(rng.integers(4))]}（{y}年{c}月）",
+                    p,
+                    "event",
+                    d,
+                    d,
                 )
                 self.ad_camp[m, p] = self._add_campaign(
-                    f"AD-{code}-{ym}", f"Web広告（リスティング・SNS）{_SHORT[p]} {y}年{c}月",
-                    p, "web_ad", m_start, m_last,
+                    f"AD-{code}-{ym}",
+                    f"Web広告（リスティング・SNS）{_SHORT[p]} {y}年{c}月",
+                    p,
+                    "web_ad",
+                    m_start,
+                    m_last,
                 )
                 d = self._pick_day(m, 6, 20, (1, 2))
                 self.nurture_t[m, p] = d + (10 + p) * HOUR
                 self.nurture_camp[m, p] = self._add_campaign(
-                    f"EM-{code}-{ym}", f"【{_SHORT[p]}】{y}年{c}月 ナーチャリングメール",
-                    p, "email", d, d, 30_000,
+                    f"EM-{code}-{ym}",
+                    f"【{_SHORT[p]}】{y}年{c}月 ナーチャリングメール",
+                    p,
+                    "email",
+                    d,
+                    d,
+                    30_000,
                 )
             d = self._pick_day(m, 20, 28, (3,))
             self.news_t[m] = d + 11 * HOUR
@@ -555,12 +589,15 @@ class _Generator:
                 products = (0,)
             for p in products:
                 d = self._pick_day(m, 5, 17, (2,))
-                season = "春" if c in (3, 4, 5, 6) else "秋" if c in (9, 10, 11) else "夏" if c in (7, 8) else "冬"
-                name = f"{expo[p]} {y}【{season}】（{city[(m + p) % 2]}）"
+                name = f"{expo[p]} {y}【{_SEASON_NAME[c]}】（{city[(m + p) % 2]}）"
                 cancelled = m == self.missed
                 cid = self._add_campaign(
-                    f"EX-{PRODUCTS[p]}-{ym}", ("【中止】" if cancelled else "") + name,
-                    p, "exhibition", d, d + 2 * DAY,
+                    f"EX-{PRODUCTS[p]}-{ym}",
+                    ("【中止】" if cancelled else "") + name,
+                    p,
+                    "exhibition",
+                    d,
+                    d + 2 * DAY,
                 )
                 if not cancelled:
                     self.exh.append((cid, m, p, d))
@@ -584,7 +621,7 @@ class _Generator:
             e = _EXH_SHARE.get(int(self.w.cal[m]), 0.0) if self.exh_of[m].max() >= 0 else 0.0
             shares[m] = _NONEXH_SHARE * (1 - e)
             shares[m, _EXH] = e
-            if m == self.missed:  # exhibition cancelled, ad budget halved
+            if m == self.missed:  # exhibition cancelled and the web-ad budget halved
                 shares[m] = _NONEXH_SHARE
                 shares[m, _AD] *= 0.5
             shares[m] /= shares[m].sum()
@@ -615,7 +652,10 @@ class _Generator:
         exh_camp = np.full(N, -1, dtype=np.int64)
         if ex.any():
             exh_camp[ex] = self.exh_of[month[ex], product[ex]]
-            day = np.array(self.c_start, dtype=np.int64)[exh_camp[ex]] + rng.integers(0, 3, ex.sum()) * DAY
+            day = (
+                np.array(self.c_start, dtype=np.int64)[exh_camp[ex]]
+                + rng.integers(0, 3, ex.sum()) * DAY
+            )
             created[ex] = day + rng.integers(10 * HOUR, 17 * HOUR + 1800, ex.sum())
         for ch, t_arr in ((_WEB, self.webinar_t), (_EVT, self.event_t)):
             sel = chan == ch
@@ -642,9 +682,18 @@ class _Generator:
         pref_w = np.array([pop * _PREF_BOOST.get(name, 1.0) for name, pop in _PREFECTURES])
         region = rng.choice(len(_PREFECTURES), n_comp, p=pref_w / pref_w.sum())
         pre = rng.integers(len(_NAME_PREFIX), size=n_comp)
-        mid = rng.integers(len(_NAME_MIDDLE), size=n_comp)
+        stem_kind = rng.random(n_comp)
+        k1 = np.array(list(_KANJI_1), dtype=object)[rng.integers(len(_KANJI_1), size=n_comp)]
+        k2 = np.array(list(_KANJI_2), dtype=object)[rng.integers(len(_KANJI_2), size=n_comp)]
+        kana = np.array(list(_KANA), dtype=object)[rng.integers(len(_KANA), size=(3, n_comp))]
+        kana_end = np.where(rng.random(n_comp) < 0.3, "ン", kana[2])
+        stem = np.where(
+            stem_kind < 0.4,
+            np.array(_NAME_PREFIX, dtype=object)[pre],
+            np.where(stem_kind < 0.8, k1 + k2, kana[0] + kana[1] + kana_end),
+        )
         suf_u = rng.random(n_comp)
-        # vocabulary of base names per (prefix, middle, industry, suffix)
+        # industry-specific suffix (工業, システムズ, 商事 ...) after the stem
         suf_idx = np.zeros(n_comp, dtype=np.int64)
         suf_words: list[str] = []
         suf_offset = []
@@ -661,19 +710,19 @@ class _Generator:
             [5, 0, 1, 2, 3],
             4,
         )
-        base = (
-            pd.Series(np.array(_NAME_PREFIX, dtype=object)[pre])
-            + np.array(_NAME_MIDDLE, dtype=object)[mid]
-            + np.array(suf_words, dtype=object)[suf_idx]
-        )
-        left = np.array(["株式会社", "", "有限会社", "合同会社", "", "一般社団法人"], dtype=object)[form]
+        base = pd.Series(stem) + np.array(suf_words, dtype=object)[suf_idx]
+        left = np.array(["株式会社", "", "有限会社", "合同会社", "", "一般社団法人"], dtype=object)[
+            form
+        ]
         right = np.array(["", "株式会社", "", "", "", ""], dtype=object)[form]
         comp_name = (left + base + right).to_numpy(dtype=object)
 
         # universities for students
         n_univ = max(1, min(80, N // 60))
         univ_name = (
-            pd.Series(np.array(_NAME_PREFIX, dtype=object)[rng.integers(len(_NAME_PREFIX), size=n_univ)])
+            pd.Series(
+                np.array(_NAME_PREFIX, dtype=object)[rng.integers(len(_NAME_PREFIX), size=n_univ)]
+            )
             + np.array(_UNIV_SUFFIX, dtype=object)[rng.integers(len(_UNIV_SUFFIX), size=n_univ)]
         ).to_numpy(dtype=object)
         univ_region = rng.choice(len(_PREFECTURES), n_univ, p=pref_w / pref_w.sum())
@@ -697,7 +746,9 @@ class _Generator:
         g = np.array(_GIVEN, dtype=object)[giv]
         g1 = np.array([x[0] for x in _GIVEN], dtype=object)[giv]
         local = np.select(
-            [pattern == 0, pattern == 1, pattern == 2], [g + "." + s, s + "." + g, g1 + "." + s], s + "-" + g1
+            [pattern == 0, pattern == 1, pattern == 2],
+            [g + "." + s, s + "." + g, g1 + "." + s],
+            s + "-" + g1,
         )
         local_s = pd.Series(local)
         dup = local_s.groupby(local_s, sort=False).cumcount().to_numpy()
@@ -737,7 +788,6 @@ class _Generator:
         is_primary[sec] = False
         number = np.cumsum(is_primary)  # 1-based contact number in order of first lead
         self.contact_no = number[contact]
-        self.n_shared = 2 * len(sec)
 
         # fields left empty on the form
         miss = rng.random((N, 4)) < _MISSING[chan]
@@ -751,12 +801,15 @@ class _Generator:
 
         # latent intent (true buying interest) and engagement (content consumption)
         jl = np.where(self.job < 0, 4, self.job)
-        size = np.where(self.employees > 0, np.clip(np.log10(np.maximum(self.employees, 1)) - 2, -1.5, 2.3), -0.45)
+        size = np.where(
+            self.employees > 0,
+            np.clip(np.log10(np.maximum(self.employees, 1)) - 2, -1.5, 2.3),
+            -0.45,
+        )
         self.z = _Z_JOB[jl] + 0.5 * size + _Z_CHANNEL[chan] + rng.normal(0, 0.9, N)
         self.eng = (
             0.35 * self.z + _ENG_PRODUCT[self.product] + _ENG_CHANNEL[chan] + rng.normal(0, 0.75, N)
         )
-        self.size = size
         self.jl = jl
 
     # -- activities -------------------------------------------------------------------------
@@ -792,11 +845,22 @@ class _Generator:
             c = camp[month[sel], prod[sel]]
             acts.add(sel, t0[sel], _T_FORM, camp=c, asset=reg, cat=_C_REG)
             att = rng.random(len(sel)) < p_att
-            acts.add(sel[att], evt_t[month[sel], prod[sel]][att] + rng.integers(0, 900, att.sum()), typ,
-                     camp=c[att])
+            acts.add(
+                sel[att],
+                evt_t[month[sel], prod[sel]][att] + rng.integers(0, 900, att.sum()),
+                typ,
+                camp=c[att],
+            )
 
         sel = np.flatnonzero(chan == _AD)
-        acts.add(sel, t0[sel], _T_FORM, camp=self.ad_camp[month[sel], prod[sel]], asset=dl[prod[sel]], cat=_C_DL)
+        acts.add(
+            sel,
+            t0[sel],
+            _T_FORM,
+            camp=self.ad_camp[month[sel], prod[sel]],
+            asset=dl[prod[sel]],
+            cat=_C_DL,
+        )
 
         sel = np.flatnonzero(chan == _ORG)
         u = rng.random(len(sel))
@@ -835,15 +899,23 @@ class _Generator:
             "utm-replace", "telework-security", "dx-suishin", "backoffice-kaizen", "seminar-report",
         )]  # fmt: skip
         blog_codes = self._asset_codes(blog)
-        case_codes = self._asset_codes([f"/case-studies/{p.lower()}-{k:02d}/" for p in PRODUCTS for k in range(1, 9)])
+        case_codes = self._asset_codes(
+            [f"/case-studies/{p.lower()}-{k:02d}/" for p in PRODUCTS for k in range(1, 9)]
+        )
         detail_codes = self._asset_codes(
-            [f"/products/{p.lower()}/{s}" for p in PRODUCTS for s in ("", "features/", "integrations/")]
+            [
+                f"/products/{p.lower()}/{s}"
+                for p in PRODUCTS
+                for s in ("", "features/", "integrations/")
+            ]
         )
         pricing_codes = self._asset_codes([f"/products/{p.lower()}/pricing/" for p in PRODUCTS])
         top = self.assets.code(paths[0])
         n = len(lead)
         blog_pick = np.where(
-            rng.random(n) < 0.6, page_prod * 5 + rng.integers(0, 5, n), rng.integers(0, len(blog), n)
+            rng.random(n) < 0.6,
+            page_prod * 5 + rng.integers(0, 5, n),
+            rng.integers(0, len(blog), n),
         )
         asset = np.select(
             [cat == 0, cat == 1, cat == 2, cat == 3],
@@ -861,12 +933,22 @@ class _Generator:
 
         # forms: white-paper downloads (C's audience downloads the most) and inquiries
         papers = [
-            ("ホワイトペーパー：インボイス制度対応チェックリスト", "ホワイトペーパー：経理業務の自動化ガイド"),
+            (
+                "ホワイトペーパー：インボイス制度対応チェックリスト",
+                "ホワイトペーパー：経理業務の自動化ガイド",
+            ),
             ("ホワイトペーパー：人的資本経営の基礎", "ホワイトペーパー：勤怠管理の法改正対応"),
-            ("ホワイトペーパー：ランサムウェア被害事例集", "ホワイトペーパー：セキュリティ対策チェックシート"),
+            (
+                "ホワイトペーパー：ランサムウェア被害事例集",
+                "ホワイトペーパー：セキュリティ対策チェックシート",
+            ),
         ]
         dl_codes = self._asset_codes(
-            [x for p in range(3) for x in (*papers[p], f"資料ダウンロード（{_SHORT[p]}サービス紹介資料）")]
+            [
+                x
+                for p in range(3)
+                for x in (*papers[p], f"資料ダウンロード（{_SHORT[p]}サービス紹介資料）")
+            ]
         )
         lam_dl = 0.28 * np.exp(0.45 * eng) * np.where(prod == 2, 2.2, 1.0)
         lead, _ = _expand(rng.poisson(lam_dl))
@@ -874,7 +956,13 @@ class _Generator:
         t = np.maximum(_to_office_hours(rng, t), t0[lead] + 60)
         keep = t < end
         lead, t = lead[keep], t[keep]
-        acts.add(lead, t, _T_FORM, asset=dl_codes[prod[lead] * 3 + rng.integers(0, 3, len(lead))], cat=_C_DL)
+        acts.add(
+            lead,
+            t,
+            _T_FORM,
+            asset=dl_codes[prod[lead] * 3 + rng.integers(0, 3, len(lead))],
+            cat=_C_DL,
+        )
 
         inq_codes = self._asset_codes(
             [f"{k}（{s}）" for s in _SHORT for k in ("お問い合わせ", "見積依頼", "デモ依頼")]
@@ -885,18 +973,34 @@ class _Generator:
         t = np.maximum(_to_office_hours(rng, t), t0[lead] + 60)
         keep = t < end
         lead, t = lead[keep], t[keep]
-        acts.add(lead, t, _T_FORM, asset=inq_codes[prod[lead] * 3 + rng.choice(3, len(lead), p=[0.5, 0.3, 0.2])],
-                 cat=_C_INQ)
+        acts.add(
+            lead,
+            t,
+            _T_FORM,
+            asset=inq_codes[prod[lead] * 3 + rng.choice(3, len(lead), p=[0.5, 0.3, 0.2])],
+            cat=_C_INQ,
+        )
 
     def _events(self, acts: _Acts) -> None:
         """Existing leads registering for webinars / seminars and visiting exhibition booths."""
         rng, N, M = self.rng, self.n, self.w.months
         eng, prod, t0, bounds = self.eng, self.product, self.created, self.w.bounds
+        # the webinar / seminar a lead registered for when it was created is not repeated
+        own = np.full(N, -1, dtype=np.int64)
+        for ch, table in ((_WEB, self.webinar_camp), (_EVT, self.event_camp)):
+            sel = self.chan == ch
+            own[sel] = table[self.month[sel], prod[sel]]
         reg_web = self.assets.code("ウェビナー申込フォーム")
         reg_sem = self.assets.code("セミナー申込フォーム")
         for lam, camp, evt_t, reg, typ, p_att in (
-            (0.30 * np.exp(0.5 * eng) * np.where(prod == 2, 1.8, 1.0), self.webinar_camp, self.webinar_t,
-             reg_web, _T_WEBINAR, 0.6),
+            (
+                0.30 * np.exp(0.5 * eng) * np.where(prod == 2, 1.8, 1.0),
+                self.webinar_camp,
+                self.webinar_t,
+                reg_web,
+                _T_WEBINAR,
+                0.6,
+            ),
             (0.05 * np.exp(0.4 * eng), self.event_camp, self.event_t, reg_sem, _T_EVENT, 0.7),
         ):
             lead, _ = _expand(rng.poisson(lam))
@@ -906,14 +1010,19 @@ class _Generator:
             ok = m < M
             lead, m = lead[ok], m[ok]
             et = evt_t[m, prod[lead]]
-            ok = et > t0[lead] + HOUR
-            lead, m, et = lead[ok], m[ok], et[ok]
             c = camp[m, prod[lead]]
+            ok = (et > t0[lead] + HOUR) & (c != own[lead])
+            lead, c, et = lead[ok], c[ok], et[ok]
             key = np.unique(lead * len(self.c_id) + c, return_index=True)[1]
             key = np.sort(key)
             lead, c, et = lead[key], c[key], et[key]
-            reg_t = np.maximum(et - rng.integers(1, 15, len(lead)) * DAY + _office_seconds(rng, len(lead)) - 14 * HOUR,
-                               t0[lead] + 60)
+            reg_t = np.maximum(
+                et
+                - rng.integers(1, 15, len(lead)) * DAY
+                + _office_seconds(rng, len(lead))
+                - 14 * HOUR,
+                t0[lead] + 60,
+            )
             reg_t = np.minimum(reg_t, et - 60)
             acts.add(lead, reg_t, _T_FORM, camp=c, asset=reg, cat=_C_REG)
             att = rng.random(len(lead)) < p_att
@@ -928,10 +1037,14 @@ class _Generator:
                 mine = ex[ex[:, 1] == p]
                 sel = prod[visit] == p
                 v = visit[sel]
-                idx = np.searchsorted(mine[:, 2] + 2 * DAY, t0[v], side="right") + skip[sel]
+                idx = np.searchsorted(mine[:, 2], t0[v], side="right") + skip[sel]
                 ok = idx < len(mine)
                 v, idx = v[ok], idx[ok]
-                t = mine[idx, 2] + rng.integers(0, 3, len(v)) * DAY + rng.integers(10 * HOUR, 17 * HOUR, len(v))
+                t = (
+                    mine[idx, 2]
+                    + rng.integers(0, 3, len(v)) * DAY
+                    + rng.integers(10 * HOUR, 17 * HOUR, len(v))
+                )
                 ok = t > t0[v]
                 acts.add(v[ok], t[ok], _T_EVENT, camp=mine[idx[ok], 0])
 
@@ -980,16 +1093,25 @@ class _Generator:
             a[keep] for a in (lead, t, camp, is_news, bounce, unsub_row)
         )
         acts.add(lead, t, _T_SEND, camp=camp)
-        acts.add(lead[bounce], t[bounce] + rng.integers(5, 600, bounce.sum()), _T_BOUNCE, camp=camp[bounce])
+        acts.add(
+            lead[bounce],
+            t[bounce] + rng.integers(5, 600, bounce.sum()),
+            _T_BOUNCE,
+            camp=camp[bounce],
+        )
 
         delivered = ~bounce
         e = eng[lead]
         p_open = np.clip(0.25 * np.exp(0.5 * (e - 0.2)) * np.where(is_news, 0.85, 1.05), 0.01, 0.9)
         opened = delivered & (rng.random(len(lead)) < p_open)
         ol, oc, ot0 = lead[opened], camp[opened], t[opened]
-        ot = ot0 + np.minimum(rng.lognormal(np.log(2.5 * HOUR), 1.5, len(ol)), 14 * DAY).astype(np.int64)
+        ot = ot0 + np.minimum(rng.lognormal(np.log(2.5 * HOUR), 1.5, len(ol)), 14 * DAY).astype(
+            np.int64
+        )
         again = rng.random(len(ol)) < 0.25
-        ot2 = ot[again] + np.minimum(rng.lognormal(np.log(20 * HOUR), 1.0, again.sum()), 10 * DAY).astype(np.int64)
+        ot2 = ot[again] + np.minimum(
+            rng.lognormal(np.log(20 * HOUR), 1.0, again.sum()), 10 * DAY
+        ).astype(np.int64)
         for ll, cc, tt in ((ol, oc, ot), (ol[again], oc[again], ot2)):
             ok = tt < end
             acts.add(ll[ok], tt[ok], _T_OPEN, camp=cc[ok])
@@ -997,11 +1119,16 @@ class _Generator:
         clicked = rng.random(len(ol)) < p_click
         cl, cc, ct = ol[clicked], oc[clicked], ot[clicked] + rng.integers(5, 900, clicked.sum())
         twice = rng.random(len(cl)) < 0.12
-        for ll, c2, tt in ((cl, cc, ct), (cl[twice], cc[twice], ct[twice] + rng.integers(3, 300, twice.sum()))):
+        for ll, c2, tt in (
+            (cl, cc, ct),
+            (cl[twice], cc[twice], ct[twice] + rng.integers(3, 300, twice.sum())),
+        ):
             ok = tt < end
             acts.add(ll[ok], tt[ok], _T_CLICK, camp=c2[ok])
         ul, uc = lead[unsub_row], camp[unsub_row]
-        ut = t[unsub_row] + np.minimum(rng.lognormal(np.log(3 * HOUR), 1.2, len(ul)), 5 * DAY).astype(np.int64)
+        ut = t[unsub_row] + np.minimum(
+            rng.lognormal(np.log(3 * HOUR), 1.2, len(ul)), 5 * DAY
+        ).astype(np.int64)
         ok = ut < end
         acts.add(ul[ok], ut[ok], _T_UNSUB, camp=uc[ok])
 
@@ -1026,7 +1153,9 @@ class _Generator:
         sl, st, sp = lead[sc], t[sc], pts[sc]
         order = np.lexsort((st, sl))
         sl, st, sp = sl[order], st[order], sp[order]
-        size_pts = np.select([self.employees >= 1000, self.employees >= 300, self.employees >= 50], [10, 7, 4], 0)
+        size_pts = np.select(
+            [self.employees >= 1000, self.employees >= 300, self.employees >= 50], [10, 7, 4], 0
+        )
         profile = _SCORE_JOB[self.jl] + size_pts
         cs = np.cumsum(sp)
         start = np.searchsorted(sl, np.arange(N))
@@ -1055,7 +1184,7 @@ class _Generator:
             + 0.5 * has_detail
             + 1.5 * has_inq
             + 0.9 * (self.chan == _REF)
-            - 0.8 * (self.chan == _AD)
+            - 0.5 * (self.chan == _AD)
             + 0.3 * (self.chan == _EXH)
             - 5.0 * self.student
         )
@@ -1067,19 +1196,23 @@ class _Generator:
         sql_t[sql_t >= end] = -1
 
         # recycled MQLs: back to nurturing, qualified again later
-        recyc = is_mql & (sql_t < 0) & (rng.random(N) < 0.14)
+        recyc = is_mql & (sql_t < 0) & (rng.random(N) < 0.11)
         re_t = np.where(recyc, mql_t + (rng.uniform(45, 300, N) * DAY).astype(np.int64), -1)
         re_t[re_t >= end] = -1
 
-        sl_ = np.concatenate([np.flatnonzero(mql_t >= 0), np.flatnonzero(re_t >= 0), np.flatnonzero(sql_t >= 0)])
+        sl_ = np.concatenate(
+            [np.flatnonzero(mql_t >= 0), np.flatnonzero(re_t >= 0), np.flatnonzero(sql_t >= 0)]
+        )
         stage = np.concatenate(
-            [np.zeros((mql_t >= 0).sum(), np.int8), np.zeros((re_t >= 0).sum(), np.int8),
-             np.ones((sql_t >= 0).sum(), np.int8)]
+            [
+                np.zeros((mql_t >= 0).sum(), np.int8),
+                np.zeros((re_t >= 0).sum(), np.int8),
+                np.ones((sql_t >= 0).sum(), np.int8),
+            ]
         )
         ts = np.concatenate([mql_t[mql_t >= 0], re_t[re_t >= 0], sql_t[sql_t >= 0]])
         order = np.lexsort((stage, sl_, ts))
         self.sc = (sl_[order], stage[order], ts[order])
-        self.mql_t, self.sql_t = mql_t, sql_t
 
         # opportunities from SQLs, plus a few sales-sourced deals without a lead
         src = np.flatnonzero((sql_t >= 0) & (rng.random(N) < _OPP_RATE[prod]))
@@ -1088,7 +1221,7 @@ class _Generator:
         oc = np.maximum(oc, sql_t[src] + 600)
         ok = oc < end
         src, oc = src[ok], oc[ok]
-        n_sales = int(rng.binomial(max(len(src), 1), 0.08))
+        n_sales = int(rng.binomial(N, 0.005))
         s_prod = rng.choice(3, n_sales, p=[0.4, 0.35, 0.25])
         s_t = _to_office_hours(rng, rng.integers(self.w.start, end, n_sales))
         s_t = np.clip(s_t, self.w.start, end - 1)
@@ -1097,7 +1230,12 @@ class _Generator:
         o_created = np.concatenate([oc, s_t])
         o_z = np.concatenate([z[src], rng.normal(0.8, 0.8, n_sales)])
         o_ref = np.concatenate([self.chan[src] == _REF, np.zeros(n_sales, bool)])
-        o_size = np.concatenate([np.where(self.employees[src] > 0, self.employees[src], 100), rng.integers(30, 3000, n_sales)])
+        o_size = np.concatenate(
+            [
+                np.where(self.employees[src] > 0, self.employees[src], 100),
+                rng.integers(30, 3000, n_sales),
+            ]
+        )
         n_o = len(o_lead)
         win = rng.random(n_o) < _sigmoid(_WIN_BASE[o_prod] + 0.2 * o_z + 1.4 * o_ref)
         cycle = rng.gamma(2.5, _CYCLE_DAYS[o_prod] / 2.5) * np.where(win, 1.0, 0.8)
@@ -1106,9 +1244,11 @@ class _Generator:
         is_open = closed >= end
         status = np.where(is_open, 0, np.where(win, 1, 2))  # open, won, lost
         closed = np.where(is_open, -1, closed)
-        amount = _DEAL_MEDIAN[o_prod] * np.exp(rng.normal(0, _DEAL_SIGMA[o_prod])) * (
-            np.clip(o_size, 10, 20_000) / 300.0
-        ) ** 0.12
+        amount = (
+            _DEAL_MEDIAN[o_prod]
+            * np.exp(rng.normal(0, _DEAL_SIGMA[o_prod]))
+            * (np.clip(o_size, 10, 20_000) / 300.0) ** 0.12
+        )
         lo = np.array([r[0] for r in _DEAL_RANGE])[o_prod]
         hi = np.array([r[1] for r in _DEAL_RANGE])[o_prod]
         amount = np.round(np.clip(amount, lo, hi), -4)
@@ -1129,14 +1269,18 @@ class _Generator:
                     base = max(counts[ch, m, p], 1) * _CPL[ch] * noise[ch, m, p]
                     self.c_cost[int(table[m, p])] = float(np.round(base, -3))
         exh_counts = np.bincount(self.exh_lead_camp[self.chan == _EXH], minlength=len(self.c_id))
-        expected = self.n / max(self._month_weights().sum(), 1e-9)
         for cid, m, _p, _d in self.exh:
-            self.c_cost[cid] = float(np.round(max(exh_counts[cid], 1) * _CPL[_EXH] * noise[_EXH, m, 0], -4))
-        for cid, ch in enumerate(self.c_channel):
-            if ch == "exhibition" and self.c_name[cid].startswith("【中止】"):
-                m = self.missed
-                planned = expected * self._month_weights()[m] / _MISSED_FACTOR * 0.25
-                self.c_cost[cid] = float(np.round(0.3 * planned * _CPL[_EXH], -4))
+            self.c_cost[cid] = float(
+                np.round(max(exh_counts[cid], 1) * _CPL[_EXH] * noise[_EXH, m, 0], -4)
+            )
+        # a cancelled booth costs a cancellation fee: 30 % of a booth for 1/4 of a normal month
+        if self.missed >= 0:
+            weights = self._month_weights()
+            normal_month = self.n * weights[self.missed] / _MISSED_FACTOR / weights.sum()
+            fee = float(np.round(0.3 * 0.25 * normal_month * _CPL[_EXH], -4))
+            for cid, name in enumerate(self.c_name):
+                if name.startswith("【中止】"):
+                    self.c_cost[cid] = fee
 
     # -- assembly ---------------------------------------------------------------------------
 
@@ -1181,7 +1325,9 @@ class _Generator:
                 "industry": _str_col(self.industry, _INDUSTRIES),
                 "job_level": _str_col(self.job, _JOB_LEVELS),
                 "employees": pd.Series(
-                    pd.arrays.IntegerArray(np.maximum(self.employees, 0).astype(np.int64), self.employees <= 0)
+                    pd.arrays.IntegerArray(
+                        np.maximum(self.employees, 0).astype(np.int64), self.employees <= 0
+                    )
                 ),
                 "region": _str_col(self.region, pref),
                 "email": pd.Series(self.email, dtype="str"),

@@ -1,0 +1,156 @@
+"""`maops run` as a user runs it: a subprocess on a handmade dataset, checked by hand."""
+
+import json
+import math
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+import handmade
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+def maops(*args, cwd=ROOT):
+    return subprocess.run(
+        [sys.executable, "-m", "maops_utils", *map(str, args)],
+        cwd=cwd, capture_output=True, text=True, timeout=300,
+    )
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def published(tmp_path_factory):
+    base = tmp_path_factory.mktemp("e2e")
+    data = handmade.write(base / "data")
+    before = snapshot(data)
+    out = base / "reports"
+    proc = maops("run", "--data", data, "--out", out, "--month", handmade.MONTH, "--as-of", "2026-03-01 09:00")
+    assert proc.returncode == 0, proc.stderr
+    return {"base": base, "data": data, "out": out, "proc": proc, "inputs_before": before}
+
+
+def test_run_writes_the_contract_outputs(published):
+    month_dir = published["out"] / handmade.MONTH
+    names = {p.name for p in month_dir.iterdir()}
+    assert {"index.html", "metrics.csv", "run.json", "run.log", "01_kpi_evaluation.html",
+            "01_kpi_evaluation.ipynb"} <= names
+    assert (published["out"] / "index.html").is_file()
+    assert str(month_dir / "index.html") in published["proc"].stdout
+    leftovers = [p.name for p in published["out"].iterdir() if p.name.startswith(".")]
+    assert leftovers == []
+
+
+def test_metrics_csv_equals_the_hand_computation(published):
+    frame = pd.read_csv(published["out"] / handmade.MONTH / "metrics.csv", dtype={"month": str})
+    assert list(frame.columns) == ["month", "product", "metric", "value", "target", "attainment"]
+    assert (frame["month"] == handmade.MONTH).all()
+    got = {(r.product, r.metric): r.value for r in frame.itertuples()}
+    assert set(got) == set(handmade.EXPECTED)
+    for key, expected in handmade.EXPECTED.items():
+        if math.isnan(expected):
+            assert math.isnan(got[key]), key
+        else:
+            assert got[key] == pytest.approx(expected, abs=1e-12), key
+    with_target = frame.dropna(subset=["target"])
+    assert not with_target.empty
+    expected_att = (with_target["value"] / with_target["target"]).where(with_target["target"] != 0)
+    pd.testing.assert_series_equal(with_target["attainment"], expected_att, check_names=False)
+    assert frame.loc[frame["target"].isna(), "attainment"].isna().all()
+
+
+def test_inputs_are_not_modified(published):
+    assert snapshot(published["data"]) == published["inputs_before"]
+
+
+def test_run_log_records_inputs_findings_and_versions(published):
+    manifest = json.loads((published["out"] / handmade.MONTH / "run.json").read_text(encoding="utf-8"))
+    assert manifest["month"] == handmade.MONTH
+    assert manifest["inputs"]["leads"]["encoding"] == "cp932"
+    assert len(manifest["inputs"]["leads"]["sha256"]) == 64
+    messages = " | ".join(f["message"] for f in manifest["findings"])
+    assert "orphans" in messages and "unknown activity_type (sms_sent)" in messages
+    assert "unknown stage (nurture)" in messages
+    assert "duckdb" in manifest["versions"] and "pandas" in manifest["versions"]
+    assert manifest["notebooks"][0]["parameters"]["month"] == handmade.MONTH
+
+
+def test_html_escapes_data_and_hides_pii(published):
+    html = (published["out"] / handmade.MONTH / "01_kpi_evaluation.html").read_text(encoding="utf-8")
+    assert "<script>alert(1)</script>" not in html
+    assert "@example.com" not in html
+    assert 'src="http' not in html and "cdnjs" not in html
+    assert "data:image/png;base64" in html  # the charts are embedded
+    nb = nbformat.read(published["out"] / handmade.MONTH / "01_kpi_evaluation.ipynb", as_version=4)
+    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    assert errors == []
+
+
+def test_missing_required_column_fails_cleanly_and_writes_nothing(tmp_path):
+    data = handmade.write(tmp_path / "data")
+    text = (data / "opportunities.csv").read_text(encoding="utf-8").replace("amount", "amt")
+    (data / "opportunities.csv").write_text(text, encoding="utf-8")
+    before = snapshot(data)
+    out = tmp_path / "reports"
+    proc = maops("run", "--data", data, "--out", out, "--month", handmade.MONTH)
+    assert proc.returncode == 2
+    assert "opportunities.csv" in proc.stderr and "'amount'" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not out.exists()
+    assert snapshot(data) == before
+
+
+def test_validate_command_lists_findings(tmp_path):
+    data = handmade.write(tmp_path / "data")
+    proc = maops("validate", "--data", data)
+    assert proc.returncode == 0, proc.stderr
+    assert "orphans" in proc.stdout and "cp932" in proc.stdout
+
+
+def test_failed_runs_leave_the_previous_report_intact(published, tmp_path):
+    out = tmp_path / "reports"
+    shutil.copytree(published["out"], out)
+    previous = snapshot(out / handmade.MONTH)
+
+    # 1. bad data: stops before anything is written
+    data = handmade.write(tmp_path / "bad")
+    (data / "leads.csv").write_bytes(handmade.LEADS.replace("2026-01-05 10:00:00", "yesterday").encode("cp932"))
+    proc = maops("run", "--data", data, "--out", out, "--month", handmade.MONTH)
+    assert proc.returncode == 2
+    assert "leads.csv" in proc.stderr and "line 2" in proc.stderr and "yesterday" in proc.stderr
+
+    # 2. a notebook that raises: the batch fails after executing, and nothing is published
+    project = tmp_path / "project"
+    shutil.copytree(ROOT / "params", project / "params")
+    shutil.copytree(ROOT / "notebooks", project / "notebooks")
+    (project / "pyproject.toml").write_text("", encoding="utf-8")
+    broken = nbformat.read(ROOT / "notebooks" / "01_kpi_evaluation.ipynb", as_version=4)
+    broken.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('boom in the last cell')"))
+    nbformat.write(broken, project / "notebooks" / "99_broken.ipynb")
+    proc = maops("run", "--params", project / "params", "--data", published["data"], "--out", out,
+                 "--month", handmade.MONTH, "--as-of", "2026-03-01 09:00",
+                 "--notebooks", "01_kpi_evaluation,99_broken")
+    assert proc.returncode == 1, proc.stderr
+    assert "99_broken" in proc.stderr and "boom in the last cell" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert snapshot(out / handmade.MONTH) == previous
+    assert (out / f"{handmade.MONTH}.failed" / "99_broken.ipynb").is_file()
+    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+
+
+def test_unknown_month_is_refused(tmp_path):
+    data = handmade.write(tmp_path / "data")
+    proc = maops("run", "--data", data, "--out", tmp_path / "r", "--month", "2026-13")
+    assert proc.returncode == 2 and "YYYY-MM" in proc.stderr
+    proc = maops("run", "--data", data, "--out", tmp_path / "r", "--month", "2019-01")
+    assert proc.returncode == 2 and "outside the data" in proc.stderr
+    assert not (tmp_path / "r").exists()

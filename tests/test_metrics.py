@@ -1,0 +1,94 @@
+import math
+
+import pandas as pd
+import pytest
+import sqlglot
+
+import handmade
+from maops_utils import metrics as mx
+from maops_utils.validation import load_dataset
+
+AS_OF = pd.Timestamp("2026-03-01 00:00")
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    folder = handmade.write(tmp_path_factory.mktemp("handmade"))
+    return load_dataset(folder, as_of=AS_OF)
+
+
+def _value(frame, product, metric):
+    row = frame[(frame["product"] == product) & (frame["metric"] == metric)]
+    assert len(row) == 1, (product, metric)
+    return float(row["value"].iloc[0])
+
+
+def test_core_metrics_match_hand_computation(dataset):
+    got = mx.compute_metrics(dataset, [handmade.MONTH])
+    assert set(got["metric"]) == set(mx.CORE_METRICS)
+    assert set(got["product"]) == {"A", "B", "C", "D", "ALL"}
+    assert len(got) == len(mx.CORE_METRICS) * 5
+    for (product, metric), expected in handmade.EXPECTED.items():
+        value = _value(got, product, metric)
+        if math.isnan(expected):
+            assert math.isnan(value), f"{product} {metric}: expected empty, got {value}"
+        else:
+            assert value == pytest.approx(expected, abs=1e-12), f"{product} {metric}"
+
+
+def test_neighbouring_months_see_boundary_rows(dataset):
+    got = mx.compute_metrics(dataset, ["2025-12", "2026-02"])
+    dec = got[got["month"] == "2025-12"]
+    feb = got[got["month"] == "2026-02"]
+    # L6 only: L4's 2025-12-31T15:30Z is January in Tokyo
+    assert _value(dec, "ALL", "new_leads") == 1
+    assert _value(dec, "B", "mqls") == 1  # L6's first MQL entry
+    assert _value(feb, "A", "new_leads") == 1  # L3 at 2026-02-01 00:00:00
+    assert _value(feb, "A", "mqls") == 1  # L2
+    assert _value(feb, "D", "won_deals") == 1 and _value(feb, "D", "revenue") == 2_000_000
+    assert _value(feb, "C", "product_page_views") == 1
+
+
+def test_month_with_no_data_gives_zero_counts_and_empty_rates(dataset):
+    got = mx.compute_metrics(dataset, ["2024-06"])
+    assert _value(got, "ALL", "new_leads") == 0
+    assert _value(got, "ALL", "revenue") == 0
+    assert math.isnan(_value(got, "ALL", "mql_rate"))
+    assert math.isnan(_value(got, "ALL", "email_open_rate"))
+
+
+def test_products_can_be_restricted_and_intermediates_exposed(dataset):
+    got = mx.compute_metrics(dataset, [handmade.MONTH], products=["A"], include_intermediate=True)
+    assert set(got["product"]) == {"A", "ALL"}
+    assert _value(got, "ALL", "closed_deals") == 3
+    assert _value(got, "ALL", "email_bounces") == 2
+    assert _value(got, "A", "email_open_pairs") == 3
+
+
+def test_no_months_gives_an_empty_frame(dataset):
+    assert mx.compute_metrics(dataset, []).empty
+
+
+def test_month_helpers():
+    assert mx.month_range("2026-02", 3) == ["2025-12", "2026-01", "2026-02"]
+    start, end = mx.month_bounds("2026-12")
+    assert (start, end) == (pd.Timestamp("2026-12-01"), pd.Timestamp("2027-01-01"))
+
+
+def test_every_query_transpiles_to_spark_sql():
+    start, end = mx.month_bounds("2026-01")
+    spark = mx.compile_base_query(start, end, dialect="spark")
+    parsed = sqlglot.parse_one(spark, read="spark")
+    assert parsed is not None
+    assert "GROUPING SETS" in spark.upper()
+    assert "DATE_TRUNC('MONTH'" in spark.upper()
+    for view in mx.VIEWS_SQL.values():
+        sqlglot.parse_one(sqlglot.transpile(view, read="duckdb", write="spark")[0], read="spark")
+
+
+def test_compiled_sql_quotes_filter_values():
+    spec = mx.Count("activities", "occurred_at", (("category", ("it's",)),))
+    start, end = mx.month_bounds("2026-01")
+    sql = mx.compile_metric("x", spec, start, end)
+    assert "'it''s'" in sql
+    sqlglot.parse_one(sql, read="duckdb")
