@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
 	@touch $(STAMP)
 
-.PHONY: help install report test lint sample lab bench clean
+.PHONY: help install report test lint sample golden lab bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -35,6 +35,11 @@ lint: $(STAMP) ## ruff on code and notebooks; notebooks must be committed withou
 
 sample: $(STAMP) ## regenerate data/sample with the default seed
 	$(PY) -m maops_utils sample --out data/sample --end-month 2026-10
+
+golden: $(STAMP) ## refresh the golden executed notebook in tests/golden/ after changing a notebook
+	cp notebooks/01_kpi_evaluation.ipynb tests/golden/01_kpi_evaluation.ipynb
+	-$(PY) -m pytest tests/test_notebooks.py -k golden_regression --nb-force-regen -q
+	$(PY) -m pytest tests/test_notebooks.py -k golden -q
 
 lab: $(STAMP) ## open JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab notebooks/

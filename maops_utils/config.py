@@ -109,6 +109,8 @@ def load_settings(
         for key, value in data.items():
             if key not in _SETTING_NAMES:
                 raise ConfigError(f"{path}: unknown setting '{key}'{_suggest(str(key), _SETTING_NAMES)}")
+            if value is None and key != "month":
+                continue  # `key:` left empty means "use the default"
             values[key] = value
     for key, value in (overrides or {}).items():
         if value is not None:
@@ -197,6 +199,12 @@ def _targets(raw: Any, where: str) -> dict[str, float]:
 _KPI_KEYS = ("label", "tier", "unit", "higher_is_better", "targets")
 
 
+def _default_unit(name: str) -> str:
+    if METRICS[name].is_rate:
+        return "rate"
+    return "currency" if name == "revenue" else "count"
+
+
 def load_catalogue(params_dir: Path) -> dict[str, Kpi]:
     """The KPI catalogue (`params/kpis.yaml`), in file order; core metrics missing from it get
     plain labels so every core metric can always be reported."""
@@ -215,14 +223,26 @@ def load_catalogue(params_dir: Path) -> dict[str, Kpi]:
         for key in entry:
             if key not in _KPI_KEYS:
                 raise ConfigError(f"{where}: unknown key '{key}'{_suggest(key, list(_KPI_KEYS))}")
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{where}: expected a mapping with {', '.join(_KPI_KEYS)}")
         label = entry.get("label", {}) or {}
+        if not isinstance(label, dict):
+            raise ConfigError(f"{where}.label: expected {{ja: ..., en: ...}}, got {label!r}")
         tier = entry.get("tier", "KPI")
-        unit = entry.get("unit", "rate" if METRICS[name].is_rate else "count")
+        unit = entry.get("unit", _default_unit(name))
         if tier not in TIERS:
             raise ConfigError(f"{where}.tier: '{tier}' must be one of {', '.join(TIERS)}")
         if unit not in UNITS:
             raise ConfigError(f"{where}.unit: '{unit}' must be one of {', '.join(UNITS)}")
         targets = entry.get("targets", {}) or {}
+        if not isinstance(targets, dict):
+            raise ConfigError(f"{where}.targets: expected {{default: {{ALL: n}}, months: {{...}}}}, got {targets!r}")
+        for key in targets:
+            if key not in ("default", "months"):
+                raise ConfigError(f"{where}.targets: unknown key '{key}'{_suggest(str(key), ['default', 'months'])}"
+                                  " (write targets: {default: {ALL: n, A: n}})")
+        if not isinstance(targets.get("months", {}) or {}, dict):
+            raise ConfigError(f"{where}.targets.months: expected a mapping of YYYY-MM -> targets")
         months = {}
         for month, per in (targets.get("months", {}) or {}).items():
             check_month(str(month), f"{where}.targets.months")
@@ -239,5 +259,5 @@ def load_catalogue(params_dir: Path) -> dict[str, Kpi]:
         )
     for name in CORE_METRICS:
         if name not in out:
-            out[name] = Kpi(name, name, name, unit="rate" if METRICS[name].is_rate else "count")
+            out[name] = Kpi(name, name, name, unit=_default_unit(name))
     return out

@@ -7,6 +7,7 @@ import hashlib
 import io as _io
 import json
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
@@ -21,6 +22,7 @@ from .errors import ConfigError, DataContractError, Finding
 from .schema import TABLES
 
 ENCODINGS = ("auto", "utf-8", "utf-8-sig", "cp932", "shift_jis")
+_MONTH_DIR = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 @dataclass
@@ -88,6 +90,7 @@ def decode_text(data: bytes, *, file: str, table: str, encoding: str = "auto") -
         raise ConfigError(f"encoding '{encoding}' is not supported; use one of {', '.join(ENCODINGS)}")
     tries = ("utf-8-sig", "cp932") if encoding == "auto" else (encoding,)
     first_error: UnicodeDecodeError | None = None
+    first_enc = tries[0]
     for enc in tries:
         try:
             text = data.decode("utf-8-sig" if enc == "utf-8" else enc)
@@ -95,9 +98,12 @@ def decode_text(data: bytes, *, file: str, table: str, encoding: str = "auto") -
                 enc = "utf-8-sig" if data[:3] == b"\xef\xbb\xbf" else "utf-8"
             return text, enc
         except UnicodeDecodeError as exc:
-            first_error = first_error or exc
+            if first_error is None:
+                first_error, first_enc = exc, enc
     assert first_error is not None
-    line = data[: first_error.start].count(b"\n") + 1
+    # positions from the utf-8-sig codec do not count the BOM it skipped
+    skipped = 3 if first_enc.startswith("utf-8") and data[:3] == b"\xef\xbb\xbf" else 0
+    line = data[: first_error.start + skipped].count(b"\n") + 1
     raise DataContractError(
         [
             Finding(
@@ -210,6 +216,12 @@ def write_dataset(tables: Mapping[str, pd.DataFrame], out_dir: Path) -> list[Pat
     return written
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 @contextmanager
 def staging_dir(final: Path) -> Iterator[Path]:
     """A fresh folder beside `final` to build output in; removed if the block fails.
@@ -218,6 +230,7 @@ def staging_dir(final: Path) -> Iterator[Path]:
     """
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
+    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700: a shared report must be readable
     try:
         yield tmp
     except BaseException:
@@ -248,7 +261,7 @@ def list_report_months(reports_dir: Path) -> list[str]:
     months = [
         p.name
         for p in reports_dir.iterdir()
-        if p.is_dir() and len(p.name) == 7 and p.name[4] == "-" and (p / "index.html").is_file()
+        if p.is_dir() and _MONTH_DIR.fullmatch(p.name) and (p / "index.html").is_file()
     ]
     return sorted(months, reverse=True)
 
@@ -262,6 +275,7 @@ def write_text_atomic(text: str, path: Path) -> Path:
     """Write `text` to a temporary file beside `path`, then rename it over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)

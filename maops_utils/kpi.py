@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 import pandas as pd
+from IPython.display import Markdown
 
 from . import metrics as mx
 from .config import Kpi, RunSettings, check_month, load_catalogue
@@ -229,3 +230,10 @@ def product_table(rv: KpiReview) -> pd.DataFrame:
             row[rv.product_label(g)] = text
         rows.append(row)
     return pd.DataFrame(rows).set_index(t("kpi", rv.locale)).rename_axis(None).rename_axis(None)
+
+
+def quality_view(rv: KpiReview) -> pd.DataFrame | Markdown:
+    """The findings as a table, or a sentence saying there are none."""
+    if not rv.findings:
+        return Markdown(t("no_findings", rv.locale))
+    return findings_table(rv.findings, rv.locale)

@@ -243,10 +243,10 @@ _SCORE_FORM = {_C_INQ: 40, _C_DL: 10, _C_REG: 5}
 _MQL_THRESHOLD = 60
 
 # Sales acceptance (MQL -> SQL) and deals.
-_SQL_BASE = np.array([-2.8, -2.75, -5.9])  # per product; C is over-qualified by the score
+_SQL_BASE = np.array([-3.0, -2.95, -6.0])  # per product; C is over-qualified by the score
 _OPP_RATE = np.array([0.85, 0.85, 0.80])
-_WIN_BASE = np.array([-1.15, -0.95, -1.35])
-_CYCLE_DAYS = np.array([50.0, 40.0, 110.0])  # mean days from opportunity to close
+_WIN_BASE = np.array([-1.45, -1.25, -1.6])
+_CYCLE_DAYS = np.array([60.0, 45.0, 120.0])  # mean days from opportunity to close
 _DEAL_MEDIAN = np.array([1_800_000.0, 900_000.0, 5_000_000.0])
 _DEAL_SIGMA = np.array([0.28, 0.28, 0.25])
 _DEAL_RANGE = ((600_000, 6_000_000), (300_000, 3_000_000), (1_500_000, 15_000_000))
@@ -806,11 +806,12 @@ class _Generator:
             np.clip(np.log10(np.maximum(self.employees, 1)) - 2, -1.5, 2.3),
             -0.45,
         )
-        self.z = _Z_JOB[jl] + 0.5 * size + _Z_CHANNEL[chan] + rng.normal(0, 0.9, N)
+        self.z = _Z_JOB[jl] + 0.75 * size + _Z_CHANNEL[chan] + rng.normal(0, 0.9, N)
         self.eng = (
             0.35 * self.z + _ENG_PRODUCT[self.product] + _ENG_CHANNEL[chan] + rng.normal(0, 0.75, N)
         )
         self.jl = jl
+        self.size = size
 
     # -- activities -------------------------------------------------------------------------
 
@@ -1183,6 +1184,7 @@ class _Generator:
             + 0.9 * has_pricing
             + 0.5 * has_detail
             + 1.5 * has_inq
+            + 0.35 * self.size
             + 0.9 * (self.chan == _REF)
             - 0.5 * (self.chan == _AD)
             + 0.3 * (self.chan == _EXH)
@@ -1221,7 +1223,7 @@ class _Generator:
         oc = np.maximum(oc, sql_t[src] + 600)
         ok = oc < end
         src, oc = src[ok], oc[ok]
-        n_sales = int(rng.binomial(N, 0.005))
+        n_sales = max(int(rng.binomial(N, 0.005)), int(N >= 200))
         s_prod = rng.choice(3, n_sales, p=[0.4, 0.35, 0.25])
         s_t = _to_office_hours(rng, rng.integers(self.w.start, end, n_sales))
         s_t = np.clip(s_t, self.w.start, end - 1)
@@ -1237,7 +1239,7 @@ class _Generator:
             ]
         )
         n_o = len(o_lead)
-        win = rng.random(n_o) < _sigmoid(_WIN_BASE[o_prod] + 0.2 * o_z + 1.4 * o_ref)
+        win = rng.random(n_o) < _sigmoid(_WIN_BASE[o_prod] + 0.2 * o_z + 1.7 * o_ref)
         cycle = rng.gamma(2.5, _CYCLE_DAYS[o_prod] / 2.5) * np.where(win, 1.0, 0.8)
         closed = _to_office_hours(rng, o_created + (cycle * DAY).astype(np.int64) + DAY)
         closed = np.maximum(closed, o_created + HOUR)

@@ -372,9 +372,16 @@ def validate(
                  "they are kept (their product is their own)", column="lead_id", mask=orphan)
 
     tables = {"leads": leads, "activities": acts, "stage_changes": stages, "opportunities": opps}
-    for name in ("campaigns", "scores"):
-        if name in typed:
-            tables[name] = typed[name]
+    if "campaigns" in typed:
+        tables["campaigns"] = typed["campaigns"]
+    if "scores" in typed:
+        scores = chk.drop_future("scores", typed["scores"], "scored_at")
+        orphan = ~scores["lead_id"].isin(known)
+        if orphan.any():
+            chk.warn(raw["scores"], f"{int(orphan.sum())} scores reference a lead_id not in leads and were "
+                     "left out", column="lead_id", mask=orphan)
+            scores = scores[~orphan]
+        tables["scores"] = scores
     tables = {k: v.reset_index(drop=True) for k, v in tables.items()}
     sources = {
         name: {"path": str(r.path), "encoding": r.encoding, "bytes": r.size, "sha256": r.sha256,

@@ -80,12 +80,6 @@ def test_decode_text_invalid_bytes_name_file_and_line():
     assert "data/leads.csv" in str(err)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="io.decode_text: UnicodeDecodeError.start from the 'utf-8-sig' codec is counted "
-    "after the 3-byte BOM, but the line is computed on the full bytes, so the reported line "
-    "is wrong (here 1 instead of 2) for files with a BOM",
-)
 def test_decode_text_invalid_bytes_line_number_with_bom():
     data = b"\xef\xbb\xbfa,b\n\x81\x20,x\n"
     with pytest.raises(DataContractError) as info:
@@ -165,7 +159,9 @@ def test_read_raw_table_parquet_keeps_types_and_tz(tmp_path):
         {
             " lead_id": ["L1", "L2"],
             "employees": [10, 250],
-            "created_at": pd.to_datetime(["2026-03-31T15:30:00Z", "2026-04-01T00:00:00Z"], utc=True),
+            "created_at": pd.to_datetime(
+                ["2026-03-31T15:30:00Z", "2026-04-01T00:00:00Z"], utc=True
+            ),
         }
     )
     frame.to_parquet(path, index=False)
@@ -390,11 +386,6 @@ def test_list_report_months_missing_folder_is_empty(tmp_path):
     assert list_report_months(tmp_path / "reports") == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="io.list_report_months only checks len(name) == 7 and name[4] == '-', so any "
-    "7-character folder such as 'test-01' with an index.html is listed as a month",
-)
 def test_list_report_months_ignores_non_month_names_of_month_length(tmp_path):
     reports = tmp_path / "reports"
     _report(reports, "2026-10")

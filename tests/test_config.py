@@ -1,0 +1,373 @@
+"""Tests of maops_utils.config: run settings, the run time, and the KPI catalogue."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from maops_utils import config
+from maops_utils.config import (
+    Kpi,
+    check_month,
+    load_catalogue,
+    load_settings,
+    notebook_settings,
+    parse_as_of,
+    project_root,
+)
+from maops_utils.errors import ConfigError
+from maops_utils.metrics import CORE_METRICS
+
+
+def _params(tmp_path: Path, run_yaml: str | None = None, kpis_yaml: str | None = None) -> Path:
+    params = tmp_path / "proj" / "params"
+    params.mkdir(parents=True)
+    if run_yaml is not None:
+        (params / "run.yaml").write_text(run_yaml, encoding="utf-8")
+    if kpis_yaml is not None:
+        (params / "kpis.yaml").write_text(kpis_yaml, encoding="utf-8")
+    return params
+
+
+RUN_YAML = """\
+data_dir: data/client
+out_dir: out
+month: 2026-10
+timezone: Europe/Berlin
+locale: en
+currency: EUR
+encoding: cp932
+trend_months: 6
+show_code: true
+notebooks: [01_kpi_evaluation, 02_scoring.ipynb]
+"""
+
+
+# ----------------------------------------------------------------------------- load_settings
+
+
+def test_load_settings_reads_run_yaml(tmp_path):
+    out = (tmp_path / "published").resolve()
+    params = _params(tmp_path, RUN_YAML.replace("out_dir: out", f"out_dir: {out.as_posix()}"))
+    s = load_settings(params)
+    root = params.resolve().parent
+    assert s.data_dir == root / "data" / "client"  # relative: resolved against the root
+    assert s.out_dir == out  # absolute: kept
+    assert s.params_dir == params
+    assert s.month == "2026-10"
+    assert (s.timezone, s.locale, s.currency, s.encoding) == ("Europe/Berlin", "en", "EUR", "cp932")
+    assert s.trend_months == 6 and s.show_code is True
+    assert s.notebooks == ("01_kpi_evaluation", "02_scoring")
+    assert s.as_dict()["data_dir"] == str(root / "data" / "client")
+
+
+def test_load_settings_defaults_without_run_yaml(tmp_path):
+    params = _params(tmp_path)
+    s = load_settings(params)
+    root = params.resolve().parent
+    assert s.data_dir == root / "data" / "sample"
+    assert s.out_dir == root / "reports"
+    assert (s.month, s.timezone, s.locale, s.encoding) == (None, "Asia/Tokyo", "ja", "auto")
+
+
+def test_load_settings_explicit_root(tmp_path):
+    params = _params(tmp_path, "data_dir: in\n")
+    other = tmp_path / "elsewhere"
+    assert load_settings(params, root=other).data_dir == other / "in"
+
+
+def test_overrides_win_and_none_overrides_do_not(tmp_path):
+    params = _params(tmp_path, RUN_YAML)
+    s = load_settings(
+        params,
+        {
+            "locale": "ja",
+            "month": "2026-09",
+            "timezone": None,
+            "encoding": None,
+            "notebooks": "a.ipynb, b",
+        },
+    )
+    assert s.locale == "ja" and s.month == "2026-09"
+    assert s.timezone == "Europe/Berlin" and s.encoding == "cp932"  # YAML kept
+    assert s.notebooks == ("a", "b")
+
+
+def test_run_file_overrides_run_yaml_and_overrides_win(tmp_path):
+    params = _params(tmp_path, RUN_YAML)
+    run_file = tmp_path / "client.yaml"
+    run_file.write_text("locale: ja\ntrend_months: 3\n", encoding="utf-8")
+    s = load_settings(params, {"trend_months": 24}, run_file=run_file)
+    assert s.locale == "ja" and s.trend_months == 24 and s.currency == "EUR"
+
+
+def test_missing_run_file_is_error(tmp_path):
+    params = _params(tmp_path, RUN_YAML)
+    with pytest.raises(ConfigError, match="does not exist"):
+        load_settings(params, run_file=tmp_path / "nope.yaml")
+
+
+def test_unknown_setting_names_file_and_suggests(tmp_path):
+    params = _params(tmp_path, "timezon: Asia/Tokyo\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(params)
+    msg = str(info.value)
+    assert str(params / "run.yaml") in msg
+    assert "timezon" in msg and "did you mean 'timezone'" in msg
+    assert info.value.exit_code == 2
+
+
+def test_unknown_override_is_config_error(tmp_path):
+    params = _params(tmp_path)
+    with pytest.raises(ConfigError, match="colour"):
+        load_settings(params, {"colour": "red"})
+
+
+@pytest.mark.parametrize("month", ["2026-13", "2026/10", "26-10", "2026-1", "2026-00"])
+def test_bad_month_in_yaml(tmp_path, month):
+    params = _params(tmp_path, f"month: '{month}'\n")
+    with pytest.raises(ConfigError, match="not a month"):
+        load_settings(params)
+
+
+def test_bad_month_override(tmp_path):
+    params = _params(tmp_path, "month: 2026-10\n")
+    with pytest.raises(ConfigError, match="2026-13"):
+        load_settings(params, {"month": "2026-13"})
+
+
+@pytest.mark.parametrize(
+    ("yaml_text", "fragment"),
+    [
+        ("locale: fr\n", "locale 'fr'"),
+        ("timezone: Mars/Olympus\n", "timezone 'Mars/Olympus'"),
+        ("encoding: latin-1\n", "encoding 'latin-1'"),
+        ("trend_months: 0\n", "trend_months"),
+        ("trend_months: many\n", "trend_months"),
+    ],
+)
+def test_bad_values_are_config_errors(tmp_path, yaml_text, fragment):
+    params = _params(tmp_path, yaml_text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(params)
+    assert fragment in str(info.value)
+    assert str(params / "run.yaml") in str(info.value)
+
+
+def test_malformed_run_yaml_is_config_error(tmp_path):
+    params = _params(tmp_path, "locale: [ja\n")
+    with pytest.raises(ConfigError, match="line"):
+        load_settings(params)
+
+
+def test_null_data_dir_is_default_or_error(tmp_path):
+    params = _params(tmp_path, "data_dir: null\n")
+    try:
+        s = load_settings(params)
+    except ConfigError:
+        return
+    assert s.data_dir == params.resolve().parent / "data" / "sample"
+
+
+# ----------------------------------------------------------------------------- notebook_settings
+
+
+def test_notebook_settings_empty_string_is_unset(tmp_path):
+    params = _params(tmp_path, RUN_YAML)
+    s = notebook_settings(str(params), month="", locale="ja", data_dir="", timezone="")
+    root = params.resolve().parent
+    assert s.month == "2026-10"  # "" -> take run.yaml
+    assert s.locale == "ja"  # a given value wins
+    assert s.data_dir == root / "data" / "client"
+    assert s.timezone == "Europe/Berlin"
+    assert s.params_dir == params.resolve()
+
+
+def test_notebook_settings_checks_values(tmp_path):
+    params = _params(tmp_path, RUN_YAML)
+    with pytest.raises(ConfigError, match="not a month"):
+        notebook_settings(params, month="October")
+
+
+# ----------------------------------------------------------------------------- parse_as_of
+
+
+def test_parse_as_of_without_offset_is_local():
+    assert parse_as_of("2026-10-31 23:00", "Asia/Tokyo") == pd.Timestamp("2026-10-31 23:00")
+
+
+def test_parse_as_of_with_offset_is_converted():
+    ts = parse_as_of("2026-10-31T15:00:00Z", "Asia/Tokyo")
+    assert ts == pd.Timestamp("2026-11-01 00:00") and ts.tzinfo is None
+    assert parse_as_of("2026-10-31T09:00:00+09:00", "Europe/Berlin") == pd.Timestamp(
+        "2026-10-31 01:00"
+    )
+
+
+def test_parse_as_of_empty_is_none_and_garbage_is_error():
+    assert parse_as_of("", "Asia/Tokyo") is None
+    with pytest.raises(ConfigError, match="not a timestamp"):
+        parse_as_of("next tuesday", "Asia/Tokyo")
+
+
+# ------------------------------------------------------------------ check_month / project_root
+
+
+def test_check_month():
+    assert check_month("2026-10") == "2026-10"
+    with pytest.raises(ConfigError, match="--month: '2026-13'"):
+        check_month("2026-13", "--month")
+    with pytest.raises(ConfigError):
+        check_month(202610)  # type: ignore[arg-type]
+
+
+def test_project_root_finds_nearest_project(tmp_path):
+    proj = tmp_path / "proj"
+    (proj / "params").mkdir(parents=True)
+    (proj / "pyproject.toml").write_text("", encoding="utf-8")
+    deep = proj / "notebooks" / "sub"
+    deep.mkdir(parents=True)
+    assert project_root(deep) == proj.resolve()
+    assert project_root(proj) == proj.resolve()
+
+
+def test_project_root_not_found_is_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "PACKAGE_DIR", tmp_path / "pkg" / "maops_utils")
+    with pytest.raises(ConfigError, match="cannot find"):
+        project_root(tmp_path)
+
+
+# ----------------------------------------------------------------------------- load_catalogue
+
+
+KPIS_YAML = """\
+kpis:
+  revenue:
+    label: {ja: 受注金額, en: Revenue}
+    tier: KGI
+    unit: currency
+    targets:
+      default: {ALL: 45000000, A: 20000000}
+      months:
+        "2026-12": {ALL: 60000000}
+  unsubscribe_rate:
+    label: {ja: 配信停止率, en: Unsubscribe rate}
+    unit: rate
+    higher_is_better: false
+    targets:
+      default: {ALL: 0.005}
+  new_leads:
+    label: {en: New leads}
+"""
+
+
+def test_load_catalogue_parses_entries(tmp_path):
+    params = _params(tmp_path, kpis_yaml=KPIS_YAML)
+    cat = load_catalogue(params)
+    assert list(cat)[:3] == ["revenue", "unsubscribe_rate", "new_leads"]  # file order first
+    rev = cat["revenue"]
+    assert (rev.label("ja"), rev.label("en"), rev.tier, rev.unit) == (
+        "受注金額",
+        "Revenue",
+        "KGI",
+        "currency",
+    )
+    assert rev.higher_is_better is True
+    assert rev.default_targets == {"ALL": 45_000_000.0, "A": 20_000_000.0}
+    unsub = cat["unsubscribe_rate"]
+    assert unsub.higher_is_better is False and unsub.unit == "rate" and unsub.tier == "KPI"
+    assert unsub.target("2026-10", "ALL") == 0.005
+    leads = cat["new_leads"]
+    assert (
+        leads.label("en") == "New leads" and leads.label("ja") == "new_leads"
+    )  # falls back to name
+    assert leads.target("2026-10", "ALL") is None
+
+
+def test_kpi_target_month_override_and_missing_product(tmp_path):
+    rev = load_catalogue(_params(tmp_path, kpis_yaml=KPIS_YAML))["revenue"]
+    assert rev.target("2026-12", "ALL") == 60_000_000.0  # per-month override wins
+    assert rev.target("2026-12", "A") == 20_000_000.0  # not overridden: default
+    assert rev.target("2026-11", "ALL") == 45_000_000.0
+    assert rev.target("2026-11", "B") is None  # product without a target
+
+
+def test_kpi_target_direct():
+    kpi = Kpi(
+        "mqls",
+        "MQL数",
+        "MQLs",
+        default_targets={"ALL": 60.0},
+        month_targets={"2026-10": {"A": 5.0}},
+    )
+    assert kpi.target("2026-10", "A") == 5.0
+    assert kpi.target("2026-10", "ALL") == 60.0
+    assert kpi.target("2026-09", "A") is None
+    assert kpi.label("ja") == "MQL数" and kpi.label("en") == "MQLs"
+
+
+def test_catalogue_contains_every_core_metric(tmp_path):
+    cat = load_catalogue(_params(tmp_path, kpis_yaml="kpis:\n  revenue:\n    tier: KGI\n"))
+    assert set(CORE_METRICS) <= set(cat)
+    assert cat["mql_rate"].unit == "rate" and cat["new_leads"].unit == "count"
+    assert cat["mql_rate"].target("2026-10", "ALL") is None
+
+
+def test_catalogue_without_file_has_core_metrics(tmp_path):
+    cat = load_catalogue(_params(tmp_path))
+    assert list(cat) == list(CORE_METRICS)
+
+
+@pytest.mark.parametrize(
+    ("body", "fragments"),
+    [
+        ("kpis:\n  revnue: {tier: KGI}\n", ["kpis.revnue", "did you mean 'revenue'"]),
+        (
+            "kpis:\n  revenue: {teir: KGI}\n",
+            ["kpis.revenue", "unknown key 'teir'", "did you mean 'tier'"],
+        ),
+        (
+            "kpis:\n  revenue:\n    targets: {default: {ALL: lots}}\n",
+            ["kpis.revenue", "'lots' is not a number"],
+        ),
+        (
+            "kpis:\n  revenue:\n    targets: {default: {ALL: true}}\n",
+            ["kpis.revenue", "not a number"],
+        ),
+        (
+            "kpis:\n  revenue:\n    targets: {months: {'2026-10': {ALL: x}}}\n",
+            ["kpis.revenue", "2026-10"],
+        ),
+        (
+            "kpis:\n  revenue:\n    targets: {months: {'2026-13': {ALL: 1}}}\n",
+            ["kpis.revenue", "not a month"],
+        ),
+        ("kpis:\n  revenue:\n    targets: {default: [1, 2]}\n", ["kpis.revenue", "mapping"]),
+        ("kpis:\n  revenue: {tier: KPX}\n", ["kpis.revenue", "tier", "KPX"]),
+        ("kpis:\n  revenue: {unit: yen}\n", ["kpis.revenue", "unit", "yen"]),
+        ("kpis: [revenue]\n", ["kpis.yaml", "mapping"]),
+    ],
+)
+def test_catalogue_errors_name_the_kpi(tmp_path, body, fragments):
+    params = _params(tmp_path, kpis_yaml=body)
+    with pytest.raises(ConfigError) as info:
+        load_catalogue(params)
+    for fragment in fragments:
+        assert fragment in str(info.value)
+    assert str(params / "kpis.yaml") in str(info.value)
+
+
+@pytest.mark.parametrize("entry", ["targets: 100", "label: Revenue"])
+def test_catalogue_non_mapping_targets_or_label_is_config_error(tmp_path, entry):
+    params = _params(tmp_path, kpis_yaml=f"kpis:\n  revenue:\n    {entry}\n")
+    with pytest.raises(ConfigError, match="kpis.revenue"):
+        load_catalogue(params)
+
+
+@pytest.mark.parametrize("targets", ["{defualt: {ALL: 5}}", "{ALL: 250}"])
+def test_catalogue_unknown_targets_key_is_config_error(tmp_path, targets):
+    params = _params(tmp_path, kpis_yaml=f"kpis:\n  revenue:\n    targets: {targets}\n")
+    with pytest.raises(ConfigError, match="kpis.revenue"):
+        load_catalogue(params)

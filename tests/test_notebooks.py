@@ -1,0 +1,100 @@
+"""The report notebooks executed for real: through papermill, and against a golden copy."""
+
+import shutil
+import warnings
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from maops_utils import config, kpi, plots
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "notebooks" / "01_kpi_evaluation.ipynb"
+GOLDEN = ROOT / "tests" / "golden" / "01_kpi_evaluation.ipynb"
+SAMPLE = ROOT / "data" / "sample"
+AS_OF = "2026-11-15 09:00"
+
+pytestmark = pytest.mark.slow
+
+
+def _code_sources(nb):
+    return [c.source for c in nb.cells if c.cell_type == "code"]
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    import papermill
+
+    out = tmp_path_factory.mktemp("nb")
+    papermill.execute_notebook(
+        str(NOTEBOOK), str(out / "executed.ipynb"),
+        parameters={"data_dir": str(SAMPLE), "output_dir": str(out), "as_of": AS_OF},
+        cwd=str(NOTEBOOK.parent), kernel_name="python3", progress_bar=False,
+    )
+    return out
+
+
+def test_notebook_runs_on_the_sample_and_writes_its_tables(executed):
+    nb = nbformat.read(executed / "executed.ipynb", as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    pngs = [o for o in outputs if "image/png" in o.get("data", {})]
+    assert len(pngs) == 2  # funnel and trend
+    html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    assert "受注金額" in html and "新規リード数" in html  # Japanese labels from params/kpis.yaml
+    scorecard = pd.read_csv(executed / "kpi_scorecard.csv")
+    assert set(scorecard["product"]) == {"A", "B", "C", "ALL"}
+    assert (scorecard["month"] == "2026-10").all()
+
+
+def test_no_glyph_is_missing_in_the_charts(executed):
+    nb = nbformat.read(executed / "executed.ipynb", as_version=4)
+    streams = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
+                      if o.output_type == "stream")
+    assert "missing from font" not in streams
+
+
+def test_charts_draw_japanese_without_missing_glyphs():
+    settings = config.load_settings(ROOT / "params", {"data_dir": SAMPLE})
+    rv = kpi.load_review(settings, as_of=pd.Timestamp(AS_OF))
+    with warnings.catch_warnings():
+        warnings.filterwarnings("error", message=".*missing from font.*")
+        for fig in (plots.funnel_chart(kpi.funnel(rv), month=rv.month), plots.trend_chart(kpi.trend(rv))):
+            fig.canvas.draw()
+            texts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
+            assert any(any("\u3040" <= ch <= "\u9fff" for ch in text) for text in texts)
+
+
+def test_golden_copy_has_the_notebook_code():
+    golden = nbformat.read(GOLDEN, as_version=4)
+    current = nbformat.read(NOTEBOOK, as_version=4)
+    assert _code_sources(golden) == _code_sources(current), (
+        "tests/golden/01_kpi_evaluation.ipynb is out of date: run `make golden`"
+    )
+
+
+def test_golden_regression(nb_regression, tmp_path):
+    # executed in notebooks/ so that its relative params_dir resolves as in JupyterLab
+    nb_regression.exec_cwd = str(NOTEBOOK.parent)
+    nb_regression.exec_timeout = 300
+    nb_regression.diff_ignore = (
+        "/metadata/language_info",
+        "/metadata/widgets",
+        "/cells/*/metadata/execution",
+        "/cells/*/metadata/papermill",
+        "/cells/*/execution_count",
+        "/cells/*/outputs/*/execution_count",
+        "/cells/*/outputs/*/data/image/png",
+    )
+    nb_regression.diff_replace = (
+        ("/cells/*/outputs/*/text", r"0x[0-9a-f]+", "0xADDRESS"),
+        ("/cells/*/outputs/*/data/text/plain", r"0x[0-9a-f]+", "0xADDRESS"),
+    )
+    if nb_regression.force_regen:
+        nb_regression.check(str(GOLDEN))
+    else:
+        work = tmp_path / GOLDEN.name
+        shutil.copy(GOLDEN, work)
+        nb_regression.check(str(work))
