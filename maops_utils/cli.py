@@ -11,9 +11,18 @@ from .errors import EXIT_INPUT, MaopsError
 
 
 def _common(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--params", dest="params_dir", type=Path, help="folder of the YAML settings (default: ./params)")
-    p.add_argument("--config", dest="run_file", type=Path, help="a run file (YAML) overriding params/run.yaml")
-    p.add_argument("--data", dest="data_dir", help="dataset folder in data contract v1 (default: data/sample)")
+    p.add_argument(
+        "--params",
+        dest="params_dir",
+        type=Path,
+        help="folder of the YAML settings (default: ./params)",
+    )
+    p.add_argument(
+        "--config", dest="run_file", type=Path, help="a run file (YAML) overriding params/run.yaml"
+    )
+    p.add_argument(
+        "--data", dest="data_dir", help="dataset folder in data contract v1 (default: data/sample)"
+    )
     p.add_argument("--timezone", help="time zone the timestamps are read in (default: Asia/Tokyo)")
     p.add_argument("--encoding", help="CSV encoding: auto, utf-8 or cp932 (default: auto)")
 
@@ -28,11 +37,17 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("run", help="run the monthly batch and write reports/YYYY-MM/")
     _common(p)
-    p.add_argument("--month", help="month to report, YYYY-MM (default: the last complete month in the data)")
+    p.add_argument(
+        "--month", help="month to report, YYYY-MM (default: the last complete month in the data)"
+    )
     p.add_argument("--out", dest="out_dir", help="reports folder (default: reports)")
-    p.add_argument("--notebooks", help="comma-separated notebook names to run (default: params/run.yaml)")
+    p.add_argument(
+        "--notebooks", help="comma-separated notebook names to run (default: params/run.yaml)"
+    )
     p.add_argument("--locale", choices=("ja", "en"), help="report language (default: ja)")
-    p.add_argument("--show-code", action="store_true", default=None, help="keep code cells in the HTML")
+    p.add_argument(
+        "--show-code", action="store_true", default=None, help="keep code cells in the HTML"
+    )
     p.add_argument("--as-of", help="run time in local time, for reproducible runs (default: now)")
 
     p = sub.add_parser("validate", help="check a dataset against the data contract")
@@ -43,7 +58,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--leads", type=int, default=None, help="number of leads")
     p.add_argument("--months", type=int, default=24, help="number of months (default: 24)")
     p.add_argument("--seed", type=int, default=42, help="random seed (default: 42)")
-    p.add_argument("--end-month", help="last month of data, YYYY-MM (default: the last complete month)")
+    p.add_argument(
+        "--end-month", help="last month of data, YYYY-MM (default: the last complete month)"
+    )
     return parser
 
 
@@ -53,7 +70,16 @@ def _settings(args: argparse.Namespace):
     params_dir = (args.params_dir or project_root() / "params").resolve()
     overrides = {
         key: getattr(args, key, None)
-        for key in ("data_dir", "out_dir", "month", "timezone", "encoding", "locale", "notebooks", "show_code")
+        for key in (
+            "data_dir",
+            "out_dir",
+            "month",
+            "timezone",
+            "encoding",
+            "locale",
+            "notebooks",
+            "show_code",
+        )
     }
     cwd = Path.cwd()
     for key in ("data_dir", "out_dir"):
@@ -83,7 +109,9 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
     settings = _settings(args)
     now = parse_as_of("", settings.timezone)
-    dataset = load_dataset(settings.data_dir, timezone=settings.timezone, encoding=settings.encoding, as_of=now)
+    dataset = load_dataset(
+        settings.data_dir, timezone=settings.timezone, encoding=settings.encoding, as_of=now
+    )
     for name, src in dataset.sources.items():
         print(f"{name:<14} {src['rows']:>9} rows  {src['encoding']:<9} {src['path']}")
     if not dataset.findings:
@@ -118,7 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"maops {args.command}: interrupted; nothing was published", file=sys.stderr)
         return 130
     except OSError as exc:
-        print(f"maops {args.command}: error: {exc.strerror or exc}: {exc.filename or ''}", file=sys.stderr)
+        print(
+            f"maops {args.command}: error: {exc.strerror or exc}: {exc.filename or ''}",
+            file=sys.stderr,
+        )
         return EXIT_INPUT
 
 

@@ -64,7 +64,11 @@ class RunSettings:
     notebooks: tuple[str, ...] = ("01_kpi_evaluation",)
 
     def as_dict(self) -> dict[str, Any]:
-        return {f.name: (str(v) if isinstance(v, Path) else v) for f in fields(self) for v in [getattr(self, f.name)]}
+        return {
+            f.name: (str(v) if isinstance(v, Path) else v)
+            for f in fields(self)
+            for v in [getattr(self, f.name)]
+        }
 
 
 _SETTING_NAMES = [f.name for f in fields(RunSettings) if f.name != "params_dir"]
@@ -74,13 +78,19 @@ def _check_settings(s: RunSettings, source: str) -> RunSettings:
     if s.month is not None:
         check_month(s.month, f"{source}: month")
     if s.locale not in LOCALES:
-        raise ConfigError(f"{source}: locale '{s.locale}' is not supported; use one of {', '.join(LOCALES)}")
+        raise ConfigError(
+            f"{source}: locale '{s.locale}' is not supported; use one of {', '.join(LOCALES)}"
+        )
     if s.encoding not in ENCODINGS:
-        raise ConfigError(f"{source}: encoding '{s.encoding}' is not supported; use one of {', '.join(ENCODINGS)}")
+        raise ConfigError(
+            f"{source}: encoding '{s.encoding}' is not supported; use one of {', '.join(ENCODINGS)}"
+        )
     try:
         pd.Timestamp("2020-01-01").tz_localize(s.timezone)
     except Exception:
-        raise ConfigError(f"{source}: timezone '{s.timezone}' is not a known time zone (e.g. Asia/Tokyo)") from None
+        raise ConfigError(
+            f"{source}: timezone '{s.timezone}' is not a known time zone (e.g. Asia/Tokyo)"
+        ) from None
     if not isinstance(s.trend_months, int) or not 1 <= s.trend_months <= 120:
         raise ConfigError(f"{source}: trend_months must be a whole number from 1 to 120")
     return s
@@ -108,7 +118,9 @@ def load_settings(
         data = load_yaml(path)
         for key, value in data.items():
             if key not in _SETTING_NAMES:
-                raise ConfigError(f"{path}: unknown setting '{key}'{_suggest(str(key), _SETTING_NAMES)}")
+                raise ConfigError(
+                    f"{path}: unknown setting '{key}'{_suggest(str(key), _SETTING_NAMES)}"
+                )
             if value is None and key != "month":
                 continue  # `key:` left empty means "use the default"
             values[key] = value
@@ -149,7 +161,9 @@ def parse_as_of(value: str, timezone: str) -> pd.Timestamp | None:
     try:
         ts = pd.Timestamp(value)
     except ValueError:
-        raise ConfigError(f"as_of: '{value}' is not a timestamp; write it as YYYY-MM-DD HH:MM") from None
+        raise ConfigError(
+            f"as_of: '{value}' is not a timestamp; write it as YYYY-MM-DD HH:MM"
+        ) from None
     return ts.tz_convert(timezone).tz_localize(None) if ts.tzinfo else ts
 
 
@@ -187,7 +201,9 @@ def _targets(raw: Any, where: str) -> dict[str, float]:
     if raw is None:
         return {}
     if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected a mapping of product -> target, e.g. {{ALL: 250, A: 100}}")
+        raise ConfigError(
+            f"{where}: expected a mapping of product -> target, e.g. {{ALL: 250, A: 100}}"
+        )
     out = {}
     for product, value in raw.items():
         if isinstance(value, bool) or not isinstance(value, int | float):
@@ -236,11 +252,15 @@ def load_catalogue(params_dir: Path) -> dict[str, Kpi]:
             raise ConfigError(f"{where}.unit: '{unit}' must be one of {', '.join(UNITS)}")
         targets = entry.get("targets", {}) or {}
         if not isinstance(targets, dict):
-            raise ConfigError(f"{where}.targets: expected {{default: {{ALL: n}}, months: {{...}}}}, got {targets!r}")
+            raise ConfigError(
+                f"{where}.targets: expected {{default: {{ALL: n}}, months: {{...}}}}, got {targets!r}"
+            )
         for key in targets:
             if key not in ("default", "months"):
-                raise ConfigError(f"{where}.targets: unknown key '{key}'{_suggest(str(key), ['default', 'months'])}"
-                                  " (write targets: {default: {ALL: n, A: n}})")
+                raise ConfigError(
+                    f"{where}.targets: unknown key '{key}'{_suggest(str(key), ['default', 'months'])}"
+                    " (write targets: {default: {ALL: n, A: n}})"
+                )
         if not isinstance(targets.get("months", {}) or {}, dict):
             raise ConfigError(f"{where}.targets.months: expected a mapping of YYYY-MM -> targets")
         months = {}

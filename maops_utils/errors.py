@@ -76,5 +76,7 @@ class DataContractError(MaopsError):
         self.problems = problems
         lines = [f"The dataset does not satisfy the data contract ({len(problems)} problem(s)):"]
         lines += ["  - " + p.describe().replace("\n", "\n  ") for p in problems]
-        lines.append("Nothing was written. Fix the input and run again (see docs/data-contract.md).")
+        lines.append(
+            "Nothing was written. Fix the input and run again (see docs/data-contract.md)."
+        )
         super().__init__("\n".join(lines))

@@ -18,8 +18,14 @@ TEXT: dict[str, dict[str, str]] = {
     "stage": {"ja": "ステージ", "en": "Stage"},
     "count": {"ja": "件数", "en": "Count"},
     "all": {"ja": "全体", "en": "All"},
-    "funnel_title": {"ja": "{month} のファネル（当月件数）", "en": "Funnel for {month} (counts in the month)"},
-    "trend_title": {"ja": "{first}〜{last} の推移（破線は目標）", "en": "{first} to {last} (dashed: target)"},
+    "funnel_title": {
+        "ja": "{month} のファネル（当月件数）",
+        "en": "Funnel for {month} (counts in the month)",
+    },
+    "trend_title": {
+        "ja": "{first}〜{last} の推移（破線は目標）",
+        "en": "{first} to {last} (dashed: target)",
+    },
     "severity": {"ja": "重要度", "en": "Severity"},
     "table": {"ja": "テーブル", "en": "Table"},
     "message": {"ja": "内容", "en": "Message"},

@@ -54,7 +54,9 @@ def locate_tables(data_dir: Path) -> dict[str, Path]:
         )
     found: dict[str, Path] = {}
     for name in TABLES:
-        candidates = [p for p in (data_dir / f"{name}.csv", data_dir / f"{name}.parquet") if p.is_file()]
+        candidates = [
+            p for p in (data_dir / f"{name}.csv", data_dir / f"{name}.parquet") if p.is_file()
+        ]
         if len(candidates) > 1:
             raise DataContractError(
                 [
@@ -87,7 +89,9 @@ def sha256_file(path: Path) -> str:
 def decode_text(data: bytes, *, file: str, table: str, encoding: str = "auto") -> tuple[str, str]:
     """Decode CSV bytes; with "auto", UTF-8 (BOM or not) first, then CP932 (Japanese Excel)."""
     if encoding not in ENCODINGS:
-        raise ConfigError(f"encoding '{encoding}' is not supported; use one of {', '.join(ENCODINGS)}")
+        raise ConfigError(
+            f"encoding '{encoding}' is not supported; use one of {', '.join(ENCODINGS)}"
+        )
     tries = ("utf-8-sig", "cp932") if encoding == "auto" else (encoding,)
     first_error: UnicodeDecodeError | None = None
     first_enc = tries[0]
@@ -211,7 +215,13 @@ def write_dataset(tables: Mapping[str, pd.DataFrame], out_dir: Path) -> list[Pat
     written = []
     for name, frame in tables.items():
         path = out_dir / f"{name}.csv"
-        frame.to_csv(path, index=False, encoding="utf-8", lineterminator="\n", date_format="%Y-%m-%d %H:%M:%S")
+        frame.to_csv(
+            path,
+            index=False,
+            encoding="utf-8",
+            lineterminator="\n",
+            date_format="%Y-%m-%d %H:%M:%S",
+        )
         written.append(path)
     return written
 

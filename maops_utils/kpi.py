@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+
 import pandas as pd
 from IPython.display import Markdown
 
@@ -44,7 +45,9 @@ def resolve_month(dataset: Dataset, month: str | None, now: pd.Timestamp) -> str
     check_month(month)
     period = pd.Period(month, freq="M")
     if period > current:
-        raise ConfigError(f"month {month} has not started yet (now is {now:%Y-%m-%d}); choose a past month")
+        raise ConfigError(
+            f"month {month} has not started yet (now is {now:%Y-%m-%d}); choose a past month"
+        )
     if period < pd.Period(first, freq="M") or period > pd.Period(last, freq="M"):
         raise ConfigError(
             f"month {month} is outside the data, which covers {first:%Y-%m} to {last:%Y-%m}; "
@@ -112,7 +115,9 @@ def load_review(settings: RunSettings, *, as_of: pd.Timestamp | None = None) -> 
     which rows are "in the future".
     """
     now = as_of if as_of is not None else pd.Timestamp.now(tz=settings.timezone).tz_localize(None)
-    dataset = load_dataset(settings.data_dir, timezone=settings.timezone, encoding=settings.encoding, as_of=now)
+    dataset = load_dataset(
+        settings.data_dir, timezone=settings.timezone, encoding=settings.encoding, as_of=now
+    )
     catalogue = load_catalogue(settings.params_dir)
     month = resolve_month(dataset, settings.month, now)
     return review(
@@ -151,7 +156,9 @@ def scorecard(rv: KpiReview, product: str = ALL) -> pd.DataFrame:
                 t("tier", rv.locale): kpi.tier,
                 t("kpi", rv.locale): kpi.label(rv.locale),
                 t("value", rv.locale): format_value(cur["value"], kpi.unit, rv.locale, rv.currency),
-                t("target", rv.locale): format_value(cur["target"], kpi.unit, rv.locale, rv.currency),
+                t("target", rv.locale): format_value(
+                    cur["target"], kpi.unit, rv.locale, rv.currency
+                ),
                 t("attainment", rv.locale): format_ratio(cur["attainment"]),
                 t("previous", rv.locale): format_value(before, kpi.unit, rv.locale, rv.currency),
                 t("change", rv.locale): (f"{change:+.0%}" if pd.notna(change) else ""),
@@ -171,7 +178,9 @@ def funnel(rv: KpiReview) -> pd.DataFrame:
     return out.sort_values(["group", "order"]).drop(columns="group").reset_index(drop=True)
 
 
-def trend(rv: KpiReview, metrics: tuple[str, ...] = ("new_leads", "mqls", "sqls", "won_deals")) -> pd.DataFrame:
+def trend(
+    rv: KpiReview, metrics: tuple[str, ...] = ("new_leads", "mqls", "sqls", "won_deals")
+) -> pd.DataFrame:
     """Monthly values and targets of `metrics` per product over the trend window."""
     v = rv.values[rv.values["metric"].isin(metrics) & (rv.values["product"] != ALL)]
     out = v[["month", "product", "metric", "value", "target"]].copy()
@@ -206,10 +215,22 @@ def scorecard_values(rv: KpiReview) -> pd.DataFrame:
     prev = str(pd.Period(rv.month, freq="M") - 1)
     cur = rv.values[rv.values["month"] == rv.month]
     before = rv.values[rv.values["month"] == prev][["product", "metric", "value"]]
-    out = cur.merge(before.rename(columns={"value": "previous"}), on=["product", "metric"], how="left")
+    out = cur.merge(
+        before.rename(columns={"value": "previous"}), on=["product", "metric"], how="left"
+    )
     out["change"] = ((out["value"] - out["previous"]) / out["previous"]).where(out["previous"] != 0)
     out["tier"] = out["metric"].map(lambda m: rv.catalogue[m].tier if m in rv.catalogue else "KPI")
-    cols = ["month", "product", "metric", "tier", "value", "target", "attainment", "previous", "change"]
+    cols = [
+        "month",
+        "product",
+        "metric",
+        "tier",
+        "value",
+        "target",
+        "attainment",
+        "previous",
+        "change",
+    ]
     return out[cols].reset_index(drop=True)
 
 

@@ -80,35 +80,65 @@ def _metrics() -> dict[str, Metric]:
         Metric("opportunities", Count("opportunities", "created_at")),
         Metric("won_deals", Count("opportunities", "closed_at", (_is("status", "won"),))),
         Metric("revenue", Sum("opportunities", "closed_at", "amount", (_is("status", "won"),))),
-        Metric("closed_deals", Count("opportunities", "closed_at", (_is("status", "won", "lost"),)), False),
+        Metric(
+            "closed_deals",
+            Count("opportunities", "closed_at", (_is("status", "won", "lost"),)),
+            False,
+        ),
         Metric("mql_rate", Ratio("mqls", "new_leads"), is_rate=True),
         Metric("sql_rate", Ratio("sqls", "mqls"), is_rate=True),
         Metric("win_rate", Ratio("won_deals", "closed_deals"), is_rate=True),
         Metric("email_sends", Count(acts, "occurred_at", (_is("activity_type", "email_send"),))),
-        Metric("email_bounces", Count(acts, "occurred_at", (_is("activity_type", "email_bounce"),)), False),
+        Metric(
+            "email_bounces",
+            Count(acts, "occurred_at", (_is("activity_type", "email_bounce"),)),
+            False,
+        ),
         Metric("email_delivered", Difference("email_sends", "email_bounces")),
         Metric(
             "email_open_pairs",
-            Count(acts, "occurred_at", (_is("activity_type", "email_open"),), ("lead_id", "campaign_id")),
+            Count(
+                acts,
+                "occurred_at",
+                (_is("activity_type", "email_open"),),
+                ("lead_id", "campaign_id"),
+            ),
             False,
         ),
         Metric(
             "email_click_pairs",
-            Count(acts, "occurred_at", (_is("activity_type", "email_click"),), ("lead_id", "campaign_id")),
+            Count(
+                acts,
+                "occurred_at",
+                (_is("activity_type", "email_click"),),
+                ("lead_id", "campaign_id"),
+            ),
             False,
         ),
         Metric("email_open_rate", Ratio("email_open_pairs", "email_delivered"), is_rate=True),
         Metric("email_ctr", Ratio("email_click_pairs", "email_delivered"), is_rate=True),
         Metric("email_ctor", Ratio("email_click_pairs", "email_open_pairs"), is_rate=True),
-        Metric("unsubscribes", Count(acts, "occurred_at", (_is("activity_type", "unsubscribe"),)), False),
+        Metric(
+            "unsubscribes",
+            Count(acts, "occurred_at", (_is("activity_type", "unsubscribe"),)),
+            False,
+        ),
         Metric("unsubscribe_rate", Ratio("unsubscribes", "email_delivered"), is_rate=True),
         Metric(
             "product_page_views",
-            Count(acts, "occurred_at", (_is("activity_type", "page_view"), _is("category", "product_detail"))),
+            Count(
+                acts,
+                "occurred_at",
+                (_is("activity_type", "page_view"), _is("category", "product_detail")),
+            ),
         ),
         Metric(
             "inquiries",
-            Count(acts, "occurred_at", (_is("activity_type", "form_submit"), _is("category", "inquiry"))),
+            Count(
+                acts,
+                "occurred_at",
+                (_is("activity_type", "form_submit"), _is("category", "inquiry")),
+            ),
         ),
     ]
     return {m.name: m for m in items}
@@ -171,7 +201,9 @@ def compile_metric(name: str, spec: Count | Sum, start: pd.Timestamp, end: pd.Ti
         )
         agg = "COUNT(*)"
     elif isinstance(spec, Count):
-        inner = f"SELECT {month} AS month_start, product FROM {spec.table} WHERE {' AND '.join(conds)}"
+        inner = (
+            f"SELECT {month} AS month_start, product FROM {spec.table} WHERE {' AND '.join(conds)}"
+        )
         agg = "COUNT(*)"
     else:
         inner = (
@@ -218,7 +250,14 @@ def _tables_for_engine(dataset: Dataset) -> dict[str, pd.DataFrame]:
         "leads": ["lead_id", "created_at", "product", "lead_source"],
         "activities_input": ["lead_id", "activity_type", "occurred_at", "campaign_id", "category"],
         "stage_changes": ["lead_id", "stage", "changed_at"],
-        "opportunities": ["opportunity_id", "product", "created_at", "status", "closed_at", "amount"],
+        "opportunities": [
+            "opportunity_id",
+            "product",
+            "created_at",
+            "status",
+            "closed_at",
+            "amount",
+        ],
     }
     source = {"activities_input": "activities"}
     return {name: dataset[source.get(name, name)][cols] for name, cols in keep.items()}
@@ -284,18 +323,28 @@ def compute_metrics(
     groups = [*products, ALL]
     grid = pd.MultiIndex.from_product([list(months), groups], names=["month", "product"])
     wide = (
-        base.pivot_table(index=["month", "product"], columns="metric", values="value", aggfunc="sum")
+        base.pivot_table(
+            index=["month", "product"], columns="metric", values="value", aggfunc="sum"
+        )
         .reindex(grid)
         .reindex(columns=[m.name for m in METRICS.values() if isinstance(m.spec, Count | Sum)])
         .fillna(0.0)
     )
     wide = _derive(wide)
     names = [m.name for m in METRICS.values() if m.public or include_intermediate]
-    long = wide[names].reset_index().melt(id_vars=["month", "product"], var_name="metric", value_name="value")
+    long = (
+        wide[names]
+        .reset_index()
+        .melt(id_vars=["month", "product"], var_name="metric", value_name="value")
+    )
     order = {name: i for i, name in enumerate(names)}
     group_order = {g: i for i, g in enumerate(groups)}
     long = long.sort_values(
         ["month", "metric", "product"],
-        key=lambda s: s.map(order) if s.name == "metric" else (s.map(group_order) if s.name == "product" else s),
+        key=lambda s: (
+            s.map(order)
+            if s.name == "metric"
+            else (s.map(group_order) if s.name == "product" else s)
+        ),
     )
     return long.reset_index(drop=True)

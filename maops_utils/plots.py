@@ -88,7 +88,7 @@ def trend_chart(trend: pd.DataFrame, *, locale: str = "ja") -> Figure:
         ax.set_title(label)
         ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
         ax.tick_params(axis="x", labelrotation=60, labelsize=8)
-    for ax in list(axes.flat)[len(labels):]:
+    for ax in list(axes.flat)[len(labels) :]:
         ax.set_visible(False)
     handles, names = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, names, title=t("product", locale), loc="upper right")

@@ -22,7 +22,17 @@ from .config import RunSettings
 from .errors import ConfigError, MaopsError
 from .i18n import format_ratio, format_value
 
-PACKAGES = ("pandas", "numpy", "duckdb", "sqlglot", "pyarrow", "papermill", "nbconvert", "matplotlib", "seaborn")
+PACKAGES = (
+    "pandas",
+    "numpy",
+    "duckdb",
+    "sqlglot",
+    "pyarrow",
+    "papermill",
+    "nbconvert",
+    "matplotlib",
+    "seaborn",
+)
 HEADLINE = ("revenue", "won_deals", "new_leads", "mqls", "sqls", "opportunities")
 _TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool}
 
@@ -53,9 +63,13 @@ class RunResult:
 def notebook_parameters(path: Path) -> dict[str, str]:
     """Names and annotated types (`str`, `int`, ...) of the notebook's `parameters` cell."""
     nb = nbformat.read(path, as_version=4)
-    cells = [c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    cells = [
+        c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])
+    ]
     if not cells:
-        raise ConfigError(f"{path}: no cell is tagged 'parameters'; tag the cell holding the parameters")
+        raise ConfigError(
+            f"{path}: no cell is tagged 'parameters'; tag the cell holding the parameters"
+        )
     out: dict[str, str] = {}
     for node in ast.parse(cells[0].source).body:
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
@@ -94,7 +108,12 @@ def check_parameters(path: Path, parameters: dict[str, Any]) -> None:
 def _git_commit(root: Path) -> str | None:
     try:
         out = subprocess.run(
-            ["git", "rev-parse", "HEAD"], cwd=root, capture_output=True, text=True, timeout=5, check=True
+            ["git", "rev-parse", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
         )
         return out.stdout.strip() or None
     except (OSError, subprocess.SubprocessError):
@@ -112,7 +131,9 @@ def _versions() -> dict[str, str]:
 
 
 def _headline(rv: kpi.KpiReview) -> list[dict[str, str]]:
-    v = rv.values[(rv.values["month"] == rv.month) & (rv.values["product"] == "ALL")].set_index("metric")
+    v = rv.values[(rv.values["month"] == rv.month) & (rv.values["product"] == "ALL")].set_index(
+        "metric"
+    )
     rows = []
     for name in HEADLINE:
         if name not in v.index:
@@ -171,7 +192,9 @@ def run(
     notebooks_dir = root / "notebooks"
 
     rv = kpi.load_review(settings, as_of=now)
-    log(f"data: {settings.data_dir} ({len(rv.findings)} data-quality finding(s)); month: {rv.month}")
+    log(
+        f"data: {settings.data_dir} ({len(rv.findings)} data-quality finding(s)); month: {rv.month}"
+    )
     for finding in rv.findings:
         log(f"  {finding.severity}: {finding.describe()}")
 
@@ -180,7 +203,9 @@ def run(
         path = notebooks_dir / f"{name}.ipynb"
         if not path.is_file():
             known = sorted(p.stem for p in notebooks_dir.glob("[0-9]*.ipynb"))
-            raise ConfigError(f"notebook '{name}' not found in {notebooks_dir} (available: {', '.join(known)})")
+            raise ConfigError(
+                f"notebook '{name}' not found in {notebooks_dir} (available: {', '.join(known)})"
+            )
         parameters = {
             "month": rv.month,
             "data_dir": str(Path(settings.data_dir).resolve()),
@@ -218,8 +243,12 @@ def run(
             nb = nbformat.read(executed, as_version=4)
             title = _title(nb, name)
             html = report.notebook_to_html(
-                nb, title=f"{title} {rv.month}", show_code=settings.show_code, lang=settings.locale,
-                generated_at=generated_at, base_dir=path.parent,
+                nb,
+                title=f"{title} {rv.month}",
+                show_code=settings.show_code,
+                lang=settings.locale,
+                generated_at=generated_at,
+                base_dir=path.parent,
             )
             io.write_text(html, stage / f"{name}.html")
             seconds = time.perf_counter() - t0
@@ -236,8 +265,13 @@ def run(
             "settings": settings.as_dict(),
             "inputs": rv.dataset.sources,
             "notebooks": [
-                {"name": r.name, "status": r.status, "seconds": round(r.seconds, 3), "output": f"{r.name}.html",
-                 "parameters": p[2]}
+                {
+                    "name": r.name,
+                    "status": r.status,
+                    "seconds": round(r.seconds, 3),
+                    "output": f"{r.name}.html",
+                    "parameters": p[2],
+                }
                 for r, p in zip(results, plans, strict=True)
             ],
             "versions": _versions(),
@@ -259,7 +293,10 @@ def run(
         )
         io.publish_dir(stage, final)
     months = io.list_report_months(Path(settings.out_dir))
-    io.write_text_atomic(report.render_reports_index(months, lang=settings.locale), Path(settings.out_dir) / "index.html")
+    io.write_text_atomic(
+        report.render_reports_index(months, lang=settings.locale),
+        Path(settings.out_dir) / "index.html",
+    )
     elapsed = time.perf_counter() - started
     log(f"report: {final / 'index.html'} ({elapsed:.1f} s)")
     return RunResult(rv.month, final, final / "index.html", results, len(rv.findings), elapsed)
@@ -273,12 +310,16 @@ def _log_text(manifest: dict[str, Any]) -> str:
         "inputs:",
     ]
     for name, src in manifest["inputs"].items():
-        lines.append(f"  {name}: {src['path']} ({src['bytes']} bytes, {src['rows']} rows, "
-                     f"{src['encoding']}, sha256 {src['sha256']})")
+        lines.append(
+            f"  {name}: {src['path']} ({src['bytes']} bytes, {src['rows']} rows, "
+            f"{src['encoding']}, sha256 {src['sha256']})"
+        )
     lines += ["", "settings:"] + [f"  {k}: {v}" for k, v in manifest["settings"].items()]
     lines += ["", "versions: " + ", ".join(f"{k} {v}" for k, v in manifest["versions"].items())]
     lines.append(f"git commit: {manifest['git_commit'] or 'unknown'}")
-    lines += ["", "notebooks:"] + [f"  {n['name']}: {n['status']} in {n['seconds']} s" for n in manifest["notebooks"]]
+    lines += ["", "notebooks:"] + [
+        f"  {n['name']}: {n['status']} in {n['seconds']} s" for n in manifest["notebooks"]
+    ]
     lines += ["", f"data-quality findings: {len(manifest['findings'])}"]
     for f in manifest["findings"]:
         where = f["file"] + (f", column '{f['column']}'" if f["column"] else "")

@@ -76,7 +76,9 @@ def parse_timestamps(values: pd.Series, timezone: str) -> pd.Series:
         return values.astype("datetime64[us]")
     text = values.astype("string").str.strip()
     text = text.where(text != "", None)
-    text = text.str.replace(_SLASH_DATE, lambda m: f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}", regex=True)
+    text = text.str.replace(
+        _SLASH_DATE, lambda m: f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}", regex=True
+    )
     result = pd.Series(pd.NaT, index=values.index, dtype="datetime64[us]")
     has_offset = text.str.contains(_OFFSET).fillna(False).astype(bool)
     present = text.notna()
@@ -94,7 +96,9 @@ def parse_timestamps(values: pd.Series, timezone: str) -> pd.Series:
             parsed[retry] = pd.to_datetime(
                 text[has_offset][retry], format="mixed", utc=True, errors="coerce"
             )
-        result[has_offset] = parsed.dt.tz_convert(timezone).dt.tz_localize(None).astype("datetime64[us]")
+        result[has_offset] = (
+            parsed.dt.tz_convert(timezone).dt.tz_localize(None).astype("datetime64[us]")
+        )
     return result
 
 
@@ -154,7 +158,9 @@ class _Checker:
             dupes = sorted({c for c in cols if cols.count(c) > 1})
             if dupes:
                 self.errors.append(
-                    Finding("error", name, f"column(s) {dupes} appear more than once", str(raw.path))
+                    Finding(
+                        "error", name, f"column(s) {dupes} appear more than once", str(raw.path)
+                    )
                 )
             for col in table.required_columns:
                 if col not in cols:
@@ -198,7 +204,12 @@ class _Checker:
                             action="use YYYY-MM-DD HH:MM:SS (local time) or ISO 8601 with an offset",
                         )
                     else:
-                        self.warn(raw, f"{int(bad.sum())} unreadable date(s) ignored", column=col, mask=bad)
+                        self.warn(
+                            raw,
+                            f"{int(bad.sum())} unreadable date(s) ignored",
+                            column=col,
+                            mask=bad,
+                        )
                 if spec.required and blank.any():
                     self.error(
                         raw,
@@ -221,7 +232,10 @@ class _Checker:
                     )
                 elif bad.any():
                     self.warn(
-                        raw, f"{int(bad.sum())} value(s) are not numbers and were ignored", column=col, mask=bad
+                        raw,
+                        f"{int(bad.sum())} value(s) are not numbers and were ignored",
+                        column=col,
+                        mask=bad,
                     )
                 out[col] = parsed
             else:
@@ -235,8 +249,13 @@ class _Checker:
         raw = self.raw[name]
         present = frame[key].notna()
         if TABLES[name].column(key).required and (~present).any():
-            self.error(raw, f"{int((~present).sum())} row(s) have an empty '{key}'", column=key, mask=~present,
-                       action=f"every row needs a unique {key}")
+            self.error(
+                raw,
+                f"{int((~present).sum())} row(s) have an empty '{key}'",
+                column=key,
+                mask=~present,
+                action=f"every row needs a unique {key}",
+            )
         dup = present & frame[key].duplicated(keep=False)
         if dup.any():
             n = frame.loc[dup, key].nunique()
@@ -254,15 +273,25 @@ class _Checker:
             if col in frame.columns:
                 blank = frame[col].isna()
                 if blank.any():
-                    self.error(raw, f"{int(blank.sum())} row(s) have no value in required column '{col}'",
-                               column=col, mask=blank, action="fill in the value or remove those rows")
+                    self.error(
+                        raw,
+                        f"{int(blank.sum())} row(s) have no value in required column '{col}'",
+                        column=col,
+                        mask=blank,
+                        action="fill in the value or remove those rows",
+                    )
 
     def reserved_product(self, name: str, frame: pd.DataFrame) -> None:
         if "product" in frame.columns:
             bad = frame["product"] == ALL
             if bad.any():
-                self.error(self.raw[name], f"product code '{ALL}' is reserved for the whole business",
-                           column="product", mask=bad, action="rename that product code")
+                self.error(
+                    self.raw[name],
+                    f"product code '{ALL}' is reserved for the whole business",
+                    column="product",
+                    mask=bad,
+                    action="rename that product code",
+                )
 
     def drop_future(self, name: str, frame: pd.DataFrame, col: str) -> pd.DataFrame:
         if self.as_of is None or col not in frame.columns:
@@ -322,54 +351,96 @@ def validate(
     acts = chk.drop_future("activities", acts, "occurred_at")
     orphan = ~acts["lead_id"].isin(known)
     if orphan.any():
-        chk.warn(raw["activities"], f"{int(orphan.sum())} activities reference a lead_id not in leads "
-                 "(orphans) and were left out", column="lead_id", mask=orphan,
-                 action="check that the lead export and the activity export cover the same leads")
+        chk.warn(
+            raw["activities"],
+            f"{int(orphan.sum())} activities reference a lead_id not in leads "
+            "(orphans) and were left out",
+            column="lead_id",
+            mask=orphan,
+            action="check that the lead export and the activity export cover the same leads",
+        )
         acts = acts[~orphan]
     unknown = ~acts["activity_type"].isin(ACTIVITY_TYPES)
     if unknown.any():
-        values = sorted(map(str, acts.loc[unknown, "activity_type"].dropna().unique()))[:MAX_EXAMPLES]
-        chk.warn(raw["activities"], f"{int(unknown.sum())} activities have an unknown activity_type "
-                 f"({', '.join(values) or 'empty'}) and were left out", column="activity_type", mask=unknown,
-                 action=f"use one of {', '.join(ACTIVITY_TYPES)} (map vendor codes with an importer)")
+        values = sorted(map(str, acts.loc[unknown, "activity_type"].dropna().unique()))[
+            :MAX_EXAMPLES
+        ]
+        chk.warn(
+            raw["activities"],
+            f"{int(unknown.sum())} activities have an unknown activity_type "
+            f"({', '.join(values) or 'empty'}) and were left out",
+            column="activity_type",
+            mask=unknown,
+            action=f"use one of {', '.join(ACTIVITY_TYPES)} (map vendor codes with an importer)",
+        )
         acts = acts[~unknown]
 
     stages = typed["stage_changes"]
     stages = chk.drop_future("stage_changes", stages, "changed_at")
     orphan = ~stages["lead_id"].isin(known)
     if orphan.any():
-        chk.warn(raw["stage_changes"], f"{int(orphan.sum())} stage changes reference a lead_id not in leads "
-                 "and were left out", column="lead_id", mask=orphan)
+        chk.warn(
+            raw["stage_changes"],
+            f"{int(orphan.sum())} stage changes reference a lead_id not in leads and were left out",
+            column="lead_id",
+            mask=orphan,
+        )
         stages = stages[~orphan]
     unknown = ~stages["stage"].isin(STAGES)
     if unknown.any():
         values = sorted(map(str, stages.loc[unknown, "stage"].dropna().unique()))[:MAX_EXAMPLES]
-        chk.warn(raw["stage_changes"], f"{int(unknown.sum())} stage changes have an unknown stage "
-                 f"({', '.join(values) or 'empty'}) and were ignored", column="stage", mask=unknown,
-                 action=f"use one of {', '.join(STAGES)}")
+        chk.warn(
+            raw["stage_changes"],
+            f"{int(unknown.sum())} stage changes have an unknown stage "
+            f"({', '.join(values) or 'empty'}) and were ignored",
+            column="stage",
+            mask=unknown,
+            action=f"use one of {', '.join(STAGES)}",
+        )
         stages = stages[~unknown]
 
     opps = typed["opportunities"]
     opps = chk.drop_future("opportunities", opps, "created_at")
-    future_close = opps["closed_at"] > as_of if as_of is not None else pd.Series(False, index=opps.index)
+    future_close = (
+        opps["closed_at"] > as_of if as_of is not None else pd.Series(False, index=opps.index)
+    )
     if future_close.any():
-        chk.warn(raw["opportunities"], f"{int(future_close.sum())} closed_at value(s) after the run time were "
-                 "ignored", column="closed_at", mask=future_close)
+        chk.warn(
+            raw["opportunities"],
+            f"{int(future_close.sum())} closed_at value(s) after the run time were ignored",
+            column="closed_at",
+            mask=future_close,
+        )
         opps.loc[future_close, "closed_at"] = pd.NaT
     bad_status = ~opps["status"].isin(OPPORTUNITY_STATUSES)
     if bad_status.any():
         values = sorted(map(str, opps.loc[bad_status, "status"].dropna().unique()))[:MAX_EXAMPLES]
-        chk.warn(raw["opportunities"], f"{int(bad_status.sum())} opportunities have an unknown status "
-                 f"({', '.join(values) or 'empty'}); they count as opportunities but neither won nor lost",
-                 column="status", mask=bad_status, action=f"use one of {', '.join(OPPORTUNITY_STATUSES)}")
+        chk.warn(
+            raw["opportunities"],
+            f"{int(bad_status.sum())} opportunities have an unknown status "
+            f"({', '.join(values) or 'empty'}); they count as opportunities but neither won nor lost",
+            column="status",
+            mask=bad_status,
+            action=f"use one of {', '.join(OPPORTUNITY_STATUSES)}",
+        )
     no_close = opps["status"].isin(("won", "lost")) & opps["closed_at"].isna()
     if no_close.any():
-        chk.warn(raw["opportunities"], f"{int(no_close.sum())} won/lost opportunities have no closed_at and "
-                 "count in no month's won deals or win rate", column="closed_at", mask=no_close)
+        chk.warn(
+            raw["opportunities"],
+            f"{int(no_close.sum())} won/lost opportunities have no closed_at and "
+            "count in no month's won deals or win rate",
+            column="closed_at",
+            mask=no_close,
+        )
     orphan = opps["lead_id"].notna() & ~opps["lead_id"].isin(known)
     if orphan.any():
-        chk.warn(raw["opportunities"], f"{int(orphan.sum())} opportunities reference a lead_id not in leads; "
-                 "they are kept (their product is their own)", column="lead_id", mask=orphan)
+        chk.warn(
+            raw["opportunities"],
+            f"{int(orphan.sum())} opportunities reference a lead_id not in leads; "
+            "they are kept (their product is their own)",
+            column="lead_id",
+            mask=orphan,
+        )
 
     tables = {"leads": leads, "activities": acts, "stage_changes": stages, "opportunities": opps}
     if "campaigns" in typed:
@@ -378,14 +449,23 @@ def validate(
         scores = chk.drop_future("scores", typed["scores"], "scored_at")
         orphan = ~scores["lead_id"].isin(known)
         if orphan.any():
-            chk.warn(raw["scores"], f"{int(orphan.sum())} scores reference a lead_id not in leads and were "
-                     "left out", column="lead_id", mask=orphan)
+            chk.warn(
+                raw["scores"],
+                f"{int(orphan.sum())} scores reference a lead_id not in leads and were left out",
+                column="lead_id",
+                mask=orphan,
+            )
             scores = scores[~orphan]
         tables["scores"] = scores
     tables = {k: v.reset_index(drop=True) for k, v in tables.items()}
     sources = {
-        name: {"path": str(r.path), "encoding": r.encoding, "bytes": r.size, "sha256": r.sha256,
-               "rows": len(r.frame)}
+        name: {
+            "path": str(r.path),
+            "encoding": r.encoding,
+            "bytes": r.size,
+            "sha256": r.sha256,
+            "rows": len(r.frame),
+        }
         for name, r in raw.items()
     }
     return Dataset(tables, chk.findings, timezone, sources)
@@ -399,4 +479,6 @@ def load_dataset(
     as_of: pd.Timestamp | None = None,
 ) -> Dataset:
     """Read every table of the dataset folder and validate it (see `validate`)."""
-    return validate(read_raw_dataset(Path(data_dir), encoding=encoding), timezone=timezone, as_of=as_of)
+    return validate(
+        read_raw_dataset(Path(data_dir), encoding=encoding), timezone=timezone, as_of=as_of
+    )

@@ -40,8 +40,13 @@ def test_metrics_match_the_kit(messy, expected_file):
     expected = pd.read_csv(expected_file, dtype={"month": str})
     month = expected["month"].iloc[0]
     got = mx.compute_metrics(messy, [month])
-    merged = expected.merge(got, on=["month", "product", "metric"], how="outer", suffixes=("_exp", "_got"),
-                            indicator=True)
+    merged = expected.merge(
+        got,
+        on=["month", "product", "metric"],
+        how="outer",
+        suffixes=("_exp", "_got"),
+        indicator=True,
+    )
     missing = merged[merged["_merge"] != "both"]
     assert missing.empty, f"rows only on one side:\n{missing}"
     both_empty = merged["value_exp"].isna() & merged["value_got"].isna()

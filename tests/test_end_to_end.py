@@ -20,12 +20,17 @@ pytestmark = pytest.mark.slow
 def maops(*args, cwd=ROOT):
     return subprocess.run(
         [sys.executable, "-m", "maops_utils", *map(str, args)],
-        cwd=cwd, capture_output=True, text=True, timeout=300,
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=300,
     )
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:
-    return {str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +39,17 @@ def published(tmp_path_factory):
     data = handmade.write(base / "data")
     before = snapshot(data)
     out = base / "reports"
-    proc = maops("run", "--data", data, "--out", out, "--month", handmade.MONTH, "--as-of", "2026-03-01 09:00")
+    proc = maops(
+        "run",
+        "--data",
+        data,
+        "--out",
+        out,
+        "--month",
+        handmade.MONTH,
+        "--as-of",
+        "2026-03-01 09:00",
+    )
     assert proc.returncode == 0, proc.stderr
     return {"base": base, "data": data, "out": out, "proc": proc, "inputs_before": before}
 
@@ -42,8 +57,14 @@ def published(tmp_path_factory):
 def test_run_writes_the_contract_outputs(published):
     month_dir = published["out"] / handmade.MONTH
     names = {p.name for p in month_dir.iterdir()}
-    assert {"index.html", "metrics.csv", "run.json", "run.log", "01_kpi_evaluation.html",
-            "01_kpi_evaluation.ipynb"} <= names
+    assert {
+        "index.html",
+        "metrics.csv",
+        "run.json",
+        "run.log",
+        "01_kpi_evaluation.html",
+        "01_kpi_evaluation.ipynb",
+    } <= names
     assert (published["out"] / "index.html").is_file()
     assert str(month_dir / "index.html") in published["proc"].stdout
     leftovers = [p.name for p in published["out"].iterdir() if p.name.startswith(".")]
@@ -73,7 +94,9 @@ def test_inputs_are_not_modified(published):
 
 
 def test_run_log_records_inputs_findings_and_versions(published):
-    manifest = json.loads((published["out"] / handmade.MONTH / "run.json").read_text(encoding="utf-8"))
+    manifest = json.loads(
+        (published["out"] / handmade.MONTH / "run.json").read_text(encoding="utf-8")
+    )
     assert manifest["month"] == handmade.MONTH
     assert manifest["inputs"]["leads"]["encoding"] == "cp932"
     assert len(manifest["inputs"]["leads"]["sha256"]) == 64
@@ -85,13 +108,17 @@ def test_run_log_records_inputs_findings_and_versions(published):
 
 
 def test_html_escapes_data_and_hides_pii(published):
-    html = (published["out"] / handmade.MONTH / "01_kpi_evaluation.html").read_text(encoding="utf-8")
+    html = (published["out"] / handmade.MONTH / "01_kpi_evaluation.html").read_text(
+        encoding="utf-8"
+    )
     assert "<script>alert(1)</script>" not in html
     assert "@example.com" not in html
     assert 'src="http' not in html and "cdnjs" not in html
     assert "data:image/png;base64" in html  # the charts are embedded
     nb = nbformat.read(published["out"] / handmade.MONTH / "01_kpi_evaluation.ipynb", as_version=4)
-    errors = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"]
+    errors = [
+        o for c in nb.cells if c.cell_type == "code" for o in c.outputs if o.output_type == "error"
+    ]
     assert errors == []
 
 
@@ -123,7 +150,9 @@ def test_failed_runs_leave_the_previous_report_intact(published, tmp_path):
 
     # 1. bad data: stops before anything is written
     data = handmade.write(tmp_path / "bad")
-    (data / "leads.csv").write_bytes(handmade.LEADS.replace("2026-01-05 10:00:00", "yesterday").encode("cp932"))
+    (data / "leads.csv").write_bytes(
+        handmade.LEADS.replace("2026-01-05 10:00:00", "yesterday").encode("cp932")
+    )
     proc = maops("run", "--data", data, "--out", out, "--month", handmade.MONTH)
     assert proc.returncode == 2
     assert "leads.csv" in proc.stderr and "line 2" in proc.stderr and "yesterday" in proc.stderr
@@ -136,9 +165,21 @@ def test_failed_runs_leave_the_previous_report_intact(published, tmp_path):
     broken = nbformat.read(ROOT / "notebooks" / "01_kpi_evaluation.ipynb", as_version=4)
     broken.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('boom in the last cell')"))
     nbformat.write(broken, project / "notebooks" / "99_broken.ipynb")
-    proc = maops("run", "--params", project / "params", "--data", published["data"], "--out", out,
-                 "--month", handmade.MONTH, "--as-of", "2026-03-01 09:00",
-                 "--notebooks", "01_kpi_evaluation,99_broken")
+    proc = maops(
+        "run",
+        "--params",
+        project / "params",
+        "--data",
+        published["data"],
+        "--out",
+        out,
+        "--month",
+        handmade.MONTH,
+        "--as-of",
+        "2026-03-01 09:00",
+        "--notebooks",
+        "01_kpi_evaluation,99_broken",
+    )
     assert proc.returncode == 1, proc.stderr
     assert "99_broken" in proc.stderr and "boom in the last cell" in proc.stderr
     assert "Traceback" not in proc.stderr

@@ -4,9 +4,10 @@ import pandas as pd
 import pytest
 import sqlglot
 
-import handmade
 from maops_utils import metrics as mx
 from maops_utils.validation import load_dataset
+
+import handmade
 
 AS_OF = pd.Timestamp("2026-03-01 00:00")
 

@@ -29,9 +29,12 @@ def executed(tmp_path_factory):
 
     out = tmp_path_factory.mktemp("nb")
     papermill.execute_notebook(
-        str(NOTEBOOK), str(out / "executed.ipynb"),
+        str(NOTEBOOK),
+        str(out / "executed.ipynb"),
         parameters={"data_dir": str(SAMPLE), "output_dir": str(out), "as_of": AS_OF},
-        cwd=str(NOTEBOOK.parent), kernel_name="python3", progress_bar=False,
+        cwd=str(NOTEBOOK.parent),
+        kernel_name="python3",
+        progress_bar=False,
     )
     return out
 
@@ -51,8 +54,13 @@ def test_notebook_runs_on_the_sample_and_writes_its_tables(executed):
 
 def test_no_glyph_is_missing_in_the_charts(executed):
     nb = nbformat.read(executed / "executed.ipynb", as_version=4)
-    streams = "".join(o.get("text", "") for c in nb.cells if c.cell_type == "code" for o in c.outputs
-                      if o.output_type == "stream")
+    streams = "".join(
+        o.get("text", "")
+        for c in nb.cells
+        if c.cell_type == "code"
+        for o in c.outputs
+        if o.output_type == "stream"
+    )
     assert "missing from font" not in streams
 
 
@@ -61,7 +69,10 @@ def test_charts_draw_japanese_without_missing_glyphs():
     rv = kpi.load_review(settings, as_of=pd.Timestamp(AS_OF))
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*missing from font.*")
-        for fig in (plots.funnel_chart(kpi.funnel(rv), month=rv.month), plots.trend_chart(kpi.trend(rv))):
+        for fig in (
+            plots.funnel_chart(kpi.funnel(rv), month=rv.month),
+            plots.trend_chart(kpi.trend(rv)),
+        ):
             fig.canvas.draw()
             texts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
             assert any(any("\u3040" <= ch <= "\u9fff" for ch in text) for text in texts)

@@ -21,7 +21,12 @@ def notebook(tmp_path):
 
 
 def test_parameters_are_read_from_the_tagged_cell(notebook):
-    assert notebook_parameters(notebook) == {"month": "str", "limit": "int", "ratio": "float", "flag": "bool"}
+    assert notebook_parameters(notebook) == {
+        "month": "str",
+        "limit": "int",
+        "ratio": "float",
+        "flag": "bool",
+    }
 
 
 def test_valid_parameters_pass(notebook):
