@@ -245,7 +245,7 @@ _MQL_THRESHOLD = 60
 # Sales acceptance (MQL -> SQL) and deals.
 _SQL_BASE = np.array([-3.0, -2.95, -6.0])  # per product; C is over-qualified by the score
 _OPP_RATE = np.array([0.85, 0.85, 0.80])
-_WIN_BASE = np.array([-1.45, -1.25, -1.6])
+_WIN_BASE = np.array([-1.6, -1.4, -1.7])
 _CYCLE_DAYS = np.array([60.0, 45.0, 120.0])  # mean days from opportunity to close
 _DEAL_MEDIAN = np.array([1_800_000.0, 900_000.0, 5_000_000.0])
 _DEAL_SIGMA = np.array([0.28, 0.28, 0.25])
@@ -337,7 +337,7 @@ def _working_days(rng: np.random.Generator, lo: np.ndarray, hi: np.ndarray) -> n
     lo_d, hi_d = lo // DAY, np.maximum(hi // DAY, lo // DAY + 1)
     day = lo_d + (rng.random(len(lo)) * (hi_d - lo_d)).astype(np.int64)
     for _ in range(3):
-        redo = ((day + 3) % 7 >= 5) & (rng.random(len(day)) < 0.85)
+        redo = ((day + 3) % 7 >= 5) & (rng.random(len(day)) < 0.6)
         day = np.where(redo, lo_d + (rng.random(len(lo)) * (hi_d - lo_d)).astype(np.int64), day)
     return day * DAY
 
@@ -359,7 +359,7 @@ def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
     w = len(p) + width
     buf = np.empty((n, w), dtype=np.uint8)
     buf[:, : len(p)] = p
-    rest = numbers.copy()
+    rest = numbers.astype(np.uint32) if numbers.max(initial=0) < 2**32 else numbers.copy()
     for k in range(w - 1, len(p) - 1, -1):
         buf[:, k] = 48 + rest % 10
         rest //= 10
@@ -367,15 +367,19 @@ def _ids(prefix: str, numbers: np.ndarray, width: int) -> pa.Array:
     return pa.LargeStringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(buf.ravel()))
 
 
-def _str_col(codes: np.ndarray, vocabulary: list[str] | tuple[str, ...]) -> pd.Series:
+def _str_col(codes: np.ndarray, vocabulary: list[str] | tuple[str, ...] | pa.Array) -> pd.Series:
     """A str column from integer codes into `vocabulary`; code -1 (or an empty word) is missing."""
     codes = np.asarray(codes)
-    vocab = list(vocabulary)
-    empty = np.array([v == "" for v in vocab] + [True])
-    missing = empty[np.where(codes < 0, len(vocab), codes)]
+    if isinstance(vocabulary, pa.Array):
+        dictionary = vocabulary
+        empty = np.zeros(len(vocabulary) + 1, dtype=bool)
+    else:
+        dictionary = pa.array(list(vocabulary), type=pa.large_string())
+        empty = np.array([v == "" for v in vocabulary] + [False])
+    empty[-1] = True
+    missing = empty[np.where(codes < 0, len(dictionary), codes)]
     arr = pa.DictionaryArray.from_arrays(
-        pa.array(np.where(missing, 0, codes).astype(np.int32), mask=missing),
-        pa.array(vocab, type=pa.large_string()),
+        pa.array(np.where(missing, 0, codes).astype(np.int32), mask=missing), dictionary
     ).dictionary_decode()
     return _arrow_str(arr)
 
@@ -1076,7 +1080,7 @@ class _Generator:
         t = np.concatenate([t_n, t_l])
         camp = np.concatenate([camp_n, camp_l])
         is_news = np.concatenate([np.zeros(len(lead_n), bool), np.ones(len(lead_l), bool)])
-        order = np.lexsort((t, lead))
+        order = np.argsort(lead * (self.w.end - self.w.start) + (t - self.w.start), kind="stable")
         lead, t, camp, is_news = lead[order], t[order], camp[order], is_news[order]
         start = np.searchsorted(lead, np.arange(N))
         ordinal = np.arange(len(lead)) - start[lead]
@@ -1138,21 +1142,20 @@ class _Generator:
     def _lifecycle(self, lead, t, typ, cat) -> None:  # noqa: ANN001
         rng, N, end = self.rng, self.n, self.w.end
         prod, z = self.product, self.z
-        pts = np.zeros(len(lead), dtype=np.int64)
+        # points by (activity type, category + 1): the MA tool's uniform scoring rules
+        table = np.zeros((len(_ACTIVITY_TYPES), len(_CATEGORIES) + 1), dtype=np.int64)
         for k, v in _SCORE_ACTIVITY.items():
-            pts[typ == k] = v
-        pv = typ == _T_PV
-        page_pts = np.zeros(8, dtype=np.int64)
-        page_pts[[_C_TOP, _C_BLOG, _C_CASE, _C_DETAIL, _C_PRICING]] = _SCORE_PAGE
-        pts[pv] = page_pts[cat[pv]]
-        fm = typ == _T_FORM
-        form_pts = np.zeros(8, dtype=np.int64)
-        for k, v in _SCORE_FORM.items():
-            form_pts[k] = v
-        pts[fm] = form_pts[cat[fm]]
-        sc = pts != 0
+            table[k, :] = v
+        for c, v in zip(
+            (_C_TOP, _C_BLOG, _C_CASE, _C_DETAIL, _C_PRICING), _SCORE_PAGE, strict=True
+        ):
+            table[_T_PV, c + 1] = v
+        for c, v in _SCORE_FORM.items():
+            table[_T_FORM, c + 1] = v
+        pts = table[typ, cat.astype(np.int64) + 1]
+        sc = np.flatnonzero(pts != 0)
         sl, st, sp = lead[sc], t[sc], pts[sc]
-        order = np.lexsort((st, sl))
+        order = np.argsort(sl * (end - self.w.start) + (st - self.w.start), kind="stable")
         sl, st, sp = sl[order], st[order], sp[order]
         size_pts = np.select(
             [self.employees >= 1000, self.employees >= 300, self.employees >= 50], [10, 7, 4], 0
@@ -1175,7 +1178,7 @@ class _Generator:
         has_pricing[pv_lead[(pv_cat == _C_PRICING) & pv_own]] = True
         has_detail = np.zeros(N, bool)
         has_detail[pv_lead[(pv_cat == _C_DETAIL) & pv_own]] = True
-        inq = fm & (cat == _C_INQ)
+        inq = (typ == _T_FORM) & (cat == _C_INQ)
         has_inq = np.zeros(N, bool)
         has_inq[lead[inq]] = True
         logit = (
@@ -1310,15 +1313,18 @@ class _Generator:
     def _lead_width(self) -> int:
         return max(6, len(str(self.n)))
 
-    def _lead_ids(self, idx: np.ndarray) -> pa.Array:
-        return _ids("L", np.asarray(idx) + 1, self._lead_width)
+    @property
+    def _lead_vocab(self) -> pa.Array:
+        """All lead ids (L000001 ...), in lead order; built once."""
+        if not hasattr(self, "_lead_vocab_cache"):
+            self._lead_vocab_cache = _ids("L", np.arange(1, self.n + 1), self._lead_width)
+        return self._lead_vocab_cache
 
     def _leads_frame(self) -> pd.DataFrame:
-        N = self.n
         pref = [p for p, _ in _PREFECTURES]
         return pd.DataFrame(
             {
-                "lead_id": _arrow_str(self._lead_ids(np.arange(N))),
+                "lead_id": _arrow_str(self._lead_vocab),
                 "created_at": _ts(self.created),
                 "product": _str_col(self.product, PRODUCTS),
                 "lead_source": _str_col(self.chan, CHANNELS),
@@ -1337,13 +1343,15 @@ class _Generator:
         )
 
     def _activities_frame(self, lead, t, typ, camp, asset, cat) -> pd.DataFrame:  # noqa: ANN001
-        order = np.lexsort((typ, lead, t))
+        key = ((t - self.w.start) * self.n + lead) * 16 + typ
+        order = np.argsort(key, kind="stable")
+        del key
         lead, t, typ, camp, asset, cat = (a[order] for a in (lead, t, typ, camp, asset, cat))
         n = len(lead)
         return pd.DataFrame(
             {
                 "activity_id": _arrow_str(_ids("A", np.arange(1, n + 1), max(8, len(str(n))))),
-                "lead_id": _arrow_str(self._lead_ids(lead)),
+                "lead_id": _str_col(lead, self._lead_vocab),
                 "activity_type": _str_col(typ, _ACTIVITY_TYPES),
                 "occurred_at": _ts(t),
                 "campaign_id": _str_col(camp, self.c_id),
@@ -1356,7 +1364,7 @@ class _Generator:
         lead, stage, t = self.sc
         return pd.DataFrame(
             {
-                "lead_id": _arrow_str(self._lead_ids(lead)),
+                "lead_id": _str_col(lead, self._lead_vocab),
                 "stage": _str_col(stage, ("mql", "sql")),
                 "changed_at": _ts(t),
             }
@@ -1364,17 +1372,15 @@ class _Generator:
 
     def _opps_frame(self) -> pd.DataFrame:
         lead, prod, created, status, closed, amount = self.opps
-        ids = self._lead_ids(np.maximum(lead, 0))
-        lead_col = _arrow_str(ids).where(lead >= 0)
         return pd.DataFrame(
             {
                 "opportunity_id": _arrow_str(_ids("O", np.arange(1, len(lead) + 1), 6)),
-                "lead_id": lead_col,
+                "lead_id": _str_col(lead, self._lead_vocab),
                 "product": _str_col(prod, PRODUCTS),
                 "created_at": _ts(created),
                 "status": _str_col(status, ("open", "won", "lost")),
                 "closed_at": _ts(closed),
-                "amount": amount.astype(np.float64),
+                "amount": amount.astype(np.int64),
             }
         )
 
@@ -1389,6 +1395,6 @@ class _Generator:
                 "channel": pd.Series(np.array(self.c_channel, dtype=object)[order], dtype="str"),
                 "start_date": _ts(start[order]),
                 "end_date": _ts(np.array(self.c_end, dtype=np.int64)[order]),
-                "cost": np.array(self.c_cost, dtype=np.float64)[order],
+                "cost": np.round(np.array(self.c_cost)[order]).astype(np.int64),
             }
         )
