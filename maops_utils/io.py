@@ -127,7 +127,8 @@ def read_raw_table(name: str, path: Path, *, encoding: str = "auto") -> RawTable
     digest = sha256_bytes(data)
     if path.suffix.lower() == ".parquet":
         try:
-            frame = pd.read_parquet(_io.BytesIO(data))
+            # positions, not a stored index: findings name rows by position
+            frame = pd.read_parquet(_io.BytesIO(data)).reset_index(drop=True)
         except Exception as exc:  # pyarrow raises several types for a damaged file
             raise DataContractError(
                 [Finding("error", name, f"is not a readable Parquet file ({exc})", file=str(path))]

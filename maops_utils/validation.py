@@ -53,15 +53,22 @@ def _blank(values: pd.Series) -> pd.Series:
 
 
 def _examples(raw: RawTable, mask: pd.Series, column: str | None = None) -> list[str]:
-    idx = [i for i, bad in enumerate(mask.to_numpy()) if bad][:MAX_EXAMPLES]
+    # Frames keep the raw table's RangeIndex through every filter, so an index label is the
+    # row's position in the file even after earlier rows were left out.
+    labels = mask.index[mask.to_numpy(dtype=bool)][:MAX_EXAMPLES]
     out = []
-    for i in idx:
-        if column is None:
-            out.append(raw.where(i))
+    for i in labels:
+        if column is None or column not in raw.frame.columns:
+            out.append(raw.where(int(i)))
         else:
-            value = raw.frame[column].iloc[i]
-            out.append(f"{raw.where(i)}: {str(value)[:60]!r}")
+            value = raw.frame[column].iloc[int(i)]
+            out.append(f"{raw.where(int(i))}: {str(value)[:60]!r}")
     return out
+
+
+def _unknown_values(frame: pd.DataFrame, column: str, mask: pd.Series) -> str:
+    values = sorted(map(str, frame.loc[mask, column].dropna().unique()))[:MAX_EXAMPLES]
+    return ", ".join(values) or "empty"
 
 
 def parse_timestamps(values: pd.Series, timezone: str) -> pd.Series:
@@ -293,20 +300,60 @@ class _Checker:
                     action="rename that product code",
                 )
 
+    def drop(
+        self,
+        name: str,
+        frame: pd.DataFrame,
+        mask: pd.Series,
+        what: str,
+        *,
+        column: str,
+        action: str = "",
+    ) -> pd.DataFrame:
+        """Leave out the rows in `mask`, recording a finding "<n> <what>"."""
+        if not mask.any():
+            return frame
+        self.warn(
+            self.raw[name], f"{int(mask.sum())} {what}", column=column, mask=mask, action=action
+        )
+        return frame[~mask]
+
     def drop_future(self, name: str, frame: pd.DataFrame, col: str) -> pd.DataFrame:
         if self.as_of is None or col not in frame.columns:
             return frame
-        future = frame[col] > self.as_of
-        if future.any():
-            self.warn(
-                self.raw[name],
-                f"{int(future.sum())} row(s) dated after the run time {self.as_of:%Y-%m-%d %H:%M} were left out",
-                column=col,
-                mask=future,
-                action="check the source system's clock or time zone",
-            )
-            return frame[~future]
-        return frame
+        return self.drop(
+            name,
+            frame,
+            frame[col] > self.as_of,
+            f"row(s) dated after the run time {self.as_of:%Y-%m-%d %H:%M} were left out",
+            column=col,
+            action="check the source system's clock or time zone",
+        )
+
+    def drop_orphans(
+        self, name: str, frame: pd.DataFrame, known: pd.Index, noun: str
+    ) -> pd.DataFrame:
+        return self.drop(
+            name,
+            frame,
+            ~frame["lead_id"].isin(known),
+            f"{noun} reference a lead_id not in leads (orphans) and were left out",
+            column="lead_id",
+            action="check that the exports cover the same leads",
+        )
+
+    def drop_unknown(
+        self, name: str, frame: pd.DataFrame, column: str, allowed: tuple[str, ...], noun: str
+    ) -> pd.DataFrame:
+        mask = ~frame[column].isin(allowed)
+        return self.drop(
+            name,
+            frame,
+            mask,
+            f"{noun} have an unknown {column} ({_unknown_values(frame, column, mask)}) and were left out",
+            column=column,
+            action=f"use one of {', '.join(allowed)} (map vendor codes with an importer)",
+        )
 
 
 def validate(
@@ -347,57 +394,13 @@ def validate(
     leads = chk.drop_future("leads", leads, "created_at")
     known = pd.Index(leads["lead_id"])
 
-    acts = typed["activities"]
-    acts = chk.drop_future("activities", acts, "occurred_at")
-    orphan = ~acts["lead_id"].isin(known)
-    if orphan.any():
-        chk.warn(
-            raw["activities"],
-            f"{int(orphan.sum())} activities reference a lead_id not in leads "
-            "(orphans) and were left out",
-            column="lead_id",
-            mask=orphan,
-            action="check that the lead export and the activity export cover the same leads",
-        )
-        acts = acts[~orphan]
-    unknown = ~acts["activity_type"].isin(ACTIVITY_TYPES)
-    if unknown.any():
-        values = sorted(map(str, acts.loc[unknown, "activity_type"].dropna().unique()))[
-            :MAX_EXAMPLES
-        ]
-        chk.warn(
-            raw["activities"],
-            f"{int(unknown.sum())} activities have an unknown activity_type "
-            f"({', '.join(values) or 'empty'}) and were left out",
-            column="activity_type",
-            mask=unknown,
-            action=f"use one of {', '.join(ACTIVITY_TYPES)} (map vendor codes with an importer)",
-        )
-        acts = acts[~unknown]
+    acts = chk.drop_future("activities", typed["activities"], "occurred_at")
+    acts = chk.drop_orphans("activities", acts, known, "activities")
+    acts = chk.drop_unknown("activities", acts, "activity_type", ACTIVITY_TYPES, "activities")
 
-    stages = typed["stage_changes"]
-    stages = chk.drop_future("stage_changes", stages, "changed_at")
-    orphan = ~stages["lead_id"].isin(known)
-    if orphan.any():
-        chk.warn(
-            raw["stage_changes"],
-            f"{int(orphan.sum())} stage changes reference a lead_id not in leads and were left out",
-            column="lead_id",
-            mask=orphan,
-        )
-        stages = stages[~orphan]
-    unknown = ~stages["stage"].isin(STAGES)
-    if unknown.any():
-        values = sorted(map(str, stages.loc[unknown, "stage"].dropna().unique()))[:MAX_EXAMPLES]
-        chk.warn(
-            raw["stage_changes"],
-            f"{int(unknown.sum())} stage changes have an unknown stage "
-            f"({', '.join(values) or 'empty'}) and were ignored",
-            column="stage",
-            mask=unknown,
-            action=f"use one of {', '.join(STAGES)}",
-        )
-        stages = stages[~unknown]
+    stages = chk.drop_future("stage_changes", typed["stage_changes"], "changed_at")
+    stages = chk.drop_orphans("stage_changes", stages, known, "stage changes")
+    stages = chk.drop_unknown("stage_changes", stages, "stage", STAGES, "stage changes")
 
     opps = typed["opportunities"]
     opps = chk.drop_future("opportunities", opps, "created_at")
@@ -414,11 +417,11 @@ def validate(
         opps.loc[future_close, "closed_at"] = pd.NaT
     bad_status = ~opps["status"].isin(OPPORTUNITY_STATUSES)
     if bad_status.any():
-        values = sorted(map(str, opps.loc[bad_status, "status"].dropna().unique()))[:MAX_EXAMPLES]
         chk.warn(
             raw["opportunities"],
             f"{int(bad_status.sum())} opportunities have an unknown status "
-            f"({', '.join(values) or 'empty'}); they count as opportunities but neither won nor lost",
+            f"({_unknown_values(opps, 'status', bad_status)}); they count as opportunities but "
+            "neither won nor lost",
             column="status",
             mask=bad_status,
             action=f"use one of {', '.join(OPPORTUNITY_STATUSES)}",
@@ -447,16 +450,7 @@ def validate(
         tables["campaigns"] = typed["campaigns"]
     if "scores" in typed:
         scores = chk.drop_future("scores", typed["scores"], "scored_at")
-        orphan = ~scores["lead_id"].isin(known)
-        if orphan.any():
-            chk.warn(
-                raw["scores"],
-                f"{int(orphan.sum())} scores reference a lead_id not in leads and were left out",
-                column="lead_id",
-                mask=orphan,
-            )
-            scores = scores[~orphan]
-        tables["scores"] = scores
+        tables["scores"] = chk.drop_orphans("scores", scores, known, "scores")
     tables = {k: v.reset_index(drop=True) for k, v in tables.items()}
     sources = {
         name: {

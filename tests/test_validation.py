@@ -477,3 +477,21 @@ def test_timezone_option_applies_to_dataset(tmp_path):
     ds = _load(tmp_path, leads=leads, timezone="Europe/Berlin")
     assert ds.timezone == "Europe/Berlin"
     assert ds["leads"]["created_at"].iloc[0] == pd.Timestamp("2026-03-01 10:00:00")
+
+
+def test_examples_name_file_lines_even_after_earlier_rows_were_left_out(tmp_path):
+    activities = (
+        "lead_id,activity_type,occurred_at,campaign_id\n"
+        "L1,email_send,2027-01-01 09:00:00,C1\n"  # line 2: in the future
+        "L1,email_open,2026-03-05 10:00:00,C1\n"
+        "GHOST,page_view,2026-03-06 09:00:00,\n"  # line 4: orphan
+        "L2,fax_sent,2026-03-06 09:00:00,\n"  # line 5: unknown type
+    )
+    ds = _load(tmp_path, as_of=pd.Timestamp("2026-06-01"), activities=activities)
+    (future,) = [f for f in _findings(ds, "activities", "occurred_at")]
+    (orphan,) = _findings(ds, "activities", "lead_id")
+    (unknown,) = _findings(ds, "activities", "activity_type")
+    assert future.examples == ["line 2: '2027-01-01 09:00:00'"]
+    assert orphan.examples == ["line 4: 'GHOST'"]
+    assert unknown.examples == ["line 5: 'fax_sent'"]
+    assert list(ds["activities"]["activity_type"]) == ["email_open"]
