@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field, fields, replace
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -36,7 +36,8 @@ def project_root(start: Path | None = None) -> Path:
     )
 
 
-def _suggest(name: str, known: list[str]) -> str:
+def suggest(name: str, known: list[str]) -> str:
+    """ "; did you mean 'x'?" for the closest known name, or ""."""
     close = difflib.get_close_matches(name, known, n=1)
     return f"; did you mean '{close[0]}'?" if close else ""
 
@@ -119,7 +120,7 @@ def load_settings(
         for key, value in data.items():
             if key not in _SETTING_NAMES:
                 raise ConfigError(
-                    f"{path}: unknown setting '{key}'{_suggest(str(key), _SETTING_NAMES)}"
+                    f"{path}: unknown setting '{key}'{suggest(str(key), _SETTING_NAMES)}"
                 )
             if value is None and key != "month":
                 continue  # `key:` left empty means "use the default"
@@ -165,10 +166,6 @@ def parse_as_of(value: str, timezone: str) -> pd.Timestamp | None:
             f"as_of: '{value}' is not a timestamp; write it as YYYY-MM-DD HH:MM"
         ) from None
     return ts.tz_convert(timezone).tz_localize(None) if ts.tzinfo else ts
-
-
-def with_overrides(settings: RunSettings, **changes: Any) -> RunSettings:
-    return _check_settings(replace(settings, **changes), "settings")
 
 
 # ---------------------------------------------------------------- KPI catalogue
@@ -234,11 +231,11 @@ def load_catalogue(params_dir: Path) -> dict[str, Kpi]:
     for name, entry in entries.items():
         where = f"{path}: kpis.{name}"
         if name not in METRICS:
-            raise ConfigError(f"{where}: unknown metric '{name}'{_suggest(name, known)}")
+            raise ConfigError(f"{where}: unknown metric '{name}'{suggest(name, known)}")
         entry = entry or {}
         for key in entry:
             if key not in _KPI_KEYS:
-                raise ConfigError(f"{where}: unknown key '{key}'{_suggest(key, list(_KPI_KEYS))}")
+                raise ConfigError(f"{where}: unknown key '{key}'{suggest(key, list(_KPI_KEYS))}")
         if not isinstance(entry, dict):
             raise ConfigError(f"{where}: expected a mapping with {', '.join(_KPI_KEYS)}")
         label = entry.get("label", {}) or {}
@@ -258,7 +255,7 @@ def load_catalogue(params_dir: Path) -> dict[str, Kpi]:
         for key in targets:
             if key not in ("default", "months"):
                 raise ConfigError(
-                    f"{where}.targets: unknown key '{key}'{_suggest(str(key), ['default', 'months'])}"
+                    f"{where}.targets: unknown key '{key}'{suggest(str(key), ['default', 'months'])}"
                     " (write targets: {default: {ALL: n, A: n}})"
                 )
         if not isinstance(targets.get("months", {}) or {}, dict):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import ast
-import difflib
 import importlib.metadata
 import platform
 import subprocess
@@ -18,7 +17,7 @@ import nbformat
 import pandas as pd
 
 from . import __version__, io, kpi, report
-from .config import RunSettings
+from .config import RunSettings, suggest
 from .errors import ConfigError, MaopsError
 from .i18n import format_ratio, format_value
 
@@ -47,7 +46,6 @@ class NotebookResult:
     status: str
     seconds: float
     output: Path | None = None
-    error: str = ""
 
 
 @dataclass
@@ -90,10 +88,9 @@ def check_parameters(path: Path, parameters: dict[str, Any]) -> None:
     declared = notebook_parameters(path)
     for name, value in parameters.items():
         if name not in declared:
-            close = difflib.get_close_matches(name, list(declared), n=1)
-            hint = f"; did you mean '{close[0]}'?" if close else ""
             raise ConfigError(
-                f"parameter '{name}' is not declared in the parameters cell of {path.name}{hint} "
+                f"parameter '{name}' is not declared in the parameters cell of {path.name}"
+                f"{suggest(name, list(declared))} "
                 f"(declared: {', '.join(declared)})"
             )
         expected = _TYPES.get(declared[name])
