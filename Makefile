@@ -31,7 +31,7 @@ test: $(STAMP) ## run the whole test suite (unit, notebooks, end-to-end, conform
 
 lint: $(STAMP) ## ruff on code and notebooks; notebooks must be committed without outputs
 	$(VENV)/bin/ruff check maops_utils tests notebooks
-	$(VENV)/bin/nbstripout --verify notebooks/*.ipynb
+	$(VENV)/bin/nbstripout --keep-id --verify notebooks/*.ipynb
 
 sample: $(STAMP) ## regenerate data/sample with the default seed
 	$(PY) -m maops_utils sample --out data/sample --end-month 2026-10
