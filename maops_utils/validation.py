@@ -218,23 +218,26 @@ class _Checker:
                             mask=bad,
                         )
                 if spec.required and blank.any():
-                    self.error(
+                    # A row without its date falls in no month; it is kept so that, e.g., a lead
+                    # without created_at still owns its activities.
+                    self.warn(
                         raw,
-                        f"{int(blank.sum())} row(s) have no value in required column '{col}'",
+                        f"{int(blank.sum())} row(s) have no value in required column '{col}' "
+                        "and count in no month",
                         column=col,
                         mask=blank,
-                        action="fill in the value or remove those rows",
+                        action="fill in the value",
                     )
                 out[col] = parsed
             elif spec.kind in ("number", "integer"):
                 parsed = _parse_numbers(values)
                 bad = parsed.isna() & ~blank
-                if spec.required and (bad.any() or blank.any()):
+                if spec.required and bad.any():
                     self.error(
                         raw,
-                        f"{int((bad | blank).sum())} value(s) are missing or not numbers",
+                        f"{int(bad.sum())} value(s) are not numbers",
                         column=col,
-                        mask=bad | blank,
+                        mask=bad,
                         action="use plain numbers such as 1200000 (no currency signs)",
                     )
                 elif bad.any():
@@ -243,6 +246,15 @@ class _Checker:
                         f"{int(bad.sum())} value(s) are not numbers and were ignored",
                         column=col,
                         mask=bad,
+                    )
+                if spec.required and blank.any():
+                    self.warn(
+                        raw,
+                        f"{int(blank.sum())} row(s) have no value in required column '{col}' "
+                        "and add nothing to sums",
+                        column=col,
+                        mask=blank,
+                        action="fill in the value",
                     )
                 out[col] = parsed
             else:

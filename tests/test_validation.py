@@ -229,13 +229,17 @@ def test_unparseable_optional_timestamp_is_fatal_too(tmp_path):
     assert "line 3" in str(err)
 
 
-def test_empty_required_timestamp(tmp_path):
+def test_empty_required_timestamp_is_a_finding_and_the_row_counts_in_no_month(tmp_path):
     acts = _replace_line("activities", "L2,page_view,2026-03-06 09:00:00", "L2,page_view,")
-    err = _fatal(tmp_path, activities=acts)
-    (problem,) = err.problems
-    assert problem.column == "occurred_at"
-    assert "no value" in problem.message
-    assert problem.examples and problem.examples[0].startswith("line 4")
+    leads = _replace_line("leads", "L3,2026-03-03 12:00:00", "L3,")
+    ds = _load(tmp_path, activities=acts, leads=leads)
+    (problem,) = _findings(ds, "activities", "occurred_at")
+    assert problem.severity == "warning" and "no value" in problem.message
+    assert problem.examples == ["line 4: ''"]
+    (lead_problem,) = _findings(ds, "leads", "created_at")
+    assert lead_problem.examples == ["line 4: ''"]
+    assert "L3" in set(ds["leads"]["lead_id"])  # kept: its activities still belong to it
+    assert ds["activities"]["occurred_at"].isna().sum() == 1
 
 
 def test_duplicate_lead_id_names_value_and_lines(tmp_path):
@@ -266,10 +270,14 @@ def test_duplicate_optional_activity_id_is_fatal(tmp_path):
     assert err.problems[0].column == "activity_id"
 
 
-def test_empty_required_amount_and_product_are_fatal(tmp_path):
+def test_empty_required_product_is_fatal_and_empty_amount_a_finding(tmp_path):
     opps = _replace_line("opportunities", "O2,,C,", "O2,,,").replace(",500000", ",")
     err = _fatal(tmp_path, opportunities=opps)
-    assert sorted(p.column for p in err.problems) == ["amount", "product"]
+    assert [p.column for p in err.problems] == ["product"]
+    ds = _load(tmp_path, opportunities=VALID["opportunities"].replace(",500000", ","))
+    (problem,) = _findings(ds, "opportunities", "amount")
+    assert problem.severity == "warning" and problem.count == 1
+    assert ds["opportunities"]["amount"].isna().sum() == 1
 
 
 def test_product_all_is_reserved(tmp_path):
