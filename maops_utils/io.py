@@ -297,6 +297,10 @@ def write_text_atomic(text: str, path: Path) -> Path:
     return path
 
 
+def remove_file(path: Path) -> None:
+    path.unlink(missing_ok=True)
+
+
 def copy_file(src: Path, dest: Path) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, dest)

@@ -156,18 +156,33 @@ def _title(nb: nbformat.NotebookNode, fallback: str) -> str:
     return fallback
 
 
-def _execute(src: Path, dest: Path, parameters: dict[str, Any]) -> None:
-    import papermill  # imported here: papermill's import costs about a second
+def _execute(src: Path, dest: Path, parameters: dict[str, Any], kernel_log: Path) -> None:
+    """Execute `src` with papermill into `dest`; the kernel's own stderr goes to `kernel_log`.
 
-    papermill.execute_notebook(
-        str(src),
-        str(dest),
-        parameters=parameters,
-        kernel_name="python3",
-        cwd=str(src.parent),
-        progress_bar=False,
-        log_output=False,
-    )
+    The kernel process prints start-up and shut-down chatter (a transport warning, an ERROR
+    line for the interrupt it receives when it is stopped) that would alarm anyone reading
+    a batch log; it is kept in a file instead, for the failure record.
+    """
+    import papermill  # imported here: papermill's import costs about a second
+    from jupyter_client.manager import AsyncKernelManager
+
+    with kernel_log.open("wb") as sink:
+
+        class _KernelManager(AsyncKernelManager):
+            async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+                kw["stderr"] = sink
+                await super()._async_launch_kernel(kernel_cmd, **kw)
+
+        papermill.execute_notebook(
+            str(src),
+            str(dest),
+            parameters=parameters,
+            kernel_name="python3",
+            cwd=str(src.parent),
+            progress_bar=False,
+            log_output=False,
+            kernel_manager_class=_KernelManager,
+        )
 
 
 def run(
@@ -225,18 +240,23 @@ def run(
             log(f"[{i}/{len(plans)}] {name} ...")
             t0 = time.perf_counter()
             executed = stage / f"{name}.ipynb"
+            kernel_log = stage / f"{name}.kernel.log"
             try:
-                _execute(path, executed, {**parameters, "output_dir": str(stage)})
+                _execute(path, executed, {**parameters, "output_dir": str(stage)}, kernel_log)
             except Exception as exc:
                 failed_dir = Path(settings.out_dir) / f"{rv.month}.failed"
                 kept = None
                 if executed.exists():
                     kept = io.copy_file(executed, failed_dir / executed.name)
+                if kernel_log.exists():
+                    io.copy_file(kernel_log, failed_dir / kernel_log.name)
                 where = f"; the executed copy with the error is {kept}" if kept else ""
+                last_line = (str(exc).strip().splitlines() or [""])[-1]
                 raise NotebookFailed(
-                    f"notebook {name} failed: {type(exc).__name__}: {str(exc).strip().splitlines()[-1] if str(exc).strip() else ''}"
+                    f"notebook {name} failed: {type(exc).__name__}: {last_line}"
                     f"{where}. The previous report of {rv.month} was left as it was."
                 ) from None
+            io.remove_file(kernel_log)
             nb = nbformat.read(executed, as_version=4)
             title = _title(nb, name)
             html = report.notebook_to_html(

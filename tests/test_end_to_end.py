@@ -67,6 +67,9 @@ def test_run_writes_the_contract_outputs(published):
     } <= names
     assert (published["out"] / "index.html").is_file()
     assert str(month_dir / "index.html") in published["proc"].stdout
+    # the kernel's own start-up and shut-down chatter stays out of the batch log
+    assert "IPKernelApp" not in published["proc"].stderr
+    assert not list(month_dir.glob("*.kernel.log"))
     leftovers = [p.name for p in published["out"].iterdir() if p.name.startswith(".")]
     assert leftovers == []
 
@@ -185,6 +188,7 @@ def test_failed_runs_leave_the_previous_report_intact(published, tmp_path):
     assert "Traceback" not in proc.stderr
     assert snapshot(out / handmade.MONTH) == previous
     assert (out / f"{handmade.MONTH}.failed" / "99_broken.ipynb").is_file()
+    assert (out / f"{handmade.MONTH}.failed" / "99_broken.kernel.log").is_file()
     assert not [p for p in out.iterdir() if p.name.startswith(".")]
 
 
