@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import importlib.metadata
 import platform
+import re
 import subprocess
 import sys
 import time
@@ -33,6 +34,7 @@ PACKAGES = (
     "seaborn",
 )
 HEADLINE = ("revenue", "won_deals", "new_leads", "mqls", "sqls", "opportunities")
+_NOTEBOOK_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.-]*")  # a file in notebooks/, never a path
 _TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool}
 
 
@@ -213,7 +215,7 @@ def run(
     plans = []
     for name in settings.notebooks:
         path = notebooks_dir / f"{name}.ipynb"
-        if not path.is_file():
+        if not _NOTEBOOK_NAME.fullmatch(name) or not path.is_file():
             known = sorted(p.stem for p in notebooks_dir.glob("[0-9]*.ipynb"))
             raise ConfigError(
                 f"notebook '{name}' not found in {notebooks_dir} (available: {', '.join(known)})"

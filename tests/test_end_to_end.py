@@ -199,3 +199,22 @@ def test_unknown_month_is_refused(tmp_path):
     proc = maops("run", "--data", data, "--out", tmp_path / "r", "--month", "2019-01")
     assert proc.returncode == 2 and "outside the data" in proc.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_notebook_names_are_checked_before_anything_runs(tmp_path):
+    data = handmade.write(tmp_path / "data")
+    for name in ("02_nonexistent", "../notebooks/01_kpi_evaluation"):
+        proc = maops(
+            "run",
+            "--data",
+            data,
+            "--out",
+            tmp_path / "r",
+            "--month",
+            handmade.MONTH,
+            "--notebooks",
+            name,
+        )
+        assert proc.returncode == 2, proc.stderr
+        assert "not found" in proc.stderr and "01_kpi_evaluation" in proc.stderr
+    assert not (tmp_path / "r").exists()
