@@ -61,6 +61,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--end-month", help="last month of data, YYYY-MM (default: the last complete month)"
     )
+    p.add_argument(
+        "--parquet",
+        default="activities",
+        help="comma-separated tables to write as Parquet instead of CSV; 'all' or 'none' "
+        "(default: activities, the bulk table)",
+    )
     return parser
 
 
@@ -123,13 +129,21 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_sample(args: argparse.Namespace) -> int:
     from . import io
+    from .errors import ConfigError
     from .sample import generate_sample
 
     kwargs = {"months": args.months, "seed": args.seed, "end_month": args.end_month}
     if args.leads is not None:
         kwargs["leads"] = args.leads
     tables = generate_sample(**kwargs)
-    for path in io.write_dataset(tables, args.out):
+    choice = [t.strip() for t in args.parquet.split(",") if t.strip()]
+    parquet = tuple(tables) if choice == ["all"] else () if choice == ["none"] else tuple(choice)
+    unknown = [t for t in parquet if t not in tables]
+    if unknown:
+        raise ConfigError(
+            f"--parquet: unknown table(s) {', '.join(unknown)}; use {', '.join(tables)}, all or none"
+        )
+    for path in io.write_dataset(tables, args.out, parquet=parquet):
         print(path)
     return 0
 

@@ -210,19 +210,28 @@ def write_json(data: Mapping, path: Path) -> Path:
     return write_text(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n", path)
 
 
-def write_dataset(tables: Mapping[str, pd.DataFrame], out_dir: Path) -> list[Path]:
-    """Write tables as UTF-8 CSV files of data contract v1 (timestamps as local time)."""
+def write_dataset(
+    tables: Mapping[str, pd.DataFrame], out_dir: Path, *, parquet: tuple[str, ...] = ()
+) -> list[Path]:
+    """Write tables in data contract v1: UTF-8 CSV (local timestamps), or Parquet for the
+    tables named in `parquet`. A file of the same table in the other format is removed, since
+    a table may exist only once in a dataset."""
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
     for name, frame in tables.items():
-        path = out_dir / f"{name}.csv"
-        frame.to_csv(
-            path,
-            index=False,
-            encoding="utf-8",
-            lineterminator="\n",
-            date_format="%Y-%m-%d %H:%M:%S",
-        )
+        as_parquet = name in parquet
+        path = out_dir / f"{name}.{'parquet' if as_parquet else 'csv'}"
+        (out_dir / f"{name}.{'csv' if as_parquet else 'parquet'}").unlink(missing_ok=True)
+        if as_parquet:
+            frame.to_parquet(path, index=False, compression="zstd")
+        else:
+            frame.to_csv(
+                path,
+                index=False,
+                encoding="utf-8",
+                lineterminator="\n",
+                date_format="%Y-%m-%d %H:%M:%S",
+            )
         written.append(path)
     return written
 

@@ -218,3 +218,35 @@ def test_notebook_names_are_checked_before_anything_runs(tmp_path):
         assert proc.returncode == 2, proc.stderr
         assert "not found" in proc.stderr and "01_kpi_evaluation" in proc.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_sample_command_writes_a_valid_dataset(tmp_path):
+    proc = maops(
+        "sample", "--out", tmp_path / "s", "--leads", 300, "--months", 6, "--end-month", "2026-10"
+    )
+    assert proc.returncode == 0, proc.stderr
+    names = sorted(p.name for p in (tmp_path / "s").iterdir())
+    assert names == [
+        "activities.parquet",
+        "campaigns.csv",
+        "leads.csv",
+        "opportunities.csv",
+        "stage_changes.csv",
+    ]
+    proc = maops(
+        "sample",
+        "--out",
+        tmp_path / "s",
+        "--leads",
+        300,
+        "--months",
+        6,
+        "--end-month",
+        "2026-10",
+        "--parquet",
+        "none",
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert not (tmp_path / "s" / "activities.parquet").exists()  # one file per table
+    proc = maops("validate", "--data", tmp_path / "s")
+    assert proc.returncode == 0 and "no findings" in proc.stdout
