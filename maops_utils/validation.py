@@ -217,17 +217,6 @@ class _Checker:
                             column=col,
                             mask=bad,
                         )
-                if spec.required and blank.any():
-                    # A row without its date falls in no month; it is kept so that, e.g., a lead
-                    # without created_at still owns its activities.
-                    self.warn(
-                        raw,
-                        f"{int(blank.sum())} row(s) have no value in required column '{col}' "
-                        "and count in no month",
-                        column=col,
-                        mask=blank,
-                        action="fill in the value",
-                    )
                 out[col] = parsed
             elif spec.kind in ("number", "integer"):
                 parsed = _parse_numbers(values)
@@ -247,18 +236,21 @@ class _Checker:
                         column=col,
                         mask=bad,
                     )
-                if spec.required and blank.any():
-                    self.warn(
-                        raw,
-                        f"{int(blank.sum())} row(s) have no value in required column '{col}' "
-                        "and add nothing to sums",
-                        column=col,
-                        mask=blank,
-                        action="fill in the value",
-                    )
                 out[col] = parsed
             else:
                 out[col] = _strings(values)
+                continue
+            if spec.required and blank.any():
+                # Rows are kept: a lead without created_at still owns its activities, a deal
+                # without an amount is still a deal. Such a value counts in no month or sum.
+                effect = "count in no month" if spec.kind == "timestamp" else "add nothing to sums"
+                self.warn(
+                    raw,
+                    f"{int(blank.sum())} row(s) have no value in required column '{col}' and {effect}",
+                    column=col,
+                    mask=blank,
+                    action="fill in the value",
+                )
         return out
 
     def check_key(self, name: str, frame: pd.DataFrame) -> None:
