@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -12,12 +12,9 @@ import pandas as pd
 
 from .errors import ConfigError
 from .io import ENCODINGS, load_yaml
-from .metrics import CORE_METRICS, METRICS
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 LOCALES = ("ja", "en")
-TIERS = ("KGI", "KPI")
-UNITS = ("count", "rate", "currency")
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 
 
@@ -168,113 +165,94 @@ def parse_as_of(value: str, timezone: str) -> pd.Timestamp | None:
     return ts.tz_convert(timezone).tz_localize(None) if ts.tzinfo else ts
 
 
-# ---------------------------------------------------------------- KPI catalogue
+STAGE_NAMES = ("lead", "mql", "sql", "opportunity", "won")
 
 
 @dataclass(frozen=True)
-class Kpi:
-    """A catalogue entry: how a metric is presented and what it is measured against."""
-
+class Stage:
     name: str
     label_ja: str
     label_en: str
-    tier: str = "KPI"
-    unit: str = "count"
-    higher_is_better: bool = True
-    default_targets: dict[str, float] = field(default_factory=dict)
-    month_targets: dict[str, dict[str, float]] = field(default_factory=dict)
+    definition_ja: str
+    definition_en: str
 
     def label(self, locale: str) -> str:
         return self.label_ja if locale == "ja" else self.label_en
 
-    def target(self, month: str, product: str) -> float | None:
-        per_month = self.month_targets.get(month, {})
-        if product in per_month:
-            return per_month[product]
-        return self.default_targets.get(product)
+    def definition(self, locale: str) -> str:
+        return self.definition_ja if locale == "ja" else self.definition_en
 
 
-def _targets(raw: Any, where: str) -> dict[str, float]:
+@dataclass(frozen=True)
+class Funnel:
+    """Stage definitions and the cuts of the cohort and velocity views (`params/funnel.yaml`)."""
+
+    stages: tuple[Stage, ...]
+    cohort_windows: tuple[int, ...] = (30, 60, 90)
+    cohorts: int = 12
+    velocity_months: int = 12
+
+    def stage(self, name: str) -> Stage:
+        return next(s for s in self.stages if s.name == name)
+
+
+def _pair(raw: Any, where: str, default: str) -> tuple[str, str]:
     if raw is None:
-        return {}
+        return default, default
+    if isinstance(raw, str):
+        return raw, raw
     if not isinstance(raw, dict):
-        raise ConfigError(
-            f"{where}: expected a mapping of product -> target, e.g. {{ALL: 250, A: 100}}"
-        )
-    out = {}
-    for product, value in raw.items():
-        if isinstance(value, bool) or not isinstance(value, int | float):
-            raise ConfigError(f"{where}.{product}: target '{value}' is not a number")
-        out[str(product)] = float(value)
-    return out
+        raise ConfigError(f"{where}: expected {{ja: ..., en: ...}}")
+    ja = str(raw.get("ja", raw.get("en", default)))
+    return ja, str(raw.get("en", ja))
 
 
-_KPI_KEYS = ("label", "tier", "unit", "higher_is_better", "targets")
+def default_funnel() -> Funnel:
+    return _funnel({}, Path("funnel.yaml"))
 
 
-def _default_unit(name: str) -> str:
-    if METRICS[name].is_rate:
-        return "rate"
-    return "currency" if name == "revenue" else "count"
+def load_funnel(params_dir: Path) -> Funnel:
+    """The funnel definitions (`params/funnel.yaml`); every part has a default."""
+    path = params_dir / "funnel.yaml"
+    return _funnel(load_yaml(path) if path.is_file() else {}, path)
 
 
-def load_catalogue(params_dir: Path) -> dict[str, Kpi]:
-    """The KPI catalogue (`params/kpis.yaml`), in file order; core metrics missing from it get
-    plain labels so every core metric can always be reported."""
-    path = params_dir / "kpis.yaml"
-    data = load_yaml(path) if path.is_file() else {}
-    entries = data.get("kpis", {}) or {}
-    if not isinstance(entries, dict):
-        raise ConfigError(f"{path}: 'kpis' must be a mapping of KPI name -> definition")
-    known = list(METRICS)
-    out: dict[str, Kpi] = {}
-    for name, entry in entries.items():
-        where = f"{path}: kpis.{name}"
-        if name not in METRICS:
-            raise ConfigError(f"{where}: unknown metric '{name}'{suggest(name, known)}")
-        entry = entry or {}
-        for key in entry:
-            if key not in _KPI_KEYS:
-                raise ConfigError(f"{where}: unknown key '{key}'{suggest(key, list(_KPI_KEYS))}")
-        if not isinstance(entry, dict):
-            raise ConfigError(f"{where}: expected a mapping with {', '.join(_KPI_KEYS)}")
-        label = entry.get("label", {}) or {}
-        if not isinstance(label, dict):
-            raise ConfigError(f"{where}.label: expected {{ja: ..., en: ...}}, got {label!r}")
-        tier = entry.get("tier", "KPI")
-        unit = entry.get("unit", _default_unit(name))
-        if tier not in TIERS:
-            raise ConfigError(f"{where}.tier: '{tier}' must be one of {', '.join(TIERS)}")
-        if unit not in UNITS:
-            raise ConfigError(f"{where}.unit: '{unit}' must be one of {', '.join(UNITS)}")
-        targets = entry.get("targets", {}) or {}
-        if not isinstance(targets, dict):
+def _funnel(data: dict, path: Path) -> Funnel:
+    known = ("stages", "cohort_windows", "cohorts", "velocity_months")
+    for key in data:
+        if key not in known:
+            raise ConfigError(f"{path}: unknown key '{key}'{suggest(str(key), list(known))}")
+    raw_stages = data.get("stages", {}) or {}
+    if not isinstance(raw_stages, dict):
+        raise ConfigError(f"{path}: stages must be a mapping of stage -> label and definition")
+    for name in raw_stages:
+        if name not in STAGE_NAMES:
             raise ConfigError(
-                f"{where}.targets: expected {{default: {{ALL: n}}, months: {{...}}}}, got {targets!r}"
+                f"{path}: stages.{name}: unknown stage{suggest(str(name), list(STAGE_NAMES))}"
             )
-        for key in targets:
-            if key not in ("default", "months"):
-                raise ConfigError(
-                    f"{where}.targets: unknown key '{key}'{suggest(str(key), ['default', 'months'])}"
-                    " (write targets: {default: {ALL: n, A: n}})"
-                )
-        if not isinstance(targets.get("months", {}) or {}, dict):
-            raise ConfigError(f"{where}.targets.months: expected a mapping of YYYY-MM -> targets")
-        months = {}
-        for month, per in (targets.get("months", {}) or {}).items():
-            check_month(str(month), f"{where}.targets.months")
-            months[str(month)] = _targets(per, f"{where}.targets.months.{month}")
-        out[name] = Kpi(
-            name=name,
-            label_ja=str(label.get("ja", name)),
-            label_en=str(label.get("en", name)),
-            tier=tier,
-            unit=unit,
-            higher_is_better=bool(entry.get("higher_is_better", True)),
-            default_targets=_targets(targets.get("default"), f"{where}.targets.default"),
-            month_targets=months,
+    stages = []
+    for name in STAGE_NAMES:
+        entry = raw_stages.get(name, {}) or {}
+        if not isinstance(entry, dict):
+            raise ConfigError(f"{path}: stages.{name}: expected label and definition")
+        label = _pair(entry.get("label"), f"{path}: stages.{name}.label", name)
+        definition = _pair(entry.get("definition"), f"{path}: stages.{name}.definition", "")
+        stages.append(Stage(name, *label, *definition))
+    windows = data.get("cohort_windows", [30, 60, 90])
+    if (
+        not isinstance(windows, list)
+        or not windows
+        or any(isinstance(w, bool) or not isinstance(w, int) or w <= 0 for w in windows)
+    ):
+        raise ConfigError(
+            f"{path}: cohort_windows must be a list of whole numbers of days, e.g. [30, 60, 90]"
         )
-    for name in CORE_METRICS:
-        if name not in out:
-            out[name] = Kpi(name, name, name, unit=_default_unit(name))
-    return out
+    counts = {}
+    for key in ("cohorts", "velocity_months"):
+        value = data.get(key, 12)
+        if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 60:
+            raise ConfigError(f"{path}: {key} must be a whole number of months from 1 to 60")
+        counts[key] = value
+    return Funnel(
+        tuple(stages), tuple(sorted(set(windows))), counts["cohorts"], counts["velocity_months"]
+    )

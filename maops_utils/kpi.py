@@ -1,20 +1,51 @@
-"""The monthly KPI review: metrics with targets, the scorecard, funnel and trend tables."""
+"""The monthly KPI review: every table the KPI notebook and `metrics.csv` are made of.
+
+All counting goes through the metric engine (`metrics.compute_metrics`) with the catalogue's
+definitions; this module adds targets, intervals, comparisons and status, and the views by
+channel and by campaign. Functions return frames of numbers; `*_view` functions format them
+for reading.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
-from IPython.display import Markdown
 
 from . import metrics as mx
-from .config import Kpi, RunSettings, check_month, load_catalogue
+from .catalogue import Catalogue, load_catalogue
+from .config import Funnel, RunSettings, check_month, default_funnel, load_funnel
 from .errors import ConfigError, Finding
-from .i18n import STAGE_METRICS, format_ratio, format_value, t
+from .metrics import Ratio
 from .schema import ALL
+from .stats import wilson_interval
 from .validation import Dataset, load_dataset
 
-METRICS_CSV_COLUMNS = ["month", "product", "metric", "value", "target", "attainment"]
+CONTRACT_COLUMNS = ["month", "product", "metric", "value", "target", "attainment"]
+METRICS_CSV_COLUMNS = [
+    *CONTRACT_COLUMNS,
+    "ci_low",
+    "ci_high",
+    "previous",
+    "change",
+    "year_ago",
+    "year_change",
+    "status",
+    "small_sample",
+]
+STATUSES = ("on_track", "at_risk", "off_track")
+FUNNEL_METRICS = ("new_leads", "mqls", "sqls", "opportunities", "won_deals")
+CHANNEL_METRICS = ("new_leads", "mqls", "sqls", "won_deals", "revenue", "mql_rate", "sql_rate")
+CAMPAIGN_METRICS = (
+    "email_sends",
+    "email_delivered",
+    "email_open_rate",
+    "email_ctr",
+    "email_ctor",
+    "unsubscribe_rate",
+    "email_bounce_rate",
+)
 
 
 def data_period(dataset: Dataset) -> tuple[pd.Timestamp, pd.Timestamp]:
@@ -56,17 +87,11 @@ def resolve_month(dataset: Dataset, month: str | None, now: pd.Timestamp) -> str
     return month
 
 
-def with_targets(values: pd.DataFrame, catalogue: dict[str, Kpi]) -> pd.DataFrame:
-    """Add `target` and `attainment` (value / target; empty where either is missing or target 0)."""
-    out = values.copy()
-    out["target"] = [
-        (catalogue[m].target(mo, p) if m in catalogue else None)
-        for mo, p, m in zip(out["month"], out["product"], out["metric"], strict=True)
-    ]
-    out["target"] = out["target"].astype("float64")
-    valid = out["target"].notna() & (out["target"] != 0) & out["value"].notna()
-    out["attainment"] = (out["value"] / out["target"]).where(valid)
-    return out
+def shift_month(month: str, by: int) -> str:
+    return str(pd.Period(month, freq="M") + by)
+
+
+# ---------------------------------------------------------------- the review
 
 
 @dataclass
@@ -74,11 +99,12 @@ class KpiReview:
     """Everything the KPI notebook and the runner need for one month."""
 
     dataset: Dataset
-    catalogue: dict[str, Kpi]
+    catalogue: Catalogue
+    funnel_def: Funnel
     month: str
-    months: list[str]
+    months: list[str]  # the trend window, oldest first, ending with `month`
     products: list[str]
-    values: pd.DataFrame  # month, product, metric, value, target, attainment for `months`
+    values: pd.DataFrame  # month, product, metric, value (every catalogue metric, incl. internal)
     locale: str = "ja"
     currency: str = "JPY"
 
@@ -89,23 +115,33 @@ class KpiReview:
     def label(self, metric: str) -> str:
         return self.catalogue[metric].label(self.locale) if metric in self.catalogue else metric
 
-    def product_label(self, product: str) -> str:
-        return t("all", self.locale) if product == ALL else product
-
 
 def review(
     dataset: Dataset,
-    catalogue: dict[str, Kpi],
+    catalogue: Catalogue,
     month: str,
     *,
+    funnel_def: Funnel | None = None,
     trend_months: int = 13,
     locale: str = "ja",
     currency: str = "JPY",
 ) -> KpiReview:
-    """Compute the core metrics for `month` and the `trend_months - 1` months before it."""
-    months = mx.month_range(month, max(trend_months, 2))
-    values = with_targets(mx.compute_metrics(dataset, months), catalogue)
-    return KpiReview(dataset, catalogue, month, months, dataset.products, values, locale, currency)
+    """Compute every catalogue metric for the trend window, the previous month and a year ago."""
+    months = mx.month_range(month, max(trend_months, 1))
+    wanted = sorted(set(months) | {shift_month(month, -1), shift_month(month, -12)})
+    specs = catalogue.specs
+    values = mx.compute_metrics(dataset, wanted, specs=specs, names=list(specs))
+    return KpiReview(
+        dataset,
+        catalogue,
+        funnel_def or default_funnel(),
+        month,
+        months,
+        dataset.products,
+        values,
+        locale,
+        currency,
+    )
 
 
 def load_review(settings: RunSettings, *, as_of: pd.Timestamp | None = None) -> KpiReview:
@@ -115,146 +151,250 @@ def load_review(settings: RunSettings, *, as_of: pd.Timestamp | None = None) -> 
     which rows are "in the future".
     """
     now = as_of if as_of is not None else pd.Timestamp.now(tz=settings.timezone).tz_localize(None)
+    catalogue = load_catalogue(settings.params_dir)
+    funnel_def = load_funnel(settings.params_dir)
     dataset = load_dataset(
         settings.data_dir, timezone=settings.timezone, encoding=settings.encoding, as_of=now
     )
-    catalogue = load_catalogue(settings.params_dir)
     month = resolve_month(dataset, settings.month, now)
     return review(
         dataset,
         catalogue,
         month,
+        funnel_def=funnel_def,
         trend_months=settings.trend_months,
         locale=settings.locale,
         currency=settings.currency,
     )
 
 
-def metrics_table(rv: KpiReview) -> pd.DataFrame:
-    """The run's `metrics.csv`: every public metric, product and `ALL` for the reported month."""
-    out = rv.values[rv.values["month"] == rv.month]
-    return out[METRICS_CSV_COLUMNS].reset_index(drop=True)
+# ---------------------------------------------------------------- metrics.csv
+
+
+def _status(score: pd.Series, on_track: float, at_risk: float) -> pd.Series:
+    out = np.select(
+        [score >= on_track, score >= at_risk, score.notna()],
+        ["on_track", "at_risk", "off_track"],
+        default="",
+    )
+    return pd.Series(out, index=score.index)
+
+
+def metrics_table(rv: KpiReview, month: str | None = None) -> pd.DataFrame:
+    """`metrics.csv`: every public KPI, product and `ALL` for the month.
+
+    The contract's columns come first, unchanged; then the 95% Wilson interval of rates
+    (empty for counts and for ratios that are not a proportion), the previous month's value
+    and the relative change, the same for the month a year before, the status against the
+    target (thresholds from params/kpis.yaml; for lower-is-better KPIs judged on
+    target / value), and whether a rate rests on fewer events than `small_sample`.
+    """
+    month = month or rv.month
+    cat = rv.catalogue
+    v = rv.values.set_index(["month", "product", "metric"])["value"]
+    cur = rv.values[(rv.values["month"] == month) & rv.values["metric"].isin(cat.public)].copy()
+    cur = cur[["month", "product", "metric", "value"]].reset_index(drop=True)
+
+    def lookup(m: str, metric_of_row: pd.Series) -> pd.Series:
+        keys = pd.MultiIndex.from_arrays([[m] * len(cur), cur["product"], metric_of_row])
+        return pd.Series(v.reindex(keys).to_numpy(), index=cur.index)
+
+    cur["target"] = [
+        cat[m].target(month, p) for p, m in zip(cur["product"], cur["metric"], strict=True)
+    ]
+    cur["target"] = cur["target"].astype("float64")
+    valid = cur["target"].notna() & (cur["target"] != 0) & cur["value"].notna()
+    cur["attainment"] = (cur["value"] / cur["target"]).where(valid)
+
+    numer = cur["metric"].map(lambda m: cat[m].spec.numerator if cat[m].is_rate else None)
+    denom = cur["metric"].map(lambda m: cat[m].spec.denominator if cat[m].is_rate else None)
+    k = lookup(month, numer)
+    n = lookup(month, denom)
+    low, high = wilson_interval(k, n)
+    cur["ci_low"], cur["ci_high"] = low, high
+    cur["previous"] = lookup(shift_month(month, -1), cur["metric"])
+    cur["change"] = ((cur["value"] - cur["previous"]) / cur["previous"].abs()).where(
+        cur["previous"].notna() & (cur["previous"] != 0)
+    )
+    first, _ = data_period(rv.dataset)
+    year_ago = shift_month(month, -12)
+    if pd.Period(year_ago, freq="M") >= pd.Period(first, freq="M"):
+        cur["year_ago"] = lookup(year_ago, cur["metric"])
+    else:  # the data does not reach back a year: no comparison rather than a false zero
+        cur["year_ago"] = np.nan
+    cur["year_change"] = ((cur["value"] - cur["year_ago"]) / cur["year_ago"].abs()).where(
+        cur["year_ago"].notna() & (cur["year_ago"] != 0)
+    )
+    lower_better = cur["metric"].map(lambda m: not cat[m].higher_is_better)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        inverse = (cur["target"] / cur["value"]).where(cur["target"].notna() & cur["value"].notna())
+    inverse = inverse.where(cur["value"] != 0, np.inf).where(
+        cur["target"].notna() & cur["value"].notna()
+    )
+    score = cur["attainment"].where(~lower_better, inverse)
+    cur["status"] = _status(score, cat.on_track, cat.at_risk)
+    is_rate = cur["metric"].map(lambda m: cat[m].is_rate)
+    cur["small_sample"] = is_rate & (n.fillna(0) < cat.small_sample)
+    order = {m: i for i, m in enumerate(cat.public)}
+    groups = {g: i for i, g in enumerate([*rv.products, ALL])}
+    cur = cur.sort_values(
+        ["metric", "product"], key=lambda s: s.map(order if s.name == "metric" else groups)
+    )
+    return cur[METRICS_CSV_COLUMNS].reset_index(drop=True)
 
 
 def scorecard(rv: KpiReview, product: str = ALL) -> pd.DataFrame:
-    """KGI first, then KPI, in catalogue order: value, target, attainment, previous month.
+    """One product's rows of `metrics_table`, KGI first, with tier and unit beside them."""
+    table = metrics_table(rv)
+    out = table[table["product"] == product].copy()
+    out["tier"] = out["metric"].map(lambda m: rv.catalogue[m].tier)
+    out["unit"] = out["metric"].map(lambda m: rv.catalogue[m].unit)
+    out["label"] = out["metric"].map(rv.label)
+    out["tier_order"] = (out["tier"] != "KGI").astype(int)
+    return (
+        out.sort_values("tier_order", kind="stable")
+        .drop(columns="tier_order")
+        .reset_index(drop=True)
+    )
 
-    Values are formatted for reading (the numbers themselves are in `metrics_table`).
-    """
-    prev = str(pd.Period(rv.month, freq="M") - 1)
-    v = rv.values[rv.values["product"] == product].set_index(["month", "metric"])
-    rows = []
-    ordered = sorted(rv.catalogue.values(), key=lambda k: (k.tier != "KGI",))
-    for kpi in ordered:
-        if (rv.month, kpi.name) not in v.index:
-            continue
-        cur = v.loc[(rv.month, kpi.name)]
-        before = v.loc[(prev, kpi.name), "value"] if (prev, kpi.name) in v.index else float("nan")
-        change = (cur["value"] - before) / before if before and pd.notna(before) else float("nan")
-        rows.append(
-            {
-                t("tier", rv.locale): kpi.tier,
-                t("kpi", rv.locale): kpi.label(rv.locale),
-                t("value", rv.locale): format_value(cur["value"], kpi.unit, rv.locale, rv.currency),
-                t("target", rv.locale): format_value(
-                    cur["target"], kpi.unit, rv.locale, rv.currency
-                ),
-                t("attainment", rv.locale): format_ratio(cur["attainment"]),
-                t("previous", rv.locale): format_value(before, kpi.unit, rv.locale, rv.currency),
-                t("change", rv.locale): (f"{change:+.0%}" if pd.notna(change) else ""),
-            }
-        )
-    return pd.DataFrame(rows).set_index(t("kpi", rv.locale)).rename_axis(None)
+
+# ---------------------------------------------------------------- funnel, trend
 
 
 def funnel(rv: KpiReview) -> pd.DataFrame:
-    """Period funnel of the reported month: counts per stage, per product and `ALL`."""
-    v = rv.values[(rv.values["month"] == rv.month) & rv.values["metric"].isin(STAGE_METRICS)]
+    """Period funnel of the reported month: first entries per stage, per product and `ALL`."""
+    v = rv.values[(rv.values["month"] == rv.month) & rv.values["metric"].isin(FUNNEL_METRICS)]
     out = v[["product", "metric", "value"]].copy()
     out["stage"] = out["metric"].map(rv.label)
-    out["order"] = out["metric"].map({m: i for i, m in enumerate(STAGE_METRICS)})
+    out["order"] = out["metric"].map({m: i for i, m in enumerate(FUNNEL_METRICS)})
     group_order = {g: i for i, g in enumerate([*rv.products, ALL])}
     out["group"] = out["product"].map(group_order)
     return out.sort_values(["group", "order"]).drop(columns="group").reset_index(drop=True)
 
 
-def trend(
-    rv: KpiReview, metrics: tuple[str, ...] = ("new_leads", "mqls", "sqls", "won_deals")
-) -> pd.DataFrame:
-    """Monthly values and targets of `metrics` per product over the trend window."""
-    v = rv.values[rv.values["metric"].isin(metrics) & (rv.values["product"] != ALL)]
-    out = v[["month", "product", "metric", "value", "target"]].copy()
-    out["label"] = out["metric"].map(rv.label)
-    return out.reset_index(drop=True)
+def trend_metrics(rv: KpiReview) -> list[str]:
+    """KPIs drawn in the trend (catalogue `trend: true`), KGI first."""
+    marked = [k for k in rv.catalogue if k.trend and not k.internal]
+    return [k.name for k in sorted(marked, key=lambda k: k.tier != "KGI")]
 
 
-def findings_table(findings: list[Finding], locale: str = "ja") -> pd.DataFrame:
-    cols = [t(k, locale) for k in ("severity", "table", "message", "rows")]
-    rows = [[t(f.severity, locale), f.table, f.describe_short(), f.count] for f in findings]
-    return pd.DataFrame(rows, columns=cols).set_index(cols[0]).rename_axis(None)
-
-
-def summary(rv: KpiReview) -> str:
-    """One Markdown line saying what the report covers."""
-    first, last = data_period(rv.dataset)
-    products = ", ".join(rv.products)
-    if rv.locale == "ja":
-        return (
-            f"**対象月: {rv.month}**　｜　商材: {products}　｜　"
-            f"データ期間: {first:%Y-%m-%d} 〜 {last:%Y-%m-%d}（{rv.dataset.timezone}）"
-        )
-    return (
-        f"**Month: {rv.month}** | products: {products} | "
-        f"data from {first:%Y-%m-%d} to {last:%Y-%m-%d} ({rv.dataset.timezone})"
-    )
-
-
-def scorecard_values(rv: KpiReview) -> pd.DataFrame:
-    """The scorecard as numbers (for CSV): month, product, metric, tier, value, target, attainment,
-    previous and change vs the previous month."""
-    prev = str(pd.Period(rv.month, freq="M") - 1)
-    cur = rv.values[rv.values["month"] == rv.month]
-    before = rv.values[rv.values["month"] == prev][["product", "metric", "value"]]
-    out = cur.merge(
-        before.rename(columns={"value": "previous"}), on=["product", "metric"], how="left"
-    )
-    out["change"] = ((out["value"] - out["previous"]) / out["previous"]).where(out["previous"] != 0)
-    out["tier"] = out["metric"].map(lambda m: rv.catalogue[m].tier if m in rv.catalogue else "KPI")
-    cols = [
-        "month",
-        "product",
-        "metric",
-        "tier",
-        "value",
-        "target",
-        "attainment",
-        "previous",
-        "change",
+def trend(rv: KpiReview, metrics: list[str] | None = None) -> pd.DataFrame:
+    """`trend.csv`: month, product, metric, value, target over the trend window (products and
+    `ALL`)."""
+    metrics = metrics if metrics is not None else trend_metrics(rv)
+    v = rv.values[rv.values["metric"].isin(metrics) & rv.values["month"].isin(rv.months)].copy()
+    v["target"] = [
+        rv.catalogue[m].target(mo, p)
+        for mo, p, m in zip(v["month"], v["product"], v["metric"], strict=True)
     ]
-    return out[cols].reset_index(drop=True)
+    v["target"] = v["target"].astype("float64")
+    order = {m: i for i, m in enumerate(metrics)}
+    v = v.sort_values(
+        ["metric", "month"], key=lambda s: s.map(order) if s.name == "metric" else s, kind="stable"
+    )
+    return v[["month", "product", "metric", "value", "target"]].reset_index(drop=True)
 
 
-def product_table(rv: KpiReview) -> pd.DataFrame:
-    """Metrics as rows, products and `ALL` as columns, formatted (attainment in brackets)."""
-    cur = rv.values[rv.values["month"] == rv.month]
-    groups = [*rv.products, ALL]
-    rows = []
-    for kpi in sorted(rv.catalogue.values(), key=lambda k: (k.tier != "KGI",)):
-        part = cur[cur["metric"] == kpi.name].set_index("product")
-        if part.empty:
-            continue
-        row = {t("kpi", rv.locale): kpi.label(rv.locale)}
-        for g in groups:
-            text = format_value(part.at[g, "value"], kpi.unit, rv.locale, rv.currency)
-            if pd.notna(part.at[g, "attainment"]):
-                text += f" ({format_ratio(part.at[g, 'attainment'])})"
-            row[rv.product_label(g)] = text
-        rows.append(row)
-    return pd.DataFrame(rows).set_index(t("kpi", rv.locale)).rename_axis(None).rename_axis(None)
+# ---------------------------------------------------------------- channels
 
 
-def quality_view(rv: KpiReview) -> pd.DataFrame | Markdown:
-    """The findings as a table, or a sentence saying there are none."""
-    if not rv.findings:
-        return Markdown(t("no_findings", rv.locale))
-    return findings_table(rv.findings, rv.locale)
+def campaign_costs(dataset: Dataset, month: str) -> tuple[pd.DataFrame, int]:
+    """Campaign spend falling in `month`, per campaign channel.
+
+    A campaign's cost is spread evenly over the days from start_date to end_date (both
+    included); the month gets the share of days it holds. A campaign with only one of the
+    dates is a one-day campaign on that date. Campaigns without cost, or without any date,
+    cannot be placed in a month and are counted in the second return value.
+
+    Returns:
+        (frame `channel, cost`, number of campaigns with a cost that could not be placed)
+    """
+    if not dataset.has("campaigns") or "cost" not in dataset["campaigns"].columns:
+        return pd.DataFrame(columns=["channel", "cost"]), 0
+    c = dataset["campaigns"]
+    c = c[c["cost"].notna()]
+    start = c["start_date"] if "start_date" in c.columns else pd.Series(pd.NaT, index=c.index)
+    end = c["end_date"] if "end_date" in c.columns else pd.Series(pd.NaT, index=c.index)
+    start, end = start.fillna(end).dt.normalize(), end.fillna(start).dt.normalize()
+    placed = start.notna()
+    lo, hi = start.where(start <= end, end), end.where(start <= end, start)
+    days = (hi - lo).dt.days + 1
+    m0, m1 = mx.month_bounds(month)
+    overlap_lo = lo.where(lo > m0, m0)
+    overlap_hi = hi.where(hi < m1 - pd.Timedelta(days=1), m1 - pd.Timedelta(days=1))
+    overlap = ((overlap_hi - overlap_lo).dt.days + 1).clip(lower=0)
+    share = (overlap / days).where(placed, 0.0)
+    channel = (
+        c["channel"].fillna("unknown")
+        if "channel" in c.columns
+        else pd.Series("unknown", index=c.index)
+    )
+    frame = pd.DataFrame({"channel": channel, "cost": c["cost"] * share})
+    out = frame.groupby("channel", as_index=False)["cost"].sum()
+    return out[out["cost"] > 0].reset_index(drop=True), int((~placed).sum())
+
+
+def channels(rv: KpiReview, month: str | None = None) -> pd.DataFrame:
+    """`channels.csv`: per lead_source (and `ALL`) the month's leads, MQLs, SQLs, won deals,
+    revenue, MQL and SQL rate with Wilson intervals, campaign cost of the same channel and cost
+    per lead / MQL / SQL. Won deals and revenue follow the lead's source; deals without a lead
+    are `sales_sourced`."""
+    month = month or rv.month
+    specs = rv.catalogue.specs
+    values = mx.compute_metrics(
+        rv.dataset, [month], specs=specs, names=list(CHANNEL_METRICS), dims=("lead_source",)
+    )
+    wide = values.pivot_table(index="lead_source", columns="metric", values="value", sort=False)
+    wide = wide.reindex(columns=list(CHANNEL_METRICS))
+    for rate, num, den in (("mql_rate", "mqls", "new_leads"), ("sql_rate", "sqls", "mqls")):
+        low, high = wilson_interval(wide[num], wide[den])
+        wide[f"{rate}_ci_low"], wide[f"{rate}_ci_high"] = low, high
+    costs, _ = campaign_costs(rv.dataset, month)
+    cost = costs.set_index("channel")["cost"]
+    wide["cost"] = [cost.sum() if ch == ALL else cost.get(ch, np.nan) for ch in wide.index]
+    for name, den in (
+        ("cost_per_lead", "new_leads"),
+        ("cost_per_mql", "mqls"),
+        ("cost_per_sql", "sqls"),
+    ):
+        wide[name] = (wide["cost"] / wide[den]).where(wide[den] > 0)
+    wide = wide.reset_index().rename(columns={"lead_source": "channel"})
+    wide.insert(0, "month", month)
+    return wide
+
+
+# ---------------------------------------------------------------- e-mail campaigns
+
+
+def email_campaigns(rv: KpiReview, month: str | None = None) -> pd.DataFrame:
+    """`campaigns.csv`: per campaign with e-mail sends in the month: sends, delivered, open
+    rate, CTR, CTOR, unsubscribe and bounce rate, Wilson intervals for open rate and CTR, and
+    the best and worst campaign by CTR among those with at least `small_sample` delivered."""
+    month = month or rv.month
+    specs = {**rv.catalogue.specs, "email_bounce_rate": Ratio("email_bounces", "email_sends")}
+    names = [*CAMPAIGN_METRICS, "email_open_pairs", "email_click_pairs"]
+    values = mx.compute_metrics(
+        rv.dataset, [month], specs=specs, names=names, dims=("campaign_id",)
+    )
+    wide = values.pivot_table(index="campaign_id", columns="metric", values="value", sort=False)
+    wide = wide[(wide.index != ALL) & (wide["email_sends"] > 0)].reindex(columns=names)
+    for rate, num in (("email_open_rate", "email_open_pairs"), ("email_ctr", "email_click_pairs")):
+        low, high = wilson_interval(wide[num], wide["email_delivered"])
+        wide[f"{rate}_ci_low"], wide[f"{rate}_ci_high"] = low, high
+    wide = wide.drop(columns=["email_open_pairs", "email_click_pairs"]).reset_index()
+    if rv.dataset.has("campaigns"):
+        names_by_id = rv.dataset["campaigns"].set_index("campaign_id")["name"]
+        wide.insert(1, "name", wide["campaign_id"].map(names_by_id))
+    else:
+        wide.insert(1, "name", None)
+    eligible = wide["email_delivered"] >= rv.catalogue.small_sample
+    wide["flag"] = ""
+    if eligible.any():
+        ranked = wide[eligible].sort_values(
+            ["email_ctr", "email_delivered"], ascending=[False, False]
+        )
+        wide.loc[ranked.index[0], "flag"] = "best"
+        if len(ranked) > 1:
+            wide.loc[ranked.index[-1], "flag"] = "worst"
+    wide.insert(0, "month", month)
+    return wide.sort_values("email_ctr", ascending=False, kind="stable").reset_index(drop=True)

@@ -1,15 +1,16 @@
-"""The core metrics of data contract v1, defined once and compiled to SQL.
+"""The metric engine: declarative specs compiled to SQL and run in DuckDB.
 
-Each metric is a small declarative spec (`Count`, `Sum`, `Difference`, `Ratio`). Counts and
-sums compile to one SQL query per metric, written in DuckDB's dialect and transpiled by SQLGlot
-for any other engine (see docs/decisions.md); differences and ratios are arithmetic on the
-aggregated counts. pandas only ever sees the aggregated rows.
+Each metric is a small spec (`Count`, `Sum`, `Difference`, `Ratio`), declared in the KPI
+catalogue (`catalogue/core.yaml` for the contract's core metrics, `params/kpis.yaml` for a
+team's own). Counts and sums compile to one SQL query per metric, written in DuckDB's dialect
+and transpiled by SQLGlot for any other engine (see docs/decisions.md); differences and ratios
+are arithmetic on the aggregated counts. pandas only ever sees the aggregated rows.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 import duckdb
 import numpy as np
@@ -59,96 +60,6 @@ class Ratio:
 Spec = Count | Sum | Difference | Ratio
 
 
-@dataclass(frozen=True)
-class Metric:
-    name: str
-    spec: Spec
-    public: bool = True  # False: an intermediate count, not written to metrics.csv
-    is_rate: bool = field(default=False)
-
-
-def _is(column: str, *values: str) -> Filter:
-    return (column, tuple(values))
-
-
-def _metrics() -> dict[str, Metric]:
-    acts = "activities"
-    items = [
-        Metric("new_leads", Count("leads", "created_at")),
-        Metric("mqls", Count("first_stages", "entered_at", (_is("stage", "mql"),), ("lead_id",))),
-        Metric("sqls", Count("first_stages", "entered_at", (_is("stage", "sql"),), ("lead_id",))),
-        Metric("opportunities", Count("opportunities", "created_at")),
-        Metric("won_deals", Count("opportunities", "closed_at", (_is("status", "won"),))),
-        Metric("revenue", Sum("opportunities", "closed_at", "amount", (_is("status", "won"),))),
-        Metric(
-            "closed_deals",
-            Count("opportunities", "closed_at", (_is("status", "won", "lost"),)),
-            False,
-        ),
-        Metric("mql_rate", Ratio("mqls", "new_leads"), is_rate=True),
-        Metric("sql_rate", Ratio("sqls", "mqls"), is_rate=True),
-        Metric("win_rate", Ratio("won_deals", "closed_deals"), is_rate=True),
-        Metric("email_sends", Count(acts, "occurred_at", (_is("activity_type", "email_send"),))),
-        Metric(
-            "email_bounces",
-            Count(acts, "occurred_at", (_is("activity_type", "email_bounce"),)),
-            False,
-        ),
-        Metric("email_delivered", Difference("email_sends", "email_bounces")),
-        Metric(
-            "email_open_pairs",
-            Count(
-                acts,
-                "occurred_at",
-                (_is("activity_type", "email_open"),),
-                ("lead_id", "campaign_id"),
-            ),
-            False,
-        ),
-        Metric(
-            "email_click_pairs",
-            Count(
-                acts,
-                "occurred_at",
-                (_is("activity_type", "email_click"),),
-                ("lead_id", "campaign_id"),
-            ),
-            False,
-        ),
-        Metric("email_open_rate", Ratio("email_open_pairs", "email_delivered"), is_rate=True),
-        Metric("email_ctr", Ratio("email_click_pairs", "email_delivered"), is_rate=True),
-        Metric("email_ctor", Ratio("email_click_pairs", "email_open_pairs"), is_rate=True),
-        Metric(
-            "unsubscribes",
-            Count(acts, "occurred_at", (_is("activity_type", "unsubscribe"),)),
-            False,
-        ),
-        Metric("unsubscribe_rate", Ratio("unsubscribes", "email_delivered"), is_rate=True),
-        Metric(
-            "product_page_views",
-            Count(
-                acts,
-                "occurred_at",
-                (_is("activity_type", "page_view"), _is("category", "product_detail")),
-            ),
-        ),
-        Metric(
-            "inquiries",
-            Count(
-                acts,
-                "occurred_at",
-                (_is("activity_type", "form_submit"), _is("category", "inquiry")),
-            ),
-        ),
-    ]
-    return {m.name: m for m in items}
-
-
-METRICS: dict[str, Metric] = _metrics()
-# The contract's core metrics, in the contract's order.
-CORE_METRICS: tuple[str, ...] = tuple(m.name for m in METRICS.values() if m.public)
-
-
 # ---------------------------------------------------------------- months
 
 
@@ -181,50 +92,77 @@ def _where(filters: Iterable[Filter]) -> list[str]:
     return out
 
 
-def compile_metric(name: str, spec: Count | Sum, start: pd.Timestamp, end: pd.Timestamp) -> str:
-    """SQL (DuckDB dialect) giving rows (metric, month_start, product, value) for one base metric.
+# Catalogue table -> engine view, and the view's name for a catalogue time column.
+_VIEWS = {
+    "leads": ("leads", {}),
+    "activities": ("activities", {}),
+    "stage_changes": ("first_stages", {"changed_at": "entered_at"}),
+    "opportunities": ("opportunities", {}),
+}
+DIMENSIONS = ("product", "lead_source", "campaign_id")
 
-    Per product and `ALL` come from one scan through GROUPING SETS; `ALL` counts the whole
-    dataset, so a distinct pair is counted once even across products.
+
+def compile_metric(
+    name: str,
+    spec: Count | Sum,
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    dims: tuple[str, ...] = ("product",),
+) -> str:
+    """SQL (DuckDB dialect) giving rows (metric, month_start, *dims, value) for one base metric.
+
+    Groups by `dims` and, through GROUPING SETS in the same scan, the whole business, where
+    every dimension reads `ALL`: a distinct pair is counted once even across groups.
     """
+    view, renames = _VIEWS[spec.table]
+    time = renames.get(spec.time, spec.time)
     conds = [
-        f"{spec.time} >= TIMESTAMP '{start:%Y-%m-%d %H:%M:%S}'",
-        f"{spec.time} < TIMESTAMP '{end:%Y-%m-%d %H:%M:%S}'",
+        f"{time} >= TIMESTAMP '{start:%Y-%m-%d %H:%M:%S}'",
+        f"{time} < TIMESTAMP '{end:%Y-%m-%d %H:%M:%S}'",
         *_where(spec.where),
     ]
-    month = f"DATE_TRUNC('month', {spec.time})"
+    month = f"DATE_TRUNC('month', {time})"
+    keys = ", ".join(dims)
     if isinstance(spec, Count) and spec.distinct:
         # SELECT DISTINCT treats NULLs as equal, as pandas drop_duplicates does.
+        extra = [c for c in spec.distinct if c not in dims]
         inner = (
-            f"SELECT DISTINCT {month} AS month_start, product, {', '.join(spec.distinct)} "
-            f"FROM {spec.table} WHERE {' AND '.join(conds)}"
+            f"SELECT DISTINCT {month} AS month_start, {', '.join([*dims, *extra])} "
+            f"FROM {view} WHERE {' AND '.join(conds)}"
         )
         agg = "COUNT(*)"
     elif isinstance(spec, Count):
-        inner = (
-            f"SELECT {month} AS month_start, product FROM {spec.table} WHERE {' AND '.join(conds)}"
-        )
+        inner = f"SELECT {month} AS month_start, {keys} FROM {view} WHERE {' AND '.join(conds)}"
         agg = "COUNT(*)"
     else:
         inner = (
-            f"SELECT {month} AS month_start, product, {spec.column} AS amount "
-            f"FROM {spec.table} WHERE {' AND '.join(conds)}"
+            f"SELECT {month} AS month_start, {keys}, {spec.column} AS amount "
+            f"FROM {view} WHERE {' AND '.join(conds)}"
         )
         agg = "SUM(amount)"
+    labels = ", ".join(
+        f"CASE WHEN GROUPING({d}) = 1 THEN {_literal(ALL)} ELSE CAST({d} AS VARCHAR) END AS {d}"
+        for d in dims
+    )
     return (
-        f"SELECT {_literal(name)} AS metric, month_start, "
-        f"CASE WHEN GROUPING(product) = 1 THEN {_literal(ALL)} ELSE product END AS product, "
+        f"SELECT {_literal(name)} AS metric, month_start, {labels}, "
         f"CAST({agg} AS DOUBLE) AS value "
-        f"FROM ({inner}) AS t GROUP BY GROUPING SETS ((month_start, product), (month_start))"
+        f"FROM ({inner}) AS t GROUP BY GROUPING SETS ((month_start, {keys}), (month_start))"
     )
 
 
-def compile_base_query(start: pd.Timestamp, end: pd.Timestamp, dialect: str = "duckdb") -> str:
-    """The single query computing every count and sum metric for months in [start, end)."""
+def compile_base_query(
+    specs: Mapping[str, Spec],
+    start: pd.Timestamp,
+    end: pd.Timestamp,
+    dialect: str = "duckdb",
+    dims: tuple[str, ...] = ("product",),
+) -> str:
+    """The single query computing every count and sum in `specs` for months in [start, end)."""
     parts = [
-        compile_metric(m.name, m.spec, start, end)
-        for m in METRICS.values()
-        if isinstance(m.spec, Count | Sum)
+        compile_metric(name, spec, start, end, dims)
+        for name, spec in specs.items()
+        if isinstance(spec, Count | Sum)
     ]
     sql = "\nUNION ALL\n".join(parts)
     if dialect != "duckdb":
@@ -232,15 +170,23 @@ def compile_base_query(start: pd.Timestamp, end: pd.Timestamp, dialect: str = "d
     return sql
 
 
-# Views every engine is given; `first_stages` is where "metrics use the first entry" lives.
+# Views every engine is given. Every table carries the dimensions a report groups by: the
+# lead's product and lead_source (an opportunity keeps its own product; one without a known
+# lead is `sales_sourced`). `first_stages` is where "metrics use the first entry" lives.
+SALES_SOURCED = "sales_sourced"
 VIEWS_SQL = {
     "activities": (
-        "SELECT a.*, l.product FROM activities_input AS a JOIN leads AS l ON a.lead_id = l.lead_id"
+        "SELECT a.*, l.product, l.lead_source "
+        "FROM activities_input AS a JOIN leads AS l ON a.lead_id = l.lead_id"
     ),
     "first_stages": (
-        "SELECT s.lead_id, s.stage, MIN(s.changed_at) AS entered_at, l.product "
+        "SELECT s.lead_id, s.stage, MIN(s.changed_at) AS entered_at, l.product, l.lead_source "
         "FROM stage_changes AS s JOIN leads AS l ON s.lead_id = l.lead_id "
-        "GROUP BY s.lead_id, s.stage, l.product"
+        "GROUP BY s.lead_id, s.stage, l.product, l.lead_source"
+    ),
+    "opportunities": (
+        f"SELECT o.*, COALESCE(l.lead_source, '{SALES_SOURCED}') AS lead_source "
+        "FROM opportunities_input AS o LEFT JOIN leads AS l ON o.lead_id = l.lead_id"
     ),
 }
 
@@ -250,8 +196,9 @@ def _tables_for_engine(dataset: Dataset) -> dict[str, pd.DataFrame]:
         "leads": ["lead_id", "created_at", "product", "lead_source"],
         "activities_input": ["lead_id", "activity_type", "occurred_at", "campaign_id", "category"],
         "stage_changes": ["lead_id", "stage", "changed_at"],
-        "opportunities": [
+        "opportunities_input": [
             "opportunity_id",
+            "lead_id",
             "product",
             "created_at",
             "status",
@@ -259,7 +206,7 @@ def _tables_for_engine(dataset: Dataset) -> dict[str, pd.DataFrame]:
             "amount",
         ],
     }
-    source = {"activities_input": "activities"}
+    source = {"activities_input": "activities", "opportunities_input": "opportunities"}
     return {name: dataset[source.get(name, name)][cols] for name, cols in keep.items()}
 
 
@@ -275,76 +222,124 @@ def connect(dataset: Dataset) -> duckdb.DuckDBPyConnection:
     return con
 
 
-def _derive(wide: pd.DataFrame) -> pd.DataFrame:
-    for m in METRICS.values():
-        if isinstance(m.spec, Difference):
-            wide[m.name] = wide[m.spec.minuend] - wide[m.spec.subtrahend]
-        elif isinstance(m.spec, Ratio):
-            num, den = wide[m.spec.numerator], wide[m.spec.denominator]
+def _derive(wide: pd.DataFrame, specs: Mapping[str, Spec]) -> pd.DataFrame:
+    for name, spec in specs.items():
+        if isinstance(spec, Difference):
+            wide[name] = wide[spec.minuend] - wide[spec.subtrahend]
+        elif isinstance(spec, Ratio):
+            num, den = wide[spec.numerator], wide[spec.denominator]
             with np.errstate(divide="ignore", invalid="ignore"):
-                wide[m.name] = np.where(den != 0, num / den.where(den != 0, 1), np.nan)
+                wide[name] = np.where(den != 0, num / den.where(den != 0, 1), np.nan)
     return wide
+
+
+def _needed(specs: Mapping[str, Spec], names: Sequence[str]) -> dict[str, Spec]:
+    """The specs `names` depend on, in `specs` order (only those are compiled and run)."""
+    wanted: set[str] = set()
+    stack = list(names)
+    while stack:
+        name = stack.pop()
+        if name in wanted:
+            continue
+        if name not in specs:
+            raise KeyError(f"metric '{name}' has no definition")
+        wanted.add(name)
+        spec = specs[name]
+        if isinstance(spec, Ratio):
+            stack += [spec.numerator, spec.denominator]
+        elif isinstance(spec, Difference):
+            stack += [spec.minuend, spec.subtrahend]
+    return {n: s for n, s in specs.items() if n in wanted}
 
 
 def compute_metrics(
     dataset: Dataset,
     months: Sequence[str],
     *,
-    products: Sequence[str] | None = None,
+    specs: Mapping[str, Spec] | None = None,
+    names: Sequence[str] | None = None,
+    dims: tuple[str, ...] = ("product",),
+    groups: Mapping[str, Sequence[str]] | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
-    include_intermediate: bool = False,
 ) -> pd.DataFrame:
-    """Core metrics per month, per product and for `ALL`.
+    """Metrics per month, per group of `dims` and for the whole business (`ALL`).
 
     Args:
         dataset: a validated dataset.
         months: months as "YYYY-MM" (need not be contiguous).
-        products: product codes to report (default: every product in the data); `ALL` is added.
+        specs: metric name -> spec, every reference before its use (default: the core
+            catalogue, see `catalogue.Catalogue.specs`).
+        names: metrics to return, in this order (default: the core metrics of the contract).
+        dims: what to group by: `product` (default), `lead_source`, `campaign_id` (activity
+            metrics only), or several.
+        groups: the values each dimension must show even when nothing happened (default:
+            every product of the dataset for `product`, the values found otherwise).
         con: an open connection from `connect(dataset)` to reuse across calls.
-        include_intermediate: also return the counts behind the rates (closed_deals, ...).
 
     Returns:
-        Long frame `month, product, metric, value`; rates are NaN where the denominator is 0.
+        Long frame `month, *dims, metric, value`; rates are NaN where the denominator is 0.
     """
+    if specs is None or names is None:
+        from .catalogue import CORE, CORE_METRICS
+
+        specs = specs if specs is not None else {n: k.spec for n, k in CORE.items()}
+        names = names if names is not None else CORE_METRICS
+    names = list(names)
+    specs = _needed(specs, names)
+    columns = ["month", *dims, "metric", "value"]
     if not months:
-        return pd.DataFrame(columns=["month", "product", "metric", "value"])
-    products = list(products) if products is not None else dataset.products
+        return pd.DataFrame(columns=columns)
     own = con is None
     con = con or connect(dataset)
     try:
         bounds = [month_bounds(m) for m in months]
         start, end = min(b[0] for b in bounds), max(b[1] for b in bounds)
-        base = con.execute(compile_base_query(start, end)).df()
+        base = con.execute(compile_base_query(specs, start, end, dims=dims)).df()
     finally:
         if own:
             con.close()
     base["month"] = pd.to_datetime(base["month_start"]).dt.strftime("%Y-%m")
     base = base[base["month"].isin(months)]
-    groups = [*products, ALL]
-    grid = pd.MultiIndex.from_product([list(months), groups], names=["month", "product"])
+    levels = []
+    for d in dims:
+        given = (groups or {}).get(d)
+        if given is None:
+            given = (
+                dataset.products
+                if d == "product"
+                else sorted(base.loc[base[d] != ALL, d].dropna().unique())
+            )
+        levels.append([*given, ALL])
+    index = pd.MultiIndex.from_product([list(months), *levels], names=["month", *dims])
+    if len(dims) > 1:  # the rollup row is ALL in every dimension, not in one of them
+        all_all = np.array(
+            [all(v == ALL for v in row[1:]) or all(v != ALL for v in row[1:]) for row in index]
+        )
+        index = index[all_all]
+    base_names = [n for n, sp in specs.items() if isinstance(sp, Count | Sum)]
     wide = (
         base.pivot_table(
-            index=["month", "product"], columns="metric", values="value", aggfunc="sum"
+            index=["month", *dims], columns="metric", values="value", aggfunc="sum", dropna=False
         )
-        .reindex(grid)
-        .reindex(columns=[m.name for m in METRICS.values() if isinstance(m.spec, Count | Sum)])
+        .reindex(index)
+        .reindex(columns=base_names)
         .fillna(0.0)
     )
-    wide = _derive(wide)
-    names = [m.name for m in METRICS.values() if m.public or include_intermediate]
+    wide = _derive(wide, specs)
     long = (
         wide[names]
         .reset_index()
-        .melt(id_vars=["month", "product"], var_name="metric", value_name="value")
+        .melt(id_vars=["month", *dims], var_name="metric", value_name="value")
     )
     order = {name: i for i, name in enumerate(names)}
-    group_order = {g: i for i, g in enumerate(groups)}
-    long = long.sort_values(
-        ["month", "metric", "product"],
-        key=lambda s: (
-            s.map(order)
-            if s.name == "metric"
-            else (s.map(group_order) if s.name == "product" else s)
-        ),
-    )
-    return long.reset_index(drop=True)
+    level_order = [{g: i for i, g in enumerate(lv)} for lv in levels]
+
+    def key(col: pd.Series) -> pd.Series:
+        if col.name == "metric":
+            return col.map(order)
+        if col.name in dims:
+            return col.map(level_order[dims.index(col.name)])
+        return col
+
+    long = long.sort_values(["month", "metric", *dims], key=key)
+    return long[columns].reset_index(drop=True)

@@ -9,7 +9,9 @@ Z95 = 1.959963984540054
 
 
 def wilson_interval(
-    successes: pd.Series | np.ndarray | float, trials: pd.Series | np.ndarray | float, z: float = Z95
+    successes: pd.Series | np.ndarray | float,
+    trials: pd.Series | np.ndarray | float,
+    z: float = Z95,
 ) -> tuple[np.ndarray, np.ndarray]:
     """95% Wilson score interval for a proportion, elementwise.
 

@@ -5,6 +5,7 @@ import pytest
 import sqlglot
 
 from maops_utils import metrics as mx
+from maops_utils.catalogue import CORE, CORE_METRICS
 from maops_utils.validation import load_dataset
 
 import handmade
@@ -26,9 +27,9 @@ def _value(frame, product, metric):
 
 def test_core_metrics_match_hand_computation(dataset):
     got = mx.compute_metrics(dataset, [handmade.MONTH])
-    assert set(got["metric"]) == set(mx.CORE_METRICS)
+    assert set(got["metric"]) == set(CORE_METRICS)
     assert set(got["product"]) == {"A", "B", "C", "D", "ALL"}
-    assert len(got) == len(mx.CORE_METRICS) * 5
+    assert len(got) == len(CORE_METRICS) * 5
     for (product, metric), expected in handmade.EXPECTED.items():
         value = _value(got, product, metric)
         if math.isnan(expected):
@@ -59,7 +60,11 @@ def test_month_with_no_data_gives_zero_counts_and_empty_rates(dataset):
 
 
 def test_products_can_be_restricted_and_intermediates_exposed(dataset):
-    got = mx.compute_metrics(dataset, [handmade.MONTH], products=["A"], include_intermediate=True)
+    specs = {n: k.spec for n, k in CORE.items()}
+    names = ["closed_deals", "email_bounces", "email_open_pairs"]
+    got = mx.compute_metrics(
+        dataset, [handmade.MONTH], specs=specs, names=names, groups={"product": ["A"]}
+    )
     assert set(got["product"]) == {"A", "ALL"}
     assert _value(got, "ALL", "closed_deals") == 3
     assert _value(got, "ALL", "email_bounces") == 2
@@ -78,7 +83,10 @@ def test_month_helpers():
 
 def test_every_query_transpiles_to_spark_sql():
     start, end = mx.month_bounds("2026-01")
-    spark = mx.compile_base_query(start, end, dialect="spark")
+    specs = {n: k.spec for n, k in CORE.items()}
+    spark = mx.compile_base_query(
+        specs, start, end, dialect="spark", dims=("product", "lead_source")
+    )
     parsed = sqlglot.parse_one(spark, read="spark")
     assert parsed is not None
     assert "GROUPING SETS" in spark.upper()
