@@ -213,8 +213,7 @@ def _text(raw: Any, where: str, default: str) -> tuple[str, str]:
         return raw, raw
     if not isinstance(raw, dict):
         raise ConfigError(f"{where}: expected {{ja: ..., en: ...}}, got {raw!r}")
-    ja = str(raw.get("ja", raw.get("en", default)))
-    return ja, str(raw.get("en", ja))
+    return str(raw.get("ja", default)), str(raw.get("en", default))
 
 
 def _default_unit(spec: Spec, name: str) -> str:
@@ -240,16 +239,19 @@ def _entry(name: str, entry: Any, where: str, *, base: Kpi | None, core: bool) -
             "redefined; give your KPI another name"
         )
     if base is None and not defines:
+        close = suggest(name, list(CORE_NAMES))
         raise ConfigError(
-            f"{where}: '{name}' is not a core metric, so it needs a definition "
-            f"({', '.join(FORMS)}); see params/README.md"
+            f"{where}: '{name}' is not a core metric{close or ''}; a KPI of your own needs a "
+            f"definition ({', '.join(FORMS)}), see params/README.md"
         )
     spec = base.spec if base is not None else _spec(name, entry, where)
     label_ja, label_en = _text(entry.get("label"), f"{where}.label", "")
-    if base is not None:
-        label_ja = label_ja or base.label_ja
-        label_en = label_en or base.label_en
     desc_ja, desc_en = _text(entry.get("description"), f"{where}.description", "")
+    if base is not None:  # a language left out keeps the core wording
+        label_ja, label_en = label_ja or base.label_ja, label_en or base.label_en
+    else:  # a language left out borrows the other one
+        label_ja, label_en = label_ja or label_en, label_en or label_ja
+        desc_ja, desc_en = desc_ja or desc_en, desc_en or desc_ja
     tier = entry.get("tier", base.tier if base else "KPI")
     unit = entry.get("unit", base.unit if base else _default_unit(spec, name))
     if tier not in TIERS:
@@ -326,6 +328,14 @@ def _dependency_order(kpis: dict[str, Kpi], where: str = "catalogue") -> list[st
     for name in kpis:
         visit(name, [])
     return order
+
+
+def _core_names() -> list[str]:
+    text = resources.files("maops_utils").joinpath("catalogue/core.yaml").read_text(encoding="utf-8")
+    return list(yaml.safe_load(text))
+
+
+CORE_NAMES: list[str] = _core_names()
 
 
 def core_catalogue() -> dict[str, Kpi]:

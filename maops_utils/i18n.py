@@ -33,6 +33,32 @@ TEXT: dict[str, dict[str, str]] = {
     "warning": {"ja": "警告", "en": "warning"},
     "error": {"ja": "エラー", "en": "error"},
     "no_findings": {"ja": "データ品質の指摘はありません。", "en": "No data-quality findings."},
+    "ci": {"ja": "95%信頼区間", "en": "95% interval"},
+    "status": {"ja": "状態", "en": "Status"},
+    "year_change": {"ja": "前年同月比", "en": "vs a year before"},
+    "on_track": {"ja": "順調", "en": "On track"},
+    "at_risk": {"ja": "注意", "en": "At risk"},
+    "off_track": {"ja": "未達", "en": "Off track"},
+    "small_sample_note": {
+        "ja": "※ 件数が少なく（分母 {n} 件未満）、率は大きくぶれます。",
+        "en": "* Few events (denominator under {n}): the rate can swing widely.",
+    },
+    "channel": {"ja": "チャネル", "en": "Channel"},
+    "campaign": {"ja": "キャンペーン", "en": "Campaign"},
+    "cost": {"ja": "費用", "en": "Cost"},
+    "cost_per_lead": {"ja": "リード単価", "en": "Cost per lead"},
+    "cost_per_mql": {"ja": "MQL単価", "en": "Cost per MQL"},
+    "cost_per_sql": {"ja": "SQL単価", "en": "Cost per SQL"},
+    "bounce_rate": {"ja": "バウンス率", "en": "Bounce rate"},
+    "flag": {"ja": "評価", "en": "Flag"},
+    "best": {"ja": "最良", "en": "best"},
+    "worst": {"ja": "最低", "en": "worst"},
+    "no_campaigns": {
+        "ja": "当月のメール配信はありません。",
+        "en": "No e-mails were sent this month.",
+    },
+    "sales_sourced": {"ja": "営業起点", "en": "sales-sourced"},
+    "unknown": {"ja": "不明", "en": "unknown"},
 }
 
 STAGE_METRICS = ("new_leads", "mqls", "sqls", "opportunities", "won_deals")

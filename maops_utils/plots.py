@@ -63,37 +63,74 @@ def funnel_chart(funnel: pd.DataFrame, *, month: str, locale: str = "ja") -> Fig
     return fig
 
 
-def trend_chart(trend: pd.DataFrame, *, locale: str = "ja") -> Figure:
+def trend_chart(trend: pd.DataFrame, labels: dict[str, str], *, locale: str = "ja") -> Figure:
     """Small multiples, one per metric: a line per product, its target dashed in the same colour.
 
     Args:
-        trend: rows `month, product, metric, label, value, target` as from `kpi.trend`.
+        trend: rows `month, product, metric, value, target` as from `kpi.trend`; `ALL` rows
+            are left out (its scale would flatten the products).
+        labels: metric -> display label.
     """
     setup_style()
-    labels = list(dict.fromkeys(trend["label"]))
+    trend = trend[trend["product"] != "ALL"]
+    metrics = list(dict.fromkeys(trend["metric"]))
     products = sorted(trend["product"].unique())
     colors = dict(zip(products, sns.color_palette(PALETTE, n_colors=len(products)), strict=True))
-    ncols = 2
-    nrows = (len(labels) + 1) // ncols
-    fig = Figure(figsize=(11, 3.2 * nrows))
+    ncols = 2 if len(metrics) > 1 else 1
+    nrows = max(1, (len(metrics) + ncols - 1) // ncols)
+    fig = Figure(figsize=(11, 3.0 * nrows))
     axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False)
     months = sorted(trend["month"].unique())
-    for ax, label in zip(axes.flat, labels, strict=False):
-        part = trend[trend["label"] == label]
+    for ax, metric in zip(axes.flat, metrics, strict=False):
+        part = trend[trend["metric"] == metric]
         for product in products:
             p = part[part["product"] == product].set_index("month").reindex(months)
             ax.plot(months, p["value"], marker="o", ms=3, color=colors[product], label=product)
             if p["target"].notna().any():
                 ax.plot(months, p["target"], ls="--", lw=1, color=colors[product])
-        ax.set_title(label)
+        ax.set_title(labels.get(metric, metric))
         ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
         ax.tick_params(axis="x", labelrotation=60, labelsize=8)
-    for ax in list(axes.flat)[len(labels) :]:
+    for ax in list(axes.flat)[len(metrics) :]:
         ax.set_visible(False)
     handles, names = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, names, title=t("product", locale), loc="upper right")
-    fig.suptitle(t("trend_title", locale, first=months[0], last=months[-1]))
-    fig.tight_layout(rect=(0, 0, 0.93, 1))
+    if months:
+        fig.suptitle(t("trend_title", locale, first=months[0], last=months[-1]))
+    fig.tight_layout(rect=(0, 0, 0.92, 0.97))
+    return fig
+
+
+def channel_chart(channels: pd.DataFrame, labels: dict[str, str], *, locale: str = "ja") -> Figure:
+    """Per channel: new leads (bars) and MQL rate with its 95% interval, the whole business
+    as a dashed reference line.
+
+    Args:
+        channels: rows as from `kpi.channels`.
+        labels: metric -> display label (new_leads, mql_rate).
+    """
+    setup_style()
+    total = channels[channels["channel"] == "ALL"]
+    part = channels[(channels["channel"] != "ALL") & (channels["new_leads"] > 0)]
+    part = part.sort_values("new_leads", ascending=True)
+    names = [t(c, locale) if c in ("unknown", "sales_sourced") else c for c in part["channel"]]
+    fig = Figure(figsize=(10, 0.45 * len(part) + 1.6))
+    ax_leads, ax_rate = fig.subplots(1, 2, sharey=True)
+    color = sns.color_palette(PALETTE)[0]
+    ax_leads.barh(names, part["new_leads"], color=color)
+    ax_leads.set_title(labels.get("new_leads", "new_leads"))
+    ax_leads.xaxis.set_major_formatter(FuncFormatter(_thousands))
+    rate = part["mql_rate"] * 100
+    err = [
+        (rate - part["mql_rate_ci_low"] * 100).clip(lower=0).fillna(0),
+        (part["mql_rate_ci_high"] * 100 - rate).clip(lower=0).fillna(0),
+    ]
+    ax_rate.errorbar(rate, names, xerr=err, fmt="o", color=sns.color_palette(PALETTE)[1], capsize=3)
+    if not total.empty and pd.notna(total["mql_rate"].iloc[0]):
+        ax_rate.axvline(total["mql_rate"].iloc[0] * 100, ls="--", lw=1, color="grey")
+    ax_rate.set_title(f"{labels.get('mql_rate', 'mql_rate')} (%)")
+    ax_rate.set_xlim(left=0)
+    fig.tight_layout()
     return fig
 
 

@@ -20,7 +20,7 @@ import pandas as pd
 from . import __version__, io, kpi, report
 from .config import RunSettings, suggest
 from .errors import ConfigError, MaopsError
-from .i18n import format_ratio, format_value
+from .i18n import format_ratio, format_value, t
 
 PACKAGES = (
     "pandas",
@@ -33,7 +33,6 @@ PACKAGES = (
     "matplotlib",
     "seaborn",
 )
-HEADLINE = ("revenue", "won_deals", "new_leads", "mqls", "sqls", "opportunities")
 _NOTEBOOK_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.-]*")  # a file in notebooks/, never a path
 _TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool}
 
@@ -130,20 +129,20 @@ def _versions() -> dict[str, str]:
 
 
 def _headline(rv: kpi.KpiReview) -> list[dict[str, str]]:
-    v = rv.values[(rv.values["month"] == rv.month) & (rv.values["product"] == "ALL")].set_index(
-        "metric"
-    )
+    """The month's KGIs and trend KPIs for the whole business, formatted for the index page."""
+    card = kpi.scorecard(rv)
+    keep = card["metric"].map(lambda m: rv.catalogue[m].tier == "KGI" or rv.catalogue[m].trend)
     rows = []
-    for name in HEADLINE:
-        if name not in v.index:
-            continue
-        k = rv.catalogue[name]
+    for r in card[keep].itertuples():
+        attainment = format_ratio(r.attainment)
+        if r.status:
+            attainment += f" ({t(r.status, rv.locale)})"
         rows.append(
             {
-                "label": k.label(rv.locale),
-                "value": format_value(v.at[name, "value"], k.unit, rv.locale, rv.currency),
-                "target": format_value(v.at[name, "target"], k.unit, rv.locale, rv.currency),
-                "attainment": format_ratio(v.at[name, "attainment"]),
+                "label": r.label,
+                "value": format_value(r.value, r.unit, rv.locale, rv.currency),
+                "target": format_value(r.target, r.unit, rv.locale, rv.currency),
+                "attainment": attainment,
             }
         )
     return rows

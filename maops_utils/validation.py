@@ -12,6 +12,7 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from .errors import DataContractError, Finding
@@ -250,6 +251,15 @@ class _Checker:
                     column=col,
                     mask=blank,
                     action="fill in the value",
+                )
+        # Optional columns the file lacks are empty columns, so no later step has to ask.
+        for spec in table.columns:
+            if spec.name not in out.columns:
+                empty = {"timestamp": "datetime64[us]", "date": "datetime64[us]"}.get(spec.kind)
+                out[spec.name] = pd.Series(
+                    pd.NaT if empty else (np.nan if spec.kind in ("number", "integer") else None),
+                    index=out.index,
+                    dtype=empty or ("float64" if spec.kind in ("number", "integer") else object),
                 )
         return out
 

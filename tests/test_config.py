@@ -1,4 +1,4 @@
-"""Tests of maops_utils.config: run settings, the run time, and the KPI catalogue."""
+"""Tests of maops_utils.config: run settings, the run time, the funnel definitions."""
 
 from __future__ import annotations
 
@@ -9,16 +9,13 @@ import pytest
 
 from maops_utils import config
 from maops_utils.config import (
-    Kpi,
     check_month,
-    load_catalogue,
     load_settings,
     notebook_settings,
     parse_as_of,
     project_root,
 )
 from maops_utils.errors import ConfigError
-from maops_utils.metrics import CORE_METRICS
 
 
 def _params(tmp_path: Path, run_yaml: str | None = None, kpis_yaml: str | None = None) -> Path:
@@ -237,137 +234,3 @@ def test_project_root_not_found_is_error(tmp_path, monkeypatch):
     monkeypatch.setattr(config, "PACKAGE_DIR", tmp_path / "pkg" / "maops_utils")
     with pytest.raises(ConfigError, match="cannot find"):
         project_root(tmp_path)
-
-
-# ----------------------------------------------------------------------------- load_catalogue
-
-
-KPIS_YAML = """\
-kpis:
-  revenue:
-    label: {ja: 受注金額, en: Revenue}
-    tier: KGI
-    unit: currency
-    targets:
-      default: {ALL: 45000000, A: 20000000}
-      months:
-        "2026-12": {ALL: 60000000}
-  unsubscribe_rate:
-    label: {ja: 配信停止率, en: Unsubscribe rate}
-    unit: rate
-    higher_is_better: false
-    targets:
-      default: {ALL: 0.005}
-  new_leads:
-    label: {en: New leads}
-"""
-
-
-def test_load_catalogue_parses_entries(tmp_path):
-    params = _params(tmp_path, kpis_yaml=KPIS_YAML)
-    cat = load_catalogue(params)
-    assert list(cat)[:3] == ["revenue", "unsubscribe_rate", "new_leads"]  # file order first
-    rev = cat["revenue"]
-    assert (rev.label("ja"), rev.label("en"), rev.tier, rev.unit) == (
-        "受注金額",
-        "Revenue",
-        "KGI",
-        "currency",
-    )
-    assert rev.higher_is_better is True
-    assert rev.default_targets == {"ALL": 45_000_000.0, "A": 20_000_000.0}
-    unsub = cat["unsubscribe_rate"]
-    assert unsub.higher_is_better is False and unsub.unit == "rate" and unsub.tier == "KPI"
-    assert unsub.target("2026-10", "ALL") == 0.005
-    leads = cat["new_leads"]
-    assert (
-        leads.label("en") == "New leads" and leads.label("ja") == "new_leads"
-    )  # falls back to name
-    assert leads.target("2026-10", "ALL") is None
-
-
-def test_kpi_target_month_override_and_missing_product(tmp_path):
-    rev = load_catalogue(_params(tmp_path, kpis_yaml=KPIS_YAML))["revenue"]
-    assert rev.target("2026-12", "ALL") == 60_000_000.0  # per-month override wins
-    assert rev.target("2026-12", "A") == 20_000_000.0  # not overridden: default
-    assert rev.target("2026-11", "ALL") == 45_000_000.0
-    assert rev.target("2026-11", "B") is None  # product without a target
-
-
-def test_kpi_target_direct():
-    kpi = Kpi(
-        "mqls",
-        "MQL数",
-        "MQLs",
-        default_targets={"ALL": 60.0},
-        month_targets={"2026-10": {"A": 5.0}},
-    )
-    assert kpi.target("2026-10", "A") == 5.0
-    assert kpi.target("2026-10", "ALL") == 60.0
-    assert kpi.target("2026-09", "A") is None
-    assert kpi.label("ja") == "MQL数" and kpi.label("en") == "MQLs"
-
-
-def test_catalogue_contains_every_core_metric(tmp_path):
-    cat = load_catalogue(_params(tmp_path, kpis_yaml="kpis:\n  revenue:\n    tier: KGI\n"))
-    assert set(CORE_METRICS) <= set(cat)
-    assert cat["mql_rate"].unit == "rate" and cat["new_leads"].unit == "count"
-    assert cat["mql_rate"].target("2026-10", "ALL") is None
-
-
-def test_catalogue_without_file_has_core_metrics(tmp_path):
-    cat = load_catalogue(_params(tmp_path))
-    assert list(cat) == list(CORE_METRICS)
-
-
-@pytest.mark.parametrize(
-    ("body", "fragments"),
-    [
-        ("kpis:\n  revnue: {tier: KGI}\n", ["kpis.revnue", "did you mean 'revenue'"]),
-        (
-            "kpis:\n  revenue: {teir: KGI}\n",
-            ["kpis.revenue", "unknown key 'teir'", "did you mean 'tier'"],
-        ),
-        (
-            "kpis:\n  revenue:\n    targets: {default: {ALL: lots}}\n",
-            ["kpis.revenue", "'lots' is not a number"],
-        ),
-        (
-            "kpis:\n  revenue:\n    targets: {default: {ALL: true}}\n",
-            ["kpis.revenue", "not a number"],
-        ),
-        (
-            "kpis:\n  revenue:\n    targets: {months: {'2026-10': {ALL: x}}}\n",
-            ["kpis.revenue", "2026-10"],
-        ),
-        (
-            "kpis:\n  revenue:\n    targets: {months: {'2026-13': {ALL: 1}}}\n",
-            ["kpis.revenue", "not a month"],
-        ),
-        ("kpis:\n  revenue:\n    targets: {default: [1, 2]}\n", ["kpis.revenue", "mapping"]),
-        ("kpis:\n  revenue: {tier: KPX}\n", ["kpis.revenue", "tier", "KPX"]),
-        ("kpis:\n  revenue: {unit: yen}\n", ["kpis.revenue", "unit", "yen"]),
-        ("kpis: [revenue]\n", ["kpis.yaml", "mapping"]),
-    ],
-)
-def test_catalogue_errors_name_the_kpi(tmp_path, body, fragments):
-    params = _params(tmp_path, kpis_yaml=body)
-    with pytest.raises(ConfigError) as info:
-        load_catalogue(params)
-    for fragment in fragments:
-        assert fragment in str(info.value)
-    assert str(params / "kpis.yaml") in str(info.value)
-
-
-@pytest.mark.parametrize("entry", ["targets: 100", "label: Revenue"])
-def test_catalogue_non_mapping_targets_or_label_is_config_error(tmp_path, entry):
-    params = _params(tmp_path, kpis_yaml=f"kpis:\n  revenue:\n    {entry}\n")
-    with pytest.raises(ConfigError, match="kpis.revenue"):
-        load_catalogue(params)
-
-
-@pytest.mark.parametrize("targets", ["{defualt: {ALL: 5}}", "{ALL: 250}"])
-def test_catalogue_unknown_targets_key_is_config_error(tmp_path, targets):
-    params = _params(tmp_path, kpis_yaml=f"kpis:\n  revenue:\n    targets: {targets}\n")
-    with pytest.raises(ConfigError, match="kpis.revenue"):
-        load_catalogue(params)

@@ -503,3 +503,15 @@ def test_examples_name_file_lines_even_after_earlier_rows_were_left_out(tmp_path
     assert orphan.examples == ["line 4: 'GHOST'"]
     assert unknown.examples == ["line 5: 'fax_sent'"]
     assert list(ds["activities"]["activity_type"]) == ["email_open"]
+
+
+def test_missing_optional_columns_become_empty_columns(tmp_path):
+    opps = (
+        "opportunity_id,product,created_at,status,amount\n"  # no lead_id, no closed_at
+        "O1,A,2026-03-12 09:00:00,open,100\n"
+    )
+    ds = _load(tmp_path, opportunities=opps)
+    frame = ds["opportunities"]
+    assert frame["lead_id"].isna().all() and frame["closed_at"].isna().all()
+    assert str(frame["closed_at"].dtype).startswith("datetime64")
+    assert {"contact_id", "email", "employees"} <= set(ds["leads"].columns)
