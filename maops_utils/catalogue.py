@@ -331,7 +331,9 @@ def _dependency_order(kpis: dict[str, Kpi], where: str = "catalogue") -> list[st
 
 
 def _core_names() -> list[str]:
-    text = resources.files("maops_utils").joinpath("catalogue/core.yaml").read_text(encoding="utf-8")
+    text = (
+        resources.files("maops_utils").joinpath("catalogue/core.yaml").read_text(encoding="utf-8")
+    )
     return list(yaml.safe_load(text))
 
 

@@ -89,3 +89,23 @@ def format_ratio(value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""
     return f"{value * 100:.0f}%"
+
+
+TEXT.update(
+    {
+        "cohort": {"ja": "コホート（作成月）", "en": "Cohort (month created)"},
+        "leads_in_cohort": {"ja": "リード数", "en": "Leads"},
+        "too_young": {"ja": "判定前", "en": "too young"},
+        "within_days": {"ja": "{days}日以内", "en": "within {days} days"},
+        "cohort_title": {
+            "ja": "作成月ごとの {stage} 到達率（{days}日以内）",
+            "en": "Share reaching {stage} within {days} days, by month created",
+        },
+        "transition": {"ja": "区間", "en": "Transition"},
+        "lead_to_mql": {"ja": "リード → MQL", "en": "Lead → MQL"},
+        "mql_to_sql": {"ja": "MQL → SQL", "en": "MQL → SQL"},
+        "sql_to_won": {"ja": "SQL → 受注", "en": "SQL → won"},
+        "lead_to_won": {"ja": "リード → 受注", "en": "Lead → won"},
+        "days_median": {"ja": "中央値 [四分位] 日（件数）", "en": "median [quartiles] days (n)"},
+    }
+)

@@ -398,3 +398,25 @@ def email_campaigns(rv: KpiReview, month: str | None = None) -> pd.DataFrame:
             wide.loc[ranked.index[-1], "flag"] = "worst"
     wide.insert(0, "month", month)
     return wide.sort_values("email_ctr", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def report_tables(rv: KpiReview) -> dict[str, pd.DataFrame]:
+    """The tables of the KPI report beside `metrics.csv`, by file name (without `.csv`)."""
+    from . import funnel
+
+    fd = rv.funnel_def
+    return {
+        "trend": trend(rv),
+        "channels": channels(rv),
+        "campaigns": email_campaigns(rv),
+        "cohorts": funnel.cohort_conversion(
+            rv.dataset,
+            rv.month,
+            cohorts=fd.cohorts,
+            windows=fd.cohort_windows,
+            products=rv.products,
+        ),
+        "velocity": funnel.velocity(
+            rv.dataset, rv.month, lookback_months=fd.velocity_months, products=rv.products
+        ),
+    }

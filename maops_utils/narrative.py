@@ -15,7 +15,7 @@ import pandas as pd
 
 from .catalogue import SOURCES, Catalogue, Kpi
 from .config import Funnel
-from .i18n import format_ratio, format_value
+from .i18n import format_ratio, format_value, t
 from .metrics import Count, Difference, Ratio, Sum
 from .schema import ALL
 
@@ -31,10 +31,6 @@ MAX_AT_RISK = 4  # KPIs named in the at-risk sentence before "and N more"
 _STATUS = {
     "ja": {"on_track": "順調", "at_risk": "注意", "off_track": "未達"},
     "en": {"on_track": "on track", "at_risk": "at risk", "off_track": "off track"},
-}
-_CHANNEL_NAMES = {
-    "ja": {"sales_sourced": "営業起点", "unknown": "不明"},
-    "en": {"sales_sourced": "sales-sourced", "unknown": "unknown"},
 }
 
 
@@ -237,7 +233,7 @@ def _moves(w: _Writer, rows: pd.DataFrame) -> str:
 
 def _channel_name(name: object, lang: str) -> str:
     text = str(name)
-    return _CHANNEL_NAMES[lang].get(text, text)
+    return t(text, lang) if text in ("sales_sourced", "unknown") else text
 
 
 def _channel(w: _Writer, row: pd.Series, overall: float) -> str:

@@ -140,3 +140,32 @@ def setup_notebook() -> None:
     pd.set_option("display.max_rows", 200)
     pd.set_option("display.unicode.east_asian_width", True)
     setup_style()
+
+
+def cohort_heatmap(
+    cohorts: pd.DataFrame, *, stage: str, window: int, stage_label: str, locale: str = "ja"
+) -> Figure:
+    """Cohort month × product heatmap of the share reaching `stage` within `window` days;
+    cohorts too young to judge stay blank.
+
+    Args:
+        cohorts: rows as from `funnel.cohort_conversion`.
+    """
+    setup_style()
+    part = cohorts[(cohorts["stage"] == stage) & (cohorts["window_days"] == window)]
+    grid = part.pivot_table(
+        index="product", columns="cohort", values="rate", aggfunc="first", dropna=False
+    )
+    order = [p for p in dict.fromkeys(part["product"]) if p != "ALL"] + ["ALL"]
+    grid = grid.reindex([p for p in order if p in grid.index]) * 100
+    grid.index = [t("all", locale) if p == "ALL" else p for p in grid.index]
+    fig = Figure(figsize=(11, 0.6 * len(grid) + 1.8))
+    ax = fig.subplots()
+    sns.heatmap(
+        grid, ax=ax, annot=True, fmt=".1f", cmap="Blues", cbar_kws={"label": "%"}, linewidths=0.5
+    )
+    ax.set_xlabel(t("cohort", locale))
+    ax.set_ylabel("")
+    ax.set_title(t("cohort_title", locale, stage=stage_label, days=window))
+    fig.tight_layout()
+    return fig

@@ -167,3 +167,37 @@ def campaigns(rv: kpi.KpiReview, table: pd.DataFrame) -> pd.DataFrame | Markdown
             }
         )
     return pd.DataFrame(rows).set_index(t("campaign", loc)).rename_axis(None)
+
+
+def cohorts(rv: kpi.KpiReview, table: pd.DataFrame, product: str = ALL) -> pd.DataFrame:
+    """Cohort months as rows; per stage and window the share reached, `判定前` while too young."""
+    loc = rv.locale
+    part = table[table["product"] == product]
+    stage_label = {s.name: s.label(loc) for s in rv.funnel_def.stages}
+    out = pd.DataFrame(index=sorted(part["cohort"].unique(), reverse=True))
+    sizes = part.drop_duplicates("cohort").set_index("cohort")["leads"]
+    out[t("leads_in_cohort", loc)] = [format_value(sizes.get(c), "count", loc) for c in out.index]
+    for (stage, window), rows in part.groupby(["stage", "window_days"], sort=False):
+        col = f"{stage_label.get(stage, stage)} {t('within_days', loc, days=window)}"
+        rows = rows.set_index("cohort")
+        cells = []
+        for c in out.index:
+            r = rows.loc[c]
+            if not r["mature"]:
+                cells.append(t("too_young", loc))
+            elif pd.isna(r["rate"]):
+                cells.append("")
+            else:
+                cells.append(f"{r['rate'] * 100:.1f}% ({int(r['reached'])})")
+        out[col] = cells
+    return out.rename_axis(t("cohort", loc))
+
+
+def velocity(rv: kpi.KpiReview, table: pd.DataFrame) -> pd.DataFrame:
+    """Products as rows, transitions as columns: median [p25–p75] days (n)."""
+    loc = rv.locale
+    rows = {}
+    for r in table.itertuples():
+        cell = "" if not r.n else f"{r.median:.0f} [{r.p25:.0f}–{r.p75:.0f}] ({int(r.n)})"
+        rows.setdefault(_group(rv, r.product), {})[t(r.transition, loc)] = cell
+    return pd.DataFrame.from_dict(rows, orient="index").rename_axis(t("days_median", loc))

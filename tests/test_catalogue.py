@@ -7,12 +7,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-import handmade
 from maops_utils import kpi
 from maops_utils import metrics as mx
 from maops_utils.catalogue import CORE, CORE_METRICS, Kpi, load_catalogue
 from maops_utils.errors import ConfigError
 from maops_utils.validation import load_dataset
+
+import handmade
 
 
 def _params(tmp_path: Path, kpis_yaml: str | None = None) -> Path:
@@ -249,3 +250,13 @@ def test_custom_definitions_transpile_to_spark(tmp_path):
     start, end = mx.month_bounds("2026-01")
     sql = mx.compile_base_query(cat.specs, start, end, dialect="spark")
     assert sqlglot.parse(sql, read="spark")
+
+
+def test_core_descriptions_are_whole_sentences_in_both_languages():
+    for k in CORE.values():
+        for text in (k.description_ja, k.description_en, k.label_ja, k.label_en):
+            assert text, k.name
+            assert text.count("(") == text.count(")") and text.count("（") == text.count("）"), (
+                k.name,
+                text,
+            )
