@@ -351,7 +351,8 @@ def channels(rv: KpiReview, month: str | None = None) -> pd.DataFrame:
         wide[f"{rate}_ci_low"], wide[f"{rate}_ci_high"] = low, high
     costs, _ = campaign_costs(rv.dataset, month)
     cost = costs.set_index("channel")["cost"]
-    wide["cost"] = [cost.sum() if ch == ALL else cost.get(ch, np.nan) for ch in wide.index]
+    total = cost.sum() if len(cost) else np.nan
+    wide["cost"] = [total if ch == ALL else cost.get(ch, np.nan) for ch in wide.index]
     for name, den in (
         ("cost_per_lead", "new_leads"),
         ("cost_per_mql", "mqls"),

@@ -44,12 +44,15 @@ def test_notebook_runs_on_the_sample_and_writes_its_tables(executed):
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     pngs = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(pngs) == 2  # funnel and trend
+    assert len(pngs) == 4  # funnel, cohort heatmap, trend, channels
     html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
     assert "受注金額" in html and "新規リード数" in html  # Japanese labels from params/kpis.yaml
-    scorecard = pd.read_csv(executed / "kpi_scorecard.csv")
-    assert set(scorecard["product"]) == {"A", "B", "C", "ALL"}
-    assert (scorecard["month"] == "2026-10").all()
+    for name in ("trend", "channels", "campaigns", "cohorts", "velocity"):
+        assert (executed / f"{name}.csv").is_file(), name
+    trend = pd.read_csv(executed / "trend.csv", dtype={"month": str})
+    assert set(trend["product"]) == {"A", "B", "C", "ALL"}
+    assert trend["month"].max() == "2026-10" and trend["month"].nunique() == 13
+    assert "<li>" in html  # the highlights
 
 
 def test_no_glyph_is_missing_in_the_charts(executed):
@@ -69,10 +72,15 @@ def test_charts_draw_japanese_without_missing_glyphs():
     rv = kpi.load_review(settings, as_of=pd.Timestamp(AS_OF))
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*missing from font.*")
-        for fig in (
+        tables = kpi.report_tables(rv)
+        labels = {m: rv.label(m) for m in rv.catalogue.public}
+        figures = (
             plots.funnel_chart(kpi.funnel(rv), month=rv.month),
-            plots.trend_chart(kpi.trend(rv)),
-        ):
+            plots.trend_chart(tables["trend"], labels),
+            plots.channel_chart(tables["channels"], labels),
+            plots.cohort_heatmap(tables["cohorts"], stage="sql", window=90, stage_label="SQL"),
+        )
+        for fig in figures:
             fig.canvas.draw()
             texts = [t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))]
             assert any(any("\u3040" <= ch <= "\u9fff" for ch in text) for text in texts)
