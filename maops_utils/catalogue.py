@@ -15,7 +15,7 @@ from typing import Any
 
 import yaml
 
-from .config import check_month, suggest
+from .config import bilingual, check_month, suggest
 from .errors import ConfigError
 from .io import load_yaml
 from .metrics import Count, Difference, Ratio, Spec, Sum
@@ -206,16 +206,6 @@ def _targets(raw: Any, where: str) -> dict[str, float]:
     return out
 
 
-def _text(raw: Any, where: str, default: str) -> tuple[str, str]:
-    if raw is None:
-        return default, default
-    if isinstance(raw, str):
-        return raw, raw
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected {{ja: ..., en: ...}}, got {raw!r}")
-    return str(raw.get("ja", default)), str(raw.get("en", default))
-
-
 def _default_unit(spec: Spec, name: str) -> str:
     if isinstance(spec, Ratio):
         return "rate"
@@ -245,8 +235,8 @@ def _entry(name: str, entry: Any, where: str, *, base: Kpi | None, core: bool) -
             f"definition ({', '.join(FORMS)}), see params/README.md"
         )
     spec = base.spec if base is not None else _spec(name, entry, where)
-    label_ja, label_en = _text(entry.get("label"), f"{where}.label", "")
-    desc_ja, desc_en = _text(entry.get("description"), f"{where}.description", "")
+    label_ja, label_en = bilingual(entry.get("label"), f"{where}.label")
+    desc_ja, desc_en = bilingual(entry.get("description"), f"{where}.description")
     if base is not None:  # a language left out keeps the core wording
         label_ja, label_en = label_ja or base.label_ja, label_en or base.label_en
     else:  # a language left out borrows the other one

@@ -196,15 +196,19 @@ class Funnel:
         return next(s for s in self.stages if s.name == name)
 
 
-def _pair(raw: Any, where: str, default: str) -> tuple[str, str]:
+def bilingual(raw: Any, where: str) -> tuple[str, str]:
+    """A `{ja: ..., en: ...}` text (or one string for both) as (ja, en); "" where not given."""
     if raw is None:
-        return default, default
+        return "", ""
     if isinstance(raw, str):
         return raw, raw
-    if not isinstance(raw, dict):
-        raise ConfigError(f"{where}: expected {{ja: ..., en: ...}}")
-    ja = str(raw.get("ja", raw.get("en", default)))
-    return ja, str(raw.get("en", ja))
+    if not isinstance(raw, dict) or set(raw) - {"ja", "en"}:
+        raise ConfigError(f"{where}: expected {{ja: ..., en: ...}}, got {raw!r}")
+    return str(raw.get("ja", "")), str(raw.get("en", ""))
+
+
+def _either(ja: str, en: str, default: str) -> tuple[str, str]:
+    return ja or en or default, en or ja or default
 
 
 def default_funnel() -> Funnel:
@@ -235,8 +239,10 @@ def _funnel(data: dict, path: Path) -> Funnel:
         entry = raw_stages.get(name, {}) or {}
         if not isinstance(entry, dict):
             raise ConfigError(f"{path}: stages.{name}: expected label and definition")
-        label = _pair(entry.get("label"), f"{path}: stages.{name}.label", name)
-        definition = _pair(entry.get("definition"), f"{path}: stages.{name}.definition", "")
+        label = _either(*bilingual(entry.get("label"), f"{path}: stages.{name}.label"), name)
+        definition = _either(
+            *bilingual(entry.get("definition"), f"{path}: stages.{name}.definition"), ""
+        )
         stages.append(Stage(name, *label, *definition))
     windows = data.get("cohort_windows", [30, 60, 90])
     if (

@@ -51,12 +51,10 @@ either invalid (`PERCENTILE_CONT(x, q)` without `WITHIN GROUP`) or approximate
 
 from __future__ import annotations
 
-import duckdb
 import numpy as np
 import pandas as pd
-import sqlglot
 
-from .metrics import month_bounds, month_range
+from .metrics import connect, month_bounds, month_range, timestamp_literal, to_dialect
 from .schema import ALL
 from .stats import wilson_interval
 from .validation import Dataset
@@ -89,63 +87,6 @@ _SPANS = (
 
 
 # ---------------------------------------------------------------- engine
-
-
-def _connect(dataset: Dataset) -> duckdb.DuckDBPyConnection:
-    """An in-process DuckDB holding the contract tables the funnel reads.
-
-    Tables keep their contract names and columns (`leads`, `stage_changes`, `opportunities`
-    with its optional `lead_id`, all empty when the column is absent), so the queries run
-    unchanged on any engine holding the contract tables.
-    """
-    opps = dataset["opportunities"]
-    frames = {
-        "leads": dataset["leads"][["lead_id", "created_at", "product"]],
-        "stage_changes": dataset["stage_changes"][["lead_id", "stage", "changed_at"]],
-        "opportunities": pd.DataFrame(
-            {
-                "opportunity_id": opps["opportunity_id"],
-                "lead_id": opps["lead_id"] if "lead_id" in opps.columns else None,
-                "status": opps["status"],
-                "closed_at": opps["closed_at"],
-            }
-        ),
-    }
-    # Explicit types: an all-empty column must still be text or a timestamp.
-    casts = {
-        "leads": "CAST(lead_id AS VARCHAR) AS lead_id, CAST(created_at AS TIMESTAMP) AS "
-        "created_at, CAST(product AS VARCHAR) AS product",
-        "stage_changes": "CAST(lead_id AS VARCHAR) AS lead_id, CAST(stage AS VARCHAR) AS stage, "
-        "CAST(changed_at AS TIMESTAMP) AS changed_at",
-        "opportunities": "CAST(opportunity_id AS VARCHAR) AS opportunity_id, "
-        "CAST(lead_id AS VARCHAR) AS lead_id, CAST(status AS VARCHAR) AS status, "
-        "CAST(closed_at AS TIMESTAMP) AS closed_at",
-    }
-    con = duckdb.connect(":memory:")
-    for name, frame in frames.items():
-        con.register(f"{name}_df", frame)
-        con.execute(f"CREATE TABLE {name} AS SELECT {casts[name]} FROM {name}_df")
-        con.unregister(f"{name}_df")
-    return con
-
-
-# The first entry of each lead into each stage ("metrics use the first entry"), as a CTE so
-# the queries need nothing but the contract tables.
-_FIRST_STAGES = """first_entries AS (
-  SELECT lead_id, stage, MIN(changed_at) AS entered_at
-  FROM stage_changes
-  GROUP BY lead_id, stage
-)"""
-
-
-def _timestamp(value: pd.Timestamp) -> str:
-    return f"TIMESTAMP '{value:%Y-%m-%d %H:%M:%S}'"
-
-
-def _to_dialect(sql: str, dialect: str) -> str:
-    if dialect == "duckdb":
-        return sql
-    return ";\n".join(sqlglot.transpile(sql, read="duckdb", write=dialect))
 
 
 def _check_month_count(name: str, value: int) -> None:
@@ -184,20 +125,19 @@ def compile_cohort_query(
     stage_list = " UNION ALL ".join(f"SELECT '{s}' AS stage" for s in FUNNEL_STAGES)
     window_list = " UNION ALL ".join(f"SELECT {int(n)} AS window_days" for n in windows)
     sql = f"""
-WITH {_FIRST_STAGES},
-cohort AS (
+WITH cohort AS (
   SELECT lead_id, product, created_at, DATE_TRUNC('month', created_at) AS cohort_start
   FROM leads
-  WHERE created_at >= {_timestamp(first)} AND created_at < {_timestamp(cutoff)}
+  WHERE created_at >= {timestamp_literal(first)} AND created_at < {timestamp_literal(cutoff)}
 ),
 stage_reached AS (
   SELECT lead_id, stage, entered_at AS reached_at
-  FROM first_entries
-  WHERE stage IN ('mql', 'sql') AND entered_at < {_timestamp(cutoff)}
+  FROM first_stages
+  WHERE stage IN ('mql', 'sql') AND entered_at < {timestamp_literal(cutoff)}
   UNION ALL
   SELECT lead_id, 'won' AS stage, MIN(closed_at) AS reached_at
   FROM opportunities
-  WHERE status = 'won' AND lead_id IS NOT NULL AND closed_at < {_timestamp(cutoff)}
+  WHERE status = 'won' AND lead_id IS NOT NULL AND closed_at < {timestamp_literal(cutoff)}
   GROUP BY lead_id
 ),
 stage_list AS ({stage_list}),
@@ -222,7 +162,7 @@ GROUP BY GROUPING SETS (
   (cohort_start, stage, window_days)
 )
 """
-    return _to_dialect(sql.strip(), dialect)
+    return to_dialect(sql.strip(), dialect)
 
 
 def cohort_conversion(
@@ -253,7 +193,7 @@ def cohort_conversion(
     """
     windows = tuple(int(n) for n in windows)
     sql = compile_cohort_query(month, cohorts=cohorts, windows=windows)
-    con = _connect(dataset)
+    con = connect(dataset)
     try:
         base = con.execute(sql).df()
     finally:
@@ -327,8 +267,7 @@ def compile_velocity_query(
         f"lo_{name} + frac_{name} * (hi_{name} - lo_{name}) AS {name}" for name, _ in QUANTILES
     )
     sql = f"""
-WITH {_FIRST_STAGES},
-won AS (
+WITH won AS (
   SELECT lead_id, MIN(closed_at) AS won_at
   FROM opportunities
   WHERE status = 'won' AND lead_id IS NOT NULL AND closed_at IS NOT NULL
@@ -338,8 +277,8 @@ lead_events AS (
   SELECT l.lead_id, l.product, l.created_at,
     m.entered_at AS mql_at, s.entered_at AS sql_at, w.won_at
   FROM leads AS l
-  LEFT JOIN first_entries AS m ON m.lead_id = l.lead_id AND m.stage = 'mql'
-  LEFT JOIN first_entries AS s ON s.lead_id = l.lead_id AND s.stage = 'sql'
+  LEFT JOIN first_stages AS m ON m.lead_id = l.lead_id AND m.stage = 'mql'
+  LEFT JOIN first_stages AS s ON s.lead_id = l.lead_id AND s.stage = 'sql'
   LEFT JOIN won AS w ON w.lead_id = l.lead_id
 ),
 spans AS (
@@ -349,7 +288,7 @@ durations AS (
   SELECT product, transition,
     CAST(DATE_DIFF('microsecond', start_at, end_at) AS DOUBLE) / 86400000000.0 AS days
   FROM spans
-  WHERE end_at >= {_timestamp(start)} AND end_at < {_timestamp(cutoff)}
+  WHERE end_at >= {timestamp_literal(start)} AND end_at < {timestamp_literal(cutoff)}
     AND start_at IS NOT NULL AND end_at >= start_at
 ),
 grouped AS (
@@ -379,7 +318,7 @@ SELECT grp AS product, transition, n,
   mean
 FROM summary
 """
-    return _to_dialect(sql.strip(), dialect)
+    return to_dialect(sql.strip(), dialect)
 
 
 def velocity(
@@ -405,7 +344,7 @@ def velocity(
         are NaN where `n` is 0.
     """
     sql = compile_velocity_query(month, lookback_months=lookback_months)
-    con = _connect(dataset)
+    con = connect(dataset)
     try:
         base = con.execute(sql).df()
     finally:

@@ -78,6 +78,17 @@ def month_range(last: str, n: int) -> list[str]:
 # ---------------------------------------------------------------- SQL
 
 
+def timestamp_literal(value: pd.Timestamp) -> str:
+    return f"TIMESTAMP '{value:%Y-%m-%d %H:%M:%S}'"
+
+
+def to_dialect(sql: str, dialect: str) -> str:
+    """SQL written in DuckDB's dialect, transpiled by SQLGlot for another engine."""
+    if dialect == "duckdb":
+        return sql
+    return ";\n".join(sqlglot.transpile(sql, read="duckdb", write=dialect))
+
+
 def _literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
@@ -117,8 +128,8 @@ def compile_metric(
     view, renames = _VIEWS[spec.table]
     time = renames.get(spec.time, spec.time)
     conds = [
-        f"{time} >= TIMESTAMP '{start:%Y-%m-%d %H:%M:%S}'",
-        f"{time} < TIMESTAMP '{end:%Y-%m-%d %H:%M:%S}'",
+        f"{time} >= {timestamp_literal(start)}",
+        f"{time} < {timestamp_literal(end)}",
         *_where(spec.where),
     ]
     month = f"DATE_TRUNC('month', {time})"
@@ -164,10 +175,7 @@ def compile_base_query(
         for name, spec in specs.items()
         if isinstance(spec, Count | Sum)
     ]
-    sql = "\nUNION ALL\n".join(parts)
-    if dialect != "duckdb":
-        sql = ";\n".join(sqlglot.transpile(sql, read="duckdb", write=dialect))
-    return sql
+    return to_dialect("\nUNION ALL\n".join(parts), dialect)
 
 
 # Views every engine is given. Every table carries the dimensions a report groups by: the
