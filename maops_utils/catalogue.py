@@ -278,7 +278,8 @@ def _entry(name: str, entry: Any, where: str, *, base: Kpi | None, core: bool) -
         ),
         core=core,
         internal=bool(entry.get("internal", base.internal if base else False)),
-        trend=bool(entry.get("trend", base.trend if base else False)),
+        # a team's own KPI is drawn in the trend unless it says otherwise
+        trend=bool(entry.get("trend", base.trend if base else not core)),
         description_ja=desc_ja or (base.description_ja if base else ""),
         description_en=desc_en or (base.description_en if base else ""),
         default_targets=_targets(targets.get("default"), f"{where}.targets.default")

@@ -279,9 +279,9 @@ def trend_metrics(rv: KpiReview) -> list[str]:
 
 
 def trend(rv: KpiReview, metrics: list[str] | None = None) -> pd.DataFrame:
-    """`trend.csv`: month, product, metric, value, target over the trend window (products and
-    `ALL`)."""
-    metrics = metrics if metrics is not None else trend_metrics(rv)
+    """`trend.csv`: month, product, metric, value, target over the trend window for every
+    public KPI (or `metrics`), products and `ALL`."""
+    metrics = metrics if metrics is not None else rv.catalogue.public
     v = rv.values[rv.values["metric"].isin(metrics) & rv.values["month"].isin(rv.months)].copy()
     v["target"] = [
         rv.catalogue[m].target(mo, p)

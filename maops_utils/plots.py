@@ -30,6 +30,10 @@ def _thousands(x: float, _pos: int) -> str:
     return f"{x:,.0f}"
 
 
+def _percent(x: float, _pos: int) -> str:
+    return f"{x * 100:.0f}%"
+
+
 def funnel_chart(funnel: pd.DataFrame, *, month: str, locale: str = "ja") -> Figure:
     """Horizontal bars per stage, one panel per product, with stage-to-stage conversion noted.
 
@@ -63,17 +67,24 @@ def funnel_chart(funnel: pd.DataFrame, *, month: str, locale: str = "ja") -> Fig
     return fig
 
 
-def trend_chart(trend: pd.DataFrame, labels: dict[str, str], *, locale: str = "ja") -> Figure:
+def trend_chart(
+    trend: pd.DataFrame,
+    labels: dict[str, str],
+    *,
+    units: dict[str, str] | None = None,
+    locale: str = "ja",
+) -> Figure:
     """Small multiples, one per metric: a line per product, its target dashed in the same colour.
 
     Args:
         trend: rows `month, product, metric, value, target` as from `kpi.trend`; `ALL` rows
             are left out (its scale would flatten the products).
-        labels: metric -> display label.
+        labels: metric -> display label of the metrics to draw, in drawing order.
+        units: metric -> unit (`rate` axes read in %, others in thousands-separated numbers).
     """
     setup_style()
-    trend = trend[trend["product"] != "ALL"]
-    metrics = list(dict.fromkeys(trend["metric"]))
+    trend = trend[(trend["product"] != "ALL") & trend["metric"].isin(labels)]
+    metrics = [m for m in labels if m in set(trend["metric"])]
     products = sorted(trend["product"].unique())
     colors = dict(zip(products, sns.color_palette(PALETTE, n_colors=len(products)), strict=True))
     ncols = 2 if len(metrics) > 1 else 1
@@ -89,7 +100,8 @@ def trend_chart(trend: pd.DataFrame, labels: dict[str, str], *, locale: str = "j
             if p["target"].notna().any():
                 ax.plot(months, p["target"], ls="--", lw=1, color=colors[product])
         ax.set_title(labels.get(metric, metric))
-        ax.yaxis.set_major_formatter(FuncFormatter(_thousands))
+        rate = (units or {}).get(metric) == "rate"
+        ax.yaxis.set_major_formatter(FuncFormatter(_percent if rate else _thousands))
         ax.tick_params(axis="x", labelrotation=60, labelsize=8)
     for ax in list(axes.flat)[len(metrics) :]:
         ax.set_visible(False)

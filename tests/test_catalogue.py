@@ -151,8 +151,16 @@ def test_custom_kpis_reach_the_trend_when_marked(tmp_path):
     folder = handmade.write(tmp_path / "data")
     dataset = load_dataset(folder, as_of=pd.Timestamp("2026-03-01"))
     rv = kpi.review(dataset, load_catalogue(params), handmade.MONTH, trend_months=3)
-    assert kpi.trend_metrics(rv) == ["webinar_attendees"]
-    trend = kpi.trend(rv)
+    # a team's own KPI is in the trend unless it says `trend: false`; core ones when marked
+    assert kpi.trend_metrics(rv) == [
+        "webinar_attendees",
+        "page_views_ab",
+        "pipeline",
+        "inquiry_rate",
+        "open_minus_click",
+    ]
+    trend = kpi.trend(rv, ["webinar_attendees"])
+    assert set(kpi.trend(rv)["metric"]) == set(rv.catalogue.public)
     assert set(trend["month"]) == {"2025-11", "2025-12", "2026-01"}
     assert trend.loc[trend["product"] == "ALL", "target"].eq(2).all()
 

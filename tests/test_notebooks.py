@@ -52,6 +52,7 @@ def test_notebook_runs_on_the_sample_and_writes_its_tables(executed):
     trend = pd.read_csv(executed / "trend.csv", dtype={"month": str})
     assert set(trend["product"]) == {"A", "B", "C", "ALL"}
     assert trend["month"].max() == "2026-10" and trend["month"].nunique() == 13
+    assert {"revenue", "email_ctr", "webinar_attendees"} <= set(trend["metric"])
     assert "<li>" in html  # the highlights
 
 
@@ -76,7 +77,7 @@ def test_charts_draw_japanese_without_missing_glyphs():
         labels = {m: rv.label(m) for m in rv.catalogue.public}
         figures = (
             plots.funnel_chart(kpi.funnel(rv), month=rv.month),
-            plots.trend_chart(tables["trend"], labels),
+            plots.trend_chart(tables["trend"], {m: labels[m] for m in kpi.trend_metrics(rv)}),
             plots.channel_chart(tables["channels"], labels),
             plots.cohort_heatmap(tables["cohorts"], stage="sql", window=90, stage_label="SQL"),
         )
