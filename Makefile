@@ -15,7 +15,7 @@ $(STAMP): pyproject.toml constraints.txt
 	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
 	@touch $(STAMP)
 
-.PHONY: help install report test lint sample golden lab bench clean
+.PHONY: help install report test lint sample golden notebook lab bench clean
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
@@ -31,7 +31,7 @@ test: $(STAMP) ## run the whole test suite (unit, notebooks, end-to-end, conform
 
 lint: $(STAMP) ## ruff on code and notebooks; notebooks must be committed without outputs
 	$(VENV)/bin/ruff check maops_utils tests notebooks
-	$(VENV)/bin/nbstripout --keep-id --verify notebooks/*.ipynb
+	$(VENV)/bin/nbstripout --keep-id --verify notebooks/*.ipynb notebooks/templates/*.ipynb
 
 sample: $(STAMP) ## regenerate data/sample with the default seed
 	$(PY) -m maops_utils sample --out data/sample --end-month 2026-10
@@ -40,6 +40,12 @@ golden: $(STAMP) ## refresh the golden executed notebook in tests/golden/ after 
 	cp notebooks/01_kpi_evaluation.ipynb tests/golden/01_kpi_evaluation.ipynb
 	-$(PY) -m pytest tests/test_notebooks.py -k golden_regression --nb-force-regen -q
 	$(PY) -m pytest tests/test_notebooks.py -k golden -q
+
+notebook: ## start a report of your own from the template: make notebook NAME=10_my_report
+	@test -n "$(NAME)" || { echo "give a name: make notebook NAME=10_my_report"; exit 2; }
+	@test ! -e notebooks/$(NAME).ipynb || { echo "notebooks/$(NAME).ipynb exists already"; exit 2; }
+	cp notebooks/templates/starter.ipynb notebooks/$(NAME).ipynb
+	@echo "created notebooks/$(NAME).ipynb; add '$(NAME)' to notebooks in params/run.yaml"
 
 lab: $(STAMP) ## open JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab notebooks/

@@ -35,18 +35,50 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"maops {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
-    p = sub.add_parser("run", help="run the monthly batch and write reports/YYYY-MM/")
+    p = sub.add_parser(
+        "run",
+        help="run the monthly batch and write reports/YYYY-MM/",
+        description="Validate the data, execute the report notebooks with papermill, render "
+        "self-contained HTML and publish reports/YYYY-MM/ (only when every notebook succeeded). "
+        "Settings come from params/run.yaml, then --config, then these flags.",
+        epilog="exit codes: 0 published; 1 a notebook failed or personal data was found "
+        "(nothing published, the previous report kept); 2 bad input or settings.",
+    )
     _common(p)
     p.add_argument(
         "--month", help="month to report, YYYY-MM (default: the last complete month in the data)"
     )
     p.add_argument("--out", dest="out_dir", help="reports folder (default: reports)")
     p.add_argument(
-        "--notebooks", help="comma-separated notebook names to run (default: params/run.yaml)"
+        "--notebooks",
+        help="comma-separated notebook names in notebooks/, without .ipynb "
+        "(default: the list in params/run.yaml)",
+    )
+    p.add_argument(
+        "--products",
+        nargs="?",
+        const="all",
+        help="also one report per product, for notebooks with a `product` parameter: "
+        "comma-separated codes, or no value for every product (default: whole business only)",
+    )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        help="notebooks executed at once, each in its own kernel (default: 1)",
     )
     p.add_argument("--locale", choices=("ja", "en"), help="report language (default: ja)")
     p.add_argument(
-        "--show-code", action="store_true", default=None, help="keep code cells in the HTML"
+        "--show-code",
+        action="store_true",
+        default=None,
+        help="keep code cells in the HTML (default: hidden)",
+    )
+    p.add_argument(
+        "--include-pii",
+        action="store_true",
+        help="allow personal data (e-mail addresses) in the shared files; without it a run "
+        "that would show any is not published (default: off)",
     )
     p.add_argument("--as-of", help="run time in local time, for reproducible runs (default: now)")
 
@@ -95,16 +127,43 @@ def _settings(args: argparse.Namespace):
     return load_settings(params_dir, overrides, run_file=args.run_file)
 
 
+def _summary(results) -> str:
+    rows = [("notebook", "product", "status", "seconds", "output")]
+    rows += [
+        (r.name, r.product or "-", r.status, f"{r.seconds:.1f}", str(r.output)) for r in results
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    return "\n".join(
+        "  ".join(cell.ljust(widths[i]) if i < 4 else cell for i, cell in enumerate(row))
+        for row in rows
+    )
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     from .config import parse_as_of
-    from .runner import run
+    from .runner import NotebookFailed, run
 
     settings = _settings(args)
-    result = run(settings, as_of=parse_as_of(args.as_of or "", settings.timezone))
-    width = max(len(r.name) for r in result.notebooks) if result.notebooks else 8
-    print(f"{'notebook':<{width}}  status  seconds  output")
-    for r in result.notebooks:
-        print(f"{r.name:<{width}}  {r.status:<6}  {r.seconds:7.1f}  {r.output}")
+    products = None
+    if args.products:
+        products = (
+            []
+            if args.products == "all"
+            else [p.strip() for p in args.products.split(",") if p.strip()]
+        )
+    try:
+        result = run(
+            settings,
+            as_of=parse_as_of(args.as_of or "", settings.timezone),
+            products=products,
+            jobs=args.jobs,
+            include_pii=args.include_pii,
+        )
+    except NotebookFailed as exc:
+        if exc.results:
+            print(_summary(exc.results))
+        raise
+    print(_summary(result.notebooks))
     print(result.index_html)
     return 0
 

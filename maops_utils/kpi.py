@@ -144,11 +144,13 @@ def review(
     )
 
 
-def load_review(settings: RunSettings, *, as_of: pd.Timestamp | None = None) -> KpiReview:
+def load_review(
+    settings: RunSettings, *, as_of: pd.Timestamp | None = None, product: str = ""
+) -> KpiReview:
     """Load and validate the dataset and the catalogue, resolve the month, compute the review.
 
     `as_of` is the run time in local time (default: now); it decides the default month and
-    which rows are "in the future".
+    which rows are "in the future". With `product`, the review covers that product only.
     """
     now = as_of if as_of is not None else pd.Timestamp.now(tz=settings.timezone).tz_localize(None)
     catalogue = load_catalogue(settings.params_dir)
@@ -157,6 +159,12 @@ def load_review(settings: RunSettings, *, as_of: pd.Timestamp | None = None) -> 
         settings.data_dir, timezone=settings.timezone, encoding=settings.encoding, as_of=now
     )
     month = resolve_month(dataset, settings.month, now)
+    if product:
+        if product not in dataset.products:
+            raise ConfigError(
+                f"product '{product}' is not in the data (products: {', '.join(dataset.products)})"
+            )
+        dataset = dataset.for_product(product)
     return review(
         dataset,
         catalogue,

@@ -10,7 +10,8 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -40,13 +41,24 @@ _TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool}
 class NotebookFailed(MaopsError):
     """A report notebook raised; the previous report of the month is left as it was."""
 
+    def __init__(self, message: str, results: list[NotebookResult] | None = None):
+        super().__init__(message)
+        self.results = results or []
+
+
+class PersonalDataFound(MaopsError):
+    """The report would have shown personal data; it was not published."""
+
 
 @dataclass
 class NotebookResult:
     name: str
     status: str
     seconds: float
-    output: Path | None = None
+    output: Path
+    product: str | None = None
+    error: str = ""
+    title: str = ""
 
 
 @dataclass
@@ -157,7 +169,9 @@ def _title(nb: nbformat.NotebookNode, fallback: str) -> str:
     return fallback
 
 
-def _execute(src: Path, dest: Path, parameters: dict[str, Any], kernel_log: Path) -> None:
+def _execute(
+    src: Path, dest: Path, parameters: dict[str, Any], kernel_log: Path, progress: dict[str, Any]
+) -> None:
     """Execute `src` with papermill into `dest`; the kernel's own stderr goes to `kernel_log`.
 
     The kernel process prints start-up and shut-down chatter (a transport warning, an ERROR
@@ -180,46 +194,93 @@ def _execute(src: Path, dest: Path, parameters: dict[str, Any], kernel_log: Path
             parameters=parameters,
             kernel_name="python3",
             cwd=str(src.parent),
-            progress_bar=False,
+            progress_bar=progress,
             log_output=False,
             kernel_manager_class=_KernelManager,
         )
 
 
-def run(
+@dataclass
+class Job:
+    """One notebook execution: a notebook for the whole business or for one product."""
+
+    name: str
+    path: Path
+    product: str | None
+    parameters: dict[str, Any]
+
+    @property
+    def folder(self) -> Path:
+        """Where its files go, relative to the month's folder."""
+        return Path("products") / self.product if self.product else Path()
+
+    @property
+    def label(self) -> str:
+        return f"{self.name} [{self.product}]" if self.product else self.name
+
+
+_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+
+
+def mask_email(text: str) -> str:
+    local, _, domain = text.partition("@")
+    return f"{local[:1]}***@{domain}"
+
+
+def find_personal_data(folder: Path, known_emails: set[str]) -> list[str]:
+    """E-mail addresses in any text file under `folder` (the generic pattern, and the exact
+    addresses of the dataset), as `file: masked address` lines."""
+    hits = []
+    for path in sorted(folder.rglob("*")):
+        if not path.is_file() or path.suffix.lower() not in (
+            ".html",
+            ".csv",
+            ".json",
+            ".ipynb",
+            ".log",
+            ".yaml",
+            ".txt",
+        ):
+            continue
+        text = path.read_text(encoding="utf-8", errors="replace")
+        found = set(_EMAIL.findall(text)) | {e for e in known_emails if e and e in text}
+        if found:
+            sample = ", ".join(sorted(mask_email(e) for e in found)[:3])
+            hits.append(f"{path.relative_to(folder)}: {len(found)} address(es), e.g. {sample}")
+    return hits
+
+
+def plan_jobs(
     settings: RunSettings,
+    rv: kpi.KpiReview,
+    now: pd.Timestamp,
     *,
-    as_of: pd.Timestamp | None = None,
-    log: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
-) -> RunResult:
-    """Run the monthly batch for `settings.month` and publish `<out_dir>/<month>/`.
+    products: list[str] | None = None,
+    include_pii: bool = False,
+) -> list[Job]:
+    """The notebook executions of a run, each checked against its `parameters` cell.
 
-    Nothing is written until the data and the parameters have been checked; the report folder
-    is built beside the target and swapped in only when every part of it is there, so a failed
-    run leaves the month's previous report as it was.
+    Every notebook runs for the whole business; with `products`, notebooks that declare a
+    `product` parameter run once more per product.
     """
-    started = time.perf_counter()
-    started_at = pd.Timestamp.now(tz=settings.timezone)
-    now = as_of if as_of is not None else started_at.tz_localize(None)
-    root = settings.params_dir.resolve().parent
-    notebooks_dir = root / "notebooks"
-
-    rv = kpi.load_review(settings, as_of=now)
-    log(
-        f"data: {settings.data_dir} ({len(rv.findings)} data-quality finding(s)); month: {rv.month}"
-    )
-    for finding in rv.findings:
-        log(f"  {finding.severity}: {finding.describe()}")
-
-    plans = []
+    notebooks_dir = settings.params_dir.resolve().parent / "notebooks"
+    for product in products or []:
+        if product not in rv.products:
+            raise ConfigError(
+                f"--products: no product '{product}' in the data{suggest(product, rv.products)} "
+                f"(products: {', '.join(rv.products)})"
+            )
+    jobs = []
     for name in settings.notebooks:
         path = notebooks_dir / f"{name}.ipynb"
         if not _NOTEBOOK_NAME.fullmatch(name) or not path.is_file():
             known = sorted(p.stem for p in notebooks_dir.glob("[0-9]*.ipynb"))
             raise ConfigError(
-                f"notebook '{name}' not found in {notebooks_dir} (available: {', '.join(known)})"
+                f"notebook '{name}' not found in {notebooks_dir} (available: {', '.join(known)}); "
+                "list notebooks by file name without .ipynb"
             )
-        parameters = {
+        declared = notebook_parameters(path)
+        base = {
             "month": rv.month,
             "data_dir": str(Path(settings.data_dir).resolve()),
             "params_dir": str(settings.params_dir.resolve()),
@@ -228,52 +289,175 @@ def run(
             "encoding": settings.encoding,
             "as_of": now.isoformat(),
         }
-        check_parameters(path, {**parameters, "output_dir": ""})
-        plans.append((name, path, parameters))
+        if "include_pii" in declared:
+            base["include_pii"] = include_pii
+        check_parameters(path, {**base, "output_dir": ""})
+        jobs.append(Job(name, path, None, base))
+        if products and "product" in declared:
+            for product in products:
+                check_parameters(path, {**base, "product": product, "output_dir": ""})
+                jobs.append(Job(name, path, product, {**base, "product": product}))
+    return jobs
 
-    final = Path(settings.out_dir) / rv.month
-    results: list[NotebookResult] = []
+
+def _run_job(
+    job: Job,
+    stage: Path,
+    settings: RunSettings,
+    generated_at: str,
+    position: int,
+) -> NotebookResult:
+    """Execute one job into `stage/<job.folder>` and render its HTML; never raises for a
+    notebook error: the result says what happened."""
+    t0 = time.perf_counter()
+    folder = stage / job.folder
+    folder.mkdir(parents=True, exist_ok=True)
+    executed = folder / f"{job.name}.ipynb"
+    kernel_log = folder / f"{job.name}.kernel.log"
+    progress = {
+        "desc": job.label,
+        "position": position,
+        "leave": True,
+        "disable": None,
+        "file": sys.stderr,
+    }
+    try:
+        _execute(
+            job.path, executed, {**job.parameters, "output_dir": str(folder)}, kernel_log, progress
+        )
+    except Exception as exc:
+        last_line = (str(exc).strip().splitlines() or [""])[-1]
+        return NotebookResult(
+            job.name,
+            "failed",
+            time.perf_counter() - t0,
+            job.folder / executed.name,
+            product=job.product,
+            error=f"{type(exc).__name__}: {last_line}",
+        )
+    io.remove_file(kernel_log)
+    nb = report.localize(nbformat.read(executed, as_version=4), settings.locale)
+    title = _title(nb, job.name)
+    if job.product:
+        title += f" ({t('product', settings.locale)} {job.product})"
+    html = report.notebook_to_html(
+        nb,
+        title=title,
+        show_code=settings.show_code,
+        lang=settings.locale,
+        generated_at=generated_at,
+        base_dir=job.path.parent,
+    )
+    io.write_text(html, folder / f"{job.name}.html")
+    return NotebookResult(
+        job.name,
+        "ok",
+        time.perf_counter() - t0,
+        job.folder / f"{job.name}.html",
+        product=job.product,
+        title=title,
+    )
+
+
+def _keep_failed(
+    stage: Path, failed_dir: Path, results: list[NotebookResult]
+) -> list[NotebookResult]:
+    """Copy what a failed run produced to `failed_dir` (replacing an older one) and point
+    the results there."""
+    io.remove_tree(failed_dir)
+    kept = []
+    for r in results:
+        names = [r.output.name]
+        if r.status == "failed":
+            names.append(r.output.with_suffix(".kernel.log").name)
+        else:
+            names.append(r.output.with_suffix(".ipynb").name)
+        for name in names:
+            src = stage / r.output.parent / name
+            if src.exists():
+                io.copy_file(src, failed_dir / r.output.parent / name)
+        kept.append(replace(r, output=failed_dir / r.output))
+    return kept
+
+
+def run(
+    settings: RunSettings,
+    *,
+    as_of: pd.Timestamp | None = None,
+    products: list[str] | None = None,  # [] = every product
+    jobs: int = 1,
+    include_pii: bool = False,
+    log: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+) -> RunResult:
+    """Run the monthly batch for `settings.month` and publish `<out_dir>/<month>/`.
+
+    Nothing is written until the data and the parameters have been checked. Every notebook
+    runs (in `jobs` parallel kernels) even when one fails; the report folder is built beside
+    the target and swapped in only when every notebook succeeded and no personal data is in
+    it (unless `include_pii`), so a failed run leaves the month's previous report as it was
+    and keeps what it produced in `<out_dir>/<month>.failed/`.
+    """
+    started = time.perf_counter()
+    started_at = pd.Timestamp.now(tz=settings.timezone)
+    now = as_of if as_of is not None else started_at.tz_localize(None)
+    root = settings.params_dir.resolve().parent
+    if jobs < 1:
+        raise ConfigError(f"--jobs must be 1 or more, got {jobs}")
+
+    rv = kpi.load_review(settings, as_of=now)
+    log(
+        f"data: {settings.data_dir} ({len(rv.findings)} data-quality finding(s)); month: {rv.month}"
+    )
+    for finding in rv.findings:
+        log(f"  {finding.severity}: {finding.describe()}")
+    if products is not None and not products:  # --products without codes: every product
+        products = list(rv.products)
+    plan = plan_jobs(settings, rv, now, products=products, include_pii=include_pii)
+
+    out_dir = Path(settings.out_dir)
+    final = out_dir / rv.month
     generated_at = started_at.strftime("%Y-%m-%d %H:%M %Z")
     with io.staging_dir(final) as stage:
         io.write_csv(kpi.metrics_table(rv), stage / "metrics.csv")
-        links = []
-        for i, (name, path, parameters) in enumerate(plans, 1):
-            log(f"[{i}/{len(plans)}] {name} ...")
-            t0 = time.perf_counter()
-            executed = stage / f"{name}.ipynb"
-            kernel_log = stage / f"{name}.kernel.log"
-            try:
-                _execute(path, executed, {**parameters, "output_dir": str(stage)}, kernel_log)
-            except Exception as exc:
-                failed_dir = Path(settings.out_dir) / f"{rv.month}.failed"
-                kept = None
-                if executed.exists():
-                    kept = io.copy_file(executed, failed_dir / executed.name)
-                if kernel_log.exists():
-                    io.copy_file(kernel_log, failed_dir / kernel_log.name)
-                where = f"; the executed copy with the error is {kept}" if kept else ""
-                last_line = (str(exc).strip().splitlines() or [""])[-1]
-                raise NotebookFailed(
-                    f"notebook {name} failed: {type(exc).__name__}: {last_line}"
-                    f"{where}. The previous report of {rv.month} was left as it was."
-                ) from None
-            io.remove_file(kernel_log)
-            nb = nbformat.read(executed, as_version=4)
-            title = _title(nb, name)
-            html = report.notebook_to_html(
-                nb,
-                title=f"{title} {rv.month}",
-                show_code=settings.show_code,
-                lang=settings.locale,
-                generated_at=generated_at,
-                base_dir=path.parent,
+        log(f"running {len(plan)} notebook(s) with {min(jobs, len(plan))} kernel(s)")
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            futures = [
+                pool.submit(_run_job, job, stage, settings, generated_at, i)
+                for i, job in enumerate(plan)
+            ]
+            results = []
+            for job, future in zip(plan, futures, strict=True):
+                result = future.result()
+                results.append(result)
+                log(
+                    f"{job.label}: {result.status} ({result.seconds:.1f} s)"
+                    + (f": {result.error}" if result.error else "")
+                )
+        failed = [r for r in results if r.status != "ok"]
+        if failed:
+            kept = _keep_failed(stage, out_dir / f"{rv.month}.failed", results)
+            raise NotebookFailed(
+                f"{len(failed)} of {len(results)} notebook(s) failed: "
+                + "; ".join(
+                    f"{r.name}{f' [{r.product}]' if r.product else ''}: {r.error}" for r in failed
+                )
+                + f". What the run produced is in {out_dir / (rv.month + '.failed')}; "
+                f"the previous report of {rv.month} was left as it was.",
+                results=kept,
             )
-            io.write_text(html, stage / f"{name}.html")
-            seconds = time.perf_counter() - t0
-            results.append(NotebookResult(name, "ok", seconds, final / f"{name}.html"))
-            links.append({"title": title, "href": f"{name}.html"})
-            log(f"[{i}/{len(plans)}] {name} ok ({seconds:.1f} s)")
-
+        if not include_pii:
+            emails = (
+                set(rv.dataset["leads"]["email"].dropna().astype(str))
+                if "email" in rv.dataset["leads"]
+                else set()
+            )
+            hits = find_personal_data(stage, emails)
+            if hits:
+                raise PersonalDataFound(
+                    "personal data (e-mail addresses) in the report, which was therefore not "
+                    "published:\n  " + "\n  ".join(hits) + "\nRemove what shows it, or pass "
+                    "--include-pii to share it knowingly."
+                )
         manifest = {
             "maops_version": __version__,
             "month": rv.month,
@@ -281,16 +465,18 @@ def run(
             "as_of": now.isoformat(),
             "seconds": round(time.perf_counter() - started, 3),
             "settings": settings.as_dict(),
+            "options": {"products": products or [], "jobs": jobs, "include_pii": include_pii},
             "inputs": rv.dataset.sources,
             "notebooks": [
                 {
                     "name": r.name,
+                    "product": r.product,
                     "status": r.status,
                     "seconds": round(r.seconds, 3),
-                    "output": f"{r.name}.html",
-                    "parameters": p[2],
+                    "output": r.output.as_posix(),
+                    "parameters": job.parameters,
                 }
-                for r, p in zip(results, plans, strict=True)
+                for r, job in zip(results, plan, strict=True)
             ],
             "versions": _versions(),
             "git_commit": _git_commit(root),
@@ -298,6 +484,7 @@ def run(
         }
         io.write_json(manifest, stage / "run.json")
         io.write_text(_log_text(manifest), stage / "run.log")
+        links = [{"title": r.title or r.name, "href": r.output.as_posix()} for r in results]
         io.write_text(
             report.render_month_index(
                 rv.month,
@@ -310,14 +497,15 @@ def run(
             stage / "index.html",
         )
         io.publish_dir(stage, final)
-    months = io.list_report_months(Path(settings.out_dir))
+    io.remove_tree(out_dir / f"{rv.month}.failed")  # an older failure of this month is history now
+    months = io.list_report_months(out_dir)
     io.write_text_atomic(
-        report.render_reports_index(months, lang=settings.locale),
-        Path(settings.out_dir) / "index.html",
+        report.render_reports_index(months, lang=settings.locale), out_dir / "index.html"
     )
     elapsed = time.perf_counter() - started
     log(f"report: {final / 'index.html'} ({elapsed:.1f} s)")
-    return RunResult(rv.month, final, final / "index.html", results, len(rv.findings), elapsed)
+    published = [replace(r, output=final / r.output) for r in results]
+    return RunResult(rv.month, final, final / "index.html", published, len(rv.findings), elapsed)
 
 
 def _log_text(manifest: dict[str, Any]) -> str:

@@ -40,6 +40,31 @@ class Dataset:
     def has(self, name: str) -> bool:
         return name in self.tables
 
+    def for_product(self, product: str) -> Dataset:
+        """The part of the dataset that belongs to one product: its leads with their
+        activities and stage changes, its opportunities, and its campaigns and the
+        cross-product ones (empty product)."""
+        leads = self.tables["leads"]
+        mine = leads[leads["product"] == product]
+        ids = set(mine["lead_id"])
+        tables = {
+            "leads": mine,
+            "activities": self.tables["activities"][self.tables["activities"]["lead_id"].isin(ids)],
+            "stage_changes": self.tables["stage_changes"][
+                self.tables["stage_changes"]["lead_id"].isin(ids)
+            ],
+            "opportunities": self.tables["opportunities"][
+                self.tables["opportunities"]["product"] == product
+            ],
+        }
+        if "campaigns" in self.tables:
+            c = self.tables["campaigns"]
+            tables["campaigns"] = c[c["product"].isna() | (c["product"] == product)]
+        if "scores" in self.tables:
+            tables["scores"] = self.tables["scores"][self.tables["scores"]["lead_id"].isin(ids)]
+        tables = {k: v.reset_index(drop=True) for k, v in tables.items()}
+        return Dataset(tables, list(self.findings), self.timezone, dict(self.sources))
+
     @property
     def products(self) -> list[str]:
         """Every product code in leads and opportunities, sorted."""

@@ -1,0 +1,650 @@
+"""Apply a mapping to a folder of vendor exports and build the tables of data contract v1.
+
+Reading is strict where a number would become meaningless (an unreadable required timestamp or
+amount stops the import with file, line and column) and lenient elsewhere (an unknown code is
+kept for the contract check to report; an unreadable optional value is dropped with a finding).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from ..errors import ConfigError, DataContractError, Finding
+from ..io import RawTable, read_raw_table
+from ..schema import TABLES
+from .mapping import ColumnSpec, Mapping, TableSpec
+from .parsing import clean_text, parse_datetimes, parse_numbers
+
+MAX_EXAMPLES = 5
+_SKIP = "__maops_skip__"
+# Columns every frame carries while it is built: where each row came from.
+_FILE, _LINE = "_file", "_line"
+
+
+@dataclass
+class ImportResult:
+    """Contract tables built from one source's exports, with what was noticed on the way."""
+
+    source: str
+    tables: dict[str, pd.DataFrame]
+    findings: list[Finding] = field(default_factory=list)
+    files: dict[str, list[str]] = field(default_factory=dict)
+
+    def summary(self) -> pd.DataFrame:
+        """Rows per table and the files they came from."""
+        return pd.DataFrame(
+            [
+                {"table": name, "rows": len(frame), "files": ", ".join(self.files.get(name, []))}
+                for name, frame in self.tables.items()
+            ]
+        )
+
+
+class _Problems:
+    def __init__(self) -> None:
+        self.errors: list[Finding] = []
+        self.findings: list[Finding] = []
+
+    def add(
+        self,
+        severity: str,
+        table: str,
+        message: str,
+        *,
+        file: str = "",
+        column: str = "",
+        rows: pd.DataFrame | None = None,
+        values: pd.Series | None = None,
+        action: str = "",
+    ) -> None:
+        examples: list[str] = []
+        count = 0
+        if rows is not None:
+            count = len(rows)
+            for i, (_, r) in enumerate(rows.iterrows()):
+                if i >= MAX_EXAMPLES:
+                    break
+                text = f"{Path(r[_FILE]).name} line {r[_LINE]}"
+                if values is not None:
+                    text += f": {str(values.loc[_]).strip()[:60]!r}"
+                examples.append(text)
+        target = self.errors if severity == "error" else self.findings
+        target.append(Finding(severity, table, message, file, column, count, examples, action))
+
+
+def _match_files(src: Path, patterns: tuple[str, ...]) -> list[Path]:
+    found: dict[Path, None] = {}
+    for pattern in patterns:
+        for path in sorted(src.glob(pattern)):
+            if path.is_file() and path.suffix.lower() in (".csv", ".txt", ".parquet"):
+                found[path] = None
+    return list(found)
+
+
+def _read(table: str, paths: list[Path], encoding: str) -> list[RawTable]:
+    return [read_raw_table(table, p, encoding=encoding) for p in paths]
+
+
+def _source_column(raw: RawTable, names: tuple[str, ...]) -> str | None:
+    for name in names:
+        if name in raw.frame.columns:
+            return name
+    return None
+
+
+def _json_key(values: pd.Series, key: str) -> pd.Series:
+    def get(cell: object) -> object:
+        if not isinstance(cell, str) or not cell.strip().startswith("{"):
+            return None
+        try:
+            value = json.loads(cell).get(key)
+        except (json.JSONDecodeError, AttributeError):
+            return None
+        return None if value is None else str(value)
+
+    return values.map(get)
+
+
+def _apply_values(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Series]:
+    """Map vendor codes; returns (mapped values, mask of codes missing from the map)."""
+    if not spec.values:
+        return values, pd.Series(False, index=values.index)
+    exact = {k.strip(): v for k, v in spec.values.items()}
+    loose = {k.strip().casefold(): v for k, v in spec.values.items()}
+
+    def one(cell: object) -> object:
+        if cell is None:
+            return None
+        key = str(cell).strip()
+        if key in exact:
+            return _SKIP if exact[key] is None else exact[key]
+        folded = key.casefold()
+        if folded in loose:
+            return _SKIP if loose[folded] is None else loose[folded]
+        return _MISSING
+
+    mapped = values.map(one)
+    unknown = mapped.map(lambda v: v is _MISSING)
+    if spec.others == "skip":
+        mapped[unknown] = _SKIP
+    elif spec.others == "empty":
+        mapped[unknown] = None
+    else:
+        mapped[unknown] = values[unknown]
+    return mapped.map(lambda v: v if v is None or v == _SKIP else str(v)), unknown
+
+
+_MISSING = object()
+
+
+def _templated(raw: RawTable, spec: ColumnSpec, rows: pd.Index, product: pd.Series) -> pd.Series:
+    """Values of a `{product}` column for exploded rows: the column named after each row's product."""
+    out = pd.Series(None, index=rows, dtype=object)
+    for code in sorted(product.dropna().unique()):
+        mask = product == code
+        for name in spec.columns:
+            col = name.format(product=code)
+            if col in raw.frame.columns:
+                take = out[mask].isna()
+                idx = take[take].index
+                out[idx] = raw.frame.loc[idx, col].values
+    return out
+
+
+class _Builder:
+    def __init__(self, mapping: Mapping, src: Path, timezone: str):
+        self.m = mapping
+        self.src = src
+        self.timezone = timezone
+        self.source_tz = mapping.timezone or timezone
+        self.p = _Problems()
+        self.files: dict[str, list[str]] = {}
+
+    # ------------------------------------------------------------ one field of one file
+    def field(
+        self,
+        table: str,
+        raw: RawTable,
+        name: str,
+        spec: ColumnSpec,
+        base: pd.DataFrame,
+        *,
+        product: pd.Series | None = None,
+    ) -> pd.Series:
+        kind = TABLES[table].column(name).kind if TABLES[table].column(name) else "string"
+        required = bool(TABLES[table].column(name) and TABLES[table].column(name).required)
+        index = base.index
+        values = pd.Series(None, index=index, dtype=object)
+        shown = ", ".join(spec.columns)
+        if spec.columns:
+            if any("{product}" in c for c in spec.columns) and product is not None:
+                values = _templated(raw, spec, index, product)
+                if spec.json:
+                    values = _json_key(values, spec.json)
+            else:
+                col = _source_column(raw, spec.columns)
+                if col is None:
+                    if spec.default is None and spec.template is None:
+                        self._missing_column(table, raw, name, spec, required)
+                else:
+                    values = raw.frame[col].reindex(index)
+                    if spec.json:
+                        values = _json_key(values, spec.json)
+                    if spec.split:
+                        values = values.map(
+                            lambda v: v.split(spec.split)[0] if isinstance(v, str) else v
+                        )
+        if spec.template is not None:
+            filled = base.apply(
+                lambda r: spec.template.format(**{k: ("" if v is None else v) for k, v in r.items()}),
+                axis=1,
+            ) if len(base) else pd.Series(dtype=object)
+            values = values.where(values.notna(), filled) if len(base) else values
+        values = clean_text(values, self.m.nulls)
+        if spec.default is not None:
+            values = values.where(values.notna(), str(spec.default))
+        if kind in ("timestamp", "date"):
+            parsed, bad = parse_datetimes(
+                values,
+                formats=spec.formats or self.m.date_formats,
+                source_timezone=self.source_tz,
+                timezone=self.timezone,
+                nulls=self.m.nulls,
+            )
+            if bad.any():
+                fatal = required or kind == "timestamp"
+                self.p.add(
+                    "error" if fatal else "warning",
+                    table,
+                    f"{int(bad.sum())} value(s) of '{shown}' are not readable dates"
+                    + ("" if fatal else "; they were left empty"),
+                    file=str(raw.path),
+                    column=shown,
+                    rows=base[bad],
+                    values=values,
+                    action="set date_formats (strftime, e.g. %m/%d/%Y %H:%M) in the mapping, "
+                    "or fix those cells",
+                )
+            return parsed
+        if kind in ("number", "integer"):
+            parsed, bad = parse_numbers(values, self.m.nulls)
+            if bad.any():
+                self.p.add(
+                    "error" if required else "warning",
+                    table,
+                    f"{int(bad.sum())} value(s) of '{shown}' are not numbers"
+                    + ("" if required else "; they were left empty"),
+                    file=str(raw.path),
+                    column=shown,
+                    rows=base[bad],
+                    values=values,
+                    action="write plain numbers (1200000, 1,200,000 or ¥1,200,000)",
+                )
+            return parsed
+        mapped, unknown = _apply_values(values, spec)
+        if unknown.any() and spec.others != "skip":
+            codes = sorted(map(str, values[unknown].dropna().unique()))
+            self.p.add(
+                "warning",
+                table,
+                f"{int(unknown.sum())} value(s) of '{shown}' are not in the mapping's value map "
+                f"({', '.join(codes[:MAX_EXAMPLES])}{', ...' if len(codes) > MAX_EXAMPLES else ''})"
+                + ("; left empty" if spec.others == "empty" else "; kept as they are"),
+                file=str(raw.path),
+                column=shown,
+                rows=base[unknown],
+                values=values,
+                action=f"add them to tables.{table}.columns.{name}.values (map to ~ to skip those rows)",
+            )
+        return mapped
+
+    def _missing_column(
+        self, table: str, raw: RawTable, name: str, spec: ColumnSpec, required: bool
+    ) -> None:
+        cols = list(raw.frame.columns)
+        from ..config import suggest
+
+        hint = suggest(spec.columns[0], cols)
+        self.p.add(
+            "error" if required else "warning",
+            table,
+            f"column '{' or '.join(spec.columns)}' (for {name}) is not in the file"
+            f"{hint}" + ("" if required else f"; {name} was left empty"),
+            file=str(raw.path),
+            column=spec.columns[0],
+            action=f"export that column, or change tables.{table}.columns.{name} in the mapping "
+            f"(columns found: {', '.join(cols[:15])}{', ...' if len(cols) > 15 else ''})",
+        )
+
+    # ------------------------------------------------------------ whole tables
+    def read_table(self, spec: TableSpec) -> tuple[list[RawTable], pd.DataFrame]:
+        paths = _match_files(self.src, spec.files)
+        self.files[spec.name] = [p.name for p in paths]
+        raws = _read(spec.name, paths, self.m.encoding)
+        return raws, pd.DataFrame()
+
+    def base(self, raw: RawTable) -> pd.DataFrame:
+        frame = raw.frame.copy()
+        frame[_FILE] = str(raw.path)
+        frame[_LINE] = np.arange(len(frame)) + (2 if raw.is_csv else 1)
+        return frame
+
+    def build(self, spec: TableSpec, raw: RawTable, base: pd.DataFrame, product: pd.Series | None = None) -> pd.DataFrame:
+        out = pd.DataFrame(index=base.index)
+        for name, col_spec in spec.columns.items():
+            out[name] = self.field(spec.name, raw, name, col_spec, base, product=product)
+        out[_FILE] = base[_FILE]
+        out[_LINE] = base[_LINE]
+        return out
+
+
+# ---------------------------------------------------------------- products and links
+
+
+def _explode_products(mapping: Mapping, b: _Builder, raw: RawTable, base: pd.DataFrame) -> pd.DataFrame:
+    """One row per (record, product): a person interested in two products is two leads."""
+    ps = mapping.product
+    base = base.copy()
+    product = pd.Series(None, index=base.index, dtype=object)
+    if ps.column is not None:
+        col = _source_column(raw, ps.column.columns)
+        if col is None:
+            b._missing_column("leads", raw, "product", ps.column, ps.default is None)
+        else:
+            product = clean_text(raw.frame[col], mapping.nulls)
+    if ps.split:
+        product = product.map(
+            lambda v: [p.strip() for p in v.split(ps.split) if p.strip()] if isinstance(v, str) else [None]
+        )
+        base["_product_raw"] = product
+        base = base.explode("_product_raw")
+    else:
+        base["_product_raw"] = product
+    codes = clean_text(base["_product_raw"], mapping.nulls)
+    if ps.column is not None and ps.column.values:
+        codes, unknown = _apply_values(codes, ps.column)
+        if unknown.any():
+            b.p.add(
+                "warning",
+                "leads",
+                f"{int(unknown.sum())} product value(s) are not in product.values "
+                f"({', '.join(sorted(map(str, codes[unknown].dropna().unique()))[:MAX_EXAMPLES])}); kept as they are",
+                file=str(raw.path),
+                column=ps.column.columns[0],
+                rows=base[unknown],
+                values=base["_product_raw"],
+                action="add them to product.values in the mapping",
+            )
+    if ps.default is not None:
+        codes = codes.where(codes.notna(), ps.default)
+    base["_product"] = codes.where(codes != _SKIP, None)
+    return base
+
+
+def _norm_email(values: pd.Series) -> pd.Series:
+    from ..dedupe import normalize_email
+
+    return values.map(normalize_email)
+
+
+def _attach(
+    rows: pd.DataFrame, leads: pd.DataFrame, *, record: str, time: str, product: str | None
+) -> pd.Series:
+    """The lead each row belongs to, given its vendor record (person) id.
+
+    A record with one lead: that lead. A record with several (one per product): the lead of the
+    row's own product when it has one (its campaign's product, the deal's product), else the
+    latest lead created at or before the row's time, else the record's first lead.
+    """
+    out = pd.Series(None, index=rows.index, dtype=object)
+    if rows.empty or leads.empty:
+        return out
+    per = leads.groupby("_record")["lead_id"].agg(list)
+    n = rows[record].map(per.map(len)).fillna(0).astype(int)
+    single = n == 1
+    out[single] = rows.loc[single, record].map(per.map(lambda v: v[0]))
+    multi = rows.index[n > 1]
+    if len(multi) == 0:
+        return out
+    cand = (
+        rows.loc[multi, [record, time] + ([product] if product else [])]
+        .rename(columns={record: "_record", time: "_t"})
+        .reset_index(names="_row")
+        .merge(leads[["_record", "lead_id", "product", "created_at"]], on="_record")
+    )
+    if product:
+        same = cand[cand[product].notna() & (cand[product] == cand["product"])]
+        chosen = same.drop_duplicates("_row").set_index("_row")["lead_id"]
+        out[chosen.index] = chosen
+    left = cand[~cand["_row"].isin(out.dropna().index)]
+    before = left[left["created_at"].notna() & left["_t"].notna() & (left["created_at"] <= left["_t"])]
+    latest = before.sort_values("created_at").drop_duplicates("_row", keep="last").set_index("_row")["lead_id"]
+    out[latest.index] = latest
+    rest = left[~left["_row"].isin(out.dropna().index)]
+    first = rest.sort_values(["created_at", "lead_id"]).drop_duplicates("_row").set_index("_row")["lead_id"]
+    out[first.index] = first
+    return out
+
+
+def _categorise(acts: pd.DataFrame, rules: dict[str, tuple[tuple[str, str], ...]]) -> pd.Series:
+    category = acts["category"] if "category" in acts else pd.Series(None, index=acts.index, dtype=object)
+    category = category.astype(object)
+    for activity, items in rules.items():
+        todo = (acts["activity_type"] == activity) & category.isna() & acts["asset_name"].notna()
+        for pattern, name in items:
+            if not todo.any():
+                break
+            hit = todo & acts["asset_name"].astype(str).str.contains(pattern, regex=True, flags=re.I)
+            category[hit] = name
+            todo &= ~hit
+    return category
+
+
+def _contract_frame(table: str, frame: pd.DataFrame, extra: tuple[str, ...] = ()) -> pd.DataFrame:
+    cols = [c.name for c in TABLES[table].columns]
+    out = pd.DataFrame(index=frame.index)
+    for c in cols:
+        out[c] = frame[c] if c in frame else None
+    for c in extra:
+        if c in frame and frame[c].notna().any():
+            out[c] = frame[c]
+    return out.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- the import
+
+
+def import_exports(
+    src: str | Path, mapping: Mapping, *, timezone: str = "Asia/Tokyo"
+) -> ImportResult:
+    """Read the exports in `src` as `mapping` describes and build contract tables.
+
+    Args:
+        src: folder holding the vendor's export files (matched by the mapping's `files` globs).
+        mapping: from `load_mapping`.
+        timezone: the run's time zone; every timestamp is converted to naive local time in it.
+
+    Returns:
+        `ImportResult` with `leads`, `activities`, `stage_changes`, `opportunities` (empty
+        tables where the source has none) and `campaigns` when mapped, plus findings.
+
+    Raises:
+        ConfigError: the folder does not exist or holds no leads export.
+        DataContractError: values that cannot be read, naming file, line and column.
+    """
+    src = Path(src)
+    if not src.is_dir():
+        raise ConfigError(f"export folder '{src}' does not exist or is not a folder; pass --src DIR")
+    b = _Builder(mapping, src, timezone)
+    m = mapping
+
+    # ---- leads (and the stage dates they carry)
+    lspec = m.tables["leads"]
+    raws, _ = b.read_table(lspec)
+    if not raws:
+        raise ConfigError(
+            f"no leads export found in {src}: none of {', '.join(lspec.files)} matched "
+            f"(files there: {', '.join(sorted(p.name for p in src.iterdir())[:12]) or 'none'}); "
+            "rename the file or set tables.leads.files in the mapping"
+        )
+    lead_parts, stage_parts = [], []
+    for raw in raws:
+        base = _explode_products(m, b, raw, b.base(raw))
+        part = b.build(lspec, raw, base, product=base["_product"])
+        record = part["lead_id"] if "lead_id" in part else pd.Series(None, index=part.index)
+        part["_record"] = record
+        if "product" in lspec.columns:
+            part["product"] = part["product"].where(part["product"].notna(), base["_product"])
+        else:
+            part["product"] = base["_product"]
+        if m.product.split:
+            part["lead_id"] = record.astype("string") + "-" + part["product"].astype("string")
+            part["lead_id"] = part["lead_id"].astype(object).where(part["lead_id"].notna(), None)
+            if "contact_id" not in lspec.columns:
+                part["contact_id"] = record
+        for stage, sspec in lspec.stages.items():
+            when = b.field("stage_changes", raw, "changed_at", sspec, base, product=base["_product"])
+            got = when.notna()
+            stage_parts.append(
+                pd.DataFrame(
+                    {
+                        "_record": part.loc[got, "_record"],
+                        "lead_id": part.loc[got, "lead_id"],
+                        "stage": stage,
+                        "changed_at": when[got],
+                        _FILE: part.loc[got, _FILE],
+                        _LINE: part.loc[got, _LINE],
+                    }
+                )
+            )
+        lead_parts.append(part)
+    leads = pd.concat(lead_parts, ignore_index=True)
+    skipped = leads["product"].isna()
+    if skipped.any():
+        b.p.add(
+            "error",
+            "leads",
+            f"{int(skipped.sum())} lead(s) have no product",
+            file=", ".join(b.files["leads"]),
+            column=", ".join(m.product.column.columns) if m.product.column else "product",
+            rows=leads[skipped],
+            action="fill in the product, or set product.default in the mapping",
+        )
+    if "email" in leads:
+        leads["_email"] = _norm_email(leads["email"])
+    else:
+        leads["_email"] = None
+
+    # ---- campaigns (their products attribute activities of people with several leads)
+    campaigns = None
+    if "campaigns" in m.tables:
+        cspec = m.tables["campaigns"]
+        craws, _ = b.read_table(cspec)
+        if craws:
+            campaigns = pd.concat([b.build(cspec, r, b.base(r)) for r in craws], ignore_index=True)
+    camp_product = dict(m.campaign_products)
+    if campaigns is not None and "product" in campaigns:
+        known = campaigns.dropna(subset=["campaign_id", "product"])
+        camp_product = {**dict(zip(known["campaign_id"], known["product"], strict=True)), **camp_product}
+
+    by_email = (
+        leads.dropna(subset=["_email"])
+        .sort_values(["created_at", "_record"], na_position="last")
+        .drop_duplicates("_email")
+        .set_index("_email")["_record"]
+        if leads["_email"].notna().any()
+        else pd.Series(dtype=object)
+    )
+
+    def link(frame: pd.DataFrame, table: str, time: str, product: str | None) -> pd.DataFrame:
+        rec = frame["lead_id"] if "lead_id" in frame else pd.Series(None, index=frame.index, dtype=object)
+        if "lead_email" in frame:
+            rec = rec.where(rec.notna(), _norm_email(frame["lead_email"]).map(by_email))
+        frame["_record"] = rec
+        lead = _attach(frame, leads, record="_record", time=time, product=product)
+        unlinked = frame["_record"].notna() & lead.isna()
+        if unlinked.any():
+            b.p.add(
+                "warning",
+                table,
+                f"{int(unlinked.sum())} row(s) name a person not in the leads export; their "
+                "lead_id is kept as written (the contract check reports them as orphans)",
+                file=", ".join(b.files.get(table, [])),
+                column="lead_id",
+                rows=frame[unlinked],
+                values=frame["_record"],
+                action="export the leads and the other tables for the same people and period",
+            )
+        no_ref = frame["_record"].isna()
+        if no_ref.any() and table != "opportunities":
+            b.p.add(
+                "warning",
+                table,
+                f"{int(no_ref.sum())} row(s) name no person (no id, or an e-mail address not in "
+                "the leads export)",
+                file=", ".join(b.files.get(table, [])),
+                column="lead_id",
+                rows=frame[no_ref],
+                action="export the person's id or e-mail address with each row",
+            )
+        frame["lead_id"] = lead.where(lead.notna(), frame["_record"])
+        return frame
+
+    # ---- activities
+    acts = pd.DataFrame(columns=[c.name for c in TABLES["activities"].columns])
+    if "activities" in m.tables:
+        aspec = m.tables["activities"]
+        araws, _ = b.read_table(aspec)
+        if araws:
+            acts = pd.concat([b.build(aspec, r, b.base(r)) for r in araws], ignore_index=True)
+            acts = acts[acts["activity_type"] != _SKIP].copy()
+            for col in ("campaign_id", "asset_name", "category"):
+                if col not in acts:
+                    acts[col] = None
+            acts["_cproduct"] = acts["campaign_id"].map(camp_product)
+            acts = link(acts, "activities", "occurred_at", "_cproduct")
+            acts["category"] = _categorise(acts, m.category_rules)
+    if "activities" not in b.files or not b.files["activities"]:
+        b.p.add(
+            "warning",
+            "activities",
+            "no activity export was found; the activities table is empty",
+            action="export the activities (see docs/importers.md) and put them in the folder",
+        )
+
+    # ---- stage changes: dates on the leads export, and/or a stage history export
+    stages = [s for s in stage_parts if len(s)]
+    if "stage_changes" in m.tables:
+        sspec = m.tables["stage_changes"]
+        sraws, _ = b.read_table(sspec)
+        for r in sraws:
+            part = b.build(sspec, r, b.base(r))
+            part = part[part["stage"].notna() & (part["stage"] != _SKIP)].copy()
+            stages.append(link(part, "stage_changes", "changed_at", "product" if "product" in part else None))
+    stage_changes = (
+        pd.concat(stages, ignore_index=True)
+        if stages
+        else pd.DataFrame(columns=["lead_id", "stage", "changed_at"])
+    )
+
+    # ---- opportunities
+    opps = pd.DataFrame(columns=[c.name for c in TABLES["opportunities"].columns])
+    if "opportunities" in m.tables:
+        ospec = m.tables["opportunities"]
+        oraws, _ = b.read_table(ospec)
+        if oraws:
+            opps = pd.concat([b.build(ospec, r, b.base(r)) for r in oraws], ignore_index=True)
+            opps = opps[opps.get("status", pd.Series(dtype=object)) != _SKIP].copy()
+            if "lead_id" not in opps and "lead_email" not in opps and "converted_opportunity_id" in leads:
+                # Salesforce: a converted lead names its opportunity; sales-sourced deals have none.
+                conv = leads.dropna(subset=["converted_opportunity_id"]).drop_duplicates(
+                    "converted_opportunity_id"
+                )
+                opps["lead_id"] = opps["opportunity_id"].map(
+                    conv.set_index("converted_opportunity_id")["_record"]
+                )
+            if "product" not in opps:
+                opps["product"] = None
+            opps = link(opps, "opportunities", "created_at", "product")
+            lead_product = leads.set_index("lead_id")["product"]
+            fill = opps["product"].isna() & opps["lead_id"].notna()
+            opps.loc[fill, "product"] = opps.loc[fill, "lead_id"].map(lead_product)
+            if m.product.default is not None:
+                opps["product"] = opps["product"].where(opps["product"].notna(), m.product.default)
+            missing = opps["product"].isna()
+            if missing.any():
+                b.p.add(
+                    "error",
+                    "opportunities",
+                    f"{int(missing.sum())} opportunities have no product and no lead to take it from",
+                    file=", ".join(b.files["opportunities"]),
+                    column="product",
+                    rows=opps[missing],
+                    action="export the deal's product, or set product.default in the mapping",
+                )
+    if "opportunities" not in b.files or not b.files["opportunities"]:
+        b.p.add(
+            "warning",
+            "opportunities",
+            "no opportunity export was found; the opportunities table is empty",
+            action="add the CRM's opportunity report (see docs/importers.md)",
+        )
+
+    if b.p.errors:
+        raise DataContractError(b.p.errors)
+
+    tables = {
+        "leads": _contract_frame("leads", leads, ("name", "phone")),
+        "activities": _contract_frame("activities", acts),
+        "stage_changes": _contract_frame("stage_changes", stage_changes),
+        "opportunities": _contract_frame("opportunities", opps),
+    }
+    if campaigns is not None:
+        tables["campaigns"] = _contract_frame("campaigns", campaigns)
+    return ImportResult(m.name, tables, b.p.findings, {k: v for k, v in b.files.items() if v})

@@ -1,0 +1,323 @@
+"""Mapping files: how a vendor's export columns and codes become data contract v1.
+
+A mapping is YAML (`params/mappings/<source>.yaml` for the shipped vendors, or any file passed
+with `--mapping`). Which vendor value maps to which contract value lives there, not in code, so
+a team reads and overrides it. The layout is documented in docs/importers.md.
+"""
+
+from __future__ import annotations
+
+import copy
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from ..config import suggest
+from ..errors import ConfigError
+from ..io import ENCODINGS, load_yaml
+from ..schema import TABLES
+from .parsing import DATE_FORMAT_WORDS, DEFAULT_NULLS
+
+PACKAGE_PARAMS = Path(__file__).resolve().parents[2] / "params" / "mappings"
+IMPORT_TABLES = ("leads", "activities", "stage_changes", "opportunities", "campaigns")
+# Fields an importer fills besides the contract's columns: links between files, and the
+# contact details 名寄せ compares (personal data, like `email`).
+LINK_FIELDS = {
+    "leads": ("converted_opportunity_id", "name", "phone"),
+    "activities": ("lead_email",),
+    "stage_changes": ("lead_email", "product"),
+    "opportunities": ("lead_email",),
+    "campaigns": (),
+}
+_TOP_KEYS = (
+    "description",
+    "extends",
+    "encoding",
+    "timezone",
+    "date_formats",
+    "nulls",
+    "product",
+    "campaign_products",
+    "category_rules",
+    "tables",
+)
+_SPEC_KEYS = ("column", "json", "values", "others", "default", "formats", "split", "template")
+_TABLE_KEYS = ("files", "columns", "stages")
+_PRODUCT_KEYS = ("column", "split", "values", "default")
+OTHERS = ("keep", "skip", "empty")
+
+
+@dataclass(frozen=True)
+class ColumnSpec:
+    """Where one contract field comes from.
+
+    `columns` are tried in order (the first non-empty value wins); a name may contain
+    `{product}` (per-product fields of a person exploded into one lead per product). `json`
+    reads a key of a JSON object held in the column (Marketo's `attributes`). `values` maps
+    vendor codes to contract codes; `others` says what happens to a code not in the map:
+    `keep` it (the contract check reports unknown codes), `skip` the row, or leave it `empty`.
+    """
+
+    columns: tuple[str, ...] = ()
+    json: str | None = None
+    values: dict[str, Any] | None = None
+    others: str = "keep"
+    default: Any = None
+    formats: tuple[str, ...] | None = None
+    split: str | None = None
+    template: str | None = None
+
+
+@dataclass(frozen=True)
+class TableSpec:
+    name: str
+    files: tuple[str, ...]
+    columns: dict[str, ColumnSpec]
+    stages: dict[str, ColumnSpec] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ProductSpec:
+    column: ColumnSpec | None = None
+    split: str | None = None
+    default: str | None = None
+
+
+@dataclass(frozen=True)
+class Mapping:
+    """A resolved mapping (after `extends`), checked when it was loaded."""
+
+    name: str
+    path: Path | None
+    tables: dict[str, TableSpec]
+    product: ProductSpec
+    encoding: str = "auto"
+    timezone: str = ""
+    date_formats: tuple[str, ...] = ("auto",)
+    nulls: tuple[str, ...] = DEFAULT_NULLS
+    campaign_products: dict[str, str] = field(default_factory=dict)
+    category_rules: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
+    description: str = ""
+
+
+def available_sources(mappings_dir: Path = PACKAGE_PARAMS) -> list[str]:
+    """Names of the shipped vendor mappings (files not starting with `_` or `example`)."""
+    if not mappings_dir.is_dir():
+        return []
+    return sorted(
+        p.stem
+        for p in mappings_dir.glob("*.yaml")
+        if not p.stem.startswith(("_", "example"))
+    )
+
+
+def _merge(base: dict, over: dict) -> dict:
+    out = copy.deepcopy(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _resolve(path: Path, mappings_dir: Path, seen: tuple[Path, ...] = ()) -> dict:
+    if path in seen:
+        chain = " -> ".join(str(p) for p in (*seen, path))
+        raise ConfigError(f"{path}: 'extends' forms a cycle ({chain})")
+    data = load_yaml(path)
+    parents = data.get("extends") or []
+    if isinstance(parents, str):
+        parents = [parents]
+    if not isinstance(parents, list):
+        raise ConfigError(f"{path}: extends must be a mapping name or a list of names")
+    merged: dict = {}
+    for parent in parents:
+        merged = _merge(merged, _resolve(_locate(str(parent), mappings_dir, path), mappings_dir, (*seen, path)))
+    data = {k: v for k, v in data.items() if k != "extends"}
+    return _merge(merged, data)
+
+
+def _locate(name: str, mappings_dir: Path, where: Path | None = None) -> Path:
+    candidate = Path(name)
+    if candidate.suffix in (".yaml", ".yml"):
+        if not candidate.is_absolute() and where is not None:
+            beside = where.parent / candidate
+            if beside.is_file():
+                return beside
+        if candidate.is_file():
+            return candidate
+    shipped = mappings_dir / f"{name}.yaml"
+    if shipped.is_file():
+        return shipped
+    known = available_sources(mappings_dir)
+    origin = f"{where}: " if where else ""
+    raise ConfigError(
+        f"{origin}mapping '{name}' not found (neither a file nor one of "
+        f"{', '.join(known) or 'none'} in {mappings_dir}){suggest(name, known)}"
+    )
+
+
+def _as_tuple(value: Any, where: str) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        return (value,)
+    if isinstance(value, list) and all(isinstance(v, str | int) for v in value):
+        return tuple(str(v) for v in value)
+    raise ConfigError(f"{where}: expected a name or a list of names, got {value!r}")
+
+
+def _spec(raw: Any, where: str) -> ColumnSpec:
+    if isinstance(raw, str | list):
+        return ColumnSpec(columns=_as_tuple(raw, where))
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{where}: expected a column name or {{column: ..., values: ...}}, got {raw!r}"
+        )
+    for key in raw:
+        if key not in _SPEC_KEYS:
+            raise ConfigError(f"{where}: unknown key '{key}'{suggest(str(key), list(_SPEC_KEYS))}")
+    values = raw.get("values")
+    if values is not None and not isinstance(values, dict):
+        raise ConfigError(f"{where}.values: expected a mapping of vendor value -> contract value")
+    others = raw.get("others", "keep")
+    if others not in OTHERS:
+        raise ConfigError(f"{where}.others: '{others}' is not one of {', '.join(OTHERS)}")
+    columns = _as_tuple(raw.get("column"), f"{where}.column")
+    if not columns and raw.get("default") is None and raw.get("template") is None:
+        raise ConfigError(f"{where}: give a column, a template or a default value")
+    formats = raw.get("formats")
+    return ColumnSpec(
+        columns=columns,
+        json=str(raw["json"]) if raw.get("json") is not None else None,
+        values={str(k): v for k, v in values.items()} if values else None,
+        others=others,
+        default=raw.get("default"),
+        formats=_formats(formats, f"{where}.formats") if formats is not None else None,
+        split=raw.get("split"),
+        template=raw.get("template"),
+    )
+
+
+def _formats(raw: Any, where: str) -> tuple[str, ...]:
+    formats = _as_tuple(raw, where)
+    for f in formats:
+        if f not in DATE_FORMAT_WORDS and "%" not in f:
+            raise ConfigError(
+                f"{where}: '{f}' is neither one of {', '.join(DATE_FORMAT_WORDS)} nor a strftime "
+                "format such as %Y/%m/%d %H:%M"
+            )
+    return formats or ("auto",)
+
+
+def _table(name: str, raw: Any, where: str) -> TableSpec:
+    if name not in IMPORT_TABLES:
+        raise ConfigError(f"{where}: unknown table '{name}'{suggest(name, list(IMPORT_TABLES))}")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected files and columns")
+    for key in raw:
+        if key not in _TABLE_KEYS:
+            raise ConfigError(f"{where}: unknown key '{key}'{suggest(str(key), list(_TABLE_KEYS))}")
+    files = _as_tuple(raw.get("files"), f"{where}.files")
+    if not files:
+        raise ConfigError(f"{where}.files: name the export file(s), e.g. [\"*Lead*.csv\"]")
+    known = [c.name for c in TABLES[name].columns] + list(LINK_FIELDS[name])
+    columns = {}
+    for col, spec in (raw.get("columns") or {}).items():
+        if col not in known:
+            raise ConfigError(
+                f"{where}.columns: '{col}' is not a field of {name}{suggest(str(col), known)} "
+                f"(fields: {', '.join(known)})"
+            )
+        columns[col] = _spec(spec, f"{where}.columns.{col}")
+    stages = {}
+    if raw.get("stages"):
+        if name != "leads":
+            raise ConfigError(f"{where}.stages: stage dates can only be read from the leads export")
+        for stage, spec in raw["stages"].items():
+            stages[str(stage)] = _spec(spec, f"{where}.stages.{stage}")
+    return TableSpec(name, files, columns, stages)
+
+
+def load_mapping(source: str, mapping_file: str | Path | None = None, *, mappings_dir: Path = PACKAGE_PARAMS) -> Mapping:
+    """The mapping for `source` (a shipped vendor name, or `custom` / any name with a file).
+
+    Args:
+        source: `eloqua`, `marketo`, `hubspot`, `salesforce`, or any name when `mapping_file`
+            is given.
+        mapping_file: a YAML file; it may `extends: <vendor>` to override a few entries only.
+        mappings_dir: where the shipped mappings live (`params/mappings/`).
+
+    Returns:
+        The checked `Mapping`.
+
+    Raises:
+        ConfigError: naming the file and the key that is wrong.
+    """
+    if mapping_file is not None:
+        path = Path(mapping_file)
+        if not path.is_file():
+            raise ConfigError(f"mapping file '{path}' does not exist; pass --mapping FILE (YAML)")
+    else:
+        path = _locate(source, mappings_dir)
+    raw = _resolve(path.resolve(), mappings_dir)
+    where = str(path)
+    for key in raw:
+        if key not in _TOP_KEYS:
+            raise ConfigError(f"{where}: unknown key '{key}'{suggest(str(key), list(_TOP_KEYS))}")
+    encoding = str(raw.get("encoding", "auto"))
+    if encoding not in ENCODINGS:
+        raise ConfigError(f"{where}: encoding '{encoding}' is not one of {', '.join(ENCODINGS)}")
+    tz = str(raw.get("timezone") or "")
+    if tz:
+        try:
+            pd.Timestamp("2020-01-01").tz_localize(tz)
+        except Exception:
+            raise ConfigError(f"{where}: timezone '{tz}' is not a known time zone (e.g. Asia/Tokyo, UTC)") from None
+    tables_raw = raw.get("tables") or {}
+    if not isinstance(tables_raw, dict) or "leads" not in tables_raw:
+        raise ConfigError(f"{where}: tables must include at least 'leads' (files and columns)")
+    tables = {name: _table(str(name), spec, f"{where}: tables.{name}") for name, spec in tables_raw.items()}
+    prod_raw = raw.get("product") or {}
+    if not isinstance(prod_raw, dict):
+        raise ConfigError(f"{where}: product must be a mapping (column, split, values, default)")
+    for key in prod_raw:
+        if key not in _PRODUCT_KEYS:
+            raise ConfigError(f"{where}: product: unknown key '{key}'{suggest(str(key), list(_PRODUCT_KEYS))}")
+    column = None
+    if prod_raw.get("column"):
+        column = _spec({k: v for k, v in prod_raw.items() if k in ("column", "values")}, f"{where}: product")
+    default = prod_raw.get("default")
+    if column is None and default is None and "product" not in tables["leads"].columns:
+        raise ConfigError(
+            f"{where}: say where the product comes from: product.column (a column of the leads "
+            "export), product.default (one product for all), or tables.leads.columns.product"
+        )
+    rules: dict[str, tuple[tuple[str, str], ...]] = {}
+    for activity, items in (raw.get("category_rules") or {}).items():
+        if not isinstance(items, list) or not all(
+            isinstance(i, dict) and set(i) == {"match", "category"} for i in items
+        ):
+            raise ConfigError(
+                f"{where}: category_rules.{activity}: expected a list of {{match: regex, category: name}}"
+            )
+        rules[str(activity)] = tuple((str(i["match"]), str(i["category"])) for i in items)
+    camp = raw.get("campaign_products") or {}
+    if not isinstance(camp, dict):
+        raise ConfigError(f"{where}: campaign_products must map campaign id -> product")
+    return Mapping(
+        name=source,
+        path=path,
+        tables=tables,
+        product=ProductSpec(column, prod_raw.get("split"), None if default is None else str(default)),
+        encoding=encoding,
+        timezone=tz,
+        date_formats=_formats(raw.get("date_formats", ["auto"]), f"{where}: date_formats"),
+        nulls=tuple(dict.fromkeys((*DEFAULT_NULLS, *_as_tuple(raw.get("nulls"), f"{where}: nulls")))),
+        campaign_products={str(k): str(v) for k, v in camp.items()},
+        category_rules=rules,
+        description=str(raw.get("description", "")),
+    )

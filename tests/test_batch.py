@@ -1,0 +1,189 @@
+"""The monthly batch as a scheduler runs it: products, parallel kernels, locale, personal data,
+notebooks of one's own, reruns."""
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+
+import handmade
+
+ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow
+
+
+def maops(*args, cwd=ROOT):
+    return subprocess.run(
+        [sys.executable, "-m", "maops_utils", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+
+
+def make_project(base: Path) -> Path:
+    """A copy of the project's params and notebooks, to add notebooks to."""
+    shutil.copytree(ROOT / "params", base / "params")
+    shutil.copytree(ROOT / "notebooks", base / "notebooks")
+    (base / "pyproject.toml").write_text("", encoding="utf-8")
+    return base
+
+
+@pytest.fixture(scope="module")
+def extended(tmp_path_factory):
+    """A project with a notebook of one's own made from the starter, run in English for the
+    whole business and product A with two kernels, twice."""
+    base = tmp_path_factory.mktemp("batch")
+    project = make_project(base / "project")
+    shutil.copy(
+        project / "notebooks" / "templates" / "starter.ipynb",
+        project / "notebooks" / "10_custom.ipynb",
+    )
+    run_file = base / "run.yaml"
+    run_file.write_text("notebooks: [01_kpi_evaluation, 10_custom]\nlocale: en\n", encoding="utf-8")
+    data = handmade.write(base / "data")
+    out = base / "reports"
+    args = (
+        "run",
+        "--params",
+        project / "params",
+        "--config",
+        run_file,
+        "--data",
+        data,
+        "--out",
+        out,
+        "--month",
+        handmade.MONTH,
+        "--as-of",
+        "2026-03-01 09:00",
+        "--products",
+        "A",
+        "--jobs",
+        "2",
+    )
+    first = maops(*args)
+    assert first.returncode == 0, first.stderr
+    tables = {p.name: p.read_bytes() for p in (out / handmade.MONTH).glob("*.csv")}
+    second = maops(*args)
+    assert second.returncode == 0, second.stderr
+    return {"out": out, "month_dir": out / handmade.MONTH, "proc": second, "first_tables": tables}
+
+
+def test_summary_lists_every_notebook_and_product(extended):
+    lines = extended["proc"].stdout.splitlines()
+    assert lines[0].split() == ["notebook", "product", "status", "seconds", "output"]
+    rows = [line.split() for line in lines[1:-1]]
+    assert {(r[0], r[1], r[2]) for r in rows} == {
+        ("01_kpi_evaluation", "-", "ok"),
+        ("01_kpi_evaluation", "A", "ok"),
+        ("10_custom", "-", "ok"),
+    }
+
+
+def test_product_reports_and_own_notebook_are_published_and_linked(extended):
+    d = extended["month_dir"]
+    assert (d / "products" / "A" / "01_kpi_evaluation.html").is_file()
+    assert (d / "products" / "A" / "trend.csv").is_file()
+    assert (d / "10_custom.html").is_file() and (d / "my_report.csv").is_file()
+    assert not (d / "products" / "A" / "10_custom.html").exists()  # it has no product parameter
+    index = (d / "index.html").read_text(encoding="utf-8")
+    for href in ("01_kpi_evaluation.html", "products/A/01_kpi_evaluation.html", "10_custom.html"):
+        assert f'href="{href}"' in index
+    manifest = json.loads((d / "run.json").read_text(encoding="utf-8"))
+    assert manifest["options"] == {"products": ["A"], "jobs": 2, "include_pii": False}
+    assert [(n["name"], n["product"]) for n in manifest["notebooks"]] == [
+        ("01_kpi_evaluation", None),
+        ("01_kpi_evaluation", "A"),
+        ("10_custom", None),
+    ]
+    assert manifest["notebooks"][1]["parameters"]["product"] == "A"
+
+
+def test_english_reports_switch_headings_labels_and_sentences(extended):
+    html = (extended["month_dir"] / "01_kpi_evaluation.html").read_text(encoding="utf-8")
+    for english in (
+        "Scorecard",
+        "Highlights",
+        "Glossary",
+        "Cohort view",
+        "Revenue",
+        "<title>KPI evaluation report",
+    ):
+        assert english in html
+    for japanese in ("スコアカード", "ハイライト", "用語集", "受注金額"):
+        assert japanese not in html
+    product = (extended["month_dir"] / "products" / "A" / "01_kpi_evaluation.html").read_text(
+        encoding="utf-8"
+    )
+    assert "(Product A)" in product
+
+
+def test_a_rerun_with_the_same_inputs_gives_the_same_tables(extended):
+    again = {p.name: p.read_bytes() for p in extended["month_dir"].glob("*.csv")}
+    assert again == extended["first_tables"]
+    assert not (extended["out"] / f"{handmade.MONTH}.failed").exists()
+
+
+def test_personal_data_stops_publication_unless_asked_for(tmp_path):
+    project = make_project(tmp_path / "project")
+    leaky = nbformat.read(project / "notebooks" / "templates" / "starter.ipynb", as_version=4)
+    leaky.cells.append(
+        nbformat.v4.new_code_cell('rv.dataset["leads"][["lead_id", "email"]].head(3)')
+    )
+    nbformat.write(leaky, project / "notebooks" / "20_leaky.ipynb")
+    data = handmade.write(tmp_path / "data")
+    out = tmp_path / "reports"
+    args = (
+        "run",
+        "--params",
+        project / "params",
+        "--data",
+        data,
+        "--out",
+        out,
+        "--month",
+        handmade.MONTH,
+        "--as-of",
+        "2026-03-01 09:00",
+        "--notebooks",
+        "20_leaky",
+    )
+    proc = maops(*args)
+    assert proc.returncode == 1, proc.stderr
+    assert "personal data" in proc.stderr and "l***@example.com" in proc.stderr
+    assert "l1@example.com" not in proc.stderr  # the message itself does not leak it
+    assert not (out / handmade.MONTH).exists()
+    proc = maops(*args, "--include-pii")
+    assert proc.returncode == 0, proc.stderr
+    assert "l1@example.com" in (out / handmade.MONTH / "20_leaky.html").read_text(encoding="utf-8")
+
+
+def test_run_help_explains_every_option_with_its_default():
+    proc = maops("run", "--help")
+    assert proc.returncode == 0
+    text = " ".join(proc.stdout.split())
+    for option in (
+        "--month",
+        "--data",
+        "--out",
+        "--notebooks",
+        "--products",
+        "--jobs",
+        "--locale",
+        "--show-code",
+        "--include-pii",
+        "--as-of",
+        "--config",
+        "--params",
+        "--timezone",
+        "--encoding",
+    ):
+        assert option in text
+    assert text.count("(default:") >= 13
+    assert "exit codes" in text
