@@ -168,6 +168,14 @@ def _cmd_run(args: argparse.Namespace) -> int:
     return 0
 
 
+def _table(rows: list[tuple[str, ...]]) -> str:
+    widths = [max(len(row[i]) for row in rows) for i in range(len(rows[0]) - 1)]
+    return "\n".join(
+        "  ".join([*(cell.ljust(widths[i]) for i, cell in enumerate(row[:-1])), row[-1]])
+        for row in rows
+    )
+
+
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .config import parse_as_of
     from .validation import load_dataset
@@ -177,12 +185,33 @@ def _cmd_validate(args: argparse.Namespace) -> int:
     dataset = load_dataset(
         settings.data_dir, timezone=settings.timezone, encoding=settings.encoding, as_of=now
     )
-    for name, src in dataset.sources.items():
-        print(f"{name:<14} {src['rows']:>9} rows  {src['encoding']:<9} {src['path']}")
+    rows = [("table", "rows", "encoding", "file")]
+    rows += [
+        (name, str(src["rows"]), str(src["encoding"]), str(src["path"]))
+        for name, src in dataset.sources.items()
+    ]
+    print(_table(rows))
+    print()
     if not dataset.findings:
         print("OK: the dataset satisfies data contract v1 (no findings).")
+        return 0
+    rows = [("severity", "table", "column", "rows", "finding")]
+    rows += [
+        (f.severity, f.table, f.column or "-", str(f.count), f.message) for f in dataset.findings
+    ]
+    print(_table(rows))
+    print()
     for f in dataset.findings:
-        print(f"{f.severity}: {f.describe()}")
+        if f.examples or f.action:
+            print(
+                f"{f.table}.{f.column or '*'}: "
+                + "; ".join(f.examples)
+                + (f"  -> {f.action}" if f.action else "")
+            )
+    print(
+        f"\n{len(dataset.findings)} finding(s): the rows named are left out of the reports; "
+        "nothing is fatal."
+    )
     return 0
 
 
