@@ -54,6 +54,8 @@ def test_notebook_runs_on_the_sample_and_writes_its_tables(executed):
     assert trend["month"].max() == "2026-10" and trend["month"].nunique() == 13
     assert {"revenue", "email_ctr", "webinar_attendees"} <= set(trend["metric"])
     assert "<li>" in html  # the highlights
+    # the sample's newest newsletter is named with markup: shown as text, never as HTML
+    assert "&lt;script&gt;alert(" in html and "<script>alert(" not in html
 
 
 def test_no_glyph_is_missing_in_the_charts(executed):
