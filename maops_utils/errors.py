@@ -22,6 +22,10 @@ class ConfigError(MaopsError):
     exit_code = EXIT_INPUT
 
 
+class RunInProgress(MaopsError):
+    """Another run is writing the same month; this one refuses rather than interleave."""
+
+
 @dataclass
 class Finding:
     """One data-quality observation about an input table.

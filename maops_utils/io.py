@@ -18,7 +18,7 @@ from pathlib import Path
 import pandas as pd
 import yaml
 
-from .errors import ConfigError, DataContractError, Finding
+from .errors import ConfigError, DataContractError, Finding, RunInProgress
 from .schema import TABLES
 
 ENCODINGS = ("auto", "utf-8", "utf-8-sig", "cp932", "shift_jis")
@@ -193,10 +193,30 @@ def load_yaml(path: Path) -> dict:
 # ---------------------------------------------------------------- writing
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """Text cells a spreadsheet would run as a formula (`=HYPERLINK(...)`, `+`, `-`, `@`) get a
+    leading apostrophe, the spreadsheet's own mark for "this is text". Numbers are untouched."""
+    out = frame.copy()
+    for col in out.columns:
+        values = out[col]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            text = values.astype("string")
+            risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool)
+            if risky.any():
+                out[col] = values.astype(object).where(~risky, "'" + text.astype(object))
+    if out.index.dtype == object and out.index.astype(str).str.startswith(_FORMULA_START).any():
+        out.index = ["'" + v if str(v).startswith(_FORMULA_START) else v for v in out.index]
+    return out
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
+    """A report table as CSV for people: UTF-8 with BOM (Excel then shows Japanese text) and
+    formula-like text neutralised (see `neutralize_formulas`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    # UTF-8 with BOM so that Excel (the tool most readers open a CSV with) shows Japanese text.
-    frame.to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
+    neutralize_formulas(frame).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
     return path
 
 
@@ -259,7 +279,11 @@ def staging_dir(final: Path) -> Iterator[Path]:
 
 
 def publish_dir(staged: Path, final: Path) -> None:
-    """Replace `final` by `staged`; the old folder is removed only after the new one is in place."""
+    """Replace `final` by `staged`; the old folder is removed only after the new one is in place.
+
+    Between the two renames the previous report is `.<name>.old-<pid>`; a run killed exactly
+    there is repaired by `recover_dir` at the start of the next run.
+    """
     old = None
     if final.exists():
         old = final.parent / f".{final.name}.old-{os.getpid()}"
@@ -272,6 +296,55 @@ def publish_dir(staged: Path, final: Path) -> None:
         raise
     if old is not None:
         shutil.rmtree(old, ignore_errors=True)
+
+
+def recover_dir(final: Path) -> list[str]:
+    """Clean up after a run of `final` that was killed: put back a previous report left
+    aside by `publish_dir`, remove half-built staging folders. Returns what was done."""
+    done = []
+    parent = final.parent
+    if not parent.is_dir():
+        return done
+    olds = sorted(parent.glob(f".{final.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    if olds and not final.exists():
+        os.replace(olds[-1], final)
+        done.append(f"restored the previous report {final} left aside by an interrupted run")
+        olds = olds[:-1]
+    for leftover in [*olds, *parent.glob(f".{final.name}.tmp-*")]:
+        shutil.rmtree(leftover, ignore_errors=True)
+        done.append(f"removed {leftover.name} left by an interrupted run")
+    return done
+
+
+@contextmanager
+def run_lock(out_dir: Path, name: str) -> Iterator[None]:
+    """Hold `<out_dir>/.<name>.lock` for the block; another holder makes this raise at once.
+
+    The lock is the operating system's (flock), so it is released when the holder dies, even
+    by SIGKILL.
+    """
+    import fcntl
+
+    out_dir.mkdir(parents=True, exist_ok=True)
+    path = out_dir / f".{name}.lock"
+    with path.open("a+", encoding="utf-8") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise RunInProgress(
+                f"another run of {name} is writing to {out_dir} ({holder}); wait for it to finish "
+                "and run again"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
 
 
 def list_report_months(reports_dir: Path) -> list[str]:

@@ -250,6 +250,29 @@ def find_personal_data(folder: Path, known_emails: set[str]) -> list[str]:
     return hits
 
 
+def check_out_dir(out_dir: Path, data_dir: Path, root: Path) -> None:
+    """Refuse output folders a run must never write into: its inputs, a folder holding them,
+    the project's own folders, the file system's or the user's top folder."""
+    out = out_dir.resolve()
+    data = data_dir.resolve()
+    problem = None
+    if out == Path(out.anchor) or out == Path.home().resolve():
+        problem = "is the top of the file system or your home folder"
+    elif out == data or data in out.parents:
+        problem = f"is the data folder {data} or inside it: a run never writes among its inputs"
+    elif out in data.parents:
+        problem = f"holds the data folder {data}: a run never writes among its inputs"
+    elif out == root or any(
+        out == root / name or (root / name) in out.parents
+        for name in ("params", "notebooks", "maops_utils", "tests", "docs", ".git")
+    ):
+        problem = f"is the project folder {root} or one of its source folders"
+    if problem:
+        raise ConfigError(
+            f"output folder {out_dir} {problem}; choose another --out (default: reports)"
+        )
+
+
 def plan_jobs(
     settings: RunSettings,
     rv: kpi.KpiReview,
@@ -404,6 +427,7 @@ def run(
     if jobs < 1:
         raise ConfigError(f"--jobs must be 1 or more, got {jobs}")
 
+    check_out_dir(Path(settings.out_dir), Path(settings.data_dir), root)
     rv = kpi.load_review(settings, as_of=now)
     log(
         f"data: {settings.data_dir} ({len(rv.findings)} data-quality finding(s)); month: {rv.month}"
@@ -417,6 +441,43 @@ def run(
     out_dir = Path(settings.out_dir)
     final = out_dir / rv.month
     generated_at = started_at.strftime("%Y-%m-%d %H:%M %Z")
+    with io.run_lock(out_dir, rv.month):
+        for note in io.recover_dir(final):
+            log(note)
+        return _build_and_publish(
+            settings,
+            rv,
+            plan,
+            now,
+            started,
+            started_at,
+            generated_at,
+            out_dir,
+            final,
+            products=products,
+            jobs=jobs,
+            include_pii=include_pii,
+            log=log,
+        )
+
+
+def _build_and_publish(
+    settings: RunSettings,
+    rv: kpi.KpiReview,
+    plan: list[Job],
+    now: pd.Timestamp,
+    started: float,
+    started_at: pd.Timestamp,
+    generated_at: str,
+    out_dir: Path,
+    final: Path,
+    *,
+    products: list[str] | None,
+    jobs: int,
+    include_pii: bool,
+    log: Callable[[str], None],
+) -> RunResult:
+    root = settings.params_dir.resolve().parent
     with io.staging_dir(final) as stage:
         io.write_csv(kpi.metrics_table(rv), stage / "metrics.csv")
         log(f"running {len(plan)} notebook(s) with {min(jobs, len(plan))} kernel(s)")

@@ -77,7 +77,11 @@ def test_run_writes_the_contract_outputs(published):
     # the kernel's own start-up and shut-down chatter stays out of the batch log
     assert "IPKernelApp" not in published["proc"].stderr
     assert not list(month_dir.glob("*.kernel.log"))
-    leftovers = [p.name for p in published["out"].iterdir() if p.name.startswith(".")]
+    leftovers = [
+        p.name
+        for p in published["out"].iterdir()
+        if p.name.startswith(".") and not p.name.endswith(".lock")
+    ]
     assert leftovers == []
 
 
@@ -205,7 +209,7 @@ def test_failed_runs_leave_the_previous_report_intact(published, tmp_path):
     assert snapshot(out / handmade.MONTH) == previous
     assert (out / f"{handmade.MONTH}.failed" / "99_broken.ipynb").is_file()
     assert (out / f"{handmade.MONTH}.failed" / "99_broken.kernel.log").is_file()
-    assert not [p for p in out.iterdir() if p.name.startswith(".")]
+    assert not [p for p in out.iterdir() if p.name.startswith(".") and not p.name.endswith(".lock")]
 
 
 def test_unknown_month_is_refused(tmp_path):
