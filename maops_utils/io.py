@@ -159,6 +159,12 @@ def read_raw_table(name: str, path: Path, *, encoding: str = "auto") -> RawTable
                         )
                     ]
                 ) from None
+    if path.suffix.lower() != ".parquet" and len(frame.columns):
+        # pandas renames a repeated header to `x.1`; keep the names as written so that
+        # validation can say the column is there twice.
+        header = next(csv.reader(_io.StringIO(text.lstrip("\ufeff").split("\n", 1)[0])), [])
+        if len(header) == len(frame.columns):
+            frame.columns = header
     frame.columns = [str(c).strip() for c in frame.columns]
     return RawTable(name, path, frame, used, digest, len(data))
 
