@@ -209,6 +209,9 @@ def test_failed_runs_leave_the_previous_report_intact(published, tmp_path):
     assert snapshot(out / handmade.MONTH) == previous
     assert (out / f"{handmade.MONTH}.failed" / "99_broken.ipynb").is_file()
     assert (out / f"{handmade.MONTH}.failed" / "99_broken.kernel.log").is_file()
+    # the other notebook still completed, and its report is kept beside the failure record
+    assert (out / f"{handmade.MONTH}.failed" / "01_kpi_evaluation.html").is_file()
+    assert "01_kpi_evaluation" in proc.stdout and "failed" in proc.stdout  # the summary table
     assert not [p for p in out.iterdir() if p.name.startswith(".") and not p.name.endswith(".lock")]
 
 

@@ -1,0 +1,182 @@
+"""Faults a scheduled batch meets: killed mid-way, started twice, hostile values."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from maops_utils import io
+from maops_utils.errors import RunInProgress
+from maops_utils.runner import _execute
+
+import handmade
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def snapshot(folder: Path) -> dict[str, bytes]:
+    return {
+        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
+    }
+
+
+def start(data: Path, out: Path) -> subprocess.Popen:
+    return subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "maops_utils",
+            "run",
+            "--data",
+            str(data),
+            "--out",
+            str(out),
+            "--month",
+            handmade.MONTH,
+            "--as-of",
+            "2026-03-01 09:00",
+        ],
+        cwd=ROOT,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,  # its own process group: the kernel dies with it
+    )
+
+
+def wait_for(condition, timeout: float = 120.0) -> None:
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if condition():
+            return
+        time.sleep(0.1)
+    raise AssertionError("timed out waiting")
+
+
+def staging(out: Path) -> list[Path]:
+    return list(out.glob(f".{handmade.MONTH}.tmp-*"))
+
+
+@pytest.fixture
+def published(tmp_path):
+    data = handmade.write(tmp_path / "data")
+    out = tmp_path / "reports"
+    proc = start(data, out)
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    return data, out
+
+
+@pytest.mark.slow
+def test_a_run_killed_mid_way_leaves_the_previous_report_and_the_next_run_succeeds(published):
+    data, out = published
+    before = snapshot(out / handmade.MONTH)
+    proc = start(data, out)
+    # kill it while it executes the notebook: the staging folder holds metrics.csv by then
+    wait_for(lambda: any((s / "metrics.csv").exists() for s in staging(out)))
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait(timeout=30)
+    assert proc.returncode == -signal.SIGKILL
+    assert snapshot(out / handmade.MONTH) == before
+    assert staging(out)  # the half-built folder is left behind ...
+    proc = start(data, out)
+    assert proc.wait(timeout=300) == 0, proc.stderr.read()
+    assert "left by an interrupted run" in proc.stderr.read()
+    assert not staging(out)  # ... and cleaned up by the next run
+    assert (out / handmade.MONTH / "01_kpi_evaluation.html").is_file()
+
+
+@pytest.mark.slow
+def test_a_second_run_of_the_same_month_is_refused_while_the_first_writes(published):
+    data, out = published
+    first = start(data, out)
+    wait_for(lambda: staging(out))
+    second = start(data, out)
+    assert second.wait(timeout=120) == 1
+    err = second.stderr.read()
+    assert "another run of 2026-01 is writing" in err and "Traceback" not in err
+    assert first.wait(timeout=300) == 0, first.stderr.read()
+    frame = pd.read_csv(out / handmade.MONTH / "metrics.csv")
+    assert (
+        frame.loc[(frame["product"] == "ALL") & (frame["metric"] == "new_leads"), "value"].item()
+        == 5
+    )
+
+
+def test_the_run_lock_refuses_a_second_holder_and_frees_itself(tmp_path):
+    with io.run_lock(tmp_path, "2026-01"):
+        with pytest.raises(RunInProgress, match=f"pid {os.getpid()}"):
+            with io.run_lock(tmp_path, "2026-01"):
+                pass
+        with io.run_lock(tmp_path, "2026-02"):  # another month is another lock
+            pass
+    with io.run_lock(tmp_path, "2026-01"):  # released
+        pass
+
+
+def test_recovery_puts_back_a_report_left_aside_by_a_killed_publish(tmp_path):
+    old = tmp_path / ".2026-01.old-4242"
+    old.mkdir()
+    (old / "index.html").write_text("previous", encoding="utf-8")
+    (tmp_path / ".2026-01.tmp-abc").mkdir()
+    notes = io.recover_dir(tmp_path / "2026-01")
+    assert (tmp_path / "2026-01" / "index.html").read_text(encoding="utf-8") == "previous"
+    assert not old.exists() and not (tmp_path / ".2026-01.tmp-abc").exists()
+    assert len(notes) == 2
+    assert io.recover_dir(tmp_path / "2026-01") == []  # nothing left to do
+
+
+def test_a_parameter_crafted_as_code_is_injected_as_a_string(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.metadata["kernelspec"] = {
+        "name": "python3",
+        "display_name": "Python 3",
+        "language": "python",
+    }
+    nb.cells = [
+        nbformat.v4.new_code_cell('value: str = ""  # anything', metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("print(repr(value))"),
+    ]
+    src = tmp_path / "nb.ipynb"
+    nbformat.write(nb, src)
+    pwned = tmp_path / "PWNED"
+    hostile = f'x"); open({str(pwned)!r}, "w").write("1"); print("'
+    _execute(
+        src, tmp_path / "out.ipynb", {"value": hostile}, tmp_path / "kernel.log", {"disable": True}
+    )
+    assert not pwned.exists()
+    out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    printed = out.cells[-1].outputs[0]["text"].strip()
+    assert printed == repr(hostile)
+
+
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "name": [
+                '=HYPERLINK("http://x","y")',
+                "+cmd|' /C calc'!A0",
+                "-2+3",
+                "@SUM(1)",
+                "普通の名前",
+                None,
+            ],
+            "value": [-5.0, 1.0, 2.0, 3.0, 4.0, 5.0],
+        }
+    )
+    path = io.write_csv(frame, tmp_path / "t.csv")
+    back = pd.read_csv(path, encoding="utf-8-sig")
+    assert list(back["name"][:4]) == [
+        '\'=HYPERLINK("http://x","y")',
+        "'+cmd|' /C calc'!A0",
+        "'-2+3",
+        "'@SUM(1)",
+    ]
+    assert back["name"][4] == "普通の名前" and pd.isna(back["name"][5])
+    assert list(back["value"]) == [-5.0, 1.0, 2.0, 3.0, 4.0, 5.0]  # numbers untouched
+    assert frame["name"][0].startswith("=")  # the caller's frame is not changed
