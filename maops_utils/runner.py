@@ -360,7 +360,7 @@ def _run_job(
         )
     io.remove_file(kernel_log)
     nb = report.localize(nbformat.read(executed, as_version=4), settings.locale)
-    title = _title(nb, job.name)
+    title = f"{_title(nb, job.name)} {job.parameters['month']}"
     if job.product:
         title += f" ({t('product', settings.locale)} {job.product})"
     html = report.notebook_to_html(
