@@ -33,6 +33,7 @@ PACKAGES = (
     "nbconvert",
     "matplotlib",
     "seaborn",
+    "scikit-learn",
 )
 _NOTEBOOK_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.-]*")  # a file in notebooks/, never a path
 _TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool}

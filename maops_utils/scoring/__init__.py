@@ -1,0 +1,39 @@
+"""Lead scoring calibration: does the MA tool's score pick the leads sales wants?
+
+The notebook `notebooks/02_scoring_calibration.ipynb` calls `load_config` and `run`, then the
+table functions of `study`; definitions are in docs/scoring.md and in each submodule.
+"""
+
+from .model import ScoringConfig, ScoringModel, load_config, parse_config, parse_model
+from .study import (
+    ScoringStudy,
+    band_table,
+    gain_curves,
+    lead_scores,
+    metrics_table,
+    product_table,
+    proposed_yaml,
+    reliability_curves,
+    run,
+    run_time,
+    tables,
+)
+
+__all__ = [
+    "ScoringConfig",
+    "ScoringModel",
+    "ScoringStudy",
+    "band_table",
+    "gain_curves",
+    "lead_scores",
+    "load_config",
+    "metrics_table",
+    "parse_config",
+    "parse_model",
+    "product_table",
+    "proposed_yaml",
+    "reliability_curves",
+    "run",
+    "run_time",
+    "tables",
+]

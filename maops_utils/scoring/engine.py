@@ -1,0 +1,481 @@
+"""Point-in-time scores: what a lead's score was at a given moment, rebuilt in SQL.
+
+Every score is computed from the activities at or before the moment it is taken for, never
+from later ones. The heavy part (matching activities to rules, applying caps per period,
+the look-back window and the decay, summing per lead and moment) runs in DuckDB; pandas
+only sees one row per (moment, rule).
+
+Definitions (docs/scoring.md quotes these):
+
+- **Profile points** come from the lead's attributes as they are in the leads table (the
+  contract keeps no history of attributes, so a changed job title counts from the start).
+- **Engagement points** of an activity are the points of its rule: the rule for its
+  activity type and category, else the rule for its activity type without a category.
+- **Cap.** A rule with a cap adds at most `cap` points (in absolute value) per cap period
+  (calendar day, ISO week or calendar month of the activity); activities are counted in time
+  order, so the first ones of a period count.
+- **Look-back.** With `lookback_days` = L, only activities less than L days before the
+  moment count.
+- **Decay.** With `half_life_days` = h, an activity d days before the moment counts
+  points x 0.5^(d / h).
+- **Score** = profile points + engagement points, at any moment t: the activities with
+  `occurred_at <= t`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import duckdb
+import numpy as np
+import pandas as pd
+
+from ..metrics import month_bounds, month_range
+from ..validation import Dataset
+from .model import EMPTY, ActivityRule, ProfileRule, RatingGrid, ScoringModel
+
+SECOND = pd.Timedelta(seconds=1)
+
+
+# ---------------------------------------------------------------- profile
+
+
+def profile_points(leads: pd.DataFrame, rules: Sequence[ProfileRule]) -> pd.Series:
+    """Profile points per lead.
+
+    Args:
+        leads: the leads table (at least `lead_id` and the attributes the rules name).
+        rules: profile rules; a value without points and a missing attribute score 0.
+
+    Returns:
+        Points indexed like `leads`, as float.
+    """
+    total = pd.Series(0.0, index=leads.index)
+    for rule in rules:
+        if rule.attribute not in leads.columns:
+            continue
+        col = leads[rule.attribute]
+        if rule.numeric:
+            values = pd.to_numeric(col, errors="coerce").astype("float64")
+            pts = pd.Series(0.0, index=leads.index)
+            placed = pd.Series(False, index=leads.index)
+            for band in rule.bands:  # highest minimum first
+                hit = ~placed & (values >= band.min)
+                pts[hit] = band.points
+                placed |= hit
+            pts[values.isna()] = float(dict(rule.values).get(EMPTY, 0))
+            total += pts
+        else:
+            text = col.astype("string").fillna(EMPTY).str.strip().astype(object)
+            total += text.map(dict(rule.values)).fillna(0).astype("float64")
+    return total
+
+
+def rating_of(profile: pd.Series, engagement: pd.Series, grid: RatingGrid) -> pd.Series:
+    """The rating cell (e.g. `A1`) of each lead from its profile and engagement points."""
+
+    def band(points: pd.Series, bands: tuple[tuple[str, float], ...]) -> pd.Series:
+        labels = np.select(
+            [points.to_numpy() >= low for _, low in bands],
+            [name for name, _ in bands],
+            default=bands[-1][0],
+        )
+        return pd.Series(labels, index=points.index)
+
+    return band(profile, grid.profile) + band(engagement, grid.engagement)
+
+
+# ---------------------------------------------------------------- engine
+
+
+def connect(dataset: Dataset, cutoff: pd.Timestamp) -> duckdb.DuckDBPyConnection:
+    """DuckDB with the activities before `cutoff`, numbered in time order (`act_no` breaks
+    ties so that caps count the same activities on every run)."""
+    acts = dataset["activities"]
+    acts = acts[acts["occurred_at"].notna() & (acts["occurred_at"] < cutoff)]
+    acts = acts[["lead_id", "activity_type", "category", "occurred_at"]].sort_values(
+        ["lead_id", "occurred_at", "activity_type", "category"], kind="stable", na_position="first"
+    )
+    acts = acts.assign(act_no=np.arange(len(acts), dtype="int64")).reset_index(drop=True)
+    con = duckdb.connect(":memory:")
+    con.register("acts", acts)
+    return con
+
+
+def _rules_frame(rules: Sequence[ActivityRule]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "rule_key": [r.key for r in rules],
+            "activity_type": [r.activity_type for r in rules],
+            "category": [r.category for r in rules],
+            "points": [float(r.points) for r in rules],
+            "cap": [np.nan if r.cap is None else float(r.cap) for r in rules],
+        },
+        columns=["rule_key", "activity_type", "category", "points", "cap"],
+    ).astype({"category": object, "points": "float64", "cap": "float64"})
+
+
+def compile_counted_query(period: str) -> str:
+    """SQL giving every activity that matches a rule with the points it adds after the rule's
+    cap per period: rows `act_no, lead_id, occurred_at, rule_key, counted`."""
+    return f"""
+WITH matched AS (
+  SELECT a.act_no, a.lead_id, a.occurred_at,
+    COALESCE(s.rule_key, g.rule_key) AS rule_key,
+    COALESCE(s.points, g.points) AS points,
+    CASE WHEN s.rule_key IS NOT NULL THEN s.cap ELSE g.cap END AS cap
+  FROM acts AS a
+  LEFT JOIN rules AS s ON s.activity_type = a.activity_type AND s.category = a.category
+  LEFT JOIN rules AS g ON g.activity_type = a.activity_type AND g.category IS NULL
+  WHERE COALESCE(s.rule_key, g.rule_key) IS NOT NULL
+),
+used AS (
+  SELECT *,
+    COALESCE(SUM(ABS(points)) OVER (
+      PARTITION BY lead_id, rule_key, DATE_TRUNC('{period}', occurred_at)
+      ORDER BY occurred_at, act_no ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+    ), 0) AS used_before
+  FROM matched
+)
+SELECT act_no, lead_id, occurred_at, rule_key,
+  CASE WHEN cap IS NULL THEN points
+    ELSE SIGN(points) * LEAST(ABS(points), GREATEST(cap - used_before, 0)) END AS counted
+FROM used
+WHERE points <> 0
+"""
+
+
+def compile_points_at_query(lookback_days: int | None, half_life_days: float | None) -> str:
+    """SQL summing, per moment (`moments`: row_id, lead_id, at) and rule, the counted points
+    of the lead's activities at or before the moment, within the look-back, decayed."""
+    window = (
+        f"AND c.occurred_at > m.at - INTERVAL {int(lookback_days)} DAY" if lookback_days else ""
+    )
+    if half_life_days:
+        weight = (
+            "POW(0.5, CAST(DATE_DIFF('second', c.occurred_at, m.at) AS DOUBLE) "
+            f"/ {86400.0 * float(half_life_days)!r})"
+        )
+    else:
+        weight = "1.0"
+    return f"""
+SELECT m.row_id, c.rule_key, SUM(c.counted * {weight}) AS points
+FROM moments AS m
+JOIN counted AS c ON c.lead_id = m.lead_id AND c.occurred_at <= m.at {window}
+GROUP BY m.row_id, c.rule_key
+"""
+
+
+def points_by_rule(
+    con: duckdb.DuckDBPyConnection,
+    moments: pd.DataFrame,
+    rules: Sequence[ActivityRule],
+    *,
+    lookback_days: int | None,
+    half_life_days: float | None,
+    cap_period: str,
+) -> pd.DataFrame:
+    """Engagement points per moment and rule.
+
+    Args:
+        con: from `connect`.
+        moments: rows `row_id, lead_id, at` (at: the moment the score is taken for).
+        rules: the activity rules.
+        lookback_days, half_life_days, cap_period: as in `ScoringModel`.
+
+    Returns:
+        Wide frame indexed by `row_id` (every row of `moments`), one column per rule key, 0
+        where nothing counts.
+    """
+    keys = [r.key for r in rules]
+    if not rules or moments.empty:
+        return pd.DataFrame(0.0, index=pd.Index(moments["row_id"], name="row_id"), columns=keys)
+    con.register("rules", _rules_frame(rules))
+    con.execute(f"CREATE OR REPLACE TEMP TABLE counted AS {compile_counted_query(cap_period)}")
+    con.register("moments", moments[["row_id", "lead_id", "at"]])
+    long = con.execute(compile_points_at_query(lookback_days, half_life_days)).df()
+    con.unregister("moments")
+    wide = long.pivot_table(index="row_id", columns="rule_key", values="points", aggfunc="sum")
+    return wide.reindex(index=pd.Index(moments["row_id"], name="row_id"), columns=keys).fillna(0.0)
+
+
+def scores_at(
+    dataset: Dataset,
+    model: ScoringModel,
+    moments: pd.DataFrame,
+    cutoff: pd.Timestamp,
+    *,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> pd.DataFrame:
+    """The model's score of each lead at each moment, rebuilt from the activity history.
+
+    Args:
+        dataset: a validated dataset.
+        model: the scoring model.
+        moments: rows `row_id, lead_id, at`.
+        cutoff: activities at or after this are never read (the end of the report month).
+        con: a connection from `connect(dataset, cutoff)` to reuse.
+
+    Returns:
+        `moments` with `profile`, `engagement`, `score` and, with a rating grid, `rating`.
+    """
+    own = con is None
+    con = con or connect(dataset, cutoff)
+    try:
+        by_rule = points_by_rule(
+            con,
+            moments,
+            model.activities,
+            lookback_days=model.lookback_days,
+            half_life_days=model.half_life_days,
+            cap_period=model.cap_period,
+        )
+    finally:
+        if own:
+            con.close()
+    leads = dataset["leads"]
+    profile = pd.Series(
+        profile_points(leads, model.profile).to_numpy(), index=leads["lead_id"].to_numpy()
+    )
+    out = moments.reset_index(drop=True).copy()
+    out["profile"] = out["lead_id"].map(profile).fillna(0.0).to_numpy()
+    out["engagement"] = by_rule.sum(axis=1).to_numpy()
+    out["score"] = out["profile"] + out["engagement"]
+    if model.rating is not None:
+        out["rating"] = rating_of(out["profile"], out["engagement"], model.rating)
+    return out
+
+
+def event_moments(dataset: Dataset, model: ScoringModel, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """Every moment a lead's score can reach a new high: its creation, each activity that
+    adds points, and (with a look-back) the moment a negative activity leaves the window.
+
+    Between these moments a score only falls (decay, activities leaving the window), so the
+    first moment a score reaches a threshold is one of them.
+    """
+    leads = dataset["leads"]
+    leads = leads[leads["created_at"].notna() & (leads["created_at"] < cutoff)]
+    acts = dataset["activities"]
+    acts = acts[acts["occurred_at"].notna() & (acts["occurred_at"] < cutoff)]
+    positive = {(r.activity_type, r.category) for r in model.activities if r.points > 0}
+    negative = {(r.activity_type, r.category) for r in model.activities if r.points < 0}
+    typed = {t for t, c in positive if c is None}
+    hit = acts["activity_type"].isin(typed) | pd.Series(
+        [(t, c) in positive for t, c in zip(acts["activity_type"], acts["category"], strict=True)],
+        index=acts.index,
+        dtype=bool,
+    )
+    parts = [
+        leads[["lead_id", "created_at"]].rename(columns={"created_at": "at"}),
+        acts.loc[hit, ["lead_id", "occurred_at"]].rename(columns={"occurred_at": "at"}),
+    ]
+    if model.lookback_days and negative:
+        neg = pd.Series(
+            [
+                (t, c) in negative or (t, None) in negative
+                for t, c in zip(acts["activity_type"], acts["category"], strict=True)
+            ],
+            index=acts.index,
+            dtype=bool,
+        )
+        expiry = acts.loc[neg, ["lead_id", "occurred_at"]].rename(columns={"occurred_at": "at"})
+        expiry["at"] = expiry["at"] + pd.Timedelta(days=model.lookback_days)
+        parts.append(expiry[expiry["at"] < cutoff])
+    out = pd.concat(parts, ignore_index=True)
+    out = out[out["lead_id"].isin(set(leads["lead_id"]))]
+    out = out.drop_duplicates().sort_values(["lead_id", "at"], kind="stable")
+    out.insert(0, "row_id", np.arange(len(out), dtype="int64"))
+    return out.reset_index(drop=True)
+
+
+def first_crossings(trajectory: pd.DataFrame) -> pd.DataFrame:
+    """The moments a lead's score reached a new high, with the range of thresholds each
+    moment is the first crossing for.
+
+    Args:
+        trajectory: rows `lead_id, at, score` (a lead's scores at its event moments).
+
+    Returns:
+        Rows `lead_id, at, low, high`: the lead first reaches any threshold T with
+        low < T <= high at `at` (low is -inf for the first moment).
+    """
+    t = trajectory.sort_values(["lead_id", "at"], kind="stable")
+    best = t.groupby("lead_id", sort=False)["score"].cummax()
+    before = best.groupby(t["lead_id"], sort=False).shift(1)
+    new_high = before.isna() | (best > before)
+    out = pd.DataFrame(
+        {
+            "lead_id": t["lead_id"],
+            "at": t["at"],
+            "low": before.fillna(-np.inf),
+            "high": best,
+        }
+    )[new_high.to_numpy()]
+    return out.reset_index(drop=True)
+
+
+# ---------------------------------------------------------------- the tool's own scores
+
+
+def tool_scores_at(scores: pd.DataFrame, moments: pd.DataFrame) -> pd.DataFrame:
+    """The tool's own score (and rating) of each lead at each moment: its latest `scores` row
+    at or before the moment. Moments before a lead's first score row get no score (NaN).
+
+    Args:
+        scores: the dataset's `scores` table (lead_id, scored_at, score, rating).
+        moments: rows `row_id, lead_id, at`.
+    """
+    s = scores[scores["scored_at"].notna() & scores["score"].notna()]
+    s = s.sort_values(["scored_at", "lead_id"], kind="stable")
+    m = moments.reset_index(drop=True).sort_values("at", kind="stable")
+    cols = ["lead_id", "scored_at", "score"] + (["rating"] if "rating" in s.columns else [])
+    merged = pd.merge_asof(
+        m, s[cols], left_on="at", right_on="scored_at", by="lead_id", direction="backward"
+    )
+    merged = merged.sort_values("row_id").reset_index(drop=True).drop(columns="scored_at")
+    if "rating" in merged.columns:
+        merged["rating"] = merged["rating"].where(merged["rating"].notna(), None)
+    return merged
+
+
+def tool_trajectory(scores: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
+    """The tool's score history as a trajectory (`lead_id, at, score`), before `cutoff`."""
+    s = scores[scores["scored_at"].notna() & scores["score"].notna()]
+    s = s[s["scored_at"] < cutoff]
+    return (
+        s.rename(columns={"scored_at": "at"})[["lead_id", "at", "score"]]
+        .sort_values(["lead_id", "at"], kind="stable")
+        .reset_index(drop=True)
+    )
+
+
+# ---------------------------------------------------------------- judgement and outcome
+
+
+def outcome_times(dataset: Dataset, outcome: str, cutoff: pd.Timestamp) -> pd.Series:
+    """When each lead first reached the outcome (before `cutoff`), indexed by lead_id.
+
+    sql: its first `sql` stage change; opportunity: the creation of its first opportunity;
+    won: the first close of one of its opportunities as won.
+    """
+    if outcome == "sql":
+        s = dataset["stage_changes"]
+        s = s[(s["stage"] == "sql") & (s["changed_at"] < cutoff)]
+        times = s.groupby("lead_id")["changed_at"].min()
+    else:
+        o = dataset["opportunities"]
+        o = o[o["lead_id"].notna()]
+        if outcome == "won":
+            o = o[(o["status"] == "won") & (o["closed_at"] < cutoff)]
+            times = o.groupby("lead_id")["closed_at"].min()
+        else:
+            o = o[o["created_at"] < cutoff]
+            times = o.groupby("lead_id")["created_at"].min()
+    return times.rename("outcome_at")
+
+
+def month_ends(first: str, last: str) -> list[pd.Timestamp]:
+    """The last second of every month from `first` to `last` ("YYYY-MM")."""
+    n = (pd.Period(last, freq="M") - pd.Period(first, freq="M")).n + 1
+    return [month_bounds(m)[1] - SECOND for m in month_range(last, n)]
+
+
+def judgement_moments(
+    dataset: Dataset,
+    judged_at: str,
+    first_month: str,
+    month: str,
+    outcome_at: pd.Series,
+) -> pd.DataFrame:
+    """The moments leads are judged at, from `first_month` to the report `month`.
+
+    month_end: every lead created by the last second of a month and not yet at the outcome
+    then is judged at that second. mql: every lead is judged when it first became MQL (its
+    first `mql` stage change), unless it had already reached the outcome.
+
+    Returns:
+        Rows `row_id, lead_id, product, at, month` ordered by moment and lead.
+    """
+    leads = dataset["leads"]
+    leads = leads[leads["created_at"].notna()][["lead_id", "product", "created_at"]]
+    start = month_bounds(first_month)[0]
+    end = month_bounds(month)[1]
+    if judged_at == "month_end":
+        ends = pd.DataFrame({"at": month_ends(first_month, month)})
+        con = duckdb.connect(":memory:")
+        try:
+            con.register("leads", leads)
+            con.register("ends", ends)
+            rows = con.execute(
+                "SELECT l.lead_id, l.product, e.at FROM leads AS l JOIN ends AS e "
+                "ON l.created_at <= e.at"
+            ).df()
+        finally:
+            con.close()
+    else:
+        s = dataset["stage_changes"]
+        s = s[(s["stage"] == "mql") & s["changed_at"].notna()]
+        first = s.groupby("lead_id", as_index=False)["changed_at"].min()
+        rows = first.merge(leads[["lead_id", "product"]], on="lead_id").rename(
+            columns={"changed_at": "at"}
+        )
+        rows = rows[(rows["at"] >= start) & (rows["at"] < end)]
+    reached = pd.Series(
+        outcome_at.reindex(rows["lead_id"]).to_numpy(), index=rows.index, dtype="datetime64[us]"
+    )
+    rows = rows[reached.isna() | (reached > rows["at"])]
+    rows = rows.sort_values(["at", "lead_id"], kind="stable").reset_index(drop=True)
+    rows["at"] = rows["at"].astype("datetime64[us]")
+    rows["month"] = rows["at"].dt.strftime("%Y-%m")
+    rows.insert(0, "row_id", np.arange(len(rows), dtype="int64"))
+    return rows[["row_id", "lead_id", "product", "at", "month"]]
+
+
+def label_outcomes(
+    moments: pd.DataFrame, outcome_at: pd.Series, window_days: int, cutoff: pd.Timestamp
+) -> pd.DataFrame:
+    """Add `outcome_at`, `closed` and `y` to judgement moments.
+
+    y = 1 when the lead reached the outcome after the moment and within `window_days`, 0 when
+    it did not. A moment whose window ends after `cutoff` is not closed: y is left empty
+    (censored) even if the outcome has already happened, so that early successes do not
+    count while the failures cannot yet be known.
+    """
+    out = moments.copy()
+    out["outcome_at"] = pd.Series(
+        outcome_at.reindex(out["lead_id"]).to_numpy(), index=out.index, dtype="datetime64[us]"
+    )
+    window = pd.Timedelta(days=window_days)
+    out["closed"] = (out["at"] + window) <= cutoff
+    hit = (out["outcome_at"] > out["at"]) & (out["outcome_at"] <= out["at"] + window)
+    out["y"] = np.where(out["closed"], hit.astype("float64"), np.nan)
+    return out
+
+
+def last_closed_month(month: str, window_days: int) -> str | None:
+    """The last month whose end plus the window still falls before the end of `month`."""
+    cutoff = month_bounds(month)[1]
+    last = pd.Period(month, freq="M")
+    for _ in range(240):
+        if month_bounds(str(last))[1] - SECOND + pd.Timedelta(days=window_days) <= cutoff:
+            return str(last)
+        last -= 1
+    return None
+
+
+__all__ = [
+    "connect",
+    "event_moments",
+    "first_crossings",
+    "judgement_moments",
+    "label_outcomes",
+    "last_closed_month",
+    "month_ends",
+    "outcome_times",
+    "points_by_rule",
+    "profile_points",
+    "rating_of",
+    "scores_at",
+    "tool_scores_at",
+    "tool_trajectory",
+]

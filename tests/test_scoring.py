@@ -1,0 +1,601 @@
+"""Lead scoring on tiny datasets whose numbers were worked out by hand.
+
+Scoring model used unless a test says otherwise (`RULES`):
+    profile: job_level executive 15, manager 10; employees >= 1000: 10, >= 300: 7
+    engagement: email_open 1 (cap 3 per month), page_view pricing 8, form_submit inquiry 40,
+    unsubscribe -10
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import pytest
+import yaml
+from sklearn.metrics import brier_score_loss, roc_auc_score
+
+from maops_utils.errors import ConfigError
+from maops_utils.scoring import engine, evaluate, propose, thresholds
+from maops_utils.scoring.model import (
+    ActivityRule,
+    Band,
+    ProfileRule,
+    Proposal,
+    ScoringModel,
+    Thresholds,
+    parse_config,
+    parse_model,
+)
+from maops_utils.scoring.study import lead_scores, product_table, proposed_yaml, run
+from maops_utils.validation import Dataset
+
+CUTOFF = pd.Timestamp("2026-07-01")
+
+RULES = ScoringModel(
+    profile=(
+        ProfileRule("job_level", values=(("executive", 15), ("manager", 10))),
+        ProfileRule("employees", bands=(Band(1000, 10), Band(300, 7))),
+    ),
+    activities=(
+        ActivityRule("email_open", 1, cap=3),
+        ActivityRule("page_view", 8, category="pricing"),
+        ActivityRule("form_submit", 40, category="inquiry"),
+        ActivityRule("unsubscribe", -10),
+    ),
+    mql_threshold=60,
+)
+
+
+def _ts(values: list[str | None]) -> pd.Series:
+    return pd.Series(pd.to_datetime(values, format="mixed"), dtype="datetime64[us]")
+
+
+def make_dataset(
+    leads: list[tuple],
+    activities: list[tuple] = (),
+    stages: list[tuple] = (),
+    opportunities: list[tuple] = (),
+    scores: list[tuple] | None = None,
+) -> Dataset:
+    """leads: (lead_id, created_at, product, job_level, employees); activities: (lead_id,
+    activity_type, category, occurred_at); stages: (lead_id, stage, changed_at); scores:
+    (lead_id, scored_at, score, rating)."""
+    lead_frame = pd.DataFrame(
+        leads, columns=["lead_id", "created_at", "product", "job_level", "employees"]
+    )
+    lead_frame["created_at"] = _ts(list(lead_frame["created_at"]))
+    lead_frame["employees"] = lead_frame["employees"].astype("float64")
+    lead_frame["lead_source"] = "organic"
+    acts = pd.DataFrame(
+        list(activities), columns=["lead_id", "activity_type", "category", "occurred_at"]
+    )
+    acts["occurred_at"] = _ts(list(acts["occurred_at"]))
+    acts["category"] = acts["category"].astype(object)
+    st = pd.DataFrame(list(stages), columns=["lead_id", "stage", "changed_at"])
+    st["changed_at"] = _ts(list(st["changed_at"]))
+    opps = pd.DataFrame(
+        list(opportunities),
+        columns=["opportunity_id", "lead_id", "product", "created_at", "status", "closed_at"],
+    )
+    opps["created_at"] = _ts(list(opps["created_at"]))
+    opps["closed_at"] = _ts(list(opps["closed_at"]))
+    opps["amount"] = 1.0
+    tables = {"leads": lead_frame, "activities": acts, "stage_changes": st, "opportunities": opps}
+    if scores is not None:
+        sc = pd.DataFrame(scores, columns=["lead_id", "scored_at", "score", "rating"])
+        sc["scored_at"] = _ts(list(sc["scored_at"]))
+        sc["score"] = sc["score"].astype("float64")
+        tables["scores"] = sc
+    return Dataset(tables)
+
+
+def moments(*rows: tuple[str, str]) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "row_id": np.arange(len(rows), dtype="int64"),
+            "lead_id": [r[0] for r in rows],
+            "at": _ts([r[1] for r in rows]),
+        }
+    )
+
+
+def scores(dataset: Dataset, model: ScoringModel, *rows: tuple[str, str]) -> list[float]:
+    return engine.scores_at(dataset, model, moments(*rows), CUTOFF)["score"].tolist()
+
+
+# ---------------------------------------------------------------- point-in-time scores
+
+
+def test_a_score_never_uses_activities_after_the_moment():
+    # L1: executive (15) at a company of 500 (7) = profile 22.
+    # 2026-01-10 pricing (+8), 2026-01-20 inquiry (+40), 2026-03-01 pricing (+8).
+    ds = make_dataset(
+        [("L1", "2026-01-01", "A", "executive", 500)],
+        [
+            ("L1", "page_view", "pricing", "2026-01-10 10:00"),
+            ("L1", "form_submit", "inquiry", "2026-01-20 10:00"),
+            ("L1", "page_view", "pricing", "2026-03-01 10:00"),
+        ],
+    )
+    got = scores(
+        ds,
+        RULES,
+        ("L1", "2026-01-05"),  # before any activity: 22
+        ("L1", "2026-01-10 09:59:59"),  # one second before the pricing view: 22
+        ("L1", "2026-01-10 10:00"),  # at the moment of the view, it counts: 30
+        ("L1", "2026-01-31 23:59:59"),  # end of January: 22 + 8 + 40 = 70
+        ("L1", "2026-06-30"),  # after everything: 78
+    )
+    assert got == [22.0, 22.0, 30.0, 70.0, 78.0]
+
+
+def test_activities_at_or_after_the_cutoff_are_never_read():
+    ds = make_dataset(
+        [("L1", "2026-01-01", "A", None, None)],
+        [
+            ("L1", "form_submit", "inquiry", "2026-06-30 23:59:59"),
+            ("L1", "form_submit", "inquiry", "2026-07-01 00:00:00"),  # = CUTOFF
+        ],
+    )
+    assert scores(ds, RULES, ("L1", "2026-12-31")) == [40.0]
+
+
+def test_half_life_halves_the_points_per_half_life():
+    model = ScoringModel(
+        activities=(ActivityRule("form_submit", 40, category="inquiry"),), half_life_days=10
+    )
+    ds = make_dataset(
+        [("L1", "2026-01-01", "A", None, None)],
+        [("L1", "form_submit", "inquiry", "2026-01-01 00:00")],
+    )
+    got = scores(ds, model, ("L1", "2026-01-01"), ("L1", "2026-01-11"), ("L1", "2026-01-21"))
+    assert got == pytest.approx([40.0, 20.0, 10.0])
+
+
+def test_lookback_keeps_activities_of_the_last_n_days_only():
+    model = ScoringModel(
+        activities=(ActivityRule("page_view", 8, category="pricing"),), lookback_days=30
+    )
+    ds = make_dataset(
+        [("L1", "2026-01-01", "A", None, None)],
+        [("L1", "page_view", "pricing", "2026-01-01 12:00")],
+    )
+    # 29.5 days later it still counts; exactly 30 days later it has left the window
+    got = scores(ds, model, ("L1", "2026-01-31 00:00"), ("L1", "2026-01-31 12:00"))
+    assert got == [8.0, 0.0]
+
+
+def test_a_cap_counts_the_first_activities_of_each_period():
+    # email_open 1 point, cap 3 per calendar month: 5 opens in January count 3,
+    # 2 opens in February count 2; mid-January after 2 opens the score is 2.
+    opens = [("L1", "email_open", None, f"2026-01-{d:02d} 09:00") for d in (2, 5, 20, 21, 22)]
+    opens += [("L1", "email_open", None, f"2026-02-{d:02d} 09:00") for d in (3, 4)]
+    ds = make_dataset([("L1", "2026-01-01", "A", None, None)], opens)
+    got = scores(ds, RULES, ("L1", "2026-01-10"), ("L1", "2026-01-31"), ("L1", "2026-02-28"))
+    assert got == [2.0, 3.0, 5.0]
+
+
+def test_a_category_rule_wins_over_a_type_rule_and_unknown_kinds_score_nothing():
+    model = ScoringModel(
+        activities=(
+            ActivityRule("page_view", 1),
+            ActivityRule("page_view", 8, category="pricing"),
+        )
+    )
+    ds = make_dataset(
+        [("L1", "2026-01-01", "A", None, None)],
+        [
+            ("L1", "page_view", "pricing", "2026-01-02"),  # 8, not 1 + 8
+            ("L1", "page_view", "blog", "2026-01-03"),  # the type rule: 1
+            ("L1", "webinar_attend", None, "2026-01-04"),  # no rule: 0
+        ],
+    )
+    assert scores(ds, model, ("L1", "2026-01-31")) == [9.0]
+
+
+def test_profile_points_by_value_band_and_empty():
+    leads = pd.DataFrame(
+        {
+            "job_level": ["executive", "staff", None, "manager"],
+            "employees": [1000.0, 999.0, np.nan, 299.0],
+        }
+    )
+    rules = (
+        ProfileRule("job_level", values=(("executive", 15), ("manager", 10), ("", 2))),
+        ProfileRule("employees", values=(("", 3),), bands=(Band(1000, 10), Band(300, 7))),
+    )
+    # 15 + 10 | 0 + 7 | 2 (empty job) + 3 (empty size) | 10 + 0 (below every band)
+    assert engine.profile_points(leads, rules).tolist() == [25.0, 7.0, 5.0, 10.0]
+
+
+def test_event_moments_and_first_crossings_find_when_a_threshold_was_first_reached():
+    ds = make_dataset(
+        [("L1", "2026-01-01", "A", "executive", 500)],  # profile 22
+        [
+            ("L1", "page_view", "pricing", "2026-01-10"),  # 30
+            ("L1", "unsubscribe", None, "2026-01-12"),  # 20
+            ("L1", "form_submit", "inquiry", "2026-01-20"),  # 60
+        ],
+    )
+    ev = engine.event_moments(ds, RULES, CUTOFF)
+    traj = engine.scores_at(ds, RULES, ev, CUTOFF)
+    assert traj["score"].tolist() == [22.0, 30.0, 60.0]  # the unsubscribe adds no moment
+    cross = engine.first_crossings(traj)
+    assert cross["high"].tolist() == [22.0, 30.0, 60.0]
+    assert cross["low"].tolist()[1:] == [22.0, 30.0]
+    at_60 = cross[(cross["low"] < 60) & (cross["high"] >= 60)]["at"]
+    assert at_60.tolist() == [pd.Timestamp("2026-01-20")]
+
+
+# ---------------------------------------------------------------- judgement and censoring
+
+
+def test_censoring_leaves_out_open_windows_and_counts_only_successes_within_the_window():
+    # window 30 days, cut-off 2026-07-01. MQL moments:
+    #   L1 2026-03-01, SQL 2026-03-20 (19 days)       -> y = 1
+    #   L2 2026-03-01, SQL 2026-04-15 (45 days)       -> y = 0 (too late)
+    #   L3 2026-03-01, no SQL                         -> y = 0
+    #   L4 2026-06-15, SQL 2026-06-20 (window open)   -> censored, not a success
+    #   L5 2026-06-15, no SQL (window open)           -> censored, not a failure
+    #   L6 SQL 2026-02-01 before its MQL 2026-03-01   -> not judged at all
+    leads = [(f"L{i}", "2026-01-01", "A", None, None) for i in range(1, 7)]
+    stages = [
+        ("L1", "mql", "2026-03-01"),
+        ("L1", "sql", "2026-03-20"),
+        ("L2", "mql", "2026-03-01"),
+        ("L2", "sql", "2026-04-15"),
+        ("L3", "mql", "2026-03-01"),
+        ("L4", "mql", "2026-06-15"),
+        ("L4", "sql", "2026-06-20"),
+        ("L5", "mql", "2026-06-15"),
+        ("L6", "sql", "2026-02-01"),
+        ("L6", "mql", "2026-03-01"),
+    ]
+    ds = make_dataset(leads, stages=stages)
+    outcome = engine.outcome_times(ds, "sql", CUTOFF)
+    rows = engine.judgement_moments(ds, "mql", "2026-01", "2026-06", outcome)
+    assert sorted(rows["lead_id"]) == ["L1", "L2", "L3", "L4", "L5"]
+    labelled = engine.label_outcomes(rows, outcome, 30, CUTOFF).set_index("lead_id")
+    assert labelled.loc[["L1", "L2", "L3"], "y"].tolist() == [1.0, 0.0, 0.0]
+    assert labelled.loc[["L4", "L5"], "closed"].tolist() == [False, False]
+    assert labelled.loc[["L4", "L5"], "y"].isna().all()
+
+
+def test_month_end_judges_every_open_lead_until_it_succeeds():
+    # L1 created 2026-01-15, SQL 2026-03-10: judged at the end of January and February only.
+    ds = make_dataset(
+        [("L1", "2026-01-15", "A", None, None), ("L2", "2026-02-01", "A", None, None)],
+        stages=[("L1", "sql", "2026-03-10")],
+    )
+    outcome = engine.outcome_times(ds, "sql", CUTOFF)
+    rows = engine.judgement_moments(ds, "month_end", "2026-01", "2026-04", outcome)
+    l1 = rows[rows["lead_id"] == "L1"]["at"].dt.strftime("%Y-%m-%d %H:%M:%S").tolist()
+    assert l1 == ["2026-01-31 23:59:59", "2026-02-28 23:59:59"]
+    assert len(rows[rows["lead_id"] == "L2"]) == 3  # February, March, April
+
+
+def test_outcome_can_be_opportunity_or_won():
+    ds = make_dataset(
+        [("L1", "2026-01-01", "A", None, None)],
+        opportunities=[
+            ("O1", "L1", "A", "2026-02-01", "lost", "2026-03-01"),
+            ("O2", "L1", "A", "2026-02-10", "won", "2026-04-01"),
+            ("O3", "L1", "A", "2026-02-20", "won", "2026-03-15"),
+        ],
+    )
+    assert engine.outcome_times(ds, "opportunity", CUTOFF)["L1"] == pd.Timestamp("2026-02-01")
+    assert engine.outcome_times(ds, "won", CUTOFF)["L1"] == pd.Timestamp("2026-03-15")
+
+
+def test_last_closed_month_needs_the_whole_window_before_the_cutoff():
+    # report 2026-10, cut-off 2026-11-01: July ends 07-31 23:59:59, + 90 days = 10-29: closed;
+    # August ends 08-31, + 90 days = 11-29: open
+    assert engine.last_closed_month("2026-10", 90) == "2026-07"
+    assert engine.last_closed_month("2026-10", 1) == "2026-09"
+
+
+# ---------------------------------------------------------------- statistics
+
+
+def test_auc_and_brier_match_scikit_learn_with_ties():
+    y = np.array([0, 0, 1, 1, 0, 1, 0, 1, 1, 0])
+    score = np.array([10, 20, 20, 30, 30, 30, 5, 50, 10, 40])
+    p = np.array([0.1, 0.2, 0.25, 0.4, 0.35, 0.5, 0.05, 0.9, 0.1, 0.6])
+    assert evaluate.auc(y, score) == pytest.approx(roc_auc_score(y, score))
+    assert evaluate.brier(y, p) == pytest.approx(brier_score_loss(y, p))
+    # by hand: 5 successes x 5 failures = 25 pairs; successes {20, 30, 30, 50, 10} against
+    # failures {10, 20, 30, 5, 40}: wins 2.5 + 3.5 + 3.5 + 5 + 1.5 = 16 -> 16/25
+    assert evaluate.auc(y, score) == pytest.approx(16 / 25)
+    assert math.isnan(evaluate.auc([1, 1], [1, 2]))
+
+
+def test_calibration_of_true_probabilities_is_intercept_0_slope_1():
+    rng = np.random.default_rng(7)
+    p = rng.uniform(0.02, 0.6, 40_000)
+    y = (rng.random(40_000) < p).astype(float)
+    intercept, slope = evaluate.calibration(y, p)
+    assert intercept == pytest.approx(0.0, abs=0.05)
+    assert slope == pytest.approx(1.0, abs=0.05)
+    # predictions twice as extreme on the logit scale: the slope says halve them
+    logit = np.log(p / (1 - p))
+    extreme = 1 / (1 + np.exp(-2 * logit))
+    assert evaluate.calibration(y, extreme)[1] == pytest.approx(0.5, abs=0.05)
+    # everything predicted too high: a negative calibration intercept
+    assert evaluate.calibration(y, np.minimum(p * 1.5, 0.99))[0] < -0.2
+
+
+def test_platt_maps_a_score_to_the_probabilities_it_was_fitted_on():
+    rng = np.random.default_rng(3)
+    score = rng.uniform(0, 100, 30_000)
+    y = (rng.random(30_000) < 1 / (1 + np.exp(-(-4 + 0.05 * score)))).astype(float)
+    mapping = evaluate.platt(score, y)
+    assert mapping.intercept == pytest.approx(-4, abs=0.15)
+    assert mapping.slope == pytest.approx(0.05, abs=0.004)
+
+
+def test_rate_table_gives_wilson_intervals_per_band_and_all():
+    rows = pd.DataFrame(
+        {
+            "product": ["A"] * 20 + ["B"] * 5,
+            "band": ["60–69"] * 20 + ["70–79"] * 5,
+            "y": [1.0] * 8 + [0.0] * 12 + [1.0] * 5,
+        }
+    )
+    out = evaluate.rate_table(rows, "band", ["60–69", "70–79"], products=["A", "B"], min_events=1)
+    a = out[(out["product"] == "A") & (out["band"] == "60–69")].iloc[0]
+    assert (a["n"], a["events"], a["rate"]) == (20, 8, 0.4)
+    # 8 of 20: Wilson 95% (0.2188, 0.6134)
+    assert a["ci_low"] == pytest.approx(0.21879, abs=1e-4)
+    assert a["ci_high"] == pytest.approx(0.61340, abs=1e-4)
+    empty = out[(out["product"] == "A") & (out["band"] == "70–79")].iloc[0]
+    assert empty["n"] == 0 and math.isnan(empty["rate"])
+    total = out[(out["product"] == "ALL") & (out["band"] == "70–79")].iloc[0]
+    assert (total["n"], total["events"]) == (5, 5)
+
+
+def test_band_of_uses_half_open_bands():
+    edges = (0, 20, 60)
+    labels = evaluate.band_of(pd.Series([-1.0, 0.0, 19.5, 20.0, 59.0, 60.0, 250.0]), edges)
+    assert labels.tolist() == ["<0", "0–19", "0–19", "20–59", "20–59", "60+", "60+"]
+
+
+# ---------------------------------------------------------------- thresholds
+
+
+def _toy_rows() -> pd.DataFrame:
+    # one judged moment per lead (mql): scores and outcomes over 2 months
+    score = [90, 80, 80, 70, 70, 60, 60, 60, 60, 60]
+    y = [1, 1, 0, 1, 0, 1, 0, 0, 0, 0]
+    return pd.DataFrame(
+        {
+            "lead_id": [f"L{i}" for i in range(10)],
+            "at": _ts(["2026-01-10"] * 10),
+            "y": np.array(y, dtype=float),
+            "score": np.array(score, dtype=float),
+        }
+    )
+
+
+def test_threshold_table_counts_handovers_precision_recall_per_month():
+    t = thresholds.threshold_table(
+        _toy_rows(), "score", [60, 70, 80, 90], months=2, sql_value=10, mql_cost=1
+    ).set_index("threshold")
+    assert t["mqls"].tolist() == [10, 5, 3, 1]
+    assert t["successes"].tolist() == [4, 3, 2, 1]
+    assert t.loc[70, "precision"] == pytest.approx(3 / 5)
+    assert t.loc[80, "recall"] == pytest.approx(2 / 4)
+    assert t.loc[60, "mqls_per_month"] == 5.0
+    # net benefit per month at 70: 1.5 successes x 10 - 2.5 MQLs x 1
+    assert t.loc[70, "net_benefit"] == pytest.approx(12.5)
+
+
+def test_threshold_table_hands_a_lead_over_once_at_its_first_moment_above():
+    # month_end judging: L1 is judged three times (50, 75, 80) and succeeds after the last
+    rows = pd.DataFrame(
+        {
+            "lead_id": ["L1", "L1", "L1"],
+            "at": _ts(["2026-01-31", "2026-02-28", "2026-03-31"]),
+            "y": [0.0, 0.0, 1.0],
+            "s": [50.0, 75.0, 80.0],
+        }
+    )
+    t = thresholds.threshold_table(rows, "s", [40, 70, 80], months=3).set_index("threshold")
+    assert t["mqls"].tolist() == [1, 1, 1]  # once per threshold, never twice
+    assert t["successes"].tolist() == [0, 0, 1]  # handed over in Jan / Feb / Mar
+
+
+def test_recommendation_for_each_objective():
+    t = thresholds.threshold_table(
+        _toy_rows(), "score", [60, 70, 80, 90], months=2, sql_value=10, mql_cost=1
+    )
+    settings = Thresholds(capacity=2.5, target_precision=0.6, sql_value=10, mql_cost=1, min_mqls=1)
+    # capacity 2.5 MQLs a month: 60 gives 5, 70 gives 2.5 -> 70
+    assert thresholds.recommend(t, "capacity", settings) == 70
+    # precision: 60 -> 0.4, 70 -> 0.6 -> the lowest reaching 0.6 is 70
+    assert thresholds.recommend(t, "precision", settings) == 70
+    # net benefit per month: 60: 2*10-5 = 15; 70: 15-2.5 = 12.5; 80: 10-1.5; 90: 5-.5
+    assert thresholds.recommend(t, "net_benefit", settings) == 60
+    # a threshold resting on fewer handed-over leads than min_mqls is never recommended
+    strict = Thresholds(capacity=0.5, target_precision=0.9, min_mqls=2)
+    assert thresholds.recommend(t, "capacity", strict) is None
+    assert thresholds.recommend(t, "precision", strict) is None
+
+
+def test_shared_capacity_goes_to_the_product_that_converts_best():
+    def table(points: list[tuple[float, float, float]]) -> pd.DataFrame:
+        return pd.DataFrame(
+            {
+                "threshold": [p[0] for p in points],
+                "mqls": [100] * len(points),
+                "mqls_per_month": [p[1] for p in points],
+                "sqls_per_month": [p[2] for p in points],
+            }
+        )
+
+    good = table([(60, 20, 8), (80, 10, 5)])  # 50% at 80, then 30% for the next 10
+    poor = table([(60, 20, 1), (80, 5, 0.5)])  # 10% at 80, then 3%
+    got = thresholds.allocate_capacity({"A": good, "C": poor}, 25)
+    # A at 80 (10 MQLs, ratio .5), then A to 60 (+10, ratio .3), then C at 80 (+5, .1) = 25
+    assert got == {"A": 60, "C": 80}
+    assert thresholds.allocate_capacity({"A": good, "C": poor}, 12) == {"A": 80, "C": None}
+
+
+# ---------------------------------------------------------------- the proposed model
+
+
+def test_coefficients_become_points_with_the_lowest_profile_value_at_zero():
+    rng = np.random.default_rng(11)
+    n = 20_000
+    level = rng.choice(["executive", "staff", ""], n)
+    pricing = rng.poisson(0.7, n).clip(max=3).astype(float)
+    logit = -2 + np.select([level == "executive", level == "staff"], [1.4, 0.0], -0.7)
+    logit = logit + 0.7 * pricing
+    y = (rng.random(n) < 1 / (1 + np.exp(-logit))).astype(int)
+    spec = propose.FeatureSpec(
+        profile=(("job_level", ""), ("job_level", "executive"), ("job_level", "staff")),
+        activities=(ActivityRule("page_view", 1, category="pricing", cap=3),),
+    )
+    X = pd.DataFrame(
+        {
+            "job_level=": (level == "").astype(float),
+            "job_level=executive": (level == "executive").astype(float),
+            "job_level=staff": (level == "staff").astype(float),
+            "page_view:pricing": pricing,
+        }
+    )
+    proposal = Proposal(profile=("job_level",), bands=(), regularisation=100.0, per_period=3)
+    fit = propose.fit(X, y, spec, proposal)
+    scale = 10 / math.log(2)  # 10 points double the odds
+    # profile: empty -0.7, staff 0, executive 1.4 -> shifted so empty is 0: 0, 7(.07)... points
+    assert fit.points["job_level="] == 0
+    assert fit.points["job_level=staff"] == pytest.approx(0.7 * scale, abs=1.5)
+    assert fit.points["job_level=executive"] == pytest.approx(2.1 * scale, abs=1.5)
+    assert fit.points["page_view:pricing"] == pytest.approx(0.7 * scale, abs=1.0)
+    rule = fit.model.activities[0]
+    assert (rule.points, rule.cap) == (int(fit.points["page_view:pricing"]), 3 * rule.points)
+    assert all(p >= 0 for r in fit.model.profile for _, p in r.values)
+
+
+def test_the_engine_scores_the_proposed_model_exactly_as_its_features_say():
+    # three pricing views in January (cap 2 per month for the proposal) and one in February
+    acts = [("L1", "page_view", "pricing", f"2026-01-{d:02d}") for d in (3, 4, 5)]
+    acts += [("L1", "page_view", "pricing", "2026-02-02"), ("L1", "email_open", None, "2026-02-03")]
+    ds = make_dataset(
+        [("L1", "2026-01-01", "A", "executive", 50), ("L2", "2026-01-01", "B", None, None)], acts
+    )
+    proposal = Proposal(
+        profile=("job_level", "product"),
+        bands=(),
+        per_period=2,
+        min_activities=1,
+        lookback_days=None,
+    )
+    spec = propose.feature_spec(ds, proposal)
+    m = moments(("L1", "2026-01-31"), ("L1", "2026-02-28"), ("L2", "2026-02-28"))
+    con = engine.connect(ds, CUTOFF)
+    X = propose.feature_matrix(con, ds, m, spec, proposal)
+    con.close()
+    assert X["page_view:pricing"].tolist() == [2.0, 3.0, 0.0]
+    points = pd.Series(0.0, index=X.columns)
+    points["job_level=executive"] = 9
+    points["product=A"] = 4
+    points["page_view:pricing"] = 6
+    points["email_open"] = -1
+    model = ScoringModel(
+        profile=(
+            ProfileRule("job_level", values=(("executive", 9),)),
+            ProfileRule("product", values=(("A", 4),)),
+        ),
+        activities=(
+            ActivityRule("page_view", 6, category="pricing", cap=12),
+            ActivityRule("email_open", -1, cap=2),
+        ),
+    )
+    by_engine = engine.scores_at(ds, model, m, CUTOFF)["score"].to_numpy()
+    assert by_engine.tolist() == [25.0, 30.0, 0.0]  # 13 + 12 | 13 + 18 - 1 | 0
+    assert propose.points_score(X, points).tolist() == by_engine.tolist()
+
+
+# ---------------------------------------------------------------- configuration
+
+
+def test_the_model_round_trips_through_yaml():
+    text = yaml.safe_dump(RULES.as_dict(), allow_unicode=True, sort_keys=False)
+    assert parse_model(yaml.safe_load(text)) == RULES
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        ({"current": {"profile": {"jobb_level": {"staff": 1}}}}, "did you mean 'job_level'"),
+        (
+            {"current": {"engagement": {"rules": [{"activity_type": "email_opn", "points": 1}]}}},
+            "did you mean 'email_open'",
+        ),
+        ({"evaluation": {"judged_at": "weekly"}}, "must be one of month_end, mql"),
+        ({"evaluation": {"months": 6, "test_months": 6}}, "leaves no month to fit on"),
+        ({"thresholds": {"target_precision": 30}}, "share between 0 and 1"),
+        ({"thresholds": {"capacity": {"C": 5}}}, "give the whole team's capacity as ALL"),
+        ({"tresholds": {}}, "did you mean 'thresholds'"),
+    ],
+)
+def test_configuration_mistakes_name_the_entry(change, message):
+    data = {"current": RULES.as_dict()}
+    data.update(change)
+    with pytest.raises(ConfigError, match=message):
+        parse_config(data, "scoring.yaml")
+
+
+# ---------------------------------------------------------------- the study
+
+
+def _study_dataset(with_scores: bool) -> Dataset:
+    # 8 leads of product A and 8 of C, each an MQL on 2026-02-01, judged over Jan-Mar 2026;
+    # A leads 1-4 and C lead 1 reach SQL. Scores table: A leads 90 - i, C leads 40 + i.
+    leads, stages, acts, sc = [], [], [], []
+    for product in ("A", "C"):
+        for i in range(8):
+            lid = f"{product}{i}"
+            leads.append((lid, "2026-01-05", product, "manager", 100))
+            stages.append((lid, "mql", "2026-02-01"))
+            acts.append((lid, "form_submit", "inquiry", "2026-01-31"))
+            if (product == "A" and i < 4) or (product == "C" and i == 0):
+                stages.append((lid, "sql", "2026-02-10"))
+            score = 90 - i if product == "A" else 40 + i
+            sc.append((lid, "2026-01-31", score, "A1" if i < 4 else "B2"))
+    return make_dataset(leads, acts, stages, scores=sc if with_scores else None)
+
+
+def _config(**evaluation):
+    data = {
+        "current": RULES.as_dict(),
+        "evaluation": {"window_days": 30, "months": 3, "test_months": 1, **evaluation},
+        "thresholds": {"min_mqls": 1},
+        "proposed": {"min_activities": 1},
+    }
+    return parse_config(data, "scoring.yaml")
+
+
+def test_with_a_scores_table_the_tools_own_scores_and_ratings_are_calibrated():
+    ds = _study_dataset(with_scores=True)
+    study = run(ds, _config(), "2026-04")
+    assert study.source == "scores"
+    scored = lead_scores(study).set_index("lead_id")
+    # the table's values, not the rules' (which would give 10 + 40 = 50 for everyone)
+    assert scored.loc["A0", "score_current"] == 90 and scored.loc["C3", "score_current"] == 43
+    assert set(study.rows["rating"]) == {"A1", "B2"}
+    assert list(scored.columns) == ["product", "scored_at", "score_current", "p_proposed"]
+
+
+def test_without_a_scores_table_the_rules_are_rebuilt_and_the_flags_show_the_weak_product():
+    ds = _study_dataset(with_scores=False)
+    study = run(ds, _config(), "2026-04")
+    assert study.source == "rules"
+    assert set(study.rows["score_current"]) == {50.0}  # manager 10 + inquiry 40
+    products = product_table(study).set_index("product")
+    assert products.loc["A", "observed"] == 0.5 and products.loc["C", "observed"] == 0.125
+    assert products.loc["ALL", "expected"] == pytest.approx(5 / 16)
+    model = parse_model(yaml.safe_load(proposed_yaml(study)))  # the YAML reads back as a model
+    assert model.mql_threshold == study.proposed.mql_threshold

@@ -1,0 +1,133 @@
+"""The scoring notebook as committed, and executed for real on the sample."""
+
+from __future__ import annotations
+
+import dataclasses
+import re
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+import yaml
+
+from maops_utils import runner, scoring, validation
+from maops_utils.scoring.model import parse_model
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "notebooks" / "02_scoring_calibration.ipynb"
+SAMPLE = ROOT / "data" / "sample"
+AS_OF = "2026-11-15 09:00"
+PARAMETERS = [
+    "month",
+    "data_dir",
+    "params_dir",
+    "output_dir",
+    "locale",
+    "timezone",
+    "encoding",
+    "as_of",
+]
+
+
+def test_the_notebook_is_committed_clean_and_bilingual():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    assert list(runner.notebook_parameters(NOTEBOOK)) == PARAMETERS
+    runner.check_parameters(NOTEBOOK, {"month": "2026-10", "data_dir": "x", "output_dir": ""})
+    ids = [c.get("id") for c in nb.cells]
+    assert all(ids) and len(set(ids)) == len(ids)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            en = cell.metadata.get("maops", {}).get("en", "")
+            assert en.strip(), f"markdown cell {cell.id} has no English translation"
+            assert en.lstrip().startswith("#") == cell.source.lstrip().startswith("#")
+        else:
+            assert not cell.get("outputs") and cell.get("execution_count") is None, cell.id
+            assert len(cell.source.splitlines()) <= 15, (
+                f"cell {cell.id} is long: move it to maops_utils"
+            )
+    params = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
+    for line in params.source.splitlines():
+        comment = line.split("#", 1)[1]
+        assert "=" not in comment and '"' not in comment and "'" not in comment, line
+
+
+@pytest.fixture(scope="module")
+def sample():
+    return validation.load_dataset(SAMPLE, as_of=pd.Timestamp(AS_OF))
+
+
+def test_judging_at_month_ends_never_judges_a_lead_after_its_success(sample):
+    config = scoring.load_config(ROOT / "params")
+    config = dataclasses.replace(
+        config, evaluation=dataclasses.replace(config.evaluation, judged_at="month_end")
+    )
+    study = scoring.run(sample, config, "2026-10")
+    rows = study.rows
+    assert rows.groupby("lead_id").size().max() > 1  # leads are judged at several month ends
+    assert (rows["at"].dt.strftime("%d %H:%M:%S").str.endswith("23:59:59")).all()
+    reached = rows["outcome_at"].notna()
+    assert (rows.loc[reached, "outcome_at"] > rows.loc[reached, "at"]).all()
+    assert set(scoring.product_table(study).set_index("product")["flag"][["C"]]) == {"over"}
+
+
+@pytest.fixture(scope="module")
+def executed(tmp_path_factory):
+    import papermill
+
+    out = tmp_path_factory.mktemp("nb02")
+    papermill.execute_notebook(
+        str(NOTEBOOK),
+        str(out / "executed.ipynb"),
+        parameters={"data_dir": str(SAMPLE), "output_dir": str(out), "as_of": AS_OF},
+        cwd=str(NOTEBOOK.parent),
+        kernel_name="python3",
+        progress_bar=False,
+    )
+    return out
+
+
+def _outputs(folder: Path) -> list:
+    nb = nbformat.read(folder / "executed.ipynb", as_version=4)
+    return [(c.id, o) for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+
+
+@pytest.mark.slow
+def test_the_notebook_runs_on_the_sample_and_writes_its_files(executed):
+    outputs = _outputs(executed)
+    assert not [o for _, o in outputs if o.output_type == "error"]
+    streams = "".join(o.get("text", "") for _, o in outputs if o.output_type == "stream")
+    assert "missing from font" not in streams
+    pngs = [i for i, o in outputs if "image/png" in o.get("data", {})]
+    assert len(pngs) == 6  # bands, ratings, reliability, gain, thresholds, products
+    for name in ("scoring_bands", "scoring_thresholds", "scoring_metrics", "lead_scores"):
+        assert (executed / f"{name}.csv").is_file(), name
+    metrics = pd.read_csv(executed / "scoring_metrics.csv")
+    assert {"model", "product", "auc", "brier", "calibration_intercept", "calibration_slope",
+            "n", "events"} <= set(metrics.columns)  # fmt: skip
+    assert set(metrics["model"]) == {"current", "proposed"}
+    assert set(metrics["product"]) == {"A", "B", "C", "ALL"}
+    scores = pd.read_csv(executed / "lead_scores.csv")
+    assert list(scores.columns) == [
+        "lead_id",
+        "product",
+        "scored_at",
+        "score_current",
+        "p_proposed",
+    ]
+    text = "".join(p.read_text(encoding="utf-8-sig") for p in executed.glob("*.csv"))
+    assert "@" not in text and "株式会社" not in text  # no e-mail, no company names
+    proposed = yaml.safe_load((executed / "scoring_proposed.yaml").read_text(encoding="utf-8"))
+    model = parse_model(proposed)
+    assert model.activities and model.profile
+
+
+@pytest.mark.slow
+def test_the_notebook_flags_product_c_as_over_qualified(executed):
+    html = "".join(
+        o.get("data", {}).get("text/html", "") for i, o in _outputs(executed) if i == "products"
+    )
+    rows = re.findall(r"<tr>\s*<th>([^<]*)</th>(.*?)</tr>", html, flags=re.S)
+    by_product = {name.strip(): cells for name, cells in rows}
+    assert "過大評価" in by_product["C"]
+    assert "過大評価" not in by_product["A"] and "過大評価" not in by_product["B"]
