@@ -24,7 +24,7 @@ help: ## list the targets
 install: $(STAMP) ## create .venv and install maops with its dev tools
 
 report: $(STAMP) ## run the monthly batch (sample data unless DATA=...) and print the path of index.html
-	$(PY) -m maops_utils run $(if $(MONTH),--month $(MONTH)) $(if $(DATA),--data $(DATA))
+	$(PY) -m maops_utils run --jobs 2 $(if $(MONTH),--month $(MONTH)) $(if $(DATA),--data $(DATA))
 
 test: $(STAMP) ## run the whole test suite (unit, notebooks, end-to-end, conformance)
 	$(PY) -m pytest
