@@ -99,6 +99,9 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated tables to write as Parquet instead of CSV; 'all' or 'none' "
         "(default: activities, the bulk table)",
     )
+    from .importers import add_parser as add_import_parser
+
+    add_import_parser(sub)
     return parser
 
 
@@ -238,7 +241,14 @@ def _cmd_sample(args: argparse.Namespace) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
-    handler = {"run": _cmd_run, "validate": _cmd_validate, "sample": _cmd_sample}[args.command]
+    from .importers import run as _cmd_import
+
+    handler = {
+        "run": _cmd_run,
+        "validate": _cmd_validate,
+        "sample": _cmd_sample,
+        "import": _cmd_import,
+    }[args.command]
     try:
         return handler(args)
     except MaopsError as exc:

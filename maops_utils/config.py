@@ -59,7 +59,7 @@ class RunSettings:
     encoding: str = "auto"
     trend_months: int = 13
     show_code: bool = False
-    notebooks: tuple[str, ...] = ("01_kpi_evaluation",)
+    notebooks: tuple[str, ...] = ("00_data_quality", "01_kpi_evaluation", "02_scoring_calibration")
 
     def as_dict(self) -> dict[str, Any]:
         return {

@@ -15,6 +15,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..config import suggest
 from ..errors import ConfigError, DataContractError, Finding
 from ..io import RawTable, read_raw_table
 from ..schema import TABLES
@@ -24,7 +25,9 @@ from .parsing import clean_text, parse_datetimes, parse_numbers
 MAX_EXAMPLES = 5
 _SKIP = "__maops_skip__"
 # Columns every frame carries while it is built: where each row came from.
-_FILE, _LINE = "_file", "_line"
+_FILE, _LINE, _POS = "_file", "_line", "_pos"
+# Only these fields drop a whole row when their value map says `~` (skip).
+_ROW_CODES = ("activity_type", "stage", "status")
 
 
 @dataclass
@@ -79,16 +82,20 @@ class _Problems:
 
 
 def _match_files(src: Path, patterns: tuple[str, ...]) -> list[Path]:
+    """Files of `src` matching the globs; a pattern starting with `!` excludes what it matches."""
     found: dict[Path, None] = {}
+    excluded = {p for pattern in patterns if pattern.startswith("!") for p in src.glob(pattern[1:])}
     for pattern in patterns:
+        if pattern.startswith("!"):
+            continue
         for path in sorted(src.glob(pattern)):
-            if path.is_file() and path.suffix.lower() in (".csv", ".txt", ".parquet"):
+            if (
+                path.is_file()
+                and path not in excluded
+                and path.suffix.lower() in (".csv", ".txt", ".parquet")
+            ):
                 found[path] = None
     return list(found)
-
-
-def _read(table: str, paths: list[Path], encoding: str) -> list[RawTable]:
-    return [read_raw_table(table, p, encoding=encoding) for p in paths]
 
 
 def _source_column(raw: RawTable, names: tuple[str, ...]) -> str | None:
@@ -143,17 +150,20 @@ def _apply_values(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Se
 _MISSING = object()
 
 
-def _templated(raw: RawTable, spec: ColumnSpec, rows: pd.Index, product: pd.Series) -> pd.Series:
+def _cells(raw: RawTable, column: str, pos: pd.Series) -> pd.Series:
+    """The raw cells of `column` at the file positions `pos` (rows may repeat after explode)."""
+    return pd.Series(raw.frame[column].to_numpy()[pos.to_numpy()], index=pos.index, dtype=object)
+
+
+def _templated(raw: RawTable, spec: ColumnSpec, pos: pd.Series, product: pd.Series) -> pd.Series:
     """Values of a `{product}` column for exploded rows: the column named after each row's product."""
-    out = pd.Series(None, index=rows, dtype=object)
+    out = pd.Series(None, index=pos.index, dtype=object)
     for code in sorted(product.dropna().unique()):
-        mask = product == code
         for name in spec.columns:
             col = name.format(product=code)
             if col in raw.frame.columns:
-                take = out[mask].isna()
-                idx = take[take].index
-                out[idx] = raw.frame.loc[idx, col].values
+                take = (product == code) & out.isna()
+                out[take] = _cells(raw, col, pos[take])
     return out
 
 
@@ -165,6 +175,7 @@ class _Builder:
         self.source_tz = mapping.timezone or timezone
         self.p = _Problems()
         self.files: dict[str, list[str]] = {}
+        self.absent: dict[str, list[str]] = {}
 
     # ------------------------------------------------------------ one field of one file
     def field(
@@ -176,36 +187,50 @@ class _Builder:
         base: pd.DataFrame,
         *,
         product: pd.Series | None = None,
+        required: bool | None = None,
     ) -> pd.Series:
-        kind = TABLES[table].column(name).kind if TABLES[table].column(name) else "string"
-        required = bool(TABLES[table].column(name) and TABLES[table].column(name).required)
+        column = TABLES[table].column(name)
+        kind = column.kind if column else "string"
+        if required is None:
+            required = bool(column and column.required)
         index = base.index
         values = pd.Series(None, index=index, dtype=object)
         shown = ", ".join(spec.columns)
-        if spec.columns:
+        if spec.columns and spec.join is not None:
+            present = [c for c in spec.columns if c in raw.frame.columns]
+            if not present:
+                self._missing_column(table, raw, name, spec, required)
+            else:
+                parts = [
+                    clean_text(_cells(raw, c, base[_POS]), self.m.nulls).fillna("") for c in present
+                ]
+                values = parts[0].astype(str)
+                for part in parts[1:]:
+                    values = values + spec.join + part.astype(str)
+        elif spec.columns:
             if any("{product}" in c for c in spec.columns) and product is not None:
-                values = _templated(raw, spec, index, product)
+                values = _templated(raw, spec, base[_POS], product)
                 if spec.json:
                     values = _json_key(values, spec.json)
             else:
-                col = _source_column(raw, spec.columns)
-                if col is None:
-                    if spec.default is None and spec.template is None:
+                present = [c for c in spec.columns if c in raw.frame.columns]
+                if not present:
+                    if spec.default is None:
                         self._missing_column(table, raw, name, spec, required)
                 else:
-                    values = raw.frame[col].reindex(index)
+                    # the first non-empty value among the listed columns, row by row
+                    values = clean_text(_cells(raw, present[0], base[_POS]), self.m.nulls)
+                    for col in present[1:]:
+                        values = values.where(
+                            values.notna(), clean_text(_cells(raw, col, base[_POS]), self.m.nulls)
+                        )
                     if spec.json:
                         values = _json_key(values, spec.json)
                     if spec.split:
+                        # a list of associated ids ("123;456"): the first is the primary one
                         values = values.map(
                             lambda v: v.split(spec.split)[0] if isinstance(v, str) else v
                         )
-        if spec.template is not None:
-            filled = base.apply(
-                lambda r: spec.template.format(**{k: ("" if v is None else v) for k, v in r.items()}),
-                axis=1,
-            ) if len(base) else pd.Series(dtype=object)
-            values = values.where(values.notna(), filled) if len(base) else values
         values = clean_text(values, self.m.nulls)
         if spec.default is not None:
             values = values.where(values.notna(), str(spec.default))
@@ -267,15 +292,16 @@ class _Builder:
     def _missing_column(
         self, table: str, raw: RawTable, name: str, spec: ColumnSpec, required: bool
     ) -> None:
+        if not required:
+            # optional fields a file lacks are reported once per file, in `build`
+            self.absent.setdefault(str(raw.path), []).append(name)
+            return
         cols = list(raw.frame.columns)
-        from ..config import suggest
-
-        hint = suggest(spec.columns[0], cols)
         self.p.add(
-            "error" if required else "warning",
+            "error",
             table,
             f"column '{' or '.join(spec.columns)}' (for {name}) is not in the file"
-            f"{hint}" + ("" if required else f"; {name} was left empty"),
+            f"{suggest(spec.columns[0], cols)}",
             file=str(raw.path),
             column=spec.columns[0],
             action=f"export that column, or change tables.{table}.columns.{name} in the mapping "
@@ -283,31 +309,53 @@ class _Builder:
         )
 
     # ------------------------------------------------------------ whole tables
-    def read_table(self, spec: TableSpec) -> tuple[list[RawTable], pd.DataFrame]:
-        paths = _match_files(self.src, spec.files)
-        self.files[spec.name] = [p.name for p in paths]
-        raws = _read(spec.name, paths, self.m.encoding)
-        return raws, pd.DataFrame()
+    def read_table(self, name: str) -> list[tuple[TableSpec, RawTable]]:
+        """Every export file of `name`, with the part of the mapping that describes it."""
+        out, seen = [], set()
+        for spec in self.m.tables.get(name, ()):
+            for path in _match_files(self.src, spec.files):
+                if path in seen:
+                    continue  # a file matched by two parts' patterns is read by the first
+                seen.add(path)
+                out.append((spec, path))
+        self.files[name] = [p.name for _, p in out]
+        return [(spec, read_raw_table(name, p, encoding=self.m.encoding)) for spec, p in out]
 
     def base(self, raw: RawTable) -> pd.DataFrame:
-        frame = raw.frame.copy()
-        frame[_FILE] = str(raw.path)
-        frame[_LINE] = np.arange(len(frame)) + (2 if raw.is_csv else 1)
-        return frame
+        pos = np.arange(len(raw.frame))
+        return pd.DataFrame(
+            {_POS: pos, _FILE: str(raw.path), _LINE: pos + (2 if raw.is_csv else 1)}
+        )
 
-    def build(self, spec: TableSpec, raw: RawTable, base: pd.DataFrame, product: pd.Series | None = None) -> pd.DataFrame:
+    def build(
+        self, spec: TableSpec, raw: RawTable, base: pd.DataFrame, product: pd.Series | None = None
+    ) -> pd.DataFrame:
         out = pd.DataFrame(index=base.index)
         for name, col_spec in spec.columns.items():
-            out[name] = self.field(spec.name, raw, name, col_spec, base, product=product)
+            values = self.field(spec.name, raw, name, col_spec, base, product=product)
+            if name not in _ROW_CODES and values.dtype == object:
+                values = values.where(values != _SKIP, None)
+            out[name] = values
         out[_FILE] = base[_FILE]
         out[_LINE] = base[_LINE]
+        missing = self.absent.pop(str(raw.path), [])
+        if missing:
+            self.p.add(
+                "warning",
+                spec.name,
+                f"the file has no column for {', '.join(missing)}; left empty",
+                file=str(raw.path),
+                action="export those columns if the tool has them, or remove them from the mapping",
+            )
         return out
 
 
 # ---------------------------------------------------------------- products and links
 
 
-def _explode_products(mapping: Mapping, b: _Builder, raw: RawTable, base: pd.DataFrame) -> pd.DataFrame:
+def _explode_products(
+    mapping: Mapping, b: _Builder, raw: RawTable, base: pd.DataFrame
+) -> pd.DataFrame:
     """One row per (record, product): a person interested in two products is two leads."""
     ps = mapping.product
     base = base.copy()
@@ -317,13 +365,17 @@ def _explode_products(mapping: Mapping, b: _Builder, raw: RawTable, base: pd.Dat
         if col is None:
             b._missing_column("leads", raw, "product", ps.column, ps.default is None)
         else:
-            product = clean_text(raw.frame[col], mapping.nulls)
+            product = clean_text(_cells(raw, col, base[_POS]), mapping.nulls)
     if ps.split:
         product = product.map(
-            lambda v: [p.strip() for p in v.split(ps.split) if p.strip()] if isinstance(v, str) else [None]
+            lambda v: (
+                [p.strip() for p in v.split(ps.split) if p.strip()] or [None]
+                if isinstance(v, str)
+                else [None]
+            )
         )
         base["_product_raw"] = product
-        base = base.explode("_product_raw")
+        base = base.explode("_product_raw", ignore_index=True)
     else:
         base["_product_raw"] = product
     codes = clean_text(base["_product_raw"], mapping.nulls)
@@ -372,35 +424,50 @@ def _attach(
     multi = rows.index[n > 1]
     if len(multi) == 0:
         return out
-    cand = (
-        rows.loc[multi, [record, time] + ([product] if product else [])]
-        .rename(columns={record: "_record", time: "_t"})
-        .reset_index(names="_row")
-        .merge(leads[["_record", "lead_id", "product", "created_at"]], on="_record")
-    )
+    cand = pd.DataFrame(
+        {
+            "_row": multi,
+            "_record": rows.loc[multi, record].to_numpy(),
+            "_t": rows.loc[multi, time].to_numpy() if time in rows else pd.NaT,
+            "_p": rows.loc[multi, product].to_numpy() if product else None,
+        }
+    ).merge(leads[["_record", "lead_id", "product", "created_at"]], on="_record")
     if product:
-        same = cand[cand[product].notna() & (cand[product] == cand["product"])]
+        same = cand[cand["_p"].notna() & (cand["_p"] == cand["product"])]
         chosen = same.drop_duplicates("_row").set_index("_row")["lead_id"]
         out[chosen.index] = chosen
     left = cand[~cand["_row"].isin(out.dropna().index)]
-    before = left[left["created_at"].notna() & left["_t"].notna() & (left["created_at"] <= left["_t"])]
-    latest = before.sort_values("created_at").drop_duplicates("_row", keep="last").set_index("_row")["lead_id"]
+    before = left[
+        left["created_at"].notna() & left["_t"].notna() & (left["created_at"] <= left["_t"])
+    ]
+    latest = (
+        before.sort_values("created_at")
+        .drop_duplicates("_row", keep="last")
+        .set_index("_row")["lead_id"]
+    )
     out[latest.index] = latest
     rest = left[~left["_row"].isin(out.dropna().index)]
-    first = rest.sort_values(["created_at", "lead_id"]).drop_duplicates("_row").set_index("_row")["lead_id"]
+    first = (
+        rest.sort_values(["created_at", "lead_id"])
+        .drop_duplicates("_row")
+        .set_index("_row")["lead_id"]
+    )
     out[first.index] = first
     return out
 
 
 def _categorise(acts: pd.DataFrame, rules: dict[str, tuple[tuple[str, str], ...]]) -> pd.Series:
-    category = acts["category"] if "category" in acts else pd.Series(None, index=acts.index, dtype=object)
+    category = (
+        acts["category"] if "category" in acts else pd.Series(None, index=acts.index, dtype=object)
+    )
     category = category.astype(object)
     for activity, items in rules.items():
         todo = (acts["activity_type"] == activity) & category.isna() & acts["asset_name"].notna()
         for pattern, name in items:
             if not todo.any():
                 break
-            hit = todo & acts["asset_name"].astype(str).str.contains(pattern, regex=True, flags=re.I)
+            rx = re.compile(pattern, re.I)
+            hit = todo & acts["asset_name"].map(lambda v, rx=rx: bool(rx.search(str(v))))
             category[hit] = name
             todo &= ~hit
     return category
@@ -440,21 +507,23 @@ def import_exports(
     """
     src = Path(src)
     if not src.is_dir():
-        raise ConfigError(f"export folder '{src}' does not exist or is not a folder; pass --src DIR")
+        raise ConfigError(
+            f"export folder '{src}' does not exist or is not a folder; pass --src DIR"
+        )
     b = _Builder(mapping, src, timezone)
     m = mapping
 
     # ---- leads (and the stage dates they carry)
-    lspec = m.tables["leads"]
-    raws, _ = b.read_table(lspec)
+    raws = b.read_table("leads")
     if not raws:
+        patterns = [f for spec in m.tables["leads"] for f in spec.files]
         raise ConfigError(
-            f"no leads export found in {src}: none of {', '.join(lspec.files)} matched "
+            f"no leads export found in {src}: none of {', '.join(patterns)} matched "
             f"(files there: {', '.join(sorted(p.name for p in src.iterdir())[:12]) or 'none'}); "
             "rename the file or set tables.leads.files in the mapping"
         )
     lead_parts, stage_parts = [], []
-    for raw in raws:
+    for lspec, raw in raws:
         base = _explode_products(m, b, raw, b.base(raw))
         part = b.build(lspec, raw, base, product=base["_product"])
         record = part["lead_id"] if "lead_id" in part else pd.Series(None, index=part.index)
@@ -469,7 +538,15 @@ def import_exports(
             if "contact_id" not in lspec.columns:
                 part["contact_id"] = record
         for stage, sspec in lspec.stages.items():
-            when = b.field("stage_changes", raw, "changed_at", sspec, base, product=base["_product"])
+            when = b.field(
+                "stage_changes",
+                raw,
+                "changed_at",
+                sspec,
+                base,
+                product=base["_product"],
+                required=False,
+            )
             got = when.notna()
             stage_parts.append(
                 pd.DataFrame(
@@ -485,7 +562,19 @@ def import_exports(
             )
         lead_parts.append(part)
     leads = pd.concat(lead_parts, ignore_index=True)
-    skipped = leads["product"].isna()
+    no_id = leads["_record"].isna()
+    if no_id.any():
+        b.p.add(
+            "error",
+            "leads",
+            f"{int(no_id.sum())} row(s) of the leads export have no id",
+            file=", ".join(b.files["leads"]),
+            column=", ".join(spec.columns["lead_id"].columns[0] for spec, _ in raws[:1]),
+            rows=leads[no_id],
+            action="check that tables.leads.files matches only the leads export, and that "
+            "every row has its id",
+        )
+    skipped = leads["product"].isna() & ~no_id
     if skipped.any():
         b.p.add(
             "error",
@@ -503,15 +592,16 @@ def import_exports(
 
     # ---- campaigns (their products attribute activities of people with several leads)
     campaigns = None
-    if "campaigns" in m.tables:
-        cspec = m.tables["campaigns"]
-        craws, _ = b.read_table(cspec)
-        if craws:
-            campaigns = pd.concat([b.build(cspec, r, b.base(r)) for r in craws], ignore_index=True)
+    craws = b.read_table("campaigns")
+    if craws:
+        campaigns = pd.concat([b.build(spec, r, b.base(r)) for spec, r in craws], ignore_index=True)
     camp_product = dict(m.campaign_products)
     if campaigns is not None and "product" in campaigns:
         known = campaigns.dropna(subset=["campaign_id", "product"])
-        camp_product = {**dict(zip(known["campaign_id"], known["product"], strict=True)), **camp_product}
+        camp_product = {
+            **dict(zip(known["campaign_id"], known["product"], strict=True)),
+            **camp_product,
+        }
 
     by_email = (
         leads.dropna(subset=["_email"])
@@ -523,7 +613,11 @@ def import_exports(
     )
 
     def link(frame: pd.DataFrame, table: str, time: str, product: str | None) -> pd.DataFrame:
-        rec = frame["lead_id"] if "lead_id" in frame else pd.Series(None, index=frame.index, dtype=object)
+        rec = (
+            frame["lead_id"]
+            if "lead_id" in frame
+            else pd.Series(None, index=frame.index, dtype=object)
+        )
         if "lead_email" in frame:
             rec = rec.where(rec.notna(), _norm_email(frame["lead_email"]).map(by_email))
         frame["_record"] = rec
@@ -558,18 +652,16 @@ def import_exports(
 
     # ---- activities
     acts = pd.DataFrame(columns=[c.name for c in TABLES["activities"].columns])
-    if "activities" in m.tables:
-        aspec = m.tables["activities"]
-        araws, _ = b.read_table(aspec)
-        if araws:
-            acts = pd.concat([b.build(aspec, r, b.base(r)) for r in araws], ignore_index=True)
-            acts = acts[acts["activity_type"] != _SKIP].copy()
-            for col in ("campaign_id", "asset_name", "category"):
-                if col not in acts:
-                    acts[col] = None
-            acts["_cproduct"] = acts["campaign_id"].map(camp_product)
-            acts = link(acts, "activities", "occurred_at", "_cproduct")
-            acts["category"] = _categorise(acts, m.category_rules)
+    araws = b.read_table("activities")
+    if araws:
+        acts = pd.concat([b.build(spec, r, b.base(r)) for spec, r in araws], ignore_index=True)
+        acts = acts[acts["activity_type"] != _SKIP].copy()
+        for col in ("campaign_id", "asset_name", "category"):
+            if col not in acts:
+                acts[col] = None
+        acts["_cproduct"] = acts["campaign_id"].map(camp_product)
+        acts = link(acts, "activities", "occurred_at", "_cproduct")
+        acts["category"] = _categorise(acts, m.category_rules)
     if "activities" not in b.files or not b.files["activities"]:
         b.p.add(
             "warning",
@@ -580,13 +672,12 @@ def import_exports(
 
     # ---- stage changes: dates on the leads export, and/or a stage history export
     stages = [s for s in stage_parts if len(s)]
-    if "stage_changes" in m.tables:
-        sspec = m.tables["stage_changes"]
-        sraws, _ = b.read_table(sspec)
-        for r in sraws:
-            part = b.build(sspec, r, b.base(r))
-            part = part[part["stage"].notna() & (part["stage"] != _SKIP)].copy()
-            stages.append(link(part, "stage_changes", "changed_at", "product" if "product" in part else None))
+    for sspec, r in b.read_table("stage_changes"):
+        part = b.build(sspec, r, b.base(r))
+        part = part[part["stage"].notna() & (part["stage"] != _SKIP)].copy()
+        stages.append(
+            link(part, "stage_changes", "changed_at", "product" if "product" in part else None)
+        )
     stage_changes = (
         pd.concat(stages, ignore_index=True)
         if stages
@@ -595,39 +686,41 @@ def import_exports(
 
     # ---- opportunities
     opps = pd.DataFrame(columns=[c.name for c in TABLES["opportunities"].columns])
-    if "opportunities" in m.tables:
-        ospec = m.tables["opportunities"]
-        oraws, _ = b.read_table(ospec)
-        if oraws:
-            opps = pd.concat([b.build(ospec, r, b.base(r)) for r in oraws], ignore_index=True)
-            opps = opps[opps.get("status", pd.Series(dtype=object)) != _SKIP].copy()
-            if "lead_id" not in opps and "lead_email" not in opps and "converted_opportunity_id" in leads:
-                # Salesforce: a converted lead names its opportunity; sales-sourced deals have none.
-                conv = leads.dropna(subset=["converted_opportunity_id"]).drop_duplicates(
-                    "converted_opportunity_id"
-                )
-                opps["lead_id"] = opps["opportunity_id"].map(
-                    conv.set_index("converted_opportunity_id")["_record"]
-                )
-            if "product" not in opps:
-                opps["product"] = None
-            opps = link(opps, "opportunities", "created_at", "product")
-            lead_product = leads.set_index("lead_id")["product"]
-            fill = opps["product"].isna() & opps["lead_id"].notna()
-            opps.loc[fill, "product"] = opps.loc[fill, "lead_id"].map(lead_product)
-            if m.product.default is not None:
-                opps["product"] = opps["product"].where(opps["product"].notna(), m.product.default)
-            missing = opps["product"].isna()
-            if missing.any():
-                b.p.add(
-                    "error",
-                    "opportunities",
-                    f"{int(missing.sum())} opportunities have no product and no lead to take it from",
-                    file=", ".join(b.files["opportunities"]),
-                    column="product",
-                    rows=opps[missing],
-                    action="export the deal's product, or set product.default in the mapping",
-                )
+    oraws = b.read_table("opportunities")
+    if oraws:
+        opps = pd.concat([b.build(spec, r, b.base(r)) for spec, r in oraws], ignore_index=True)
+        opps = opps[opps.get("status", pd.Series(dtype=object)) != _SKIP].copy()
+        if "lead_id" not in opps:
+            opps["lead_id"] = None
+        if "converted_opportunity_id" in leads and leads["converted_opportunity_id"].notna().any():
+            # Salesforce: a converted lead names its opportunity; sales-sourced deals have none.
+            conv = leads.dropna(subset=["converted_opportunity_id"]).drop_duplicates(
+                "converted_opportunity_id"
+            )
+            via = opps["opportunity_id"].map(conv.set_index("converted_opportunity_id")["_record"])
+            opps["lead_id"] = opps["lead_id"].where(opps["lead_id"].notna(), via)
+        if "product" not in opps:
+            opps["product"] = None
+        opps = link(opps, "opportunities", "created_at", "product")
+        lead_product = leads.set_index("lead_id")["product"]
+        fill = opps["product"].isna() & opps["lead_id"].notna()
+        opps.loc[fill, "product"] = opps.loc[fill, "lead_id"].map(lead_product)
+        if m.product.default is not None:
+            opps["product"] = opps["product"].where(opps["product"].notna(), m.product.default)
+        if "status" in opps and "closed_at" in opps:
+            # a CRM's close date of an open deal is the expected one, not a close
+            opps.loc[opps["status"] == "open", "closed_at"] = pd.NaT
+        missing = opps["product"].isna()
+        if missing.any():
+            b.p.add(
+                "error",
+                "opportunities",
+                f"{int(missing.sum())} opportunities have no product and no lead to take it from",
+                file=", ".join(b.files["opportunities"]),
+                column="product",
+                rows=opps[missing],
+                action="export the deal's product, or set product.default in the mapping",
+            )
     if "opportunities" not in b.files or not b.files["opportunities"]:
         b.p.add(
             "warning",

@@ -43,7 +43,7 @@ _TOP_KEYS = (
     "category_rules",
     "tables",
 )
-_SPEC_KEYS = ("column", "json", "values", "others", "default", "formats", "split", "template")
+_SPEC_KEYS = ("column", "json", "join", "values", "others", "default", "formats", "split")
 _TABLE_KEYS = ("files", "columns", "stages")
 _PRODUCT_KEYS = ("column", "split", "values", "default")
 OTHERS = ("keep", "skip", "empty")
@@ -55,23 +55,26 @@ class ColumnSpec:
 
     `columns` are tried in order (the first non-empty value wins); a name may contain
     `{product}` (per-product fields of a person exploded into one lead per product). `json`
-    reads a key of a JSON object held in the column (Marketo's `attributes`). `values` maps
+    reads a key of a JSON object held in the column (Marketo's `attributes`). `join` joins the
+    values of all listed columns with that text instead (`Type|Status`). `values` maps
     vendor codes to contract codes; `others` says what happens to a code not in the map:
     `keep` it (the contract check reports unknown codes), `skip` the row, or leave it `empty`.
     """
 
     columns: tuple[str, ...] = ()
     json: str | None = None
+    join: str | None = None
     values: dict[str, Any] | None = None
     others: str = "keep"
     default: Any = None
     formats: tuple[str, ...] | None = None
     split: str | None = None
-    template: str | None = None
 
 
 @dataclass(frozen=True)
 class TableSpec:
+    """One kind of export file feeding a table (a table may have several kinds)."""
+
     name: str
     files: tuple[str, ...]
     columns: dict[str, ColumnSpec]
@@ -91,7 +94,7 @@ class Mapping:
 
     name: str
     path: Path | None
-    tables: dict[str, TableSpec]
+    tables: dict[str, tuple[TableSpec, ...]]
     product: ProductSpec
     encoding: str = "auto"
     timezone: str = ""
@@ -107,9 +110,7 @@ def available_sources(mappings_dir: Path = PACKAGE_PARAMS) -> list[str]:
     if not mappings_dir.is_dir():
         return []
     return sorted(
-        p.stem
-        for p in mappings_dir.glob("*.yaml")
-        if not p.stem.startswith(("_", "example"))
+        p.stem for p in mappings_dir.glob("*.yaml") if not p.stem.startswith(("_", "example"))
     )
 
 
@@ -135,7 +136,9 @@ def _resolve(path: Path, mappings_dir: Path, seen: tuple[Path, ...] = ()) -> dic
         raise ConfigError(f"{path}: extends must be a mapping name or a list of names")
     merged: dict = {}
     for parent in parents:
-        merged = _merge(merged, _resolve(_locate(str(parent), mappings_dir, path), mappings_dir, (*seen, path)))
+        merged = _merge(
+            merged, _resolve(_locate(str(parent), mappings_dir, path), mappings_dir, (*seen, path))
+        )
     data = {k: v for k, v in data.items() if k != "extends"}
     return _merge(merged, data)
 
@@ -187,18 +190,18 @@ def _spec(raw: Any, where: str) -> ColumnSpec:
     if others not in OTHERS:
         raise ConfigError(f"{where}.others: '{others}' is not one of {', '.join(OTHERS)}")
     columns = _as_tuple(raw.get("column"), f"{where}.column")
-    if not columns and raw.get("default") is None and raw.get("template") is None:
-        raise ConfigError(f"{where}: give a column, a template or a default value")
+    if not columns and raw.get("default") is None:
+        raise ConfigError(f"{where}: give a column or a default value")
     formats = raw.get("formats")
     return ColumnSpec(
         columns=columns,
         json=str(raw["json"]) if raw.get("json") is not None else None,
+        join=str(raw["join"]) if raw.get("join") is not None else None,
         values={str(k): v for k, v in values.items()} if values else None,
         others=others,
         default=raw.get("default"),
         formats=_formats(formats, f"{where}.formats") if formats is not None else None,
         split=raw.get("split"),
-        template=raw.get("template"),
     )
 
 
@@ -223,7 +226,7 @@ def _table(name: str, raw: Any, where: str) -> TableSpec:
             raise ConfigError(f"{where}: unknown key '{key}'{suggest(str(key), list(_TABLE_KEYS))}")
     files = _as_tuple(raw.get("files"), f"{where}.files")
     if not files:
-        raise ConfigError(f"{where}.files: name the export file(s), e.g. [\"*Lead*.csv\"]")
+        raise ConfigError(f'{where}.files: name the export file(s), e.g. ["*Lead*.csv"]')
     known = [c.name for c in TABLES[name].columns] + list(LINK_FIELDS[name])
     columns = {}
     for col, spec in (raw.get("columns") or {}).items():
@@ -242,7 +245,9 @@ def _table(name: str, raw: Any, where: str) -> TableSpec:
     return TableSpec(name, files, columns, stages)
 
 
-def load_mapping(source: str, mapping_file: str | Path | None = None, *, mappings_dir: Path = PACKAGE_PARAMS) -> Mapping:
+def load_mapping(
+    source: str, mapping_file: str | Path | None = None, *, mappings_dir: Path = PACKAGE_PARAMS
+) -> Mapping:
     """The mapping for `source` (a shipped vendor name, or `custom` / any name with a file).
 
     Args:
@@ -276,22 +281,44 @@ def load_mapping(source: str, mapping_file: str | Path | None = None, *, mapping
         try:
             pd.Timestamp("2020-01-01").tz_localize(tz)
         except Exception:
-            raise ConfigError(f"{where}: timezone '{tz}' is not a known time zone (e.g. Asia/Tokyo, UTC)") from None
+            raise ConfigError(
+                f"{where}: timezone '{tz}' is not a known time zone (e.g. Asia/Tokyo, UTC)"
+            ) from None
     tables_raw = raw.get("tables") or {}
     if not isinstance(tables_raw, dict) or "leads" not in tables_raw:
         raise ConfigError(f"{where}: tables must include at least 'leads' (files and columns)")
-    tables = {name: _table(str(name), spec, f"{where}: tables.{name}") for name, spec in tables_raw.items()}
+    tables = {}
+    for name, spec in tables_raw.items():
+        if spec is None:
+            continue  # `activities: ~` in an override removes a table the parent maps
+        parts = spec if isinstance(spec, list) else [spec]
+        tables[str(name)] = tuple(
+            _table(
+                str(name), part, f"{where}: tables.{name}" + (f"[{i}]" if len(parts) > 1 else "")
+            )
+            for i, part in enumerate(parts)
+        )
+    if "leads" not in tables:
+        raise ConfigError(f"{where}: tables must include at least 'leads' (files and columns)")
     prod_raw = raw.get("product") or {}
     if not isinstance(prod_raw, dict):
         raise ConfigError(f"{where}: product must be a mapping (column, split, values, default)")
     for key in prod_raw:
         if key not in _PRODUCT_KEYS:
-            raise ConfigError(f"{where}: product: unknown key '{key}'{suggest(str(key), list(_PRODUCT_KEYS))}")
+            raise ConfigError(
+                f"{where}: product: unknown key '{key}'{suggest(str(key), list(_PRODUCT_KEYS))}"
+            )
     column = None
     if prod_raw.get("column"):
-        column = _spec({k: v for k, v in prod_raw.items() if k in ("column", "values")}, f"{where}: product")
+        column = _spec(
+            {k: v for k, v in prod_raw.items() if k in ("column", "values")}, f"{where}: product"
+        )
     default = prod_raw.get("default")
-    if column is None and default is None and "product" not in tables["leads"].columns:
+    if (
+        column is None
+        and default is None
+        and any("product" not in t.columns for t in tables["leads"])
+    ):
         raise ConfigError(
             f"{where}: say where the product comes from: product.column (a column of the leads "
             "export), product.default (one product for all), or tables.leads.columns.product"
@@ -312,11 +339,15 @@ def load_mapping(source: str, mapping_file: str | Path | None = None, *, mapping
         name=source,
         path=path,
         tables=tables,
-        product=ProductSpec(column, prod_raw.get("split"), None if default is None else str(default)),
+        product=ProductSpec(
+            column, prod_raw.get("split"), None if default is None else str(default)
+        ),
         encoding=encoding,
         timezone=tz,
         date_formats=_formats(raw.get("date_formats", ["auto"]), f"{where}: date_formats"),
-        nulls=tuple(dict.fromkeys((*DEFAULT_NULLS, *_as_tuple(raw.get("nulls"), f"{where}: nulls")))),
+        nulls=tuple(
+            dict.fromkeys((*DEFAULT_NULLS, *_as_tuple(raw.get("nulls"), f"{where}: nulls")))
+        ),
         campaign_products={str(k): str(v) for k, v in camp.items()},
         category_rules=rules,
         description=str(raw.get("description", "")),

@@ -26,7 +26,8 @@ _NUMERIC = re.compile(r"^\d+(?:\.\d+)?$")
 _JA_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _JA_TIME = re.compile(r"(\d{1,2})\s*時\s*(\d{1,2})\s*分(?:\s*(\d{1,2})\s*秒)?")
 _DOTTED_DATE = re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})")
-_CURRENCY = re.compile(r"[,\s¥$€円]|JPY|USD|EUR", re.I)
+# In CP932 the yen sign is byte 0x5C, which decodes as a backslash: "\1,200" is ¥1,200.
+_CURRENCY = re.compile(r"[,\s¥$€円\\]|JPY|USD|EUR", re.I)
 
 DATE_FORMAT_WORDS = ("auto", "excel", "epoch_ms", "epoch_s")
 
@@ -48,11 +49,15 @@ def clean_text(values: pd.Series, nulls: tuple[str, ...] = DEFAULT_NULLS) -> pd.
     """
     text = values.astype("string").str.strip()
     # A full-width space (U+3000) is whitespace to str.strip, so "　" is empty too.
-    missing = text.isna() | (text == "") | text.isin(list(nulls))
-    return text.where(~missing, None).astype(object)
+    missing = (text.isna() | (text == "") | text.isin(list(nulls))).fillna(True).astype(bool)
+    out = text.astype(object)
+    out[missing] = None
+    return out
 
 
-def parse_numbers(values: pd.Series, nulls: tuple[str, ...] = DEFAULT_NULLS) -> tuple[pd.Series, pd.Series]:
+def parse_numbers(
+    values: pd.Series, nulls: tuple[str, ...] = DEFAULT_NULLS
+) -> tuple[pd.Series, pd.Series]:
     """Numbers as Excel users write them: `１，２００，０００`, `1,200,000`, `¥1,200,000`, `1200円`,
     `(1,200)` for a negative amount.
 
@@ -81,7 +86,9 @@ def _excel_serial(numbers: pd.Series) -> pd.Series:
 
 def _normalise_date_text(text: pd.Series) -> pd.Series:
     text = nfkc(text).astype("string")
-    text = text.str.replace(_JA_DATE, lambda m: f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}", regex=True)
+    text = text.str.replace(
+        _JA_DATE, lambda m: f"{m[1]}-{int(m[2]):02d}-{int(m[3]):02d}", regex=True
+    )
     text = text.str.replace(
         _JA_TIME, lambda m: f"{int(m[1]):02d}:{int(m[2]):02d}:{int(m[3] or 0):02d}", regex=True
     )

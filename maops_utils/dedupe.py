@@ -1,0 +1,374 @@
+"""名寄せ: find records that are likely the same person, within and across sources.
+
+Records are compared on normalised keys (e-mail, phone, company without its legal form, person
+name). Blocking keeps it fast: only records sharing an e-mail, a phone, a company or an e-mail
+domain are ever compared. The fuzzy parts (company and name similarity) use rapidfuzz. Each
+candidate pair carries its evidence and a confidence; `assign_contact_ids` gives the records of
+a confident group one shared `contact_id`.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import pandas as pd
+from rapidfuzz import fuzz
+
+# Legal forms (法人格) and their abbreviations, removed before company names are compared.
+# After NFKC, ㈱ is "(株)" and full-width brackets are ASCII.
+_DESIGNATORS = [
+    "株式会社",
+    "有限会社",
+    "合同会社",
+    "合資会社",
+    "合名会社",
+    "一般社団法人",
+    "一般財団法人",
+    "公益社団法人",
+    "公益財団法人",
+    "特定非営利活動法人",
+    "NPO法人",
+    "医療法人",
+    "学校法人",
+    "(株)",
+    "(有)",
+    "(同)",
+    "(社)",
+    "(財)",
+]
+_LATIN_DESIGNATORS = re.compile(
+    r"\b(co\.?,?\s*ltd\.?|company\s+limited|corporation|corp\.?|inc\.?|incorporated|"
+    r"limited|ltd\.?|llc|l\.l\.c\.|k\.k\.|kk|g\.k\.|gk|co\.)(?=\W|$)",
+    re.I,
+)
+_PUNCT = re.compile(r"[\s\u3000・･.,，、。'\"’`()\[\]（）「」『』\-‐－―ー_/&＆]+")
+# Mail services whose domain says nothing about the company.
+FREE_MAIL_DOMAINS = frozenset(
+    {
+        "gmail.com",
+        "yahoo.co.jp",
+        "ymail.ne.jp",
+        "hotmail.com",
+        "hotmail.co.jp",
+        "outlook.com",
+        "outlook.jp",
+        "live.jp",
+        "icloud.com",
+        "me.com",
+        "docomo.ne.jp",
+        "ezweb.ne.jp",
+        "au.com",
+        "softbank.ne.jp",
+        "i.softbank.jp",
+        "nifty.com",
+        "example.com",
+    }
+)
+COMPANY_SAME = 90.0  # company similarity (0-100) from which two names are one company
+NAME_SAME = 90.0  # person-name similarity from which two names are one person
+MAX_BLOCK = 200  # larger blocks (a big company's domain) pair only people of the same name
+
+
+def _nfkc(value: object) -> str | None:
+    if value is None or (isinstance(value, float) and value != value):
+        return None
+    text = unicodedata.normalize("NFKC", str(value)).strip()
+    return text or None
+
+
+def normalize_email(value: object) -> str | None:
+    """`  Taro.Yamada@Example.co.jp ` -> `taro.yamada@example.co.jp`; None when not an address."""
+    text = _nfkc(value)
+    if text is None:
+        return None
+    text = text.replace(" ", "").lower()
+    return text if re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", text) else None
+
+
+def normalize_phone(value: object) -> str | None:
+    """Digits only, `+81` / `81` country code as the domestic `0`: `+81 3-1234-5678` -> `0312345678`."""
+    text = _nfkc(value)
+    if text is None:
+        return None
+    international = text.lstrip().startswith("+")
+    digits = re.sub(r"\D", "", text)
+    if digits.startswith("81") and (international or len(digits) in (11, 12)):
+        digits = "0" + digits[2:]
+    return digits if len(digits) >= 9 else None
+
+
+def normalize_company(value: object) -> str | None:
+    """A company name for comparison: NFKC (full/half width, ㈱ -> (株)), legal forms removed,
+    spaces and punctuation removed, Latin letters case-folded.
+
+    `株式会社ミライ`, `㈱ミライ`, `ミライ株式会社`, `ミライ (株)` -> `ミライ`;
+    `Mirai Co., Ltd.` -> `mirai`.
+    """
+    text = _nfkc(value)
+    if text is None:
+        return None
+    for word in _DESIGNATORS:
+        text = text.replace(word, " ")
+    text = _LATIN_DESIGNATORS.sub(" ", text)
+    text = _PUNCT.sub("", text).casefold()
+    return text or None
+
+
+def normalize_name(value: object) -> str | None:
+    """A person's name for comparison: NFKC, case-folded, words kept in order, sorted later."""
+    text = _nfkc(value)
+    if text is None:
+        return None
+    words = re.split(r"[\s\u3000・,]+", text.casefold())
+    return " ".join(w for w in words if w) or None
+
+
+def email_domain(email: str | None) -> str | None:
+    return email.split("@", 1)[1] if email and "@" in email else None
+
+
+def mask_email(value: object) -> str:
+    """`taro.yamada@example.co.jp` -> `t***@example.co.jp` (for shared reports)."""
+    text = _nfkc(value)
+    if not text or "@" not in text:
+        return "" if not text else text[:1] + "***"
+    local, domain = text.split("@", 1)
+    return f"{local[:1]}***@{domain}"
+
+
+def mask_name(value: object) -> str:
+    """`山田 太郎` -> `山***`, `Taro Yamada` -> `T***`."""
+    text = _nfkc(value)
+    return "" if not text else text[:1] + "***"
+
+
+@dataclass(frozen=True)
+class Entity:
+    """The columns `candidate_pairs` reads; any may be missing from the frame."""
+
+    id: str = "lead_id"
+    contact_id: str = "contact_id"
+    email: str = "email"
+    company: str = "company"
+    phone: str = "phone"
+    name: str = "name"
+    source: str = "source"
+
+
+def _records(frame: pd.DataFrame, cols: Entity) -> pd.DataFrame:
+    """One row per record to compare: leads already sharing a contact_id are one record."""
+    get = lambda c: frame[c] if c in frame else pd.Series(None, index=frame.index, dtype=object)  # noqa: E731
+    rec = pd.DataFrame(
+        {
+            "id": get(cols.id).astype(str),
+            "key": get(cols.contact_id)
+            .where(get(cols.contact_id).notna(), get(cols.id))
+            .astype(str),
+            "source": get(cols.source),
+            "email": get(cols.email).map(normalize_email),
+            "phone": get(cols.phone).map(normalize_phone),
+            "company": get(cols.company).map(normalize_company),
+            "name": get(cols.name).map(normalize_name),
+            "company_raw": get(cols.company),
+            "email_raw": get(cols.email),
+            "name_raw": get(cols.name),
+        }
+    )
+    rec["domain"] = rec["email"].map(email_domain)
+    rec.loc[rec["domain"].isin(FREE_MAIL_DOMAINS), "domain"] = None
+    ids = rec.groupby("key", sort=False)["id"].agg(";".join)
+    # the first non-empty value of each field among a contact's leads
+    grouped = rec.drop(columns="id").groupby("key", sort=False).first()
+    grouped.insert(0, "id", ids)
+    return grouped.reset_index()
+
+
+def _block_pairs(rec: pd.DataFrame) -> set[tuple[int, int]]:
+    pairs: set[tuple[int, int]] = set()
+    for key in ("email", "phone", "company", "domain"):
+        groups = rec.dropna(subset=[key]).groupby(key).indices
+        for members in groups.values():
+            if len(members) < 2:
+                continue
+            if len(members) > MAX_BLOCK and key in ("company", "domain"):
+                # a big company or domain: compare only people with the same normalised name
+                sub = rec.iloc[members].dropna(subset=["name"])
+                for idx in sub.groupby("name").indices.values():
+                    m = sorted(sub.index[idx])
+                    pairs.update((a, b) for i, a in enumerate(m) for b in m[i + 1 :])
+                continue
+            m = sorted(members)
+            pairs.update((a, b) for i, a in enumerate(m) for b in m[i + 1 :])
+    return pairs
+
+
+def _confidence(
+    same_email: bool, same_phone: bool, company: float, name: float, has_name: bool
+) -> float:
+    company_same = company >= COMPANY_SAME
+    name_same = has_name and name >= NAME_SAME
+    if same_email:
+        return 0.99 if (company_same or same_phone or name_same) else 0.95
+    if same_phone and (company_same or name_same):
+        return 0.9 if name_same or not has_name else 0.7
+    if name_same and company_same:
+        return 0.8
+    if same_phone:
+        return 0.4  # one switchboard number shared by a whole office
+    return 0.0
+
+
+def candidate_pairs(
+    frame: pd.DataFrame, *, columns: Entity = Entity(), min_confidence: float = 0.5
+) -> pd.DataFrame:
+    """Likely duplicate people among the rows of `frame`, with the evidence for each pair.
+
+    Args:
+        frame: leads (or any records) with some of `email`, `company`, `phone`, `name`, an id
+            and optionally `contact_id` (rows sharing it are one person already) and `source`.
+        columns: the column names, when they differ from the defaults.
+        min_confidence: pairs below this are left out (0.4 = a shared phone number alone).
+
+    Returns:
+        One row per pair: `left`, `right` (ids; `;`-joined when a contact has several leads),
+        `left_source`, `right_source`, `same_email`, `same_phone`, `company_score`,
+        `name_score` (0-100; NaN when a side has no value), `confidence` (0-1), `evidence`
+        (a short text) and the raw `company`, `email`, `name` of each side; sorted by
+        confidence, highest first.
+    """
+    cols = [
+        "left",
+        "right",
+        "left_source",
+        "right_source",
+        "same_email",
+        "same_phone",
+        "company_score",
+        "name_score",
+        "confidence",
+        "evidence",
+        "left_company",
+        "right_company",
+        "left_email",
+        "right_email",
+        "left_name",
+        "right_name",
+    ]
+    if frame.empty:
+        return pd.DataFrame(columns=cols)
+    rec = _records(frame, columns)
+    records = rec.to_dict("records")
+    rows = []
+    for a, b in sorted(_block_pairs(rec)):
+        x, y = records[a], records[b]
+        same_email = bool(x["email"] and x["email"] == y["email"])
+        same_phone = bool(x["phone"] and x["phone"] == y["phone"])
+        company = (
+            fuzz.ratio(x["company"], y["company"])
+            if x["company"] and y["company"]
+            else float("nan")
+        )
+        has_name = bool(x["name"] and y["name"])
+        # Japanese names are written with or without a space between family and given name
+        name = (
+            max(
+                fuzz.token_sort_ratio(x["name"], y["name"]),
+                fuzz.ratio(x["name"].replace(" ", ""), y["name"].replace(" ", "")),
+            )
+            if has_name
+            else float("nan")
+        )
+        conf = _confidence(
+            same_email,
+            same_phone,
+            0.0 if company != company else company,
+            0.0 if not has_name else name,
+            has_name,
+        )
+        if conf < min_confidence:
+            continue
+        evidence = []
+        if same_email:
+            evidence.append("same e-mail")
+        if same_phone:
+            evidence.append("same phone")
+        if company == company:
+            evidence.append(f"company {company:.0f}")
+        if has_name:
+            evidence.append(f"name {name:.0f}")
+        rows.append(
+            [
+                x["id"],
+                y["id"],
+                x["source"],
+                y["source"],
+                same_email,
+                same_phone,
+                company,
+                name,
+                conf,
+                ", ".join(evidence),
+                x["company_raw"],
+                y["company_raw"],
+                x["email_raw"],
+                y["email_raw"],
+                x["name_raw"],
+                y["name_raw"],
+            ]
+        )
+    out = pd.DataFrame(rows, columns=cols)
+    return out.sort_values(
+        ["confidence", "left", "right"], ascending=[False, True, True]
+    ).reset_index(drop=True)
+
+
+def assign_contact_ids(
+    frame: pd.DataFrame,
+    pairs: pd.DataFrame,
+    *,
+    threshold: float = 0.8,
+    columns: Entity = Entity(),
+) -> pd.DataFrame:
+    """`frame` with one shared `contact_id` per group of records linked by confident pairs.
+
+    A group keeps the smallest existing contact_id among its records (else its smallest id), so
+    ids that reports already use stay stable; records in no pair keep theirs (or their own id).
+
+    Args:
+        frame: the records given to `candidate_pairs`.
+        pairs: its result (possibly filtered by a person who reviewed it).
+        threshold: pairs with at least this confidence are merged.
+        columns: the column names.
+
+    Returns:
+        A copy of `frame` whose `contact_id` column is filled.
+    """
+    out = frame.copy()
+    ids = out[columns.id].astype(str)
+    current = (
+        out[columns.contact_id].where(out[columns.contact_id].notna(), ids)
+        if columns.contact_id in out
+        else ids
+    ).astype(str)
+    parent: dict[str, str] = {}
+
+    def find(k: str) -> str:
+        while parent.get(k, k) != k:
+            parent[k] = parent.get(parent[k], parent[k])
+            k = parent[k]
+        return k
+
+    # a pair names records by their ids (";"-joined for a contact); map them to contact keys
+    key_of = dict(zip(ids, current, strict=True))
+    for r in pairs[pairs["confidence"] >= threshold].itertuples():
+        a = key_of.get(str(r.left).split(";")[0])
+        b = key_of.get(str(r.right).split(";")[0])
+        if a is None or b is None:
+            continue
+        ra, rb = find(a), find(b)
+        if ra != rb:
+            parent[max(ra, rb)] = min(ra, rb)
+    out[columns.contact_id] = current.map(find)
+    return out

@@ -1,0 +1,104 @@
+"""Importers: vendor exports (Eloqua, Marketo, HubSpot, Salesforce, any CSV through a mapping
+file) to a dataset in data contract v1.
+
+```python
+from maops_utils.importers import load_mapping, import_exports, write_import
+
+result = import_exports("exports/hubspot", load_mapping("hubspot"))
+dataset = write_import(result, "data/hubspot")      # validated before it is published
+```
+
+Which vendor code maps to which contract value lives in `params/mappings/*.yaml`; see
+docs/importers.md for the files each vendor exports and how they are mapped.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .. import io
+from ..errors import ConfigError
+from ..schema import TABLES
+from ..validation import Dataset, load_dataset
+from .command import add_parser, run
+from .engine import ImportResult, import_exports
+from .mapping import Mapping, available_sources, load_mapping
+
+__all__ = [
+    "ImportResult",
+    "Mapping",
+    "add_parser",
+    "available_sources",
+    "import_exports",
+    "load_mapping",
+    "run",
+    "with_contact_ids",
+    "write_import",
+]
+
+# Files an import may replace in an existing output folder: a dataset and its import log.
+_OWN_FILES = {f"{t}.{ext}" for t in TABLES for ext in ("csv", "parquet")} | {"import.json"}
+
+
+def with_contact_ids(result: ImportResult, *, threshold: float = 0.8) -> ImportResult:
+    """The result with `leads.contact_id` filled by 名寄せ (see `maops_utils.dedupe`)."""
+    from ..dedupe import assign_contact_ids, candidate_pairs
+
+    leads = result.tables["leads"]
+    pairs = candidate_pairs(leads, min_confidence=threshold)
+    tables = {**result.tables, "leads": assign_contact_ids(leads, pairs, threshold=threshold)}
+    return ImportResult(result.source, tables, result.findings, result.files)
+
+
+def write_import(
+    result: ImportResult,
+    out_dir: str | Path,
+    *,
+    timezone: str = "Asia/Tokyo",
+    dedupe: bool = False,
+) -> Dataset:
+    """Write an import as a dataset folder, after checking it against the data contract.
+
+    The folder is built beside `out_dir` and swapped in only when the contract check passed, so
+    a failed import leaves the previous dataset as it was. A folder holding anything but
+    dataset files is refused rather than replaced.
+
+    Args:
+        result: from `import_exports`.
+        out_dir: the dataset folder to write (`leads.csv`, ..., and `import.json`).
+        timezone: the run's time zone (the one the import converted timestamps to).
+        dedupe: fill `contact_id` by 名寄せ before writing.
+
+    Returns:
+        The validated `Dataset` as read back from the written files.
+
+    Raises:
+        ConfigError: `out_dir` holds other files.
+        DataContractError: the imported tables break the contract (nothing is written).
+    """
+    out = Path(out_dir)
+    if out.exists():
+        if not out.is_dir():
+            raise ConfigError(f"--out '{out}' is a file; name a folder for the dataset")
+        other = sorted(p.name for p in out.iterdir() if p.name not in _OWN_FILES)
+        if other:
+            raise ConfigError(
+                f"--out '{out}' already holds other files ({', '.join(other[:5])}); "
+                "name an empty or new folder (an import replaces the whole dataset folder)"
+            )
+    if dedupe:
+        result = with_contact_ids(result)
+    with io.staging_dir(out) as stage:
+        io.write_dataset(result.tables, stage)
+        load_dataset(stage, timezone=timezone)  # raises on anything fatal: nothing is published
+        io.write_json(
+            {
+                "source": result.source,
+                "files": result.files,
+                "rows": {name: len(frame) for name, frame in result.tables.items()},
+                "findings": [f.as_dict() for f in result.findings],
+            },
+            stage / "import.json",
+        )
+        io.publish_dir(stage, out)
+    return load_dataset(out, timezone=timezone)

@@ -1,0 +1,290 @@
+"""Data-quality tables for notebook 00: what the dataset holds, how fresh and complete it is,
+what the contract check left out, likely duplicate people (名寄せ), and the findings the KPI
+notebooks should be read with. Pure functions of a validated `Dataset`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import pandas as pd
+
+from . import dedupe
+from .config import RunSettings
+from .errors import Finding
+from .i18n import t
+from .kpi import resolve_month
+from .metrics import month_range
+from .schema import TABLES
+from .validation import Dataset, load_dataset
+
+# The timestamp that places a row of each table in a month.
+TIME_COLUMNS = {
+    "leads": "created_at",
+    "activities": "occurred_at",
+    "stage_changes": "changed_at",
+    "opportunities": "created_at",
+    "scores": "scored_at",
+}
+# Activity types whose absence in a month is suspicious when other months have them.
+GAP_TYPES = ("email_send", "page_view", "form_submit")
+STALE_DAYS = 35  # a table whose newest row is older than this at run time is stale
+
+
+@dataclass
+class QualityReview:
+    """Everything notebook 00 shows for one month."""
+
+    dataset: Dataset
+    month: str
+    months: list[str]
+    as_of: pd.Timestamp
+    locale: str = "ja"
+    include_pii: bool = False
+    findings: list[Finding] = field(default_factory=list)
+    pairs: pd.DataFrame | None = None  # 名寄せ candidates (unmasked), computed once
+
+
+def load_quality(
+    settings: RunSettings, *, as_of: pd.Timestamp | None = None, include_pii: bool = False
+) -> QualityReview:
+    """Read and check the dataset of `settings` and gather the quality review of its month.
+
+    Args:
+        settings: from `config.notebook_settings` (data folder, month, time zone, locale).
+        as_of: run time (local); None means now.
+        include_pii: show e-mail addresses and names unmasked in the duplicate table.
+
+    Returns:
+        A `QualityReview` whose `findings` are the contract check's plus the gaps, staleness
+        and duplicates found here.
+    """
+    now = as_of if as_of is not None else pd.Timestamp.now(tz=settings.timezone).tz_localize(None)
+    dataset = load_dataset(
+        settings.data_dir, timezone=settings.timezone, encoding=settings.encoding, as_of=now
+    )
+    month = resolve_month(dataset, settings.month, now)
+    months = month_range(month, settings.trend_months)
+    rv = QualityReview(dataset, month, months, now, settings.locale, include_pii)
+    rv.pairs = dedupe.candidate_pairs(dataset["leads"], min_confidence=0.5)
+    rv.findings = [*dataset.findings, *extra_findings(rv)]
+    return rv
+
+
+def row_counts(rv: QualityReview) -> pd.DataFrame:
+    """Rows per table (rows) and month (columns), for the months reviewed, with a total."""
+    rows = {}
+    for name, col in TIME_COLUMNS.items():
+        if not rv.dataset.has(name):
+            continue
+        stamps = rv.dataset[name][col]
+        month = stamps.dt.strftime("%Y-%m")
+        counts = month.value_counts()
+        row = {m: int(counts.get(m, 0)) for m in rv.months}
+        row["total"] = len(stamps)
+        rows[name] = row
+    out = pd.DataFrame.from_dict(rows, orient="index")
+    out.index.name = t("table", rv.locale)
+    return out.rename(columns={"total": t("total", rv.locale)})
+
+
+def activity_counts(rv: QualityReview) -> pd.DataFrame:
+    """Activities per type (rows) and month (columns), for the months reviewed."""
+    acts = rv.dataset["activities"]
+    month = acts["occurred_at"].dt.strftime("%Y-%m")
+    grid = pd.crosstab(acts["activity_type"], month)
+    grid = grid.reindex(columns=rv.months, fill_value=0)
+    grid.index.name = t("activity_type", rv.locale)
+    grid.columns.name = None
+    return grid
+
+
+def freshness(rv: QualityReview) -> pd.DataFrame:
+    """Per table: its newest timestamp and how many days old that is at run time."""
+    rows = []
+    for name, col in TIME_COLUMNS.items():
+        if not rv.dataset.has(name):
+            continue
+        latest = rv.dataset[name][col].max()
+        days = None if pd.isna(latest) else int((rv.as_of - latest) / pd.Timedelta(days=1))
+        rows.append(
+            {
+                t("table", rv.locale): name,
+                t("latest", rv.locale): "" if pd.isna(latest) else f"{latest:%Y-%m-%d %H:%M}",
+                t("days_old", rv.locale): days,
+                t("status", rv.locale): t(
+                    "stale" if days is None or days > STALE_DAYS else "fresh", rv.locale
+                ),
+            }
+        )
+    return pd.DataFrame(rows).set_index(t("table", rv.locale))
+
+
+def missing_fields(rv: QualityReview) -> pd.DataFrame:
+    """Per table and contract column: required or optional, and the share of empty values."""
+    rows = []
+    for name, frame in rv.dataset.tables.items():
+        for col in TABLES[name].columns:
+            if col.name not in frame:
+                continue
+            empty = int(frame[col.name].isna().sum())
+            rows.append(
+                {
+                    t("table", rv.locale): name,
+                    t("column", rv.locale): col.name,
+                    t("required", rv.locale): t("yes" if col.required else "no", rv.locale),
+                    t("empty", rv.locale): empty,
+                    t("empty_share", rv.locale): f"{empty / len(frame):.1%}" if len(frame) else "",
+                }
+            )
+    out = pd.DataFrame(rows)
+    return out.set_index([t("table", rv.locale), t("column", rv.locale)])
+
+
+def gaps(rv: QualityReview) -> pd.DataFrame:
+    """Suspicious months: a month without e-mail sends (or page views, forms, new leads) while
+    other months of the review have them."""
+    rows = []
+    acts = rv.dataset["activities"]
+    month = acts["occurred_at"].dt.strftime("%Y-%m")
+    series = {kind: month[acts["activity_type"] == kind] for kind in GAP_TYPES}
+    series["new_leads"] = rv.dataset["leads"]["created_at"].dt.strftime("%Y-%m")
+    starts = [s.min() for s in series.values() if len(s)]
+    first = min(starts) if starts else None
+    for kind, values in series.items():
+        counts = values.value_counts()
+        if counts.reindex(rv.months, fill_value=0).sum() == 0:
+            continue
+        for m in rv.months:
+            if first is not None and m < first:
+                continue  # before the data starts is not a gap
+            if int(counts.get(m, 0)) == 0:
+                rows.append({"month": m, "what": kind})
+    out = pd.DataFrame(rows, columns=["month", "what"])
+    return out
+
+
+def duplicates(rv: QualityReview, *, min_confidence: float = 0.5) -> pd.DataFrame:
+    """Likely duplicate people among the leads (名寄せ), e-mails and names masked unless the
+    review includes personal data."""
+    pairs = rv.pairs
+    if pairs is None:
+        pairs = dedupe.candidate_pairs(rv.dataset["leads"], min_confidence=min_confidence)
+    pairs = pairs[pairs["confidence"] >= min_confidence]
+    return mask_pairs(pairs, include_pii=rv.include_pii)
+
+
+def mask_pairs(pairs: pd.DataFrame, *, include_pii: bool = False) -> pd.DataFrame:
+    """Candidate pairs with e-mail addresses (`t***@example.co.jp`) and names (`山***`) masked."""
+    out = pairs.copy()
+    if not include_pii:
+        for side in ("left", "right"):
+            out[f"{side}_email"] = out[f"{side}_email"].map(dedupe.mask_email)
+            out[f"{side}_name"] = out[f"{side}_name"].map(dedupe.mask_name)
+    return out
+
+
+def extra_findings(rv: QualityReview) -> list[Finding]:
+    """Findings beyond the contract check: gaps, stale tables, duplicate people."""
+    out = []
+    for r in gaps(rv).itertuples():
+        out.append(
+            Finding(
+                "warning",
+                "leads" if r.what == "new_leads" else "activities",
+                f"no {r.what} in {r.month} while other months have them",
+                column="created_at" if r.what == "new_leads" else "activity_type",
+                action="check that the export covers that month (a missing file or a filter)",
+            )
+        )
+    for name, col in TIME_COLUMNS.items():
+        if not rv.dataset.has(name) or rv.dataset[name].empty:
+            continue
+        latest = rv.dataset[name][col].max()
+        if pd.notna(latest) and (rv.as_of - latest) > pd.Timedelta(days=STALE_DAYS):
+            out.append(
+                Finding(
+                    "warning",
+                    name,
+                    f"the newest row is from {latest:%Y-%m-%d}, {int((rv.as_of - latest).days)} days before the run",
+                    column=col,
+                    action="export the table again",
+                )
+            )
+    pairs = rv.pairs if rv.pairs is not None else dedupe.candidate_pairs(rv.dataset["leads"])
+    pairs = pairs[pairs["confidence"] >= 0.8]
+    if len(pairs):
+        out.append(
+            Finding(
+                "warning",
+                "leads",
+                f"{len(pairs)} pair(s) of leads with different contact_id look like the same "
+                "person; per-person counts may be too high",
+                column="contact_id",
+                count=len(pairs),
+                action="review duplicate_candidates.csv, then import with --dedupe",
+            )
+        )
+    return out
+
+
+def findings_table(rv: QualityReview) -> pd.DataFrame:
+    """Every finding with its table, column, rows and what to do, in the review's language."""
+    loc = rv.locale
+    rows = [
+        {
+            t("severity", loc): t(f.severity, loc),
+            t("table", loc): f.table,
+            t("column", loc): f.column,
+            t("message", loc): f.message,
+            t("rows", loc): f.count,
+            t("action", loc): f.action,
+        }
+        for f in rv.findings
+    ]
+    cols = [t(k, loc) for k in ("severity", "table", "column", "message", "rows", "action")]
+    return pd.DataFrame(rows, columns=cols)
+
+
+def reading_notes(rv: QualityReview) -> list[str]:
+    """Sentences for the readers of the KPI notebooks: which figures the findings affect."""
+    loc = rv.locale
+    notes = []
+    by_table: dict[str, int] = {}
+    for f in rv.findings:
+        by_table[f.table] = by_table.get(f.table, 0) + 1
+    if not rv.findings:
+        return [t("note_clean", loc)]
+    for table, n in sorted(by_table.items()):
+        key = f"note_{table}"
+        notes.append(
+            t(key, loc, n=n) if key in _NOTE_KEYS else t("note_other", loc, table=table, n=n)
+        )
+    gap_months = gaps(rv)
+    sends = gap_months[gap_months["what"] == "email_send"]["month"].tolist()
+    if sends:
+        notes.append(t("note_email_gap", loc, months=", ".join(sends)))
+    return notes
+
+
+_NOTE_KEYS = {
+    "note_leads",
+    "note_activities",
+    "note_stage_changes",
+    "note_opportunities",
+    "note_campaigns",
+}
+
+
+def tables_for_output(rv: QualityReview) -> dict[str, pd.DataFrame]:
+    """The CSV tables of notebook 00 (`quality_counts`, `quality_findings`,
+    `duplicate_candidates`, masked unless the review includes personal data)."""
+    counts = row_counts(rv).reset_index()
+    findings = pd.DataFrame([f.as_dict() for f in rv.findings])
+    if not findings.empty:
+        findings["examples"] = findings["examples"].map("; ".join)
+    return {
+        "quality_counts": counts,
+        "quality_findings": findings,
+        "duplicate_candidates": duplicates(rv),
+    }

@@ -1,0 +1,204 @@
+"""名寄せ: planted duplicates are found, similar but distinct companies are not merged."""
+
+from __future__ import annotations
+
+import hashlib
+import time
+
+import pandas as pd
+import pytest
+
+from maops_utils.dedupe import (
+    assign_contact_ids,
+    candidate_pairs,
+    mask_email,
+    mask_name,
+    normalize_company,
+    normalize_email,
+    normalize_phone,
+)
+
+# Records from two sources. P1..P3 are one person typed three ways; P4/P5 one person with
+# the same phone at the same company; D1..D6 are distinct people at similarly named, distinct
+# companies (different e-mails and phones) that must never be merged.
+PLANTED = pd.DataFrame(
+    [
+        # lead_id, source, name, company, email, phone, contact_id
+        (
+            "P1",
+            "eloqua",
+            "山田 太郎",
+            "株式会社ミライ",
+            "Taro.Yamada@Example.co.jp ",
+            "03-1234-5678",
+            None,
+        ),
+        (
+            "P2",
+            "salesforce",
+            "山田太郎",
+            "㈱ミライ",
+            "taro.yamada@example.co.jp",
+            "+81 3 1234 5678",
+            None,
+        ),
+        (
+            "P3",
+            "hubspot",
+            "Yamada Taro",
+            "ミライ株式会社",
+            "ｔａｒｏ．ｙａｍａｄａ＠ｅｘａｍｐｌｅ．ｃｏ．ｊｐ",
+            "",
+            None,
+        ),
+        (
+            "P4",
+            "eloqua",
+            "佐藤 花子",
+            "有限会社 さくら",
+            "h.sato@sakura.example.jp",
+            "０６－１１１１－２２２２",
+            None,
+        ),
+        ("P5", "salesforce", "佐藤花子", "(有)さくら", "hanako@gmail.com", "06-1111-2222", None),
+        (
+            "D1",
+            "eloqua",
+            "鈴木 一郎",
+            "ミライ工業株式会社",
+            "ichiro@mirai-kogyo.example.jp",
+            "052-111-0001",
+            None,
+        ),
+        (
+            "D2",
+            "salesforce",
+            "鈴木 一郎",
+            "ミライ商事株式会社",
+            "ichiro@mirai-shoji.example.jp",
+            "052-111-0002",
+            None,
+        ),
+        (
+            "D3",
+            "eloqua",
+            "田中 二郎",
+            "東京電機株式会社",
+            "jiro@tokyo-denki.example.jp",
+            "03-2222-0001",
+            None,
+        ),
+        (
+            "D4",
+            "hubspot",
+            "田中 二郎",
+            "東京電気株式会社",
+            "jiro@tokyo-denki2.example.jp",
+            "03-2222-0002",
+            None,
+        ),
+        (
+            "D5",
+            "eloqua",
+            "高橋 三郎",
+            "Mirai Systems Co., Ltd.",
+            "saburo@mirai-sys.example.com",
+            "",
+            None,
+        ),
+        (
+            "D6",
+            "hubspot",
+            "高橋 史郎",
+            "MIRAI Solutions Inc.",
+            "shiro@mirai-sol.example.com",
+            "",
+            None,
+        ),
+        # a person who already has two leads (two products) under one contact_id
+        ("C1", "hubspot", "伊藤 健", "株式会社アサヒ", "ken.ito@asahi.example.jp", "", "X1"),
+        ("C2", "hubspot", "伊藤 健", "株式会社アサヒ", "ken.ito@asahi.example.jp", "", "X1"),
+    ],
+    columns=["lead_id", "source", "name", "company", "email", "phone", "contact_id"],
+)
+
+
+def _pair_set(pairs: pd.DataFrame, threshold: float = 0.8) -> set[frozenset[str]]:
+    keep = pairs[pairs["confidence"] >= threshold]
+    return {frozenset((a, b)) for a, b in zip(keep["left"], keep["right"], strict=True)}
+
+
+def test_normalisation():
+    assert normalize_email(" Taro.Yamada@Example.co.jp ") == "taro.yamada@example.co.jp"
+    assert normalize_email("ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏ．ｊｐ") == "taro@example.co.jp"
+    assert normalize_email("not an address") is None
+    names = [
+        "株式会社ミライ",
+        "㈱ミライ",
+        "ミライ株式会社",
+        "ミライ (株)",
+        "ﾐﾗｲ株式会社",
+        "株式会社　ミライ",
+    ]
+    assert {normalize_company(n) for n in names} == {"ミライ"}
+    assert normalize_company("Mirai Co., Ltd.") == normalize_company("MIRAI Inc.") == "mirai"
+    assert normalize_company("有限会社 さくら") == normalize_company("(有)さくら") == "さくら"
+    assert normalize_company("ミライ工業株式会社") != normalize_company("ミライ商事株式会社")
+    assert normalize_phone("+81 3-1234-5678") == normalize_phone("03(1234)5678") == "0312345678"
+    assert normalize_phone("０６－１１１１－２２２２") == "0611112222"
+    assert normalize_phone("123") is None
+
+
+def test_planted_duplicates_are_found_with_evidence():
+    pairs = candidate_pairs(PLANTED)
+    found = _pair_set(pairs)
+    assert frozenset({"P1", "P2"}) in found
+    assert frozenset({"P1", "P3"}) in found
+    assert frozenset({"P2", "P3"}) in found
+    assert frozenset({"P4", "P5"}) in found  # same phone, same company, same name
+    p12 = pairs[(pairs["left"] == "P1") & (pairs["right"] == "P2")].iloc[0]
+    assert p12["same_email"] and p12["same_phone"]
+    assert p12["company_score"] == 100 and p12["confidence"] >= 0.95
+    assert "same e-mail" in p12["evidence"]
+    p45 = pairs[(pairs["left"] == "P4") & (pairs["right"] == "P5")].iloc[0]
+    assert not p45["same_email"] and p45["same_phone"] and p45["name_score"] == 100
+
+
+def test_similar_but_distinct_companies_are_not_merged():
+    pairs = candidate_pairs(PLANTED, min_confidence=0.0)
+    for a, b in [("D1", "D2"), ("D3", "D4"), ("D5", "D6"), ("P1", "D1"), ("P1", "D5")]:
+        assert frozenset({a, b}) not in _pair_set(pairs, 0.5), (a, b)
+    # a contact's own two leads are one record, never a candidate pair with itself
+    assert not pairs["left"].str.contains("C1").any() or not pairs["right"].str.contains("C2").any()
+
+
+def test_assign_contact_ids_merges_only_confident_groups():
+    pairs = candidate_pairs(PLANTED)
+    out = assign_contact_ids(PLANTED, pairs, threshold=0.8).set_index("lead_id")["contact_id"]
+    assert out["P1"] == out["P2"] == out["P3"]
+    assert out["P4"] == out["P5"] != out["P1"]
+    assert len({out[d] for d in ("D1", "D2", "D3", "D4", "D5", "D6")}) == 6
+    assert out["C1"] == out["C2"] == "X1"  # existing contact ids are kept
+
+
+def test_masking():
+    assert mask_email("taro.yamada@example.co.jp") == "t***@example.co.jp"
+    assert mask_name("山田 太郎") == "山***"
+    assert mask_email(None) == "" and mask_name("") == ""
+
+
+@pytest.mark.parametrize("n", [20_000])
+def test_blocking_keeps_it_fast(n):
+    """20,000 records at 2,000 companies on one corporate domain: blocking keeps it quick."""
+    frame = pd.DataFrame(
+        {
+            "lead_id": [f"L{i}" for i in range(n)],
+            "company": [f"株式会社テスト{i % 2000}" for i in range(n)],
+            "email": [f"user{i}@corp.example.jp" for i in range(n)],
+            "name": [hashlib.md5(str(i).encode()).hexdigest()[:10] for i in range(n)],
+        }
+    )
+    started = time.perf_counter()
+    pairs = candidate_pairs(frame)
+    assert time.perf_counter() - started < 30
+    assert pairs.empty  # different people at the same company are not duplicates

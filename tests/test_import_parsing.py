@@ -1,0 +1,190 @@
+"""Reading vendor cells (dates, numbers, empties) and the errors that name file, line, column."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from maops_utils.errors import EXIT_INPUT, ConfigError, DataContractError
+from maops_utils.importers import add_parser, import_exports, load_mapping, run
+from maops_utils.importers.parsing import clean_text, parse_datetimes, parse_numbers
+
+FIXTURES = Path(__file__).parent / "fixtures" / "exports"
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("2026/10/05", "2026-10-05 00:00:00"),
+        ("2026/10/05 13:04", "2026-10-05 13:04:00"),
+        ("2026/1/5 9:04", "2026-01-05 09:04:00"),
+        ("2026-10-05 13:04:05", "2026-10-05 13:04:05"),
+        ("2026-10-05T04:04:05Z", "2026-10-05 13:04:05"),
+        ("2026-10-05T13:04:05+09:00", "2026-10-05 13:04:05"),
+        ("2026-10-05T00:04:05.123-04:00", "2026-10-05 13:04:05.123"),
+        ("45931.5", "2025-10-01 12:00:00"),  # Excel serial
+        ("45931", "2025-10-01 00:00:00"),
+        ("1791173045000", "2026-10-05 13:04:05"),  # epoch milliseconds (HubSpot)
+        ("２０２６／１０／０５　１３：０４", "2026-10-05 13:04:00"),  # full-width
+        ("2026年10月5日 13時4分", "2026-10-05 13:04:00"),
+        ("20261005", "2026-10-05 00:00:00"),
+    ],
+)
+def test_parse_datetimes_reads_the_layouts_exports_use(cell, expected):
+    parsed, bad = parse_datetimes(pd.Series([cell]), timezone="Asia/Tokyo")
+    assert not bad.any()
+    assert parsed.iloc[0] == pd.Timestamp(expected)
+
+
+def test_parse_datetimes_source_zone_and_explicit_formats():
+    values = pd.Series(["10/05/2026 12:04 AM", "2026-10-05 00:04", "2026-10-05T04:04:00Z"])
+    parsed, bad = parse_datetimes(
+        values,
+        formats=("%m/%d/%Y %I:%M %p", "auto"),
+        source_timezone="America/New_York",
+        timezone="Asia/Tokyo",
+    )
+    assert not bad.any()
+    # naive values are New York local time; the offset value is absolute
+    assert parsed.tolist() == [
+        pd.Timestamp("2026-10-05 13:04"),
+        pd.Timestamp("2026-10-05 13:04"),
+        pd.Timestamp("2026-10-05 13:04"),
+    ]
+
+
+def test_parse_datetimes_empty_is_missing_not_unreadable():
+    parsed, bad = parse_datetimes(pd.Series(["", "  ", "null", None, "next week"]))
+    assert parsed.isna().all()
+    assert bad.tolist() == [False, False, False, False, True]
+
+
+@pytest.mark.parametrize(
+    ("cell", "expected"),
+    [
+        ("1,200,000", 1200000.0),
+        ("１，２００，０００", 1200000.0),
+        ("¥1,200,000", 1200000.0),
+        ("1200円", 1200.0),
+        ("(1,200)", -1200.0),
+        (" 3.5 ", 3.5),
+    ],
+)
+def test_parse_numbers(cell, expected):
+    parsed, bad = parse_numbers(pd.Series([cell]))
+    assert not bad.any() and parsed.iloc[0] == expected
+
+
+def test_parse_numbers_empty_vs_unreadable():
+    parsed, bad = parse_numbers(pd.Series(["", "-", "約100万", None]))
+    assert parsed.isna().all()
+    assert bad.tolist() == [False, False, True, False]
+
+
+def test_clean_text_empty_strings_and_nulls_are_missing():
+    out = clean_text(pd.Series(["  a ", "", "　", "null", None, "0"]))
+    assert out.tolist() == ["a", None, None, None, None, "0"]
+
+
+# ----------------------------------------------------------------------------- a custom layout
+
+
+def test_custom_spreadsheet_imports_through_its_mapping_file():
+    folder = FIXTURES / "custom"
+    result = import_exports(folder, load_mapping("custom", folder / "mapping.yaml"))
+    leads = result.tables["leads"].set_index("lead_id")
+    assert leads.loc["K-1", "product"] == "A" and leads.loc["K-2", "product"] == "B"
+    assert leads.loc["K-1", "created_at"] == pd.Timestamp("2026-10-05 13:04")
+    assert leads.loc["K-2", "created_at"] == pd.Timestamp("2025-10-01 12:00")  # Excel serial
+    assert leads.loc["K-3", "created_at"] == pd.Timestamp("2026-10-07 13:00")  # UTC -> Tokyo
+    assert leads.loc["K-1", "employees"] == 1200  # full-width digits, separators
+    assert pd.isna(leads.loc["K-2", "employees"])  # empty, not an error
+    assert leads.loc["K-1", "company"] == "株式会社ミライ"  # text is kept as written
+    opps = result.tables["opportunities"].set_index("opportunity_id")
+    assert opps.loc["D-1", "amount"] == 1200000 and opps.loc["D-1", "status"] == "won"
+    assert opps.loc["D-2", "status"] == "open" and pd.isna(opps.loc["D-2", "closed_at"])
+    assert result.tables["activities"].empty
+
+
+def _copy_custom(tmp_path: Path, leads_text: str) -> Path:
+    folder = tmp_path / "custom"
+    folder.mkdir()
+    (folder / "leads_sheet.csv").write_bytes(leads_text.encode("cp932"))
+    (folder / "mapping.yaml").write_bytes((FIXTURES / "custom" / "mapping.yaml").read_bytes())
+    return folder
+
+
+def test_unreadable_date_names_file_line_and_column(tmp_path):
+    folder = _copy_custom(
+        tmp_path,
+        "リードID,登録日,商材,流入経路\nK-1,2026/10/05,会計,展示会\nK-2,来週,会計,展示会\n",
+    )
+    with pytest.raises(DataContractError) as info:
+        import_exports(folder, load_mapping("custom", folder / "mapping.yaml"))
+    err = info.value
+    assert err.exit_code == EXIT_INPUT
+    text = str(err)
+    assert "leads_sheet.csv" in text and "line 3" in text and "登録日" in text and "来週" in text
+    assert "date_formats" in text  # what to do
+
+
+def test_missing_required_column_is_named_with_a_hint(tmp_path):
+    folder = _copy_custom(tmp_path, "リードID,登録日時,商材\nK-1,2026/10/05,会計\n")
+    with pytest.raises(DataContractError, match="登録日.*did you mean '登録日時'"):
+        import_exports(folder, load_mapping("custom", folder / "mapping.yaml"))
+
+
+def test_unknown_vendor_code_is_kept_and_reported(tmp_path):
+    folder = _copy_custom(tmp_path, "リードID,登録日,商材,流入経路\nK-1,2026/10/05,会計,テレアポ\n")
+    result = import_exports(folder, load_mapping("custom", folder / "mapping.yaml"))
+    assert result.tables["leads"]["lead_source"].tolist() == ["テレアポ"]
+    finding = next(f for f in result.findings if f.column == "流入経路")
+    assert "テレアポ" in finding.message and "values" in finding.action
+
+
+def test_mapping_errors_name_the_file_and_key(tmp_path):
+    bad = tmp_path / "m.yaml"
+    bad.write_text("extends: hubspot\ntables:\n  leads:\n    colums: {}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"m.yaml: tables.leads: unknown key 'colums'.*columns"):
+        load_mapping("x", bad)
+    bad.write_text("extends: hubspt\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="did you mean 'hubspot'"):
+        load_mapping("x", bad)
+    with pytest.raises(ConfigError, match="not found"):
+        load_mapping("pardot")
+
+
+def test_shipped_vendor_mappings_load():
+    for name in ("eloqua", "marketo", "hubspot", "salesforce"):
+        mapping = load_mapping(name)
+        assert "leads" in mapping.tables and "opportunities" in mapping.tables
+
+
+def test_cli_parser_and_handler(tmp_path, capsys):
+    parser = argparse.ArgumentParser(prog="maops")
+    add_parser(parser.add_subparsers(dest="command"))
+    out = tmp_path / "ds"
+    args = parser.parse_args(
+        [
+            "import",
+            "custom",
+            "--src",
+            str(FIXTURES / "custom"),
+            "--out",
+            str(out),
+            "--mapping",
+            str(FIXTURES / "custom" / "mapping.yaml"),
+        ]
+    )
+    assert run(args) == 0
+    assert (out / "leads.csv").is_file() and (out / "import.json").is_file()
+    assert "leads" in capsys.readouterr().out
+    with pytest.raises(ConfigError, match="does not exist"):
+        run(
+            parser.parse_args(
+                ["import", "hubspot", "--src", str(tmp_path / "no"), "--out", str(out)]
+            )
+        )

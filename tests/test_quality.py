@@ -1,0 +1,143 @@
+"""Data-quality tables (maops_utils.quality) and notebook 00 executed on the sample."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import nbformat
+import pandas as pd
+import pytest
+
+from maops_utils import config, io, quality
+from maops_utils.sample import generate_sample
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOK = ROOT / "notebooks" / "00_data_quality.ipynb"
+SAMPLE = ROOT / "data" / "sample"
+AS_OF = pd.Timestamp("2026-11-15 09:00")
+
+
+@pytest.fixture(scope="module")
+def flawed(tmp_path_factory):
+    """A small dataset with planted problems: no e-mail sends in 2026-08, an orphan activity,
+    an unknown activity type, two leads of one person under different contact ids."""
+    tables = generate_sample(leads=300, months=6, seed=3, end_month="2026-10")
+    acts = tables["activities"]
+    month = acts["occurred_at"].dt.strftime("%Y-%m")
+    acts = acts[~((acts["activity_type"] == "email_send") & (month == "2026-08"))].copy()
+    extra = acts.iloc[:2].copy()
+    extra["activity_id"] = ["X1", "X2"]
+    extra["lead_id"] = ["L999999", extra["lead_id"].iloc[1]]
+    extra["activity_type"] = ["email_open", "webinar_signup"]
+    tables["activities"] = pd.concat([acts, extra], ignore_index=True)
+    leads = tables["leads"].copy()
+    leads.loc[1, "email"] = " " + str(leads.loc[0, "email"]).upper() + " "
+    leads.loc[1, "company"] = leads.loc[0, "company"]
+    tables["leads"] = leads
+    folder = tmp_path_factory.mktemp("flawed")
+    io.write_dataset(tables, folder)
+    settings = config.load_settings(ROOT / "params", {"data_dir": folder})
+    return quality.load_quality(settings, as_of=AS_OF)
+
+
+def test_counts_freshness_and_missing(flawed):
+    counts = quality.row_counts(flawed)
+    assert list(counts.index) == ["leads", "activities", "stage_changes", "opportunities"]
+    assert counts.loc["leads", "合計"] == 300
+    assert counts.loc["leads", flawed.months].sum() <= 300
+    fresh = quality.freshness(flawed)
+    assert fresh.loc["leads", "経過日数"] < 35
+    missing = quality.missing_fields(flawed)
+    assert missing.loc[("leads", "lead_id"), "必須"] == "はい"
+    assert missing.loc[("leads", "lead_id"), "空欄"] == 0
+
+
+def test_gap_orphans_unknown_codes_and_duplicates_are_findings(flawed):
+    gaps = quality.gaps(flawed)
+    assert {"month": "2026-08", "what": "email_send"} in gaps.to_dict("records")
+    messages = " | ".join(f.message for f in flawed.findings)
+    assert "orphans" in messages
+    assert "unknown activity_type" in messages and "webinar_signup" in messages
+    assert "no email_send in 2026-08" in messages
+    assert "look like the same person" in messages
+    table = quality.findings_table(flawed)
+    assert {"重要度", "テーブル", "列", "内容", "行数", "対処"} <= set(table.columns)
+    notes = quality.reading_notes(flawed)
+    assert any("2026-08" in n and "メール" in n for n in notes)
+
+
+def test_duplicate_table_is_masked_unless_pii_is_included(flawed):
+    masked = quality.duplicates(flawed)
+    assert len(masked) >= 1
+    assert masked["left_email"].str.contains(r"^\w\*\*\*@", regex=True).all()
+    flawed.include_pii = True
+    try:
+        assert "***" not in " ".join(quality.duplicates(flawed)["left_email"])
+    finally:
+        flawed.include_pii = False
+    out = quality.tables_for_output(flawed)
+    assert set(out) == {"quality_counts", "quality_findings", "duplicate_candidates"}
+    assert out["duplicate_candidates"]["right_email"].str.contains(r"\*\*\*").all()
+
+
+def test_english_labels(flawed):
+    flawed.locale = "en"
+    try:
+        assert "Total" in quality.row_counts(flawed).columns
+        assert "What to do" in quality.findings_table(flawed).columns
+    finally:
+        flawed.locale = "ja"
+
+
+def test_notebook_layout_follows_notebook_01():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    assert nb.cells[0].cell_type == "markdown" and nb.cells[0].source.startswith("# ")
+    assert nb.cells[1].source.startswith("%matplotlib inline")
+    assert "plots.setup_notebook()" in nb.cells[1].source
+    params = nb.cells[2]
+    assert "parameters" in params.metadata["tags"]
+    for line in (
+        'month: str = ""',
+        'data_dir: str = ""',
+        'params_dir: str = "../params"',
+        'output_dir: str = ""',
+        'locale: str = ""',
+        'timezone: str = ""',
+        'encoding: str = ""',
+        'as_of: str = ""',
+        "include_pii: bool = False",
+    ):
+        assert line in params.source
+    for line in params.source.splitlines():
+        comment = line.split("#", 1)[1]
+        assert "=" not in comment and '"' not in comment and "'" not in comment
+    for cell in nb.cells:
+        assert cell.get("id") and not cell.get("outputs")
+        if cell.cell_type == "markdown":
+            assert cell.metadata["maops"]["en"].strip()
+    tagged = [c for c in nb.cells if "remove-cell" in c.metadata.get("tags", [])]
+    assert [c.cell_type for c in tagged] == ["markdown", "code"]
+    assert "io.write_tables(output_dir" in tagged[1].source
+
+
+@pytest.mark.slow
+def test_notebook_runs_on_the_sample_and_writes_its_tables(tmp_path):
+    import papermill
+
+    papermill.execute_notebook(
+        str(NOTEBOOK),
+        str(tmp_path / "executed.ipynb"),
+        parameters={"data_dir": str(SAMPLE), "output_dir": str(tmp_path), "as_of": str(AS_OF)},
+        cwd=str(NOTEBOOK.parent),
+        kernel_name="python3",
+        progress_bar=False,
+    )
+    nb = nbformat.read(tmp_path / "executed.ipynb", as_version=4)
+    outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
+    assert not [o for o in outputs if o.output_type == "error"]
+    html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
+    assert "leads" in html and "合計" in html
+    for name in ("quality_counts", "quality_findings", "duplicate_candidates"):
+        assert (tmp_path / f"{name}.csv").is_file(), name
+    counts = pd.read_csv(tmp_path / "quality_counts.csv")
+    assert counts.set_index(counts.columns[0]).loc["leads", "合計"] == 5000
