@@ -126,7 +126,7 @@ def normalize_name(value: object) -> str | None:
 
 
 def email_domain(email: str | None) -> str | None:
-    return email.split("@", 1)[1] if email and "@" in email else None
+    return email.split("@", 1)[1] if isinstance(email, str) and "@" in email else None
 
 
 def mask_email(value: object) -> str:

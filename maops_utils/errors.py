@@ -22,6 +22,14 @@ class ConfigError(MaopsError):
     exit_code = EXIT_INPUT
 
 
+class NotEnoughData(MaopsError):
+    """The data cannot support this report (e.g. no outcome yet to judge a model by).
+
+    A notebook raises it to say so; the batch then publishes the month without that report
+    and shows the reason in its place, instead of failing the month.
+    """
+
+
 class RunInProgress(MaopsError):
     """Another run is writing the same month; this one refuses rather than interleave."""
 

@@ -531,7 +531,10 @@ TEXT.update(
         "sc_rating": {"ja": "レーティング", "en": "Rating"},
         "sc_score": {"ja": "スコア", "en": "Score"},
         "sc_rate": {"ja": "成果率", "en": "Success rate"},
-        "sc_rate_cell": {"ja": "{rate} [{low}–{high}] ({events}/{n})", "en": "{rate} [{low}–{high}] ({events}/{n})"},
+        "sc_rate_cell": {
+            "ja": "{rate} [{low}–{high}] ({events}/{n})",
+            "en": "{rate} [{low}–{high}] ({events}/{n})",
+        },
         "sc_expected": {"ja": "均一モデルの期待値", "en": "Expected (uniform model)"},
         "sc_metric": {"ja": "指標", "en": "Metric"},
         "sc_auc": {"ja": "AUC（順位づけ）", "en": "AUC (ranking)"},
@@ -565,8 +568,14 @@ TEXT.update(
         "sc_observed": {"ja": "実績の成果率", "en": "Observed rate"},
         "sc_ratio": {"ja": "実績 ÷ 期待", "en": "Observed ÷ expected"},
         "sc_flag": {"ja": "判定", "en": "Verdict"},
-        "sc_flag_over": {"ja": "過大評価（MQLが成果になりにくい）", "en": "over-qualified (its MQLs rarely succeed)"},
-        "sc_flag_under": {"ja": "過小評価（期待より成果が多い）", "en": "under-qualified (more successes than expected)"},
+        "sc_flag_over": {
+            "ja": "過大評価（MQLが成果になりにくい）",
+            "en": "over-qualified (its MQLs rarely succeed)",
+        },
+        "sc_flag_under": {
+            "ja": "過小評価（期待より成果が多い）",
+            "en": "under-qualified (more successes than expected)",
+        },
         "sc_flag_ok": {"ja": "おおむね妥当", "en": "about right"},
         "sc_auc_current": {"ja": "AUC 現行", "en": "AUC current"},
         "sc_auc_proposed": {"ja": "AUC 提案", "en": "AUC proposed"},
@@ -672,21 +681,47 @@ TEXT.update(
             "ja": "商材 {product}: 成果率 {observed:.1%}（均一モデルの期待 {expected:.1%}、実績÷期待 {ratio:.2f} [{low:.2f}–{high:.2f}]）→ {flag}。",
             "en": "Product {product}: success rate {observed:.1%} (the uniform model expects {expected:.1%}; observed ÷ expected {ratio:.2f} [{low:.2f}–{high:.2f}]) → {flag}.",
         },
-        "sc_band_title": {"ja": "スコア帯別の{outcome}到達率（{days}日以内、95%区間）", "en": "Share reaching {outcome} within {days} days by score band (95% interval)"},
-        "sc_rating_title": {"ja": "レーティング別の{outcome}到達率（%、件数）", "en": "Share reaching {outcome} by rating (%, n)"},
-        "sc_no_ratings": {"ja": "このデータとモデルにはレーティングがありません。", "en": "This dataset and model have no ratings."},
-        "sc_reliability_title": {"ja": "信頼性図（バックテスト）", "en": "Reliability diagram (backtest)"},
+        "sc_band_title": {
+            "ja": "スコア帯別の{outcome}到達率（{days}日以内、95%区間）",
+            "en": "Share reaching {outcome} within {days} days by score band (95% interval)",
+        },
+        "sc_rating_title": {
+            "ja": "レーティング別の{outcome}到達率（%、件数）",
+            "en": "Share reaching {outcome} by rating (%, n)",
+        },
+        "sc_no_ratings": {
+            "ja": "このデータとモデルにはレーティングがありません。",
+            "en": "This dataset and model have no ratings.",
+        },
+        "sc_reliability_title": {
+            "ja": "信頼性図（バックテスト）",
+            "en": "Reliability diagram (backtest)",
+        },
         "sc_predicted": {"ja": "予測確率", "en": "Predicted probability"},
         "sc_observed_short": {"ja": "実績の成果率", "en": "Observed rate"},
         "sc_gain_title": {"ja": "累積ゲイン（バックテスト）", "en": "Cumulative gain (backtest)"},
-        "sc_depth": {"ja": "スコア上位から見たリードの割合", "en": "Share of leads, best scores first"},
+        "sc_depth": {
+            "ja": "スコア上位から見たリードの割合",
+            "en": "Share of leads, best scores first",
+        },
         "sc_gain": {"ja": "見つかった成果の割合", "en": "Share of successes found"},
         "sc_random": {"ja": "ランダム", "en": "Random"},
-        "sc_threshold_title": {"ja": "閾値ごとのMQL数と成果率（{first}〜{last}）", "en": "MQLs and precision by threshold ({first} to {last})"},
+        "sc_threshold_title": {
+            "ja": "閾値ごとのMQL数と成果率（{first}〜{last}）",
+            "en": "MQLs and precision by threshold ({first} to {last})",
+        },
         "sc_capacity_line": {"ja": "対応能力", "en": "capacity"},
         "sc_target_line": {"ja": "目標成果率", "en": "target precision"},
-        "sc_product_title": {"ja": "商材別: 実績 ÷ 均一モデルの期待（95%区間）", "en": "By product: observed ÷ expected by the uniform model (95% interval)"},
+        "sc_product_title": {
+            "ja": "商材別: 実績 ÷ 均一モデルの期待（95%区間）",
+            "en": "By product: observed ÷ expected by the uniform model (95% interval)",
+        },
         "sc_no_backtest_chart": {"ja": "バックテストなし", "en": "no backtest"},
         "sc_all_products": {"ja": "全体", "en": "All"},
     }
 )
+
+TEXT["skipped_note"] = {
+    "ja": "このレポートは今月のデータでは作成できませんでした。理由:",
+    "en": "This report could not be made from this month's data. The reason:",
+}

@@ -20,7 +20,7 @@ import pandas as pd
 
 from . import __version__, io, kpi, report
 from .config import RunSettings, suggest
-from .errors import ConfigError, MaopsError
+from .errors import ConfigError, MaopsError, NotEnoughData
 from .i18n import format_ratio, format_value, t
 
 PACKAGES = (
@@ -350,6 +350,10 @@ def _run_job(
             job.path, executed, {**job.parameters, "output_dir": str(folder)}, kernel_log, progress
         )
     except Exception as exc:
+        if getattr(exc, "ename", "") == NotEnoughData.__name__:
+            return _skipped(
+                job, executed, str(getattr(exc, "evalue", exc)), settings, generated_at, t0
+            )
         last_line = (str(exc).strip().splitlines() or [""])[-1]
         return NotebookResult(
             job.name,
@@ -379,6 +383,39 @@ def _run_job(
         time.perf_counter() - t0,
         job.folder / f"{job.name}.html",
         product=job.product,
+        title=title,
+    )
+
+
+def _skipped(
+    job: Job, executed: Path, reason: str, settings: RunSettings, generated_at: str, t0: float
+) -> NotebookResult:
+    """A notebook that found too little data to report on: a short page says why."""
+    nb = report.localize(nbformat.read(executed, as_version=4), settings.locale)
+    title = f"{_title(nb, job.name)} {job.parameters['month']}"
+    if job.product:
+        title += f" ({t('product', settings.locale)} {job.product})"
+    page = nbformat.v4.new_notebook(
+        cells=[nbformat.v4.new_markdown_cell(f"# {title}\n\n{t('skipped_note', settings.locale)}")]
+    )
+    # the reason quotes numbers and file names only; shown as text in a code-free page
+    page.cells.append(
+        nbformat.v4.new_code_cell(
+            "", outputs=[nbformat.v4.new_output("stream", name="stdout", text=reason)]
+        )
+    )
+    html = report.notebook_to_html(
+        page, title=title, show_code=False, lang=settings.locale, generated_at=generated_at
+    )
+    io.write_text(html, executed.with_suffix(".html"))
+    io.remove_file(executed.with_suffix(".kernel.log"))
+    return NotebookResult(
+        job.name,
+        "skipped",
+        time.perf_counter() - t0,
+        job.folder / f"{job.name}.html",
+        product=job.product,
+        error=reason,
         title=title,
     )
 
@@ -495,7 +532,7 @@ def _build_and_publish(
                     f"{job.label}: {result.status} ({result.seconds:.1f} s)"
                     + (f": {result.error}" if result.error else "")
                 )
-        failed = [r for r in results if r.status != "ok"]
+        failed = [r for r in results if r.status == "failed"]
         if failed:
             kept = _keep_failed(stage, out_dir / f"{rv.month}.failed", results)
             raise NotebookFailed(

@@ -202,3 +202,10 @@ def test_blocking_keeps_it_fast(n):
     pairs = candidate_pairs(frame)
     assert time.perf_counter() - started < 30
     assert pairs.empty  # different people at the same company are not duplicates
+
+
+def test_missing_values_are_not_a_crash():
+    from maops_utils.dedupe import email_domain
+
+    assert email_domain(float("nan")) is None and email_domain(None) is None
+    assert email_domain("a@example.co.jp") == "example.co.jp"

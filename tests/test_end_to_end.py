@@ -288,3 +288,27 @@ def test_a_kpi_declared_only_in_yaml_reaches_metrics_csv_and_the_report(publishe
     assert "ウェビナー参加者数" in html
     trend = pd.read_csv(month_dir / "trend.csv", dtype={"month": str})
     assert list(trend.columns) == ["month", "product", "metric", "value", "target"]
+
+
+def test_a_report_without_enough_data_is_skipped_with_its_reason_not_a_failure(published):
+    # the handmade dataset has no SQL outcome a scoring model could be judged by
+    proc = published["proc"]
+    row = next(
+        line.split()
+        for line in proc.stdout.splitlines()
+        if line.startswith("02_scoring_calibration")
+    )
+    assert row[2] == "skipped"
+    html = (published["out"] / handmade.MONTH / "02_scoring_calibration.html").read_text(
+        encoding="utf-8"
+    )
+    assert "successes out of" in html and "Traceback" not in html
+    manifest = json.loads(
+        (published["out"] / handmade.MONTH / "run.json").read_text(encoding="utf-8")
+    )
+    statuses = {n["name"]: n["status"] for n in manifest["notebooks"]}
+    assert statuses == {
+        "00_data_quality": "ok",
+        "01_kpi_evaluation": "ok",
+        "02_scoring_calibration": "skipped",
+    }

@@ -270,12 +270,12 @@ def run(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str = "j
 
 
 def raise_too_few(config: ScoringConfig, y: pd.Series) -> None:
-    from ..errors import ConfigError
+    from ..errors import NotEnoughData
 
-    raise ConfigError(
-        f"{config.path}: evaluation: the judged leads whose window has closed hold "
-        f"{int(y.sum())} successes out of {len(y)}; a model cannot be judged without both "
-        "successes and failures. Use a later month, a longer `months` or a shorter `window_days`."
+    raise NotEnoughData(
+        f"the leads judged in this period whose outcome window has closed hold {int(y.sum())} "
+        f"successes out of {len(y)}; a scoring model cannot be judged without both successes and "
+        f"failures. Use a later month, or a longer `months` or a shorter `window_days` in {config.path}."
     )
 
 
