@@ -16,6 +16,12 @@ from .io import ENCODINGS, load_yaml
 PACKAGE_DIR = Path(__file__).resolve().parent
 LOCALES = ("ja", "en")
 MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
+# Where the metric SQL runs (maops_utils/engines.py, docs/scale.md) and the Spark masters
+# accepted: local[N] / local[*], spark://, yarn, k8s://, or a Spark Connect URL sc://.
+ENGINES = ("duckdb", "spark")
+SPARK_MASTER_RE = re.compile(
+    r"^(local(\[(\*|[1-9]\d*)(,[1-9]\d*)?\])?|yarn|(spark|k8s|sc)://[^\s/]\S*)$"
+)
 
 
 def project_root(start: Path | None = None) -> Path:
@@ -59,7 +65,14 @@ class RunSettings:
     encoding: str = "auto"
     trend_months: int = 13
     show_code: bool = False
-    notebooks: tuple[str, ...] = ("00_data_quality", "01_kpi_evaluation", "02_scoring_calibration")
+    notebooks: tuple[str, ...] = (
+        "00_data_quality",
+        "01_kpi_evaluation",
+        "02_scoring_calibration",
+        "03_product_comparison",
+    )
+    engine: str = "duckdb"
+    spark_master: str = "local[*]"
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -91,6 +104,17 @@ def _check_settings(s: RunSettings, source: str) -> RunSettings:
         ) from None
     if not isinstance(s.trend_months, int) or not 1 <= s.trend_months <= 120:
         raise ConfigError(f"{source}: trend_months must be a whole number from 1 to 120")
+    if s.engine not in ENGINES:
+        raise ConfigError(
+            f"{source}: engine '{s.engine}' is not supported; use one of {', '.join(ENGINES)}"
+            f"{suggest(str(s.engine), list(ENGINES))}"
+        )
+    if not isinstance(s.spark_master, str) or not SPARK_MASTER_RE.match(s.spark_master):
+        raise ConfigError(
+            f"{source}: spark_master '{s.spark_master}' is not a Spark master; use local[*], "
+            "local[4], spark://host:7077, yarn, k8s://https://host:443 or a Spark Connect URL "
+            "sc://host:15002"
+        )
     return s
 
 

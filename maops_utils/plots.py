@@ -683,7 +683,11 @@ def product_heatmaps(
             fmt = ",.0f"
         unit_text = {"rate": "%", "currency": f"{currency} 1,000"}.get(unit, "")
         cmap = cmaps.get(unit, "Blues")
-        sns.heatmap(grid, ax=ax, annot=True, fmt=fmt, cmap=cmap, cbar=False, linewidths=0.5)
+        # a panel without any value (no cost at all) needs a colour range of its own
+        empty = {} if grid.notna().to_numpy().any() else {"vmin": 0.0, "vmax": 1.0}
+        sns.heatmap(
+            grid, ax=ax, annot=True, fmt=fmt, cmap=cmap, cbar=False, linewidths=0.5, **empty
+        )
         ax.grid(False)
         ax.set_title(f"{name} ({unit_text})" if unit_text else name, fontsize=10)
         ax.set_xlabel(t("product", locale))
