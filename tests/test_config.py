@@ -234,3 +234,14 @@ def test_project_root_not_found_is_error(tmp_path, monkeypatch):
     monkeypatch.setattr(config, "PACKAGE_DIR", tmp_path / "pkg" / "maops_utils")
     with pytest.raises(ConfigError, match="cannot find"):
         project_root(tmp_path)
+
+
+def test_an_engine_that_is_not_installed_is_refused_clearly(tmp_path, monkeypatch):
+    monkeypatch.setattr(config, "_spark_engine_available", lambda: False)
+    params = tmp_path / "params"
+    params.mkdir()
+    (params / "run.yaml").write_text("engine: spark\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="engine 'spark' is not available"):
+        load_settings(params, {})
+    (params / "run.yaml").write_text("engine: duckdb\n", encoding="utf-8")
+    assert load_settings(params, {}).engine == "duckdb"
