@@ -3,35 +3,14 @@ notebooks of one's own, reruns."""
 
 import json
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import nbformat
 import pytest
+from helpers import make_project, maops
 
 import handmade
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
-
-
-def maops(*args, cwd=ROOT):
-    return subprocess.run(
-        [sys.executable, "-m", "maops_utils", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-
-
-def make_project(base: Path) -> Path:
-    """A copy of the project's params and notebooks, to add notebooks to."""
-    shutil.copytree(ROOT / "params", base / "params")
-    shutil.copytree(ROOT / "notebooks", base / "notebooks")
-    (base / "pyproject.toml").write_text("", encoding="utf-8")
-    return base
 
 
 @pytest.fixture(scope="module")

@@ -2,37 +2,24 @@
 
 import json
 import math
-import shutil
 from pathlib import Path
 
 import corpus
 import pandas as pd
 import pytest
+from helpers import ROOT, make_project, snapshot
 
 from maops_utils import cli
 
 import handmade
 
-ROOT = Path(__file__).resolve().parents[1]
 FATAL = [c for c in corpus.CASES if c.exit != 0]
 NON_FATAL = [c for c in corpus.CASES if c.exit == 0]
 
 
-def snapshot(*folders: Path) -> dict[str, bytes]:
-    return {
-        str(p): p.read_bytes()
-        for folder in folders
-        for p in sorted(folder.rglob("*"))
-        if p.is_file()
-    }
-
-
 def prepare(tmp_path: Path, case: corpus.Case):
     data = handmade.write(tmp_path / "data")
-    project = tmp_path / "project"
-    shutil.copytree(ROOT / "params", project / "params")
-    shutil.copytree(ROOT / "notebooks", project / "notebooks")
-    (project / "pyproject.toml").write_text("", encoding="utf-8")
+    project = make_project(tmp_path / "project")
     case.mutate(data, project / "params")
     out = tmp_path / "reports"
     args = [a.replace("{data}", str(data)) for a in case.args]

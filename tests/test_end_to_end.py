@@ -3,36 +3,17 @@
 import json
 import math
 import shutil
-import subprocess
-import sys
-from pathlib import Path
 
 import nbformat
 import pandas as pd
 import pytest
+from helpers import ROOT, make_project, maops, snapshot
 
 from maops_utils.catalogue import CORE_METRICS
 
 import handmade
 
-ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow
-
-
-def maops(*args, cwd=ROOT):
-    return subprocess.run(
-        [sys.executable, "-m", "maops_utils", *map(str, args)],
-        cwd=cwd,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
-    }
 
 
 @pytest.fixture(scope="module")
@@ -181,10 +162,7 @@ def test_failed_runs_leave_the_previous_report_intact(published, tmp_path):
     assert "leads.csv" in proc.stderr and "line 2" in proc.stderr and "yesterday" in proc.stderr
 
     # 2. a notebook that raises: the batch fails after executing, and nothing is published
-    project = tmp_path / "project"
-    shutil.copytree(ROOT / "params", project / "params")
-    shutil.copytree(ROOT / "notebooks", project / "notebooks")
-    (project / "pyproject.toml").write_text("", encoding="utf-8")
+    project = make_project(tmp_path / "project")
     broken = nbformat.read(ROOT / "notebooks" / "01_kpi_evaluation.ipynb", as_version=4)
     broken.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('boom in the last cell')"))
     nbformat.write(broken, project / "notebooks" / "99_broken.ipynb")

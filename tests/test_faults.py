@@ -10,20 +10,13 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 import pytest
+from helpers import ROOT, snapshot
 
 from maops_utils import io
 from maops_utils.errors import RunInProgress
 from maops_utils.runner import _execute
 
 import handmade
-
-ROOT = Path(__file__).resolve().parents[1]
-
-
-def snapshot(folder: Path) -> dict[str, bytes]:
-    return {
-        str(p.relative_to(folder)): p.read_bytes() for p in sorted(folder.rglob("*")) if p.is_file()
-    }
 
 
 def start(data: Path, out: Path) -> subprocess.Popen:

@@ -1,0 +1,40 @@
+"""What several test files need: the command line as a user runs it, a byte snapshot of
+folders, and a copy of the project to add notebooks or change settings in."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def maops(*args: object, cwd: Path = ROOT, timeout: int = 600) -> subprocess.CompletedProcess:
+    """`python -m maops_utils ARGS` in a subprocess, output captured as text."""
+    return subprocess.run(
+        [sys.executable, "-m", "maops_utils", *map(str, args)],
+        cwd=cwd,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def snapshot(*folders: Path) -> dict[str, bytes]:
+    """Every file under `folders` and its bytes, to prove nothing changed."""
+    return {
+        str(p): p.read_bytes()
+        for folder in folders
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
+
+
+def make_project(base: Path) -> Path:
+    """A copy of the project's params and notebooks under `base`, to add notebooks to."""
+    shutil.copytree(ROOT / "params", base / "params")
+    shutil.copytree(ROOT / "notebooks", base / "notebooks")
+    (base / "pyproject.toml").write_text("", encoding="utf-8")
+    return base
