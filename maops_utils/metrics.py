@@ -269,6 +269,7 @@ def compute_metrics(
     dims: tuple[str, ...] = ("product",),
     groups: Mapping[str, Sequence[str]] | None = None,
     con: duckdb.DuckDBPyConnection | None = None,
+    engine: str | object | None = None,
 ) -> pd.DataFrame:
     """Metrics per month, per group of `dims` and for the whole business (`ALL`).
 
@@ -283,6 +284,9 @@ def compute_metrics(
         groups: the values each dimension must show even when nothing happened (default:
             every product of the dataset for `product`, the values found otherwise).
         con: an open connection from `connect(dataset)` to reuse across calls.
+        engine: where the query runs: "duckdb", "spark", or an `engines.Engine` opened for
+            this dataset (default: the current `engines.use_engine` block, else DuckDB). The
+            same compiled SQL runs on each, transpiled to the engine's dialect.
 
     Returns:
         Long frame `month, *dims, metric, value`; rates are NaN where the denominator is 0.
@@ -297,15 +301,28 @@ def compute_metrics(
     columns = ["month", *dims, "metric", "value"]
     if not months:
         return pd.DataFrame(columns=columns)
-    own = con is None
-    con = con or connect(dataset)
-    try:
-        bounds = [month_bounds(m) for m in months]
-        start, end = min(b[0] for b in bounds), max(b[1] for b in bounds)
-        base = con.execute(compile_base_query(specs, start, end, dims=dims)).df()
-    finally:
-        if own:
-            con.close()
+    bounds = [month_bounds(m) for m in months]
+    start, end = min(b[0] for b in bounds), max(b[1] for b in bounds)
+    from . import engines  # imported here: engines builds on this module
+
+    if con is not None and engine not in (None, "duckdb"):
+        raise ValueError("give either con (a DuckDB connection) or engine, not both")
+    leased = None if con is not None else engines.lease(dataset, engine)
+    if leased is not None:
+        eng, owned = leased
+        try:
+            base = eng.run(compile_base_query(specs, start, end, dialect=eng.dialect, dims=dims))
+        finally:
+            if owned:
+                eng.close()
+    else:
+        own = con is None
+        con = con or connect(dataset)
+        try:
+            base = con.execute(compile_base_query(specs, start, end, dims=dims)).df()
+        finally:
+            if own:
+                con.close()
     base["month"] = pd.to_datetime(base["month_start"]).dt.strftime("%Y-%m")
     base = base[base["month"].isin(months)]
     levels = []

@@ -1,0 +1,382 @@
+"""The measured tasks of bench_scale.py, one per process: `python tasks.py TASK DATA MONTH OUT`.
+
+Each task computes the core metrics of one month, per product and `ALL`, and writes them as a
+long frame `product, metric, value` to OUT (Parquet) so the harness can check that every way
+gives the same numbers. It prints one JSON line: the seconds of each phase (after imports) and
+the resident memory once imports were done; the harness reads the peak from the OS.
+
+Tasks:
+  maops         maops as a monthly run does it: read every table with pandas, validate every row
+                against the data contract, copy into DuckDB, compute (load_dataset +
+                compute_metrics)
+  maops_scan    maops's compiled metric SQL on DuckDB views over the Parquet files: no pandas,
+                no validation (what reading through DuckDB scans would cost)
+  maops_spark   as `maops`, with the query on Spark in local mode (engine="spark"), start-up
+                included
+  duckdb_sql    one hand-written DuckDB query straight on the Parquet files
+  pandas        plain pandas on the Parquet files (only the columns needed)
+  generate      write the synthetic dataset: `tasks.py generate FOLDER LEADS MONTHS SEED END`
+"""
+
+from __future__ import annotations
+
+import json
+import resource
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+TABLES = ("leads", "activities", "stage_changes", "opportunities")
+
+
+def _rss_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _bounds(month: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+    start = pd.Timestamp(f"{month}-01")
+    return start, start + pd.offsets.MonthBegin(1)
+
+
+def _long(wide: pd.DataFrame) -> pd.DataFrame:
+    """product-indexed wide frame -> product, metric, value."""
+    out = wide.rename_axis("product").reset_index().melt("product", var_name="metric")
+    return out[["product", "metric", "value"]].astype({"value": "float64"})
+
+
+# ---------------------------------------------------------------- maops
+
+
+def task_maops(data: Path, month: str, phases: dict) -> pd.DataFrame:
+    from maops_utils import metrics as mx
+    from maops_utils.io import read_raw_dataset
+    from maops_utils.validation import validate
+
+    t = time.perf_counter()
+    raw = read_raw_dataset(data)
+    phases["read"] = time.perf_counter() - t
+    t = time.perf_counter()
+    dataset = validate(raw)
+    del raw
+    phases["validate"] = time.perf_counter() - t
+    t = time.perf_counter()
+    out = mx.compute_metrics(dataset, [month])
+    phases["compute"] = time.perf_counter() - t
+    return out[["product", "metric", "value"]]
+
+
+def task_maops_spark(data: Path, month: str, phases: dict) -> pd.DataFrame:
+    from maops_utils import engines
+    from maops_utils import metrics as mx
+    from maops_utils.validation import load_dataset
+
+    t = time.perf_counter()
+    dataset = load_dataset(data)
+    phases["read+validate"] = time.perf_counter() - t
+    t = time.perf_counter()
+    engines.spark_session(conf={"spark.driver.memory": "6g"})
+    phases["spark start"] = time.perf_counter() - t
+    t = time.perf_counter()
+    with engines.SparkEngine(dataset) as eng:
+        phases["load into spark"] = time.perf_counter() - t
+        t = time.perf_counter()
+        out = mx.compute_metrics(dataset, [month], engine=eng)
+    phases["compute"] = time.perf_counter() - t
+    # The JVM is a child process pyspark never waits for, so the OS does not add its memory
+    # to this process's peak: read its high-water mark before it goes.
+    jvm = eng_jvm_pid()
+    if jvm:
+        phases["jvm_peak_mb"] = _vm_hwm_mb(jvm)
+    return out[["product", "metric", "value"]]
+
+
+def eng_jvm_pid() -> int | None:
+    from pyspark import SparkContext
+
+    gateway = SparkContext._gateway
+    proc = getattr(gateway, "proc", None)
+    return proc.pid if proc is not None else None
+
+
+def _vm_hwm_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def task_maops_scan(data: Path, month: str, phases: dict) -> pd.DataFrame:
+    import duckdb
+
+    from maops_utils import metrics as mx
+
+    t = time.perf_counter()
+    con = duckdb.connect(":memory:")
+    p = {name: (data / f"{name}.parquet").as_posix() for name in TABLES}
+    con.execute(
+        "CREATE VIEW leads AS SELECT lead_id, created_at, product, "
+        f"COALESCE(lead_source, 'unknown') AS lead_source FROM read_parquet('{p['leads']}')"
+    )
+    con.execute(
+        "CREATE VIEW activities_input AS SELECT lead_id, activity_type, occurred_at, campaign_id, "
+        f"category FROM read_parquet('{p['activities']}')"
+    )
+    con.execute(
+        "CREATE VIEW stage_changes AS SELECT lead_id, stage, changed_at "
+        f"FROM read_parquet('{p['stage_changes']}')"
+    )
+    con.execute(
+        "CREATE VIEW opportunities_input AS SELECT opportunity_id, lead_id, product, created_at, "
+        f"status, closed_at, CAST(amount AS DOUBLE) AS amount FROM read_parquet('{p['opportunities']}')"
+    )
+    for name, sql in mx.VIEWS_SQL.items():
+        con.execute(f"CREATE VIEW {name} AS {sql}")
+    products = sorted(
+        r[0]
+        for r in con.execute(
+            "SELECT DISTINCT product FROM leads UNION SELECT DISTINCT product FROM opportunities_input"
+        ).fetchall()
+    )
+    phases["open"] = time.perf_counter() - t
+    t = time.perf_counter()
+    out = mx.compute_metrics(None, [month], con=con, groups={"product": products})  # type: ignore[arg-type]
+    phases["compute"] = time.perf_counter() - t
+    con.close()
+    return out[["product", "metric", "value"]]
+
+
+# ---------------------------------------------------------------- plain DuckDB SQL
+
+PLAIN_SQL = """
+WITH
+leads AS (SELECT lead_id, product, created_at FROM read_parquet('{leads}')),
+acts AS (
+  SELECT l.product,
+    COUNT(*) FILTER (WHERE a.activity_type = 'email_send') AS email_sends,
+    COUNT(*) FILTER (WHERE a.activity_type = 'email_bounce') AS email_bounces,
+    COUNT(*) FILTER (WHERE a.activity_type = 'unsubscribe') AS unsubscribes,
+    COUNT(DISTINCT (a.lead_id, a.campaign_id)) FILTER (WHERE a.activity_type = 'email_open')
+      AS email_open_pairs,
+    COUNT(DISTINCT (a.lead_id, a.campaign_id)) FILTER (WHERE a.activity_type = 'email_click')
+      AS email_click_pairs,
+    COUNT(*) FILTER (WHERE a.activity_type = 'page_view' AND a.category = 'product_detail')
+      AS product_page_views,
+    COUNT(*) FILTER (WHERE a.activity_type = 'form_submit' AND a.category = 'inquiry')
+      AS inquiries
+  FROM read_parquet('{activities}') AS a JOIN leads AS l USING (lead_id)
+  WHERE a.occurred_at >= TIMESTAMP '{start}' AND a.occurred_at < TIMESTAMP '{end}'
+  GROUP BY l.product
+),
+firsts AS (
+  SELECT s.lead_id, s.stage, MIN(s.changed_at) AS entered_at
+  FROM read_parquet('{stage_changes}') AS s GROUP BY s.lead_id, s.stage
+),
+stages AS (
+  SELECT l.product,
+    COUNT(*) FILTER (WHERE f.stage = 'mql') AS mqls,
+    COUNT(*) FILTER (WHERE f.stage = 'sql') AS sqls
+  FROM firsts AS f JOIN leads AS l USING (lead_id)
+  WHERE f.entered_at >= TIMESTAMP '{start}' AND f.entered_at < TIMESTAMP '{end}'
+  GROUP BY l.product
+),
+opps AS (
+  SELECT product,
+    COUNT(*) FILTER (WHERE created_at >= TIMESTAMP '{start}' AND created_at < TIMESTAMP '{end}')
+      AS opportunities,
+    COUNT(*) FILTER (WHERE status = 'won' AND closed_at >= TIMESTAMP '{start}'
+      AND closed_at < TIMESTAMP '{end}') AS won_deals,
+    COALESCE(SUM(amount) FILTER (WHERE status = 'won' AND closed_at >= TIMESTAMP '{start}'
+      AND closed_at < TIMESTAMP '{end}'), 0) AS revenue,
+    COUNT(*) FILTER (WHERE status IN ('won', 'lost') AND closed_at >= TIMESTAMP '{start}'
+      AND closed_at < TIMESTAMP '{end}') AS closed_deals
+  FROM read_parquet('{opportunities}') GROUP BY product
+),
+new_leads AS (
+  SELECT product, COUNT(*) AS new_leads FROM leads
+  WHERE created_at >= TIMESTAMP '{start}' AND created_at < TIMESTAMP '{end}' GROUP BY product
+),
+products AS (SELECT product FROM leads UNION SELECT product FROM opps),
+per_product AS (
+  SELECT p.product,
+    COALESCE(n.new_leads, 0) AS new_leads, COALESCE(s.mqls, 0) AS mqls,
+    COALESCE(s.sqls, 0) AS sqls, COALESCE(o.opportunities, 0) AS opportunities,
+    COALESCE(o.won_deals, 0) AS won_deals, COALESCE(o.revenue, 0) AS revenue,
+    COALESCE(o.closed_deals, 0) AS closed_deals,
+    COALESCE(a.email_sends, 0) AS email_sends, COALESCE(a.email_bounces, 0) AS email_bounces,
+    COALESCE(a.email_open_pairs, 0) AS email_open_pairs,
+    COALESCE(a.email_click_pairs, 0) AS email_click_pairs,
+    COALESCE(a.unsubscribes, 0) AS unsubscribes,
+    COALESCE(a.product_page_views, 0) AS product_page_views,
+    COALESCE(a.inquiries, 0) AS inquiries
+  FROM products AS p
+  LEFT JOIN new_leads AS n USING (product) LEFT JOIN stages AS s USING (product)
+  LEFT JOIN opps AS o USING (product) LEFT JOIN acts AS a USING (product)
+),
+with_all AS (
+  SELECT * FROM per_product
+  UNION ALL
+  SELECT 'ALL', SUM(new_leads), SUM(mqls), SUM(sqls), SUM(opportunities), SUM(won_deals),
+    SUM(revenue), SUM(closed_deals), SUM(email_sends), SUM(email_bounces),
+    SUM(email_open_pairs), SUM(email_click_pairs), SUM(unsubscribes),
+    SUM(product_page_views), SUM(inquiries)
+  FROM per_product
+)
+SELECT product, new_leads, mqls, sqls, opportunities, won_deals, revenue,
+  mqls / NULLIF(new_leads, 0) AS mql_rate,
+  sqls / NULLIF(mqls, 0) AS sql_rate,
+  won_deals / NULLIF(closed_deals, 0) AS win_rate,
+  email_sends, email_sends - email_bounces AS email_delivered,
+  email_open_pairs / NULLIF(email_sends - email_bounces, 0) AS email_open_rate,
+  email_click_pairs / NULLIF(email_sends - email_bounces, 0) AS email_ctr,
+  email_click_pairs / NULLIF(email_open_pairs, 0) AS email_ctor,
+  unsubscribes / NULLIF(email_sends - email_bounces, 0) AS unsubscribe_rate,
+  product_page_views, inquiries
+FROM with_all
+"""
+
+
+def task_duckdb_sql(data: Path, month: str, phases: dict) -> pd.DataFrame:
+    import duckdb
+
+    start, end = _bounds(month)
+    files = {name: (data / f"{name}.parquet").as_posix() for name in TABLES}
+    t = time.perf_counter()
+    con = duckdb.connect(":memory:")
+    wide = con.execute(PLAIN_SQL.format(start=start, end=end, **files)).df()
+    con.close()
+    phases["query"] = time.perf_counter() - t
+    return _long(wide.set_index("product"))
+
+
+# ---------------------------------------------------------------- plain pandas
+
+
+def task_pandas(data: Path, month: str, phases: dict) -> pd.DataFrame:
+    import numpy as np
+
+    start, end = _bounds(month)
+    t = time.perf_counter()
+    leads = pd.read_parquet(data / "leads.parquet", columns=["lead_id", "product", "created_at"])
+    acts = pd.read_parquet(
+        data / "activities.parquet",
+        columns=["lead_id", "activity_type", "occurred_at", "campaign_id", "category"],
+    )
+    stages = pd.read_parquet(data / "stage_changes.parquet", columns=["lead_id", "stage", "changed_at"])
+    opps = pd.read_parquet(
+        data / "opportunities.parquet", columns=["product", "status", "created_at", "closed_at", "amount"]
+    )
+    phases["read"] = time.perf_counter() - t
+    t = time.perf_counter()
+    product_of = leads.set_index("lead_id")["product"]
+
+    def in_month(s: pd.Series) -> pd.Series:
+        return (s >= start) & (s < end)
+
+    acts = acts[in_month(acts["occurred_at"])]
+    acts = acts.assign(product=acts["lead_id"].map(product_of)).dropna(subset=["product"])
+    typ, cat = acts["activity_type"], acts["category"]
+    counts = {
+        "email_sends": acts[typ == "email_send"],
+        "email_bounces": acts[typ == "email_bounce"],
+        "unsubscribes": acts[typ == "unsubscribe"],
+        "product_page_views": acts[(typ == "page_view") & (cat == "product_detail")],
+        "inquiries": acts[(typ == "form_submit") & (cat == "inquiry")],
+        "email_open_pairs": acts[typ == "email_open"].drop_duplicates(["lead_id", "campaign_id"]),
+        "email_click_pairs": acts[typ == "email_click"].drop_duplicates(["lead_id", "campaign_id"]),
+    }
+    firsts = stages.groupby(["lead_id", "stage"], as_index=False)["changed_at"].min()
+    firsts = firsts[in_month(firsts["changed_at"])]
+    firsts = firsts.assign(product=firsts["lead_id"].map(product_of)).dropna(subset=["product"])
+    counts["mqls"] = firsts[firsts["stage"] == "mql"]
+    counts["sqls"] = firsts[firsts["stage"] == "sql"]
+    counts["new_leads"] = leads[in_month(leads["created_at"])]
+    counts["opportunities"] = opps[in_month(opps["created_at"])]
+    closed = opps[in_month(opps["closed_at"])]
+    won = closed[closed["status"] == "won"]
+    counts["won_deals"] = won
+    counts["closed_deals"] = closed[closed["status"].isin(["won", "lost"])]
+    products = sorted(set(leads["product"]) | set(opps["product"]))
+    wide = pd.DataFrame(
+        {name: frame.groupby("product").size() for name, frame in counts.items()}, index=products
+    ).fillna(0)
+    wide["revenue"] = won.groupby("product")["amount"].sum()
+    wide = wide.fillna(0.0).astype("float64")
+    wide.loc["ALL"] = wide.sum()
+    wide["email_delivered"] = wide["email_sends"] - wide["email_bounces"]
+
+    def ratio(num: str, den: str) -> pd.Series:
+        d = wide[den]
+        return (wide[num] / d.where(d != 0, np.nan)).astype("float64")
+
+    wide["mql_rate"] = ratio("mqls", "new_leads")
+    wide["sql_rate"] = ratio("sqls", "mqls")
+    wide["win_rate"] = ratio("won_deals", "closed_deals")
+    wide["email_open_rate"] = ratio("email_open_pairs", "email_delivered")
+    wide["email_ctr"] = ratio("email_click_pairs", "email_delivered")
+    wide["email_ctor"] = ratio("email_click_pairs", "email_open_pairs")
+    wide["unsubscribe_rate"] = ratio("unsubscribes", "email_delivered")
+    phases["compute"] = time.perf_counter() - t
+    internal = ["email_bounces", "unsubscribes", "closed_deals", "email_open_pairs", "email_click_pairs"]
+    return _long(wide.drop(columns=internal))
+
+
+# ---------------------------------------------------------------- data
+
+
+def generate(folder: Path, leads: int, months: int, seed: int, end_month: str) -> dict:
+    from maops_utils.io import write_dataset
+    from maops_utils.sample import generate_sample
+
+    t = time.perf_counter()
+    tables = generate_sample(leads=leads, months=months, seed=seed, end_month=end_month)
+    gen = time.perf_counter() - t
+    rows = {name: len(frame) for name, frame in tables.items()}
+    folder.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    write_dataset(tables, folder, parquet=tuple(tables))
+    write = time.perf_counter() - t
+    info = {"leads": leads, "months": months, "seed": seed, "end_month": end_month, "rows": rows}
+    (folder / "_complete.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
+    return {"generate": gen, "write": write, "rows": rows}
+
+
+TASKS = {
+    "maops": task_maops,
+    "maops_scan": task_maops_scan,
+    "maops_spark": task_maops_spark,
+    "duckdb_sql": task_duckdb_sql,
+    "pandas": task_pandas,
+}
+
+
+def main(argv: list[str]) -> None:
+    if argv[0] == "generate":
+        folder, leads, months, seed, end = argv[1:6]
+        phases = generate(Path(folder), int(leads), int(months), int(seed), end)
+        print(json.dumps({"task": "generate", "phases": phases, "import_rss_mb": 0.0}))
+        return
+    task, data, month, out = argv[0], Path(argv[1]), argv[2], Path(argv[3])
+    fn = TASKS[task]
+    # import what the task needs before the clock starts: start-up is not the work
+    import duckdb  # noqa: F401
+    import pyarrow  # noqa: F401
+
+    import maops_utils.metrics  # noqa: F401
+    import maops_utils.validation  # noqa: F401
+
+    import_rss = _rss_mb()
+    phases: dict[str, float] = {}
+    t = time.perf_counter()
+    result = fn(data, month, phases)
+    work = time.perf_counter() - t
+    result.reset_index(drop=True).to_parquet(out, index=False)
+    print(json.dumps({"task": task, "work_s": work, "phases": phases, "import_rss_mb": import_rss}))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,206 @@
+"""Choosing where the metric SQL runs (maops_utils.engines) without starting Spark: the engine
+setting in run.yaml, the DuckDB engine, `use_engine` scopes, Arrow conversion."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from maops_utils import engines, funnel
+from maops_utils import metrics as mx
+from maops_utils.config import load_settings
+from maops_utils.errors import ConfigError
+from maops_utils.validation import load_dataset
+
+import handmade
+
+MONTHS = ["2025-12", "2026-01", "2026-02"]
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    folder = handmade.write(tmp_path_factory.mktemp("handmade"))
+    return load_dataset(folder, as_of=pd.Timestamp("2026-03-01"))
+
+
+@pytest.fixture(scope="module")
+def other(tmp_path_factory):
+    folder = handmade.write(tmp_path_factory.mktemp("handmade2"))
+    return load_dataset(folder, as_of=pd.Timestamp("2026-03-01"))
+
+
+# ----------------------------------------------------------------------------- settings
+
+
+def _params(tmp_path: Path, run_yaml: str) -> Path:
+    params = tmp_path / "proj" / "params"
+    params.mkdir(parents=True)
+    (params / "run.yaml").write_text(run_yaml, encoding="utf-8")
+    return params
+
+
+def test_engine_defaults_to_duckdb(tmp_path):
+    s = load_settings(_params(tmp_path, "locale: en\n"))
+    assert (s.engine, s.spark_master) == ("duckdb", "local[*]")
+
+
+@pytest.mark.parametrize(
+    "master",
+    ["local", "local[2]", "local[*]", "local[4,2]", "spark://host:7077", "yarn",
+     "k8s://https://host:443", "sc://localhost:15002", "sc://host/;token=abc"],
+)  # fmt: skip
+def test_engine_and_master_are_read_from_run_yaml(tmp_path, master):
+    s = load_settings(_params(tmp_path, f"engine: spark\nspark_master: '{master}'\n"))
+    assert (s.engine, s.spark_master) == ("spark", master)
+    assert s.as_dict()["engine"] == "spark"
+
+
+def test_flags_override_the_engine(tmp_path):
+    s = load_settings(_params(tmp_path, "engine: spark\n"), {"engine": "duckdb"})
+    assert s.engine == "duckdb"
+
+
+def test_unknown_engine_is_refused_with_a_suggestion(tmp_path):
+    with pytest.raises(ConfigError, match=r"engine 'sprak' is not supported.*did you mean 'spark'"):
+        load_settings(_params(tmp_path, "engine: sprak\n"))
+
+
+@pytest.mark.parametrize("master", ["localhost", "local[0]", "local[two]", "", "sc://", "http://x"])
+def test_bad_spark_master_is_refused(tmp_path, master):
+    with pytest.raises(ConfigError, match="is not a Spark master"):
+        load_settings(_params(tmp_path, f"spark_master: '{master}'\n"))
+
+
+# ----------------------------------------------------------------------------- DuckDB engine
+
+
+@pytest.mark.parametrize("dims", [("product",), ("lead_source",), ("product", "lead_source")])
+def test_duckdb_engine_gives_the_plain_path_result(dataset, dims):
+    plain = mx.compute_metrics(dataset, MONTHS, dims=dims)
+    with engines.DuckDBEngine(dataset) as eng:
+        assert eng.name == eng.dialect == "duckdb"
+        pd.testing.assert_frame_equal(
+            mx.compute_metrics(dataset, MONTHS, dims=dims, engine=eng), plain
+        )
+    pd.testing.assert_frame_equal(
+        mx.compute_metrics(dataset, MONTHS, dims=dims, engine="duckdb"), plain
+    )
+
+
+def test_use_engine_opens_one_engine_per_dataset_and_closes_them(dataset, other, monkeypatch):
+    opened: list[engines.Engine] = []
+    real = engines.open_engine
+
+    def counting(name, ds, *, master=None):
+        opened.append(real(name, ds, master=master))
+        return opened[-1]
+
+    monkeypatch.setattr(engines, "open_engine", counting)
+    plain = mx.compute_metrics(dataset, MONTHS)
+    assert engines.current_engine() == "duckdb"
+    with engines.use_engine("duckdb"):
+        for _ in range(3):
+            pd.testing.assert_frame_equal(mx.compute_metrics(dataset, MONTHS), plain)
+        mx.compute_metrics(other, MONTHS)
+        assert [e.dataset for e in opened] == [dataset, other]
+    with pytest.raises(Exception, match="closed"):  # closed when the block ended
+        opened[0].run("SELECT 1")
+
+
+def test_an_engine_object_serves_only_its_own_dataset(dataset, other):
+    with engines.DuckDBEngine(dataset) as eng:
+        with pytest.raises(ValueError, match="another dataset"):
+            mx.compute_metrics(other, MONTHS, engine=eng)
+        with engines.use_engine(eng):  # other datasets get an engine of the same kind
+            assert engines.current_engine() == "duckdb"
+            got = mx.compute_metrics(other, MONTHS)
+        pd.testing.assert_frame_equal(got, mx.compute_metrics(dataset, MONTHS))
+        assert eng.run("SELECT COUNT(*) AS n FROM leads")["n"].iloc[0] == 7  # left open
+
+
+def test_nested_blocks_and_explicit_names(dataset):
+    with engines.use_engine("duckdb"):
+        assert engines.lease(dataset)[1] is False  # the block's engine: not the caller's to close
+        assert engines.lease(dataset, "duckdb")[1] is False
+    assert engines.lease(dataset) is None  # no block: maops's plain DuckDB path
+    assert engines.lease(dataset, "duckdb") is None
+
+
+def test_wrong_engine_arguments(dataset):
+    with pytest.raises(ValueError, match="unknown engine 'postgres'"):
+        mx.compute_metrics(dataset, MONTHS, engine="postgres")
+    with pytest.raises(ValueError, match="unknown engine"):
+        with engines.use_engine("sqlite"):
+            pass
+    con = mx.connect(dataset)
+    try:
+        with pytest.raises(ValueError, match="either con"):
+            mx.compute_metrics(dataset, MONTHS, con=con, engine="spark")
+    finally:
+        con.close()
+
+
+def test_run_query_compiles_for_the_engine(dataset):
+    def build(dialect: str) -> str:
+        return funnel.compile_cohort_query("2026-02", cohorts=3, dialect=dialect)
+
+    def ordered(frame: pd.DataFrame) -> pd.DataFrame:  # the query has no ORDER BY
+        return frame.sort_values(list(frame.columns)).reset_index(drop=True)
+
+    con = mx.connect(dataset)
+    try:
+        direct = ordered(con.execute(build("duckdb")).df())
+    finally:
+        con.close()
+    assert len(direct) > 0
+    pd.testing.assert_frame_equal(ordered(engines.run_query(dataset, build)), direct)
+    with engines.use_engine("duckdb"):
+        pd.testing.assert_frame_equal(ordered(engines.run_query(dataset, build)), direct)
+
+
+# ----------------------------------------------------------------------------- Arrow
+
+
+def test_arrow_table_types_every_column_explicitly():
+    frame = pd.DataFrame(
+        {
+            "lead_id": pd.Series(["L1", "L2"], dtype="str"),
+            "campaign_id": pd.Series([None, None], dtype=object),  # every value missing
+            "mixed": pd.Series(["x", 5], dtype=object),
+            "at": pd.to_datetime(["2026-01-31 23:59:59", None]).astype("datetime64[ns]"),
+            "amount": [1.5, float("nan")],
+        }
+    )
+    t = engines.arrow_table(frame)
+    assert t.schema.types == [
+        pa.string(),
+        pa.string(),
+        pa.string(),
+        pa.timestamp("us"),
+        pa.float64(),
+    ]
+    assert t.column("campaign_id").null_count == 2
+    assert t.column("mixed").to_pylist() == ["x", "5"]
+    assert t.column("amount").to_pylist() == [1.5, None]  # NaN is a missing value, as in DuckDB
+    assert t.column("at").to_pylist()[0] == pd.Timestamp("2026-01-31 23:59:59").to_pydatetime()
+    empty = engines.arrow_table(frame.iloc[:0])
+    assert empty.num_rows == 0 and empty.schema == t.schema
+
+
+def test_zoned_results_become_wall_clock_time_of_the_session():
+    instant = pd.Timestamp("2025-12-31 15:00", tz="UTC")  # 2026-01-01 00:00 in Tokyo
+    t = pa.table({"m": pa.array([instant], type=pa.timestamp("us", tz="UTC"))})
+    assert engines.arrow_to_pandas(t, "UTC")["m"].iloc[0] == pd.Timestamp("2025-12-31 15:00")
+    assert engines.arrow_to_pandas(t, "Asia/Tokyo")["m"].iloc[0] == pd.Timestamp("2026-01-01")
+
+
+def test_missing_java_is_reported(monkeypatch, tmp_path):
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-jdk"))
+    assert engines.java_version() is None
+    reason = engines.spark_unavailable()
+    assert reason is not None and ("Java" in reason or "pyspark" in reason)
+    with pytest.raises(engines.EngineError, match="cannot start Spark"):
+        engines.spark_session("local[1]")
