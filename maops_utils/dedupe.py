@@ -68,7 +68,8 @@ FREE_MAIL_DOMAINS = frozenset(
 )
 COMPANY_SAME = 90.0  # company similarity (0-100) from which two names are one company
 NAME_SAME = 90.0  # person-name similarity from which two names are one person
-MAX_BLOCK = 200  # larger blocks (a big company's domain) pair only people of the same name
+MAX_BLOCK = 200  # larger blocks (a big company's domain) pair only people of the same name,
+# and a same-name group larger than this is not paired at all
 
 
 def _nfkc(value: object) -> str | None:
@@ -196,6 +197,8 @@ def _block_pairs(rec: pd.DataFrame) -> set[tuple[int, int]]:
                 # a big company or domain: compare only people with the same normalised name
                 sub = rec.iloc[members].dropna(subset=["name"])
                 for idx in sub.groupby("name").indices.values():
+                    if len(idx) > MAX_BLOCK:
+                        continue  # a name this common says nothing: comparing is quadratic
                     m = sorted(sub.index[idx])
                     pairs.update((a, b) for i, a in enumerate(m) for b in m[i + 1 :])
                 continue

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 import yaml
 
 from .errors import ConfigError, DataContractError, Finding, RunInProgress
@@ -46,7 +48,8 @@ class RawTable:
 
 
 def locate_tables(data_dir: Path) -> dict[str, Path]:
-    """Map each contract table found in `data_dir` to its file (`<table>.csv` or `.parquet`)."""
+    """Map each contract table found in `data_dir` to its file: `<table>.csv`, `<table>.parquet`
+    or a folder `<table>/` of Parquet files (for example Hive-partitioned `month=YYYY-MM/`)."""
     if not data_dir.is_dir():
         raise ConfigError(
             f"data folder '{data_dir}' does not exist or is not a folder; "
@@ -57,21 +60,43 @@ def locate_tables(data_dir: Path) -> dict[str, Path]:
         candidates = [
             p for p in (data_dir / f"{name}.csv", data_dir / f"{name}.parquet") if p.is_file()
         ]
+        if (data_dir / name).is_dir():
+            candidates.append(data_dir / name)
         if len(candidates) > 1:
             raise DataContractError(
                 [
                     Finding(
                         "error",
                         name,
-                        f"both {name}.csv and {name}.parquet exist in {data_dir}",
+                        ("both " if len(candidates) == 2 else "all of ")
+                        + " and ".join(p.name for p in candidates)
+                        + f" exist in {data_dir}",
                         file=str(data_dir / name),
-                        action="keep exactly one file per table",
+                        action=f"keep exactly one of {name}.csv, {name}.parquet or {name}/",
                     )
                 ]
             )
         if candidates:
             found[name] = candidates[0]
     return found
+
+
+def parquet_files(folder: Path, table: str) -> list[Path]:
+    """The Parquet files of a table folder, in path order (the order rows are numbered in)."""
+    files = sorted(p for p in folder.rglob("*.parquet") if p.is_file())
+    if not files:
+        raise DataContractError(
+            [
+                Finding(
+                    "error",
+                    table,
+                    f"folder '{folder}' holds no .parquet file",
+                    file=str(folder),
+                    action=f"put the {table} Parquet files there (any depth, e.g. month=YYYY-MM/)",
+                )
+            ]
+        )
+    return files
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -123,6 +148,8 @@ def decode_text(data: bytes, *, file: str, table: str, encoding: str = "auto") -
 
 def read_raw_table(name: str, path: Path, *, encoding: str = "auto") -> RawTable:
     """Read one table file. CSV cells stay strings (validation parses them); Parquet keeps types."""
+    if path.is_dir():
+        return _read_parquet_folder(name, path)
     data = path.read_bytes()
     digest = sha256_bytes(data)
     if path.suffix.lower() == ".parquet":
@@ -169,11 +196,95 @@ def read_raw_table(name: str, path: Path, *, encoding: str = "auto") -> RawTable
     return RawTable(name, path, frame, used, digest, len(data))
 
 
-def read_raw_dataset(data_dir: Path, *, encoding: str = "auto") -> dict[str, RawTable]:
-    return {
-        name: read_raw_table(name, path, encoding=encoding)
-        for name, path in locate_tables(data_dir).items()
-    }
+def _read_parquet_folder(name: str, folder: Path) -> RawTable:
+    scan = scan_parquet(name, folder)
+    try:
+        frame = pa.concat_tables(
+            [pq.read_table(f) for f, _ in scan.files], promote_options="default"
+        ).to_pandas()
+    except (pa.ArrowException, OSError) as exc:
+        raise DataContractError(
+            [Finding("error", name, f"is not a readable Parquet folder ({exc})", file=str(folder))]
+        ) from None
+    return RawTable(name, folder, frame.reset_index(drop=True), "parquet", scan.sha256, scan.size)
+
+
+@dataclass
+class ScanTable:
+    """A Parquet table (one file, or a folder of files such as Hive partitions by month) that
+    DuckDB validates and queries where it lies: it is never loaded whole into pandas.
+
+    Rows are numbered across the files in path order, so findings can name a file and row."""
+
+    name: str
+    path: Path
+    files: tuple[tuple[Path, int], ...]  # (file, rows) in path order
+    columns: list[str]
+    sha256: str
+    size: int
+    encoding: str = "parquet"
+
+    @property
+    def rows(self) -> int:
+        return sum(n for _, n in self.files)
+
+    @property
+    def is_csv(self) -> bool:
+        return False
+
+    def where(self, index: int) -> str:
+        """Human position of the row at positional `index`: `row N`, or `<file> row N` in a folder."""
+        if self.path.is_file():
+            return f"row {index + 1}"
+        for f, n in self.files:
+            if index < n:
+                return f"{f.relative_to(self.path).as_posix()} row {index + 1}"
+            index -= n
+        return f"row {index + 1}"
+
+
+def scan_parquet(name: str, path: Path) -> ScanTable:
+    """Describe a Parquet file or folder for DuckDB: files, row counts, columns, checksum.
+
+    Reads only the files' footers and bytes (for the checksum), not their rows."""
+    files = parquet_files(path, name) if path.is_dir() else [path]
+    digest = hashlib.sha256()
+    parts, columns, size = [], [], 0
+    for f in files:
+        try:
+            meta = pq.ParquetFile(f)
+            rows = meta.metadata.num_rows
+            names = list(meta.schema_arrow.names)
+        except (pa.ArrowException, OSError) as exc:
+            raise DataContractError(
+                [Finding("error", name, f"is not a readable Parquet file ({exc})", file=str(f))]
+            ) from None
+        columns += [c for c in names if c not in columns]
+        parts.append((f, rows))
+        size += f.stat().st_size
+        rel = f.relative_to(path).as_posix() if path.is_dir() else f.name
+        digest.update(f"{rel}\0{sha256_file(f)}\n".encode())
+    sha = sha256_file(path) if path.is_file() else digest.hexdigest()
+    return ScanTable(name, path, tuple(parts), [str(c).strip() for c in columns], sha, size)
+
+
+# Tables validated and queried in DuckDB when they come as Parquet: the bulk table.
+SCANNED_TABLES = ("activities",)
+
+
+def read_raw_dataset(
+    data_dir: Path, *, encoding: str = "auto", scan: tuple[str, ...] = SCANNED_TABLES
+) -> dict[str, RawTable | ScanTable]:
+    """Every table of the dataset folder: CSV and small Parquet tables as pandas frames, the
+    tables in `scan` that are Parquet files or folders as `ScanTable`s left on disk."""
+    out: dict[str, RawTable | ScanTable] = {}
+    for name, path in locate_tables(data_dir).items():
+        parquet = path.is_dir() or path.suffix.lower() == ".parquet"
+        if name in scan and parquet:
+            out[name] = scan_parquet(name, path)
+        else:
+            out[name] = read_raw_table(name, path, encoding=encoding)
+    return out
 
 
 def load_yaml(path: Path) -> dict:

@@ -199,29 +199,55 @@ VIEWS_SQL = {
 }
 
 
+ENGINE_COLUMNS = {
+    "leads": ["lead_id", "created_at", "product", "lead_source"],
+    "activities_input": ["lead_id", "activity_type", "occurred_at", "campaign_id", "category"],
+    "stage_changes": ["lead_id", "stage", "changed_at"],
+    "opportunities_input": [
+        "opportunity_id",
+        "lead_id",
+        "product",
+        "created_at",
+        "status",
+        "closed_at",
+        "amount",
+    ],
+}
+_SOURCE = {"activities_input": "activities", "opportunities_input": "opportunities"}
+
+
 def _tables_for_engine(dataset: Dataset) -> dict[str, pd.DataFrame]:
-    keep = {
-        "leads": ["lead_id", "created_at", "product", "lead_source"],
-        "activities_input": ["lead_id", "activity_type", "occurred_at", "campaign_id", "category"],
-        "stage_changes": ["lead_id", "stage", "changed_at"],
-        "opportunities_input": [
-            "opportunity_id",
-            "lead_id",
-            "product",
-            "created_at",
-            "status",
-            "closed_at",
-            "amount",
-        ],
-    }
-    source = {"activities_input": "activities", "opportunities_input": "opportunities"}
-    return {name: dataset[source.get(name, name)][cols] for name, cols in keep.items()}
+    return {name: dataset[_SOURCE.get(name, name)][cols] for name, cols in ENGINE_COLUMNS.items()}
 
 
 def connect(dataset: Dataset) -> duckdb.DuckDBPyConnection:
-    """An in-process DuckDB holding the dataset's tables and the metric views."""
+    """An in-process DuckDB holding the dataset's tables and the metric views.
+
+    When the dataset keeps its activities in its DuckDB store (validation.BULK_TABLES), the
+    connection is a cursor on that store and reads them where they are: only the small tables
+    are copied in, as temporary tables that vanish when the connection is closed. Every
+    `activities_input` row carries `_row`, its position in the file, to break ties stably."""
+    if "activities" in dataset.lazy and dataset.store is not None:
+        con = dataset.store.cursor()
+        for name, cols in ENGINE_COLUMNS.items():
+            if name == "activities_input":
+                continue
+            con.register(f"{name}_df", dataset[_SOURCE.get(name, name)][cols])
+            con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_df")
+            con.unregister(f"{name}_df")
+        cut = " WHERE lead_id IN (SELECT lead_id FROM leads)" if dataset.sliced else ""
+        cols = ", ".join(["_row", *ENGINE_COLUMNS["activities_input"]])
+        con.execute(
+            f"CREATE TEMP VIEW activities_input AS SELECT {cols} "
+            f"FROM main.{dataset.lazy['activities']}{cut}"
+        )
+        for name, sql in VIEWS_SQL.items():
+            con.execute(f"CREATE TEMP VIEW {name} AS {sql}")
+        return con
     con = duckdb.connect(":memory:")
     for name, frame in _tables_for_engine(dataset).items():
+        if name == "activities_input":
+            frame = frame.assign(_row=np.arange(len(frame), dtype="int64"))
         con.register(f"{name}_df", frame)
         con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_df")
         con.unregister(f"{name}_df")

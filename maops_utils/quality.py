@@ -90,13 +90,28 @@ def row_counts(rv: QualityReview) -> pd.DataFrame:
 
 def activity_counts(rv: QualityReview) -> pd.DataFrame:
     """Activities per type (rows) and month (columns), for the months reviewed."""
-    acts = rv.dataset["activities"]
-    month = acts["occurred_at"].dt.strftime("%Y-%m")
-    grid = pd.crosstab(acts["activity_type"], month)
-    grid = grid.reindex(columns=rv.months, fill_value=0)
+    counts = _activities_by_month(rv)
+    grid = counts.pivot_table(
+        index="activity_type", columns="month", values="n", aggfunc="sum", fill_value=0
+    )
+    grid = grid.reindex(columns=rv.months, fill_value=0).astype("int64")
     grid.index.name = t("activity_type", rv.locale)
     grid.columns.name = None
     return grid
+
+
+def _activities_by_month(rv: QualityReview) -> pd.DataFrame:
+    """Rows `activity_type, month, n`: dated activities counted in DuckDB."""
+    return rv.dataset.sql(
+        "activities",
+        "SELECT activity_type, strftime(occurred_at, '%Y-%m') AS month, COUNT(*) AS n "
+        "FROM {table} WHERE occurred_at IS NOT NULL GROUP BY ALL ORDER BY ALL",
+    )
+
+
+def _latest(dataset, name: str, col: str) -> pd.Timestamp:
+    frame = dataset.sql(name, f"SELECT MAX({col}) AS latest FROM {{table}}")
+    return pd.Timestamp(frame["latest"].iloc[0]) if len(frame) else pd.NaT
 
 
 def freshness(rv: QualityReview) -> pd.DataFrame:
@@ -105,7 +120,7 @@ def freshness(rv: QualityReview) -> pd.DataFrame:
     for name, col in TIME_COLUMNS.items():
         if not rv.dataset.has(name):
             continue
-        latest = rv.dataset[name][col].max()
+        latest = _latest(rv.dataset, name, col)
         days = None if pd.isna(latest) else int((rv.as_of - latest) / pd.Timedelta(days=1))
         rows.append(
             {
@@ -123,36 +138,53 @@ def freshness(rv: QualityReview) -> pd.DataFrame:
 def missing_fields(rv: QualityReview) -> pd.DataFrame:
     """Per table and contract column: required or optional, and the share of empty values."""
     rows = []
-    for name, frame in rv.dataset.tables.items():
+    for name in rv.dataset.names:
+        present = [c.name for c in TABLES[name].columns if c.name in _columns(rv.dataset, name)]
+        counts = (
+            rv.dataset.sql(
+                name,
+                "SELECT COUNT(*) AS rows, "
+                + ", ".join(f'COUNT(*) - COUNT("{c}") AS "{c}"' for c in present)
+                + " FROM {table}",
+            ).iloc[0]
+            if present
+            else pd.Series({"rows": 0})
+        )
+        total = int(counts["rows"])
         for col in TABLES[name].columns:
-            if col.name not in frame:
+            if col.name not in present:
                 continue
-            empty = int(frame[col.name].isna().sum())
+            empty = int(counts[col.name])
             rows.append(
                 {
                     t("table", rv.locale): name,
                     t("column", rv.locale): col.name,
                     t("required", rv.locale): t("yes" if col.required else "no", rv.locale),
                     t("empty", rv.locale): empty,
-                    t("empty_share", rv.locale): f"{empty / len(frame):.1%}" if len(frame) else "",
+                    t("empty_share", rv.locale): f"{empty / total:.1%}" if total else "",
                 }
             )
     out = pd.DataFrame(rows)
     return out.set_index([t("table", rv.locale), t("column", rv.locale)])
 
 
+def _columns(dataset, name: str) -> list[str]:
+    return list(dataset.sql(name, "SELECT * FROM {table} LIMIT 0").columns)
+
+
 def gaps(rv: QualityReview) -> pd.DataFrame:
     """Suspicious months: a month without e-mail sends (or page views, forms, new leads) while
     other months of the review have them."""
     rows = []
-    acts = rv.dataset["activities"]
-    month = acts["occurred_at"].dt.strftime("%Y-%m")
-    series = {kind: month[acts["activity_type"] == kind] for kind in GAP_TYPES}
-    series["new_leads"] = rv.dataset["leads"]["created_at"].dt.strftime("%Y-%m")
-    starts = [s.min() for s in series.values() if len(s)]
+    by_month = _activities_by_month(rv)
+    series = {
+        kind: by_month[by_month["activity_type"] == kind].set_index("month")["n"]
+        for kind in GAP_TYPES
+    }
+    series["new_leads"] = rv.dataset["leads"]["created_at"].dt.strftime("%Y-%m").value_counts()
+    starts = [s.index.min() for s in series.values() if len(s)]
     first = min(starts) if starts else None
-    for kind, values in series.items():
-        counts = values.value_counts()
+    for kind, counts in series.items():
         if counts.reindex(rv.months, fill_value=0).sum() == 0:
             continue
         for m in rv.months:
@@ -200,7 +232,7 @@ def extra_findings(rv: QualityReview) -> list[Finding]:
     for name, col in TIME_COLUMNS.items():
         if not rv.dataset.has(name) or rv.dataset[name].empty:
             continue
-        latest = rv.dataset[name][col].max()
+        latest = _latest(rv.dataset, name, col)
         if pd.notna(latest) and (rv.as_of - latest) > pd.Timedelta(days=STALE_DAYS):
             out.append(
                 Finding(

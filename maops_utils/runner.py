@@ -232,6 +232,9 @@ def find_personal_data(folder: Path, known_emails: set[str]) -> list[str]:
     """E-mail addresses in any text file under `folder` (the generic pattern, and the exact
     addresses of the dataset), as `file: masked address` lines."""
     hits = []
+    # An address the generic pattern matches whole is found by it wherever it appears, so
+    # only the others are searched for one by one (that search is slow with many leads).
+    odd = {e for e in known_emails if e and not _EMAIL.fullmatch(e)}
     for path in sorted(folder.rglob("*")):
         if not path.is_file() or path.suffix.lower() not in (
             ".html",
@@ -244,7 +247,7 @@ def find_personal_data(folder: Path, known_emails: set[str]) -> list[str]:
         ):
             continue
         text = path.read_text(encoding="utf-8", errors="replace")
-        found = set(_EMAIL.findall(text)) | {e for e in known_emails if e and e in text}
+        found = set(_EMAIL.findall(text)) | {e for e in odd if e in text}
         if found:
             sample = ", ".join(sorted(mask_email(e) for e in found)[:3])
             hits.append(f"{path.relative_to(folder)}: {len(found)} address(es), e.g. {sample}")
@@ -315,6 +318,9 @@ def plan_jobs(
         }
         if "include_pii" in declared:
             base["include_pii"] = include_pii
+        for setting in ("engine", "spark_master"):  # for notebooks that declare them
+            if setting in declared:
+                base[setting] = getattr(settings, setting)
         check_parameters(path, {**base, "output_dir": ""})
         jobs.append(Job(name, path, None, base))
         if products and "product" in declared:
@@ -467,8 +473,11 @@ def run(
 
     check_out_dir(Path(settings.out_dir), Path(settings.data_dir), root)
     rv = kpi.load_review(settings, as_of=now)
+    rv.close()  # the run reads only the review's values from here on: free its engine (Spark)
+    engine = settings.engine + (f" {settings.spark_master}" if settings.engine == "spark" else "")
     log(
         f"data: {settings.data_dir} ({len(rv.findings)} data-quality finding(s)); month: {rv.month}"
+        f"; engine: {engine}"
     )
     for finding in rv.findings:
         log(f"  {finding.severity}: {finding.describe()}")

@@ -12,12 +12,17 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import duckdb
 import numpy as np
 import pandas as pd
 
 from .errors import DataContractError, Finding
-from .io import RawTable, read_raw_dataset
+from .io import RawTable, ScanTable, read_raw_dataset
 from .schema import ACTIVITY_TYPES, ALL, OPPORTUNITY_STATUSES, STAGES, TABLES, UNKNOWN_SOURCE
+from .store import BulkTable, Problem, Store, materialize
+
+# Tables validated in DuckDB (store.py) and kept there; pandas sees them only when asked.
+BULK_TABLES = ("activities",)
 
 MAX_EXAMPLES = 5
 
@@ -27,18 +32,51 @@ _SLASH_DATE = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})")
 
 @dataclass
 class Dataset:
-    """Validated tables: timestamps are naive local time in `timezone`, codes are checked."""
+    """Validated tables: timestamps are naive local time in `timezone`, codes are checked.
+
+    The bulk table (activities) stays in the dataset's DuckDB `store` (store.py): engines
+    query it there, and `dataset["activities"]` loads it into pandas on first use only."""
 
     tables: dict[str, pd.DataFrame]
     findings: list[Finding] = field(default_factory=list)
     timezone: str = "Asia/Tokyo"
     sources: dict[str, dict[str, object]] = field(default_factory=dict)
+    store: Store | None = None
+    lazy: dict[str, str] = field(default_factory=dict)  # table -> view in `store`
+    sliced: bool = False  # lazy tables hold other leads' rows too: cut them to `leads`
 
     def __getitem__(self, name: str) -> pd.DataFrame:
+        if name not in self.tables and name in self.lazy:
+            assert self.store is not None
+            ids = self.tables["leads"]["lead_id"] if self.sliced else None
+            self.tables[name] = materialize(self.store, self.lazy[name], ids)
         return self.tables[name]
 
     def has(self, name: str) -> bool:
-        return name in self.tables
+        return name in self.tables or name in self.lazy
+
+    def sql(self, name: str, query: str) -> pd.DataFrame:
+        """Rows of `query` over table `name`, written `{table}` in the query, run in DuckDB
+        where the table lies: a lazy table is never loaded into pandas for it."""
+        if name in self.lazy and name not in self.tables:
+            assert self.store is not None
+            source = f"(SELECT * FROM main.{self.lazy[name]}"
+            if self.sliced:
+                source += " WHERE lead_id IN (SELECT lead_id FROM ids_in)"
+                ids = pd.DataFrame({"lead_id": self.tables["leads"]["lead_id"].astype(object)})
+                return self.store.frame(query.format(table=source + ")"), ids_in=ids)
+            return self.store.frame(query.format(table=source + ")"))
+        con = duckdb.connect(":memory:")
+        try:
+            con.register("table_in", self[name])
+            return con.execute(query.format(table="table_in")).df()
+        finally:
+            con.close()
+
+    @property
+    def names(self) -> list[str]:
+        """Every table of the dataset, loaded or not."""
+        return [*self.tables, *(n for n in self.lazy if n not in self.tables)]
 
     def for_product(self, product: str) -> Dataset:
         """The part of the dataset that belongs to one product: its leads with their
@@ -47,29 +85,35 @@ class Dataset:
         leads = self.tables["leads"]
         mine = leads[leads["product"] == product]
         ids = set(mine["lead_id"])
-        tables = {
-            "leads": mine,
-            "activities": self.tables["activities"][self.tables["activities"]["lead_id"].isin(ids)],
-            "stage_changes": self.tables["stage_changes"][
-                self.tables["stage_changes"]["lead_id"].isin(ids)
-            ],
-            "opportunities": self.tables["opportunities"][
-                self.tables["opportunities"]["product"] == product
-            ],
-        }
-        if "campaigns" in self.tables:
-            c = self.tables["campaigns"]
-            tables["campaigns"] = c[c["product"].isna() | (c["product"] == product)]
-        if "scores" in self.tables:
-            tables["scores"] = self.tables["scores"][self.tables["scores"]["lead_id"].isin(ids)]
+        tables = {"leads": mine}
+        for name, frame in self.tables.items():
+            if name in ("activities", "stage_changes", "scores"):
+                tables[name] = frame[frame["lead_id"].isin(ids)]
+            elif name == "opportunities":
+                tables[name] = frame[frame["product"] == product]
+            elif name == "campaigns":
+                tables[name] = frame[frame["product"].isna() | (frame["product"] == product)]
         tables = {k: v.reset_index(drop=True) for k, v in tables.items()}
-        return Dataset(tables, list(self.findings), self.timezone, dict(self.sources))
+        lazy = {k: v for k, v in self.lazy.items() if k not in tables}
+        return Dataset(
+            tables,
+            list(self.findings),
+            self.timezone,
+            dict(self.sources),
+            self.store,
+            lazy,
+            sliced=bool(lazy),
+        )
 
     @property
     def products(self) -> list[str]:
         """Every product code in leads and opportunities, sorted."""
         values = set(self.tables["leads"]["product"]) | set(self.tables["opportunities"]["product"])
         return sorted(str(v) for v in values)
+
+
+def _columns(raw: RawTable | ScanTable) -> list[str]:
+    return list(raw.columns) if isinstance(raw, ScanTable) else list(raw.frame.columns)
 
 
 def _blank(values: pd.Series) -> pd.Series:
@@ -148,6 +192,46 @@ def _strings(values: pd.Series) -> pd.Series:
     return out.where(out != "", None).astype(object)
 
 
+# What every finding says, whichever engine found it (pandas here, SQL in store.py).
+_TIME_ACTION = "use YYYY-MM-DD HH:MM:SS (local time) or ISO 8601 with an offset"
+
+
+def _blank_text(n: int, col: str, kind: str) -> str:
+    # Rows are kept: a lead without created_at still owns its activities, a deal without an
+    # amount is still a deal. Such a value counts in no month or sum.
+    effect = "count in no month" if kind == "timestamp" else "add nothing to sums"
+    return f"{n} row(s) have no value in required column '{col}' and {effect}"
+
+
+def _duplicate_text(n_keys: int, n_rows: int, key: str) -> str:
+    return f"{n_keys} '{key}' value(s) occur more than once ({n_rows} rows); '{key}' must be unique"
+
+
+_DUPLICATE_ACTION = "remove the duplicate rows or give them distinct keys"
+
+
+def _future_text(as_of: pd.Timestamp) -> str:
+    return f"row(s) dated after the run time {as_of:%Y-%m-%d %H:%M} were left out"
+
+
+_FUTURE_ACTION = "check the source system's clock or time zone"
+
+
+def _orphan_text(noun: str) -> str:
+    return f"{noun} reference a lead_id not in leads (orphans) and were left out"
+
+
+_ORPHAN_ACTION = "check that the exports cover the same leads"
+
+
+def _unknown_text(noun: str, column: str, values: str) -> str:
+    return f"{noun} have an unknown {column} ({values}) and were left out"
+
+
+def _unknown_action(allowed: tuple[str, ...]) -> str:
+    return f"use one of {', '.join(allowed)} (map vendor codes with an importer)"
+
+
 class _Checker:
     def __init__(self, raw: dict[str, RawTable], timezone: str, as_of: pd.Timestamp | None):
         self.raw = raw
@@ -171,6 +255,28 @@ class _Checker:
             Finding("warning", raw.name, message, str(raw.path), column, count, examples, action)
         )
 
+    def note(
+        self,
+        level: str,
+        raw: RawTable | ScanTable,
+        message: str,
+        *,
+        column: str = "",
+        problem: Problem,
+        action: str = "",
+    ) -> None:
+        """A finding from a problem found in SQL (store.py), worded as `error`/`warn` do."""
+        show = bool(column) and column in _columns(raw)
+        examples = [
+            f"{raw.where(i)}: {str(v)[:60]!r}" if show else raw.where(i)
+            for i, v in problem.examples[:MAX_EXAMPLES]
+        ]
+        (self.errors if level == "error" else self.findings).append(
+            Finding(
+                level, raw.name, message, str(raw.path), column, problem.count, examples, action
+            )
+        )
+
     # -- structure
     def check_structure(self) -> None:
         for name, table in TABLES.items():
@@ -187,7 +293,7 @@ class _Checker:
                     )
                 continue
             raw = self.raw[name]
-            cols = list(raw.frame.columns)
+            cols = _columns(raw)
             dupes = sorted({c for c in cols if cols.count(c) > 1})
             if dupes:
                 self.errors.append(
@@ -234,7 +340,7 @@ class _Checker:
                             f"{int(bad.sum())} value(s) are not readable timestamps",
                             column=col,
                             mask=bad,
-                            action="use YYYY-MM-DD HH:MM:SS (local time) or ISO 8601 with an offset",
+                            action=_TIME_ACTION,
                         )
                     else:
                         self.warn(
@@ -267,12 +373,9 @@ class _Checker:
                 out[col] = _strings(values)
                 continue
             if spec.required and blank.any():
-                # Rows are kept: a lead without created_at still owns its activities, a deal
-                # without an amount is still a deal. Such a value counts in no month or sum.
-                effect = "count in no month" if spec.kind == "timestamp" else "add nothing to sums"
                 self.warn(
                     raw,
-                    f"{int(blank.sum())} row(s) have no value in required column '{col}' and {effect}",
+                    _blank_text(int(blank.sum()), col, spec.kind),
                     column=col,
                     mask=blank,
                     action="fill in the value",
@@ -307,10 +410,10 @@ class _Checker:
             n = frame.loc[dup, key].nunique()
             self.error(
                 raw,
-                f"{n} '{key}' value(s) occur more than once ({int(dup.sum())} rows); '{key}' must be unique",
+                _duplicate_text(n, int(dup.sum()), key),
                 column=key,
                 mask=dup,
-                action="remove the duplicate rows or give them distinct keys",
+                action=_DUPLICATE_ACTION,
             )
 
     def require_values(self, name: str, frame: pd.DataFrame, cols: tuple[str, ...]) -> None:
@@ -364,9 +467,9 @@ class _Checker:
             name,
             frame,
             frame[col] > self.as_of,
-            f"row(s) dated after the run time {self.as_of:%Y-%m-%d %H:%M} were left out",
+            _future_text(self.as_of),
             column=col,
-            action="check the source system's clock or time zone",
+            action=_FUTURE_ACTION,
         )
 
     def drop_orphans(
@@ -376,9 +479,9 @@ class _Checker:
             name,
             frame,
             ~frame["lead_id"].isin(known),
-            f"{noun} reference a lead_id not in leads (orphans) and were left out",
+            _orphan_text(noun),
             column="lead_id",
-            action="check that the exports cover the same leads",
+            action=_ORPHAN_ACTION,
         )
 
     def drop_unknown(
@@ -389,14 +492,125 @@ class _Checker:
             name,
             frame,
             mask,
-            f"{noun} have an unknown {column} ({_unknown_values(frame, column, mask)}) and were left out",
+            _unknown_text(noun, column, _unknown_values(frame, column, mask)),
             column=column,
-            action=f"use one of {', '.join(allowed)} (map vendor codes with an importer)",
+            action=_unknown_action(allowed),
         )
+
+    # -- the bulk table, in SQL (store.py): the same checks, in the same order, as above
+    def typed_bulk(self, name: str, store: Store) -> BulkTable:
+        raw = self.raw[name]
+        bulk = BulkTable(store, raw, self.timezone)
+        unreadable = bulk.create_typed(lambda values: parse_timestamps(values, self.timezone))
+        for col, condition in unreadable.items():
+            spec = TABLES[name].column(col)
+            bad = bulk.problem(condition, col)
+            if bad.count and (spec.required or spec.kind == "timestamp"):
+                self.note(
+                    "error",
+                    raw,
+                    f"{bad.count} value(s) are not readable timestamps",
+                    column=col,
+                    problem=bad,
+                    action=_TIME_ACTION,
+                )
+            elif bad.count:
+                self.note(
+                    "warning",
+                    raw,
+                    f"{bad.count} unreadable date(s) ignored",
+                    column=col,
+                    problem=bad,
+                )
+            blank = bulk.blank(col) if spec.required else Problem(0, [])
+            if blank.count:
+                self.note(
+                    "warning",
+                    raw,
+                    _blank_text(blank.count, col, spec.kind),
+                    column=col,
+                    problem=blank,
+                    action="fill in the value",
+                )
+        return bulk
+
+    def check_bulk_key(self, bulk: BulkTable) -> None:
+        key, raw = TABLES[bulk.name].key, self.raw[bulk.name]
+        if key is None:
+            return
+        if TABLES[bulk.name].column(key).required:
+            empty = bulk.problem(f"{key} IS NULL", key)
+            if empty.count:
+                self.note(
+                    "error",
+                    raw,
+                    f"{empty.count} row(s) have an empty '{key}'",
+                    column=key,
+                    problem=empty,
+                    action=f"every row needs a unique {key}",
+                )
+        n_keys, dup = bulk.duplicates(key)
+        if n_keys:
+            self.note(
+                "error",
+                raw,
+                _duplicate_text(n_keys, dup.count, key),
+                column=key,
+                problem=dup,
+                action=_DUPLICATE_ACTION,
+            )
+        if "product" in bulk.columns:
+            reserved = bulk.problem(f"CAST(product AS VARCHAR) = '{ALL}'", "product")
+            if reserved.count:
+                self.note(
+                    "error",
+                    raw,
+                    f"product code '{ALL}' is reserved for the whole business",
+                    column="product",
+                    problem=reserved,
+                    action="rename that product code",
+                )
+
+    def keep_bulk(
+        self, bulk: BulkTable, known: pd.Index, time_col: str, code: str, allowed, noun: str
+    ) -> None:
+        raw = self.raw[bulk.name]
+        found = bulk.create_valid(pd.Series(known), self.as_of, time_col, {code: allowed})
+        if "future" in found and found["future"].count:
+            p = found["future"]
+            self.note(
+                "warning",
+                raw,
+                f"{p.count} {_future_text(self.as_of)}",
+                column=time_col,
+                problem=p,
+                action=_FUTURE_ACTION,
+            )
+        if found["orphans"].count:
+            p = found["orphans"]
+            self.note(
+                "warning",
+                raw,
+                f"{p.count} {_orphan_text(noun)}",
+                column="lead_id",
+                problem=p,
+                action=_ORPHAN_ACTION,
+            )
+        if found[code].count:
+            p = found[code]
+            values = sorted(str(v) for _, v in found[f"values:{code}"].examples)[:MAX_EXAMPLES]
+            self.note(
+                "warning",
+                raw,
+                f"{p.count} {_unknown_text(noun, code, ', '.join(values) or 'empty')}",
+                column=code,
+                problem=p,
+                action=_unknown_action(allowed),
+            )
 
 
 def validate(
-    raw: dict[str, RawTable],
+    raw: dict[str, RawTable | ScanTable],
     *,
     timezone: str = "Asia/Tokyo",
     as_of: pd.Timestamp | None = None,
@@ -419,10 +633,20 @@ def validate(
     if chk.errors:
         raise DataContractError(chk.errors)
 
-    typed = {name: chk.typed(name) for name in raw if name in TABLES}
-    for name, frame in typed.items():
-        chk.check_key(name, frame)
-        chk.reserved_product(name, frame)
+    store = Store()
+    bulk: dict[str, BulkTable] = {}
+    typed: dict[str, pd.DataFrame] = {}
+    for name in raw:
+        if name in BULK_TABLES:
+            bulk[name] = chk.typed_bulk(name, store)
+        elif name in TABLES:
+            typed[name] = chk.typed(name)
+    for name in raw:
+        if name in bulk:
+            chk.check_bulk_key(bulk[name])
+        elif name in typed:
+            chk.check_key(name, typed[name])
+            chk.reserved_product(name, typed[name])
     chk.require_values("leads", typed["leads"], ("product",))
     chk.require_values("opportunities", typed["opportunities"], ("product",))
     if chk.errors:
@@ -433,9 +657,9 @@ def validate(
     leads = chk.drop_future("leads", leads, "created_at")
     known = pd.Index(leads["lead_id"])
 
-    acts = chk.drop_future("activities", typed["activities"], "occurred_at")
-    acts = chk.drop_orphans("activities", acts, known, "activities")
-    acts = chk.drop_unknown("activities", acts, "activity_type", ACTIVITY_TYPES, "activities")
+    chk.keep_bulk(
+        bulk["activities"], known, "occurred_at", "activity_type", ACTIVITY_TYPES, "activities"
+    )
 
     stages = chk.drop_future("stage_changes", typed["stage_changes"], "changed_at")
     stages = chk.drop_orphans("stage_changes", stages, known, "stage changes")
@@ -484,7 +708,7 @@ def validate(
             mask=orphan,
         )
 
-    tables = {"leads": leads, "activities": acts, "stage_changes": stages, "opportunities": opps}
+    tables = {"leads": leads, "stage_changes": stages, "opportunities": opps}
     if "campaigns" in typed:
         tables["campaigns"] = typed["campaigns"]
     if "scores" in typed:
@@ -497,11 +721,12 @@ def validate(
             "encoding": r.encoding,
             "bytes": r.size,
             "sha256": r.sha256,
-            "rows": len(r.frame),
+            "rows": r.rows if isinstance(r, ScanTable) else len(r.frame),
         }
         for name, r in raw.items()
     }
-    return Dataset(tables, chk.findings, timezone, sources)
+    lazy = {name: b.valid_view for name, b in bulk.items()}
+    return Dataset(tables, chk.findings, timezone, sources, store, lazy)
 
 
 def load_dataset(

@@ -248,7 +248,7 @@ def test_old_month_is_stable_when_later_data_arrives(dataset, cohorts):
     opps.loc[late, "closed_at"] = pd.NaT
     then = Dataset(
         {
-            **dataset.tables,
+            **{n: dataset[n] for n in dataset.names},
             "stage_changes": stages[stages["changed_at"] < cutoff],
             "opportunities": opps,
         }
@@ -305,7 +305,7 @@ def test_without_opportunity_lead_ids_nothing_is_won(dataset):
     # lead_id is optional in opportunities: without it no deal belongs to a lead. A file
     # without the column loads with it empty (tests/test_validation.py), as here.
     opps = dataset["opportunities"].assign(lead_id=None)
-    ds = Dataset({**dataset.tables, "opportunities": opps})
+    ds = Dataset({**{n: dataset[n] for n in dataset.names}, "opportunities": opps})
     got = funnel.cohort_conversion(ds, MONTH, cohorts=4)
     assert got.loc[got["stage"] == "won", "reached"].sum() == 0
     assert got.loc[got["stage"] == "mql", "reached"].sum() > 0

@@ -9,6 +9,7 @@ Scoring model used unless a test says otherwise (`RULES`):
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -29,7 +30,7 @@ from maops_utils.scoring.model import (
     parse_model,
 )
 from maops_utils.scoring.study import lead_scores, product_table, proposed_yaml, run
-from maops_utils.validation import Dataset
+from maops_utils.validation import Dataset, load_dataset
 
 CUTOFF = pd.Timestamp("2026-07-01")
 
@@ -73,6 +74,7 @@ def make_dataset(
     )
     acts["occurred_at"] = _ts(list(acts["occurred_at"]))
     acts["category"] = acts["category"].astype(object)
+    acts["campaign_id"] = pd.Series(None, index=acts.index, dtype=object)  # as validation adds it
     st = pd.DataFrame(list(stages), columns=["lead_id", "stage", "changed_at"])
     st["changed_at"] = _ts(list(st["changed_at"]))
     opps = pd.DataFrame(
@@ -175,6 +177,114 @@ def test_a_cap_counts_the_first_activities_of_each_period():
     ds = make_dataset([("L1", "2026-01-01", "A", None, None)], opens)
     got = scores(ds, RULES, ("L1", "2026-01-10"), ("L1", "2026-01-31"), ("L1", "2026-02-28"))
     assert got == [2.0, 3.0, 5.0]
+
+
+def write_csv(folder: Path, ds: Dataset) -> Path:
+    """Write a `make_dataset` dataset as the CSV files of a data folder."""
+    folder.mkdir(parents=True, exist_ok=True)
+    for name in ("leads", "activities", "stage_changes", "opportunities", "scores"):
+        if name in ds.tables:
+            ds.tables[name].to_csv(folder / f"{name}.csv", index=False)
+    (folder / "campaigns.csv").write_text("campaign_id,name\n", encoding="utf-8")
+    return folder
+
+
+def loaded(tmp_path: Path, ds: Dataset) -> Dataset:
+    """`ds` written to files and loaded as a run loads it: activities stay in DuckDB."""
+    out = load_dataset(write_csv(tmp_path / "data", ds), as_of=pd.Timestamp("2026-12-31"))
+    assert "activities" not in out.tables and "activities" in out.lazy
+    return out
+
+
+def counted_by_row(ds: Dataset, model: ScoringModel) -> list[tuple[int, float]]:
+    """(file row, points counted) of every activity a rule matched, in the order caps count."""
+    con = engine.connect(ds, CUTOFF)
+    try:
+        engine.points_by_rule(
+            con,
+            moments(("L1", "2026-06-30")),
+            model.activities,
+            lookback_days=None,
+            half_life_days=None,
+            cap_period=model.cap_period,
+        )
+        rows = con.execute(
+            "SELECT a._row, c.counted FROM counted AS c JOIN acts AS a USING (act_no) "
+            "ORDER BY c.act_no"
+        ).fetchall()
+    finally:
+        con.close()
+    return [(int(r), float(c)) for r, c in rows]
+
+
+@pytest.mark.parametrize("where", ["memory", "files"])
+def test_activities_alike_in_every_column_count_against_a_cap_in_file_order(where, tmp_path):
+    # email_open 2 points, cap 3 per month. Rows 0, 2 and 4 are the same open (same lead,
+    # second, type and empty category): the first in the file counts 2, the next 1, the
+    # last nothing. Row 1 comes first in time; row 3 (a pricing view) matches no rule.
+    model = ScoringModel(activities=(ActivityRule("email_open", 2, cap=3),))
+    acts = [
+        ("L1", "email_open", None, "2026-01-05 09:00"),
+        ("L1", "email_open", None, "2026-01-04 09:00"),
+        ("L1", "email_open", None, "2026-01-05 09:00"),
+        ("L1", "page_view", "pricing", "2026-01-05 09:00"),
+        ("L1", "email_open", None, "2026-01-05 09:00"),
+    ]
+    ds = make_dataset([("L1", "2026-01-01", "A", None, None)], acts)
+    if where == "files":
+        ds = loaded(tmp_path, ds)
+    assert counted_by_row(ds, model) == [(1, 2.0), (0, 1.0), (2, 0.0), (4, 0.0)]
+    assert scores(ds, model, ("L1", "2026-01-04 12:00"), ("L1", "2026-01-31")) == [2.0, 3.0]
+    if where == "files":
+        assert "activities" not in ds.tables
+
+
+@pytest.mark.parametrize("where", ["memory", "files"])
+def test_activities_are_numbered_as_a_stable_sort_orders_them_with_missing_values_first(
+    where, tmp_path
+):
+    # What `act_no` reproduces: pandas' stable sort by lead, time, type and category with
+    # missing values first, which orders text by code point (upper case before lower case,
+    # half-width katakana after kanji) and keeps rows alike in all four in file order.
+    rng = np.random.default_rng(7)
+    ids = ["b", "B", "a", "L10", "L9", "リード1", "リード2", "ﾘｰﾄﾞ", "顧客"]
+    kinds = [
+        ("page_view", "pricing"),
+        ("page_view", "Pricing"),
+        ("page_view", "料金"),
+        ("page_view", "ﾌﾟﾗｲｽ"),
+        ("page_view", None),
+        ("form_submit", "inquiry"),
+        ("email_open", None),
+    ]
+    times = ["2026-01-05 09:00", "2026-01-05 09:00:01", "2026-01-04 23:59:59"]
+    acts = [
+        (ids[i], *kinds[k], times[t])
+        for i, k, t in zip(
+            rng.integers(0, len(ids), 400),
+            rng.integers(0, len(kinds), 400),
+            rng.integers(0, len(times), 400),
+            strict=True,
+        )
+    ]
+    acts.append(("b", "page_view", "pricing", "2026-07-01"))  # at the cutoff: left out
+    ds = make_dataset([(i, "2026-01-01", "A", None, None) for i in ids], acts)
+    frame = ds["activities"].iloc[:-1]
+    expected = frame.sort_values(
+        ["lead_id", "occurred_at", "activity_type", "category"], kind="stable", na_position="first"
+    )
+    assert expected.duplicated(["lead_id", "occurred_at", "activity_type", "category"]).sum() > 50
+    if where == "files":
+        ds = loaded(tmp_path, ds)
+    con = engine.connect(ds, CUTOFF)
+    try:
+        got = con.execute("SELECT _row, act_no FROM acts ORDER BY act_no").fetchall()
+    finally:
+        con.close()
+    assert [r for r, _ in got] == expected.index.tolist()
+    assert [n for _, n in got] == list(range(len(expected)))
+    if where == "files":
+        assert "activities" not in ds.tables
 
 
 def test_a_category_rule_wins_over_a_type_rule_and_unknown_kinds_score_nothing():
@@ -599,3 +709,19 @@ def test_without_a_scores_table_the_rules_are_rebuilt_and_the_flags_show_the_wea
     assert products.loc["ALL", "expected"] == pytest.approx(5 / 16)
     model = parse_model(yaml.safe_load(proposed_yaml(study)))  # the YAML reads back as a model
     assert model.mql_threshold == study.proposed.mql_threshold
+
+
+def test_a_study_on_a_loaded_dataset_never_loads_the_activities_into_pandas(tmp_path):
+    in_memory = run(_study_dataset(with_scores=False), _config(), "2026-04")
+    ds = loaded(tmp_path, _study_dataset(with_scores=False))
+    study = run(ds, _config(), "2026-04")
+    assert "activities" not in ds.tables
+    assert set(study.rows["score_current"]) == {50.0}
+    assert study.proposed == in_memory.proposed
+    ev = engine.event_moments(ds, RULES, CUTOFF)
+    assert len(ev) == 32  # each lead's creation and its inquiry
+    assert engine.scores_at(ds, RULES, ev, CUTOFF)["score"].max() == 50.0
+    assert [r.key for r in propose.feature_spec(ds, Proposal(min_activities=1)).activities] == [
+        "form_submit:inquiry"
+    ]
+    assert "activities" not in ds.tables

@@ -107,7 +107,7 @@ def generate(n: int = N, seed: int = SEED) -> tuple[Dataset, pd.Series]:
         frame[col] = frame[col].astype("datetime64[us]")
     tables = {
         "leads": leads,
-        "activities": activities.astype({"category": object}),
+        "activities": activities.astype({"category": object}).assign(campaign_id=None),
         "stage_changes": stages,
         "opportunities": opportunities,
     }

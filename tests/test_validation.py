@@ -78,7 +78,7 @@ def test_valid_dataset_loads_typed_tables(tmp_path):
     ds = _load(tmp_path)
     assert ds.findings == []
     assert ds.timezone == "Asia/Tokyo"
-    assert set(ds.tables) == {"leads", "activities", "stage_changes", "opportunities"}
+    assert set(ds.names) == {"leads", "activities", "stage_changes", "opportunities"}
     assert ds.has("leads") and not ds.has("campaigns")
     leads = ds["leads"]
     assert leads["lead_id"].tolist() == ["L1", "L2", "L3"]

@@ -3,7 +3,9 @@
 Every score is computed from the activities at or before the moment it is taken for, never
 from later ones. The heavy part (matching activities to rules, applying caps per period,
 the look-back window and the decay, summing per lead and moment) runs in DuckDB; pandas
-only sees one row per (moment, rule).
+only sees one row per (moment, rule). The activities are read with SQL on
+`metrics.connect(dataset)`, where the dataset keeps them (its DuckDB store): they are never
+loaded into pandas (`dataset["activities"]`).
 
 Definitions (docs/scoring.md quotes these):
 
@@ -30,6 +32,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from .. import metrics as mx
 from ..metrics import month_bounds, month_range
 from ..validation import Dataset
 from .model import EMPTY, ActivityRule, ProfileRule, RatingGrid, ScoringModel
@@ -88,17 +91,38 @@ def rating_of(profile: pd.Series, engagement: pd.Series, grid: RatingGrid) -> pd
 # ---------------------------------------------------------------- engine
 
 
+def _stamp(value: pd.Timestamp) -> str:
+    """A TIMESTAMP literal to the microsecond."""
+    return f"TIMESTAMP '{pd.Timestamp(value):%Y-%m-%d %H:%M:%S.%f}'"
+
+
+# The order caps count activities in: pandas' stable sort by these columns with missing values
+# first. `_row` (the row's position in the file) is the stable sort's tie-break; DuckDB orders
+# VARCHAR by UTF-8 bytes, which is the code-point order pandas sorts str by.
+ACT_ORDER = (
+    "lead_id ASC NULLS FIRST, occurred_at ASC NULLS FIRST, activity_type ASC NULLS FIRST, "
+    "category ASC NULLS FIRST, _row ASC"
+)
+
+
 def connect(dataset: Dataset, cutoff: pd.Timestamp) -> duckdb.DuckDBPyConnection:
-    """DuckDB with the activities before `cutoff`, numbered in time order (`act_no` breaks
-    ties so that caps count the same activities on every run)."""
-    acts = dataset["activities"]
-    acts = acts[acts["occurred_at"].notna() & (acts["occurred_at"] < cutoff)]
-    acts = acts[["lead_id", "activity_type", "category", "occurred_at"]].sort_values(
-        ["lead_id", "occurred_at", "activity_type", "category"], kind="stable", na_position="first"
-    )
-    acts = acts.assign(act_no=np.arange(len(acts), dtype="int64")).reset_index(drop=True)
-    con = duckdb.connect(":memory:")
-    con.register("acts", acts)
+    """`metrics.connect(dataset)` plus `acts`: the activities before `cutoff`, numbered in
+    time order (`act_no` breaks ties so that caps count the same activities on every run;
+    activities alike in every column count in file order, `_row`).
+
+    The activities are read where the dataset keeps them (its DuckDB store), never loaded
+    into pandas. `acts` is a temporary table: it vanishes when the connection is closed."""
+    con = mx.connect(dataset)
+    try:
+        con.execute(
+            "CREATE TEMP TABLE acts AS SELECT _row, lead_id, activity_type, category, occurred_at, "
+            f"CAST(ROW_NUMBER() OVER (ORDER BY {ACT_ORDER}) - 1 AS BIGINT) AS act_no "
+            "FROM activities_input "
+            f"WHERE occurred_at IS NOT NULL AND occurred_at < {_stamp(cutoff)}"
+        )
+    except BaseException:
+        con.close()
+        raise
     return con
 
 
@@ -246,43 +270,84 @@ def scores_at(
     return out
 
 
-def event_moments(dataset: Dataset, model: ScoringModel, cutoff: pd.Timestamp) -> pd.DataFrame:
+def _kinds_frame(kinds: set[tuple[str, str | None]]) -> pd.DataFrame:
+    rows = sorted(kinds, key=lambda k: (k[0], k[1] is not None, k[1] or ""))
+    return pd.DataFrame(
+        {"activity_type": [t for t, _ in rows], "category": [c for _, c in rows]},
+        columns=["activity_type", "category"],
+    ).astype(object)
+
+
+# An activity matches a kind (activity_type, category) of a registered frame when the types are
+# equal and the kind has no category or the same one.
+_MATCHES = (
+    "EXISTS (SELECT 1 FROM {kinds} AS k WHERE k.activity_type = a.activity_type "
+    "AND (k.category IS NULL OR k.category = a.category))"
+)
+
+
+def event_moments(
+    dataset: Dataset,
+    model: ScoringModel,
+    cutoff: pd.Timestamp,
+    *,
+    con: duckdb.DuckDBPyConnection | None = None,
+) -> pd.DataFrame:
     """Every moment a lead's score can reach a new high: its creation, each activity that
     adds points, and (with a look-back) the moment a negative activity leaves the window.
 
     Between these moments a score only falls (decay, activities leaving the window), so the
     first moment a score reaches a threshold is one of them.
+
+    An activity adds points when a positive rule names its type without a category, or its
+    type and category; it is negative when a negative rule does. The activities are read in
+    SQL (`con`: a connection from `metrics.connect` or `connect` to reuse).
     """
     leads = dataset["leads"]
     leads = leads[leads["created_at"].notna() & (leads["created_at"] < cutoff)]
-    acts = dataset["activities"]
-    acts = acts[acts["occurred_at"].notna() & (acts["occurred_at"] < cutoff)]
     positive = {(r.activity_type, r.category) for r in model.activities if r.points > 0}
     negative = {(r.activity_type, r.category) for r in model.activities if r.points < 0}
-    typed = {t for t, c in positive if c is None}
-    hit = acts["activity_type"].isin(typed) | pd.Series(
-        [(t, c) in positive for t, c in zip(acts["activity_type"], acts["category"], strict=True)],
-        index=acts.index,
-        dtype=bool,
-    )
-    parts = [
-        leads[["lead_id", "created_at"]].rename(columns={"created_at": "at"}),
-        acts.loc[hit, ["lead_id", "occurred_at"]].rename(columns={"occurred_at": "at"}),
-    ]
-    if model.lookback_days and negative:
-        neg = pd.Series(
-            [
-                (t, c) in negative or (t, None) in negative
-                for t, c in zip(acts["activity_type"], acts["category"], strict=True)
-            ],
-            index=acts.index,
-            dtype=bool,
+    with_expiry = bool(model.lookback_days and negative)
+    own = con is None
+    con = con or mx.connect(dataset)
+    try:
+        kinds = {"scoring_positive_kinds": positive}
+        if with_expiry:
+            kinds["scoring_negative_kinds"] = negative
+        for name, pairs in kinds.items():
+            con.register(f"{name}_df", _kinds_frame(pairs))
+            con.execute(
+                f"CREATE OR REPLACE TEMP TABLE {name} AS SELECT "
+                "CAST(activity_type AS VARCHAR) AS activity_type, "
+                f"CAST(category AS VARCHAR) AS category FROM {name}_df"
+            )
+            con.unregister(f"{name}_df")
+        acts = (
+            "FROM activities_input AS a WHERE a.occurred_at IS NOT NULL "
+            f"AND a.occurred_at < {_stamp(cutoff)}"
         )
-        expiry = acts.loc[neg, ["lead_id", "occurred_at"]].rename(columns={"occurred_at": "at"})
+        # lead_id typed as `dataset["activities"]` holds it (object once loaded from the store)
+        loaded = dataset.tables.get("activities")
+        id_type = object if loaded is None else loaded["lead_id"].dtype
+        select = f"SELECT DISTINCT a.lead_id, a.occurred_at AS at {acts} AND "
+        hits = con.execute(select + _MATCHES.format(kinds="scoring_positive_kinds")).df()
+        hits = hits.astype({"lead_id": id_type})
+        if with_expiry:
+            negatives = con.execute(select + _MATCHES.format(kinds="scoring_negative_kinds")).df()
+            negatives = negatives.astype({"lead_id": id_type})
+        for name in kinds:
+            con.execute(f"DROP TABLE IF EXISTS {name}")
+    finally:
+        if own:
+            con.close()
+    parts = [leads[["lead_id", "created_at"]].rename(columns={"created_at": "at"}), hits]
+    if with_expiry:
+        expiry = negatives
         expiry["at"] = expiry["at"] + pd.Timedelta(days=model.lookback_days)
         parts.append(expiry[expiry["at"] < cutoff])
     out = pd.concat(parts, ignore_index=True)
     out = out[out["lead_id"].isin(set(leads["lead_id"]))]
+    # (lead_id, at) is unique after drop_duplicates, so the sort fixes the order completely.
     out = out.drop_duplicates().sort_values(["lead_id", "at"], kind="stable")
     out.insert(0, "row_id", np.arange(len(out), dtype="int64"))
     return out.reset_index(drop=True)

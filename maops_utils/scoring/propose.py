@@ -26,6 +26,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
+from .. import metrics as mx
 from ..validation import Dataset
 from .engine import points_by_rule
 from .model import EMPTY, ActivityRule, Band, ProfileRule, Proposal, ScoringModel
@@ -69,8 +70,39 @@ def profile_levels(leads: pd.DataFrame, proposal: Proposal) -> pd.DataFrame:
     return out
 
 
-def feature_spec(dataset: Dataset, proposal: Proposal) -> FeatureSpec:
-    """The profile levels and activity kinds the proposal can give points to."""
+def _literal(value: str) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def activity_kinds(
+    dataset: Dataset, proposal: Proposal, con: duckdb.DuckDBPyConnection | None = None
+) -> pd.DataFrame:
+    """How many activities of each kind the dataset holds (every activity, read in SQL):
+    rows `activity_type, category, n`; the category is empty but for page views and forms,
+    and the types in `ignore_activities` are left out."""
+    own = con is None
+    con = con or mx.connect(dataset)
+    try:
+        ignore = ", ".join(_literal(t) for t in proposal.ignore_activities)
+        where = f"WHERE NOT COALESCE(activity_type IN ({ignore}), false)" if ignore else ""
+        categorised = ", ".join(_literal(t) for t in CATEGORISED)
+        kinds = con.execute(
+            "SELECT activity_type, category, COUNT(*) AS n FROM ("
+            "SELECT activity_type, CASE WHEN COALESCE(activity_type IN "
+            f"({categorised}), false) THEN category END AS category "
+            f"FROM activities_input {where}) AS a GROUP BY activity_type, category"
+        ).df()
+    finally:
+        if own:
+            con.close()
+    return kinds.astype({"activity_type": object, "category": object, "n": "int64"})
+
+
+def feature_spec(
+    dataset: Dataset, proposal: Proposal, con: duckdb.DuckDBPyConnection | None = None
+) -> FeatureSpec:
+    """The profile levels and activity kinds the proposal can give points to (`con`: a
+    connection from `metrics.connect` or `engine.connect` to reuse)."""
     levels = profile_levels(dataset["leads"], proposal)
     bands = dict(proposal.bands)
     profile = []
@@ -82,14 +114,7 @@ def feature_spec(dataset: Dataset, proposal: Proposal) -> FeatureSpec:
         else:
             order = sorted(seen)
         profile += [(attribute, lv) for lv in order]
-    acts = dataset["activities"]
-    acts = acts[~acts["activity_type"].isin(proposal.ignore_activities)]
-    category = acts["category"].where(acts["activity_type"].isin(CATEGORISED))
-    kinds = (
-        pd.DataFrame({"activity_type": acts["activity_type"], "category": category})
-        .value_counts(dropna=False)
-        .reset_index(name="n")
-    )
+    kinds = activity_kinds(dataset, proposal, con)
     kinds = kinds[kinds["n"] >= proposal.min_activities]
     # a page view or form without a category would become a rule for every category
     kinds = kinds[~(kinds["activity_type"].isin(CATEGORISED) & kinds["category"].isna())]

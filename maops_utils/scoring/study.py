@@ -205,7 +205,7 @@ def run(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str = "j
         train_months = sorted(rows.loc[train_mask, "month"].unique())
         closed_mask = rows["closed"].to_numpy()
 
-        spec = propose.feature_spec(dataset, config.proposal)
+        spec = propose.feature_spec(dataset, config.proposal, con)
         X = propose.feature_matrix(
             con, dataset, rows, spec, config.proposal, cap_period=config.current.cap_period
         )

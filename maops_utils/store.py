@@ -1,0 +1,404 @@
+"""The bulk table of a dataset (activities) validated and kept in DuckDB, never whole in pandas.
+
+A dataset's `Store` is one in-process DuckDB database. The activities are a chain of views:
+
+    src_activities        the rows as read: a Parquet scan of the file or folder where it lies
+                          (or, for CSV, the frame read by io.py), with `_row`, the row's
+                          position across the files (findings name rows by it)
+    activities_typed      every value typed by the contract's rules (text trimmed, timestamps
+                          naive local time in the run's zone), missing optional columns added
+    activities_valid      the rows validation keeps (no future rows, orphans or unknown types)
+
+Only the columns a query reads are scanned, and Parquet row-group statistics skip months a
+query does not ask for. Each rule gives exactly the values and findings the pandas rules of
+`validation.py` give (docs/scale.md): timestamps DuckDB cannot read strictly as ISO 8601 are
+handed, row by row, to `validation.parse_timestamps`, the one definition of the time rule.
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import duckdb
+import pandas as pd
+
+from .io import RawTable, ScanTable
+from .schema import TABLES
+
+# What Python's str.strip() removes, so trimming in SQL equals trimming in pandas.
+WHITESPACE = (
+    " \t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u1680"
+    + "".join(chr(c) for c in range(0x2000, 0x200B))
+    + "\u2028\u2029\u202f\u205f\u3000"
+)
+_DATE = r"\d{4}-\d{2}-\d{2}"
+_TIME = r"(?:[ T](?:[01]\d|2[0-3]):[0-5]\d(?::[0-5]\d(?:\.\d{1,6})?)?)"
+STRICT_NAIVE = f"^{_DATE}{_TIME}?$"
+STRICT_OFFSET = f"^{_DATE}{_TIME}(?:Z|[+-]\\d{{2}}(?::?\\d{{2}})?)$"
+_NATIVE_TIME = ("TIMESTAMP", "TIMESTAMP_NS", "TIMESTAMP_MS", "TIMESTAMP_S", "DATE")
+_names = itertools.count()
+
+
+def ident(name: str) -> str:
+    """A quoted SQL identifier."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+def literal(value: object) -> str:
+    return "'" + str(value).replace("'", "''") + "'"
+
+
+def _in_list(values: Sequence[str]) -> str:
+    return ", ".join(literal(v) for v in values)
+
+
+class Store:
+    """One in-process DuckDB database holding a dataset's bulk table."""
+
+    def __init__(self) -> None:
+        self.db = duckdb.connect(":memory:")
+        self._lock = threading.Lock()
+
+    def cursor(self) -> duckdb.DuckDBPyConnection:
+        """A connection of its own to the store's database (temporary objects stay private)."""
+        with self._lock:
+            return self.db.cursor()
+
+    def frame(self, sql: str, **frames: pd.DataFrame) -> pd.DataFrame:
+        """Rows of `sql` as pandas; `frames` are registered under their keyword names."""
+        cur = self.cursor()
+        try:
+            for name, frame in frames.items():
+                cur.register(name, frame)
+            return cur.execute(sql).df()
+        finally:
+            cur.close()
+
+    def fresh_name(self, prefix: str) -> str:
+        return f"{prefix}_{next(_names)}"
+
+
+@dataclass
+class Problem:
+    """A count of rows and the first few of them (position, raw value) for a finding."""
+
+    count: int
+    examples: list[tuple[int, object]]
+
+
+class BulkTable:
+    """Validation of one bulk table in SQL, step by step in the order `validation.py` checks."""
+
+    def __init__(self, store: Store, raw: RawTable | ScanTable, timezone: str):
+        self.store = store
+        self.raw = raw
+        self.name = raw.name
+        self.timezone = timezone
+        self.spec = TABLES[raw.name]
+        self.src = f"src_{self.name}"
+        self.typed_view = f"{self.name}_typed"
+        self.valid_view = f"{self.name}_valid"
+        self._load_source()
+        cur = self.store.cursor()
+        try:
+            self.types = {
+                r[0]: r[1] for r in cur.execute(f"DESCRIBE SELECT * FROM {self.src}").fetchall()
+            }
+        finally:
+            cur.close()
+        self._untrimmed: set[str] = set()
+        self._untrimmed = self._find_untrimmed()
+
+    # ------------------------------------------------------------------ reading
+
+    def _load_source(self) -> None:
+        raw, cur = self.raw, self.store.cursor()
+        try:
+            if isinstance(raw, ScanTable):
+                files = "[" + ", ".join(literal(f.as_posix()) for f, _ in raw.files) + "]"
+                cols = ", ".join(ident(c) for c in raw.columns)
+                if len(raw.files) == 1:
+                    sql = (
+                        f"SELECT file_row_number AS _row, {cols} FROM read_parquet({files}, "
+                        "file_row_number = true, hive_partitioning = false)"
+                    )
+                else:
+                    offsets, start = [], 0
+                    for f, n in raw.files:
+                        offsets.append(f"({literal(f.as_posix())}, {start})")
+                        start += n
+                    cur.execute(
+                        f"CREATE TABLE {self.src}_files AS SELECT * FROM (VALUES "
+                        f"{', '.join(offsets)}) AS t(filename, first_row)"
+                    )
+                    sql = (
+                        "SELECT f.first_row + s.file_row_number AS _row, "
+                        + ", ".join(f"s.{ident(c)}" for c in raw.columns)
+                        + f" FROM read_parquet({files}, filename = true, file_row_number = true,"
+                        " hive_partitioning = false, union_by_name = true) AS s"
+                        f" JOIN {self.src}_files AS f ON s.filename = f.filename"
+                    )
+                cur.execute(f"CREATE VIEW {self.src} AS {sql}")
+            else:
+                frame = raw.frame.copy()
+                frame.insert(0, "_row", range(len(frame)))
+                cur.register("frame_in", frame)
+                cur.execute(f"CREATE TABLE {self.src} AS SELECT * FROM frame_in")
+                cur.unregister("frame_in")
+        except duckdb.Error as exc:
+            from .errors import DataContractError, Finding
+
+            raise DataContractError(
+                [Finding("error", self.name, f"cannot be read ({exc})", file=str(raw.path))]
+            ) from None
+        finally:
+            cur.close()
+
+    @property
+    def columns(self) -> list[str]:
+        return [c for c in self.types if c != "_row"]
+
+    def _query(self, sql: str) -> list[tuple]:
+        cur = self.store.cursor()
+        try:
+            return cur.execute(sql).fetchall()
+        finally:
+            cur.close()
+
+    def _problem(self, condition: str, column: str | None) -> Problem:
+        """How many typed rows meet `condition`, and the first five (position, raw value)."""
+        (count,) = self._query(f"SELECT COUNT(*) FROM {self.typed_view} WHERE {condition}")[0]
+        if not count:
+            return Problem(0, [])
+        value = f"s.{ident(column)}" if column and column in self.types else "NULL"
+        rows = self._query(
+            f"SELECT v._row, {value} FROM (SELECT _row FROM {self.typed_view} WHERE {condition} "
+            f"ORDER BY _row LIMIT 5) AS v JOIN {self.src} AS s ON v._row = s._row ORDER BY v._row"
+        )
+        return Problem(int(count), [(int(r[0]), r[1]) for r in rows])
+
+    # ------------------------------------------------------------------ typing
+
+    def _text(self, col: str, prefix: str = "") -> str:
+        c = prefix + ident(col)
+        value = c if self.types[col] == "VARCHAR" else f"CAST({c} AS VARCHAR)"
+        if col in self._untrimmed:
+            return f"NULLIF(trim({value}, {literal(WHITESPACE)}), '')"
+        return f"NULLIF({value}, '')"
+
+    def _find_untrimmed(self) -> set[str]:
+        """Text columns holding a value that starts or ends with white space. Only those
+        are trimmed value by value (trimming every value costs several times the scan)."""
+        text = [
+            c
+            for c in self.columns
+            if (spec := self.spec.column(c)) is not None
+            and (spec.kind == "string" or self.types[c] == "VARCHAR")
+        ]
+        if not text:
+            return set()
+        ws = literal(WHITESPACE)
+
+        def edge(c: str) -> str:
+            v = f"CAST({ident(c)} AS VARCHAR)"
+            return f"bool_or(contains({ws}, {v}[1]) OR contains({ws}, {v}[-1]))"
+
+        row = self._query(f"SELECT {', '.join(edge(c) for c in text)} FROM {self.src}")[0]
+        return {c for c, hit in zip(text, row, strict=True) if hit}
+
+    def _blank(self, col: str) -> str:
+        if self.types[col] == "TIMESTAMP WITH TIME ZONE" or self.types[col] in _NATIVE_TIME:
+            return f"(s.{ident(col)} IS NULL)"
+        return f"({self._text(col, 's.')} IS NULL)"
+
+    def _timestamp(self, col: str, fallback: Callable[[pd.Series], pd.Series]) -> tuple[str, str]:
+        """SQL for a timestamp column in naive local time, and a join it needs. Values DuckDB
+        cannot read strictly as ISO 8601 are parsed by `fallback` (validation.parse_timestamps)
+        and joined back by row."""
+        kind, c = self.types[col], f"s.{ident(col)}"
+        if kind == "TIMESTAMP WITH TIME ZONE":
+            return f"CAST(timezone({literal(self.timezone)}, {c}) AS TIMESTAMP)", ""
+        if kind in _NATIVE_TIME:
+            return f"CAST({c} AS TIMESTAMP)", ""
+        text = self._text(col, "s.")
+        strict = (
+            f"CASE WHEN regexp_full_match({text}, {literal(STRICT_NAIVE)}) "
+            f"THEN TRY_CAST({text} AS TIMESTAMP) "
+            f"WHEN regexp_full_match({text}, {literal(STRICT_OFFSET)}) "
+            f"THEN CAST(timezone({literal(self.timezone)}, TRY_CAST({text} AS TIMESTAMPTZ)) "
+            "AS TIMESTAMP) END"
+        )
+        hard = self._query(
+            f"SELECT s._row, {text} FROM {self.src} AS s "
+            f"WHERE {text} IS NOT NULL AND ({strict}) IS NULL"
+        )
+        if not hard:
+            return strict, ""
+        fixes = pd.DataFrame(
+            {
+                "_row": [r[0] for r in hard],
+                "value": fallback(pd.Series([r[1] for r in hard], dtype=object)).to_numpy(),
+            }
+        )
+        table = self.store.fresh_name(f"fix_{self.name}")
+        alias = self.store.fresh_name("f")
+        cur = self.store.cursor()
+        try:
+            cur.register("fixes_in", fixes)
+            cur.execute(
+                f"CREATE TABLE {table} AS SELECT _row, CAST(value AS TIMESTAMP) AS value "
+                "FROM fixes_in"
+            )
+        finally:
+            cur.close()
+        return (
+            f"COALESCE({strict}, {alias}.value)",
+            f" LEFT JOIN {table} AS {alias} ON {alias}._row = s._row",
+        )
+
+    def create_typed(self, fallback: Callable[[pd.Series], pd.Series]) -> dict[str, str]:
+        """Create the typed view. Returns, per timestamp column, the SQL condition of values
+        present in the file that are not readable timestamps (for the caller's findings)."""
+        exprs, joins, unreadable = ["s._row"], [], {}
+        for col in self.columns:
+            spec = self.spec.column(col)
+            if spec is None:
+                exprs.append(f"s.{ident(col)}")  # unknown extra columns are kept and ignored
+            elif spec.kind in ("timestamp", "date"):
+                expr, join = self._timestamp(col, fallback)
+                exprs.append(f"{expr} AS {ident(col)}")
+                exprs.append(f"{self._blank(col)} AS {ident('_blank_' + col)}")
+                joins.append(join)
+                unreadable[col] = f"{ident(col)} IS NULL AND NOT {ident('_blank_' + col)}"
+            elif spec.kind == "string":
+                exprs.append(f"{self._text(col, 's.')} AS {ident(col)}")
+            else:
+                raise NotImplementedError(
+                    f"{self.name}.{col}: {spec.kind} columns are not validated in SQL"
+                )
+        for spec in self.spec.columns:
+            if spec.name not in self.types:
+                sql_type = "TIMESTAMP" if spec.kind in ("timestamp", "date") else "VARCHAR"
+                exprs.append(f"CAST(NULL AS {sql_type}) AS {ident(spec.name)}")
+        cur = self.store.cursor()
+        try:
+            cur.execute(
+                f"CREATE VIEW {self.typed_view} AS SELECT {', '.join(exprs)} "
+                f"FROM {self.src} AS s{''.join(joins)}"
+            )
+        finally:
+            cur.close()
+        return unreadable
+
+    def problem(self, condition: str, column: str | None) -> Problem:
+        return self._problem(condition, column)
+
+    def blank(self, col: str) -> Problem:
+        return self._problem(ident("_blank_" + col), col)
+
+    def duplicates(self, key: str) -> tuple[int, Problem]:
+        """Distinct duplicated values of `key`, and the rows holding them."""
+        k = ident(key)
+        dup = (
+            f"(SELECT {k} FROM {self.typed_view} WHERE {k} IS NOT NULL "
+            f"GROUP BY {k} HAVING COUNT(*) > 1)"
+        )
+        ((n,),) = self._query(f"SELECT COUNT(*) FROM {dup}")
+        if not n:
+            return 0, Problem(0, [])
+        return int(n), self._problem(f"{k} IN {dup}", key)
+
+    # ------------------------------------------------------------------ keeping rows
+
+    def create_valid(
+        self,
+        known_leads: pd.Series,
+        as_of: pd.Timestamp | None,
+        time_col: str,
+        allowed: dict[str, Sequence[str]],
+    ) -> dict[str, Problem]:
+        """Leave out future rows, then orphans, then rows with a code outside `allowed`, in
+        that order (each later rule sees only the rows kept so far, as in validation.py).
+
+        Returns the problem found by each rule: "future", "orphans", and one per column of
+        `allowed`, with the distinct values it met under "values:<column>"."""
+        cur = self.store.cursor()
+        try:
+            cur.register("known_in", pd.DataFrame({"lead_id": known_leads.astype(object)}))
+            cur.execute(
+                f"CREATE OR REPLACE TABLE known_{self.name} AS "
+                "SELECT DISTINCT CAST(lead_id AS VARCHAR) AS lead_id FROM known_in"
+            )
+        finally:
+            cur.close()
+        t = ident(time_col)
+        rules: list[tuple[str, str, str]] = []
+        if as_of is not None:
+            stamp = f"TIMESTAMP {literal(as_of.strftime('%Y-%m-%d %H:%M:%S.%f'))}"
+            rules.append(("future", f"COALESCE({t} > {stamp}, false)", time_col))
+        rules.append(
+            (
+                "orphans",
+                f"NOT COALESCE(lead_id IN (SELECT lead_id FROM known_{self.name}), false)",
+                "lead_id",
+            )
+        )
+        for col, values in allowed.items():
+            rules.append((col, f"NOT COALESCE({ident(col)} IN ({_in_list(values)}), false)", col))
+        # One scan counts every rule; examples are fetched only for rules that found rows.
+        wheres, kept = [], []
+        for _, cond, _ in rules:
+            wheres.append(" AND ".join([*(f"NOT ({k})" for k in kept), cond]))
+            kept.append(cond)
+        counts = self._query(
+            "SELECT "
+            + ", ".join(f"COUNT(*) FILTER (WHERE {w})" for w in wheres)
+            + f" FROM {self.typed_view}"
+        )[0]
+        found: dict[str, Problem] = {}
+        for (key, _, col), where, count in zip(rules, wheres, counts, strict=True):
+            found[key] = self._problem(where, col) if count else Problem(0, [])
+            if key not in ("future", "orphans") and count:
+                rows = self._query(
+                    f"SELECT DISTINCT {ident(col)} FROM {self.typed_view} "
+                    f"WHERE {where} AND {ident(col)} IS NOT NULL"
+                )
+                found[f"values:{col}"] = Problem(len(rows), [(0, r[0]) for r in rows])
+        keep = " AND ".join(f"NOT ({k})" for k in kept)
+        visible = [c for c in self._typed_columns() if not c.startswith("_blank_")]
+        cur = self.store.cursor()
+        try:
+            cur.execute(
+                f"CREATE VIEW {self.valid_view} AS SELECT "
+                f"{', '.join(ident(c) for c in visible)} FROM {self.typed_view} WHERE {keep}"
+            )
+        finally:
+            cur.close()
+        return found
+
+    def _typed_columns(self) -> list[str]:
+        return [r[0] for r in self._query(f"DESCRIBE SELECT * FROM {self.typed_view}")]
+
+
+def materialize(store: Store, view: str, lead_ids: pd.Series | None = None) -> pd.DataFrame:
+    """The rows of `view` as pandas, in file order, without `_row`; only rows of `lead_ids`
+    when given. Text columns hold str or pd.NA, as validation.py's frames do."""
+    if lead_ids is None:
+        frame = store.frame(f"SELECT * FROM {view} ORDER BY _row")
+    else:
+        frame = store.frame(
+            f"SELECT v.* FROM {view} AS v WHERE v.lead_id IN (SELECT lead_id FROM ids_in) "
+            "ORDER BY v._row",
+            ids_in=pd.DataFrame({"lead_id": lead_ids.astype(object)}),
+        )
+    frame = frame.drop(columns="_row")
+    for col in frame.columns:
+        if not pd.api.types.is_datetime64_any_dtype(frame[col]) and (
+            frame[col].dtype == object or pd.api.types.is_string_dtype(frame[col])
+        ):
+            values = frame[col].astype(object)
+            frame[col] = values.where(values.notna(), pd.NA)
+    return frame

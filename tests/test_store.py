@@ -1,0 +1,197 @@
+"""The bulk table in DuckDB (maops_utils/store.py): the same values and findings as the pandas
+rules, whatever the source (CSV, one Parquet file, a Hive-partitioned folder), and never loaded
+into pandas by the metric engine."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from maops_utils import kpi
+from maops_utils import metrics as mx
+from maops_utils.catalogue import load_catalogue
+from maops_utils.errors import DataContractError
+from maops_utils.io import ScanTable, locate_tables, read_raw_dataset
+from maops_utils.validation import load_dataset, parse_timestamps
+
+import handmade
+
+ROOT = Path(__file__).resolve().parents[1]
+AS_OF = pd.Timestamp("2026-02-15")
+
+
+def _csv_frame(folder: Path) -> pd.DataFrame:
+    return pd.read_csv(
+        folder / "activities.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig"
+    )
+
+
+def _as_parquet(src: Path, dest: Path, layout: str) -> Path:
+    """The handmade dataset with activities as one Parquet file or a folder by month."""
+    shutil.copytree(src, dest)
+    acts = _csv_frame(dest)
+    (dest / "activities.csv").unlink()
+    typed = acts.replace("", None)
+    if layout == "file":
+        pq.write_table(
+            pa.Table.from_pandas(typed, preserve_index=False), dest / "activities.parquet"
+        )
+        return dest
+    month = typed["occurred_at"].str[:7].fillna("none")
+    for m in sorted(month.unique()):
+        part = dest / "activities" / f"month={m}"
+        part.mkdir(parents=True)
+        rows = typed[month == m]
+        pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), part / "part-0.parquet")
+    return dest
+
+
+@pytest.fixture(scope="module")
+def folders(tmp_path_factory) -> dict[str, Path]:
+    base = tmp_path_factory.mktemp("store")
+    csv = handmade.write(base / "csv")
+    return {
+        "csv": csv,
+        "file": _as_parquet(csv, base / "file", "file"),
+        "hive": _as_parquet(csv, base / "hive", "hive"),
+    }
+
+
+def _rows(frame: pd.DataFrame) -> pd.DataFrame:
+    out = frame.astype(object).where(frame.notna(), None)
+    return out.sort_values(list(out.columns), key=lambda c: c.astype(str)).reset_index(drop=True)
+
+
+def test_a_folder_of_parquet_files_is_one_table_left_on_disk(folders):
+    found = locate_tables(folders["hive"])
+    assert found["activities"] == folders["hive"] / "activities"
+    raw = read_raw_dataset(folders["hive"])
+    scan = raw["activities"]
+    assert isinstance(scan, ScanTable)
+    assert scan.rows == len(_csv_frame(folders["csv"]))
+    assert len(scan.files) == len(list((folders["hive"] / "activities").glob("month=*")))
+    first, n = scan.files[0]
+    assert scan.where(0) == f"{first.relative_to(scan.path).as_posix()} row 1"
+    assert scan.where(n).endswith(" row 1") and scan.where(n) != scan.where(0)
+
+
+@pytest.mark.parametrize("layout", ["file", "hive"])
+def test_parquet_and_csv_give_the_same_dataset_and_findings(folders, layout):
+    want = load_dataset(folders["csv"], as_of=AS_OF)
+    got = load_dataset(folders[layout], as_of=AS_OF)
+    pd.testing.assert_frame_equal(_rows(got["activities"]), _rows(want["activities"]))
+    assert [(f.table, f.message, f.count) for f in got.findings] == [
+        (f.table, f.message, f.count) for f in want.findings
+    ]
+    assert mx.compute_metrics(got, ["2026-01"]).equals(mx.compute_metrics(want, ["2026-01"]))
+
+
+def test_findings_in_a_folder_name_the_file_and_row(folders, tmp_path):
+    data = shutil.copytree(folders["hive"], tmp_path / "data")
+    part = sorted((data / "activities").glob("month=*"))[0] / "part-0.parquet"
+    rows = pq.read_table(part).to_pandas()
+    rows.loc[1, "activity_type"] = "fax_sent"
+    pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), part)
+    before = load_dataset(folders["hive"], as_of=AS_OF)
+    (was,) = [f for f in before.findings if f.column == "activity_type"]
+    ds = load_dataset(data, as_of=AS_OF)
+    (finding,) = [f for f in ds.findings if f.column == "activity_type"]
+    assert "fax_sent" in finding.message and finding.count == was.count + 1
+    rel = part.relative_to(data / "activities").as_posix()
+    assert f"{rel} row 2: 'fax_sent'" in finding.examples
+
+
+def test_text_is_trimmed_exactly_as_python_strips_it(tmp_path):
+    data = handmade.write(tmp_path / "data")
+    text = (data / "activities.csv").read_bytes().decode("utf-8-sig")
+    lines = text.splitlines()
+    header = lines[0].split(",")
+    cells = lines[1].split(",")
+    pos = header.index("activity_type")
+    cells[pos] = "\u3000\t" + cells[pos] + " \u00a0"  # full-width, tab, no-break spaces
+    lines[1] = ",".join(cells)
+    (data / "activities.csv").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    clean = load_dataset(handmade.write(tmp_path / "clean"), as_of=AS_OF)
+    ds = load_dataset(data, as_of=AS_OF)
+    raw = _csv_frame(data)
+    assert raw["activity_type"].iloc[0] != raw["activity_type"].str.strip().iloc[0]
+    assert ds["activities"]["activity_type"].iloc[0] == raw["activity_type"].str.strip().iloc[0]
+    assert [f.message for f in ds.findings] == [f.message for f in clean.findings]
+
+
+def test_timestamps_duckdb_cannot_read_strictly_follow_the_pandas_rule(tmp_path):
+    values = [
+        "2026-01-05 09:00:00",  # strict, read by DuckDB
+        "2026-01-31T15:00:00Z",  # strict with an offset
+        "2026-01-31 15:00:00z",  # lower-case z: the pandas rule
+        "2026/1/7 8:05",  # slash date: the pandas rule
+        "2026-01-08T10:00:00+0900",
+        "Jan 9 2026 10:00",  # only the mixed-format reader knows it
+    ]
+    data = handmade.write(tmp_path / "data")
+    acts = _csv_frame(data).iloc[: len(values)].copy()
+    acts["occurred_at"] = values
+    acts.to_csv(data / "activities.csv", index=False)
+    ds = load_dataset(data)
+    got = ds["activities"]["occurred_at"].reset_index(drop=True)
+    want = parse_timestamps(pd.Series(values), "Asia/Tokyo")
+    kept = ds["activities"].index.size
+    assert kept == len(values)
+    pd.testing.assert_series_equal(got, want, check_names=False)
+
+
+def test_unreadable_and_24_oclock_timestamps_are_fatal_with_their_lines(tmp_path):
+    data = handmade.write(tmp_path / "data")
+    acts = _csv_frame(data)
+    acts.loc[2, "occurred_at"] = "2026-01-05 24:00:00"
+    acts.loc[4, "occurred_at"] = "yesterday"
+    acts.to_csv(data / "activities.csv", index=False)
+    with pytest.raises(DataContractError) as info:
+        load_dataset(data)
+    (problem,) = [p for p in info.value.problems if p.column == "occurred_at"]
+    assert problem.count == 2
+    assert problem.examples == ["line 4: '2026-01-05 24:00:00'", "line 6: 'yesterday'"]
+
+
+def test_duplicate_activity_ids_are_fatal(tmp_path):
+    data = handmade.write(tmp_path / "data")
+    acts = _csv_frame(data)
+    acts["activity_id"] = [f"A{i}" for i in range(len(acts))]
+    acts.loc[3, "activity_id"] = " A1 "  # the same key once trimmed
+    acts.to_csv(data / "activities.csv", index=False)
+    with pytest.raises(DataContractError) as info:
+        load_dataset(data)
+    (problem,) = info.value.problems
+    assert "1 'activity_id' value(s) occur more than once (2 rows)" in problem.message
+    assert problem.examples == ["line 3: 'A1'", "line 5: ' A1 '"]
+
+
+def test_the_metric_engine_never_loads_activities_into_pandas(folders):
+    ds = load_dataset(folders["hive"], as_of=AS_OF)
+    catalogue = load_catalogue(ROOT / "params")
+    rv = kpi.review(ds, catalogue, "2026-01")
+    kpi.report_tables(rv)
+    for product in ds.products:
+        part = ds.for_product(product)
+        mx.compute_metrics(part, ["2026-01"])
+        assert "activities" not in part.tables
+    assert "activities" not in ds.tables
+
+
+def test_a_product_slice_in_duckdb_equals_the_pandas_slice(folders):
+    ds = load_dataset(folders["file"], as_of=AS_OF)
+    for product in ds.products:
+        lazy = ds.for_product(product)
+        ids = set(ds["leads"].loc[ds["leads"]["product"] == product, "lead_id"])
+        want = ds["activities"][ds["activities"]["lead_id"].isin(ids)]
+        pd.testing.assert_frame_equal(
+            lazy["activities"].reset_index(drop=True), want.reset_index(drop=True)
+        )
+        eager = ds.for_product(product)  # ds's activities are loaded now: a pandas slice
+        assert "activities" in eager.tables
+        assert mx.compute_metrics(lazy, ["2026-01"]).equals(mx.compute_metrics(eager, ["2026-01"]))
