@@ -115,18 +115,7 @@ def _check_settings(s: RunSettings, source: str) -> RunSettings:
             "local[4], spark://host:7077, yarn, k8s://https://host:443 or a Spark Connect URL "
             "sc://host:15002"
         )
-    if s.engine == "spark" and not _spark_engine_available():
-        raise ConfigError(
-            f"{source}: engine 'spark' is not available in this version yet (the Spark engine "
-            "is being added); use engine: duckdb"
-        )
     return s
-
-
-def _spark_engine_available() -> bool:
-    from importlib.util import find_spec
-
-    return find_spec("maops_utils.engines") is not None
 
 
 def load_settings(

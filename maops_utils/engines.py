@@ -30,6 +30,7 @@ import os
 import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import threading
 import warnings
@@ -43,6 +44,7 @@ import pyarrow as pa
 
 from . import metrics as mx
 from .config import ENGINES, SPARK_MASTER_RE
+from .errors import EXIT_INPUT, MaopsError
 from .validation import Dataset
 
 DEFAULT_SPARK_MASTER = "local[*]"
@@ -63,8 +65,13 @@ _LOCAL_CONF = {
 }
 
 
-class EngineError(RuntimeError):
-    """An engine cannot be opened (missing package or Java, another master already running)."""
+class EngineError(MaopsError, RuntimeError):
+    """An engine cannot be opened (missing package or Java, another master already running).
+
+    The command line prints the message and exits with code 2, as for a wrong setting.
+    """
+
+    exit_code = EXIT_INPUT
 
 
 # ---------------------------------------------------------------- engines
@@ -406,6 +413,41 @@ def spark_session(master: str | None = None, conf: dict[str, str] | None = None)
         session = builder.getOrCreate()
         session.sparkContext.setLogLevel("ERROR")
         return session
+
+
+def spark_running() -> bool:
+    """Whether this process runs a classic Spark context already (never starts one)."""
+    if "pyspark" not in sys.modules:
+        return False
+    from pyspark import SparkContext
+
+    return SparkContext._active_spark_context is not None
+
+
+def stop_spark() -> None:
+    """Stop this process's classic Spark, if one runs: the Spark context, then the Java
+    process pyspark started for it (it would otherwise stay until this process ends). The next
+    `spark_session` starts both anew. Spark Connect sessions stop with their engine."""
+    if not spark_running():
+        return
+    with _lock, _quiet():
+        from pyspark import SparkContext
+        from pyspark.sql import SparkSession
+
+        if SparkContext._active_spark_context is not None:
+            SparkSession.builder.getOrCreate().stop()
+        gateway = SparkContext._gateway
+        proc = getattr(gateway, "proc", None)  # None: a JVM pyspark did not start itself
+        if proc is None:
+            return
+        try:
+            gateway.shutdown()
+            proc.stdin.close()  # pyspark's gateway JVM exits when its stdin closes
+            proc.wait(timeout=30)
+        except Exception:  # a JVM that does not go ends with this process
+            return
+        SparkContext._gateway = None
+        SparkContext._jvm = None
 
 
 def _local_cores(master: str) -> int:

@@ -42,8 +42,9 @@ quartiles `p25`, `median`, `p75` (interpolated between neighbouring values, as n
 "linear" method and Excel's PERCENTILE.INC) and the `mean`; all empty when `n` is 0.
 
 Everything is aggregated in SQL (DuckDB dialect, transpiled to Spark by SQLGlot; see
-docs/decisions.md); pandas only completes the grid and computes rates and intervals on the
-aggregated rows. The quartiles are computed with plain window functions rather than
+docs/decisions.md), run on the chosen engine (`engine=`, or the current
+`engines.use_engine` block, else DuckDB in this process); pandas only completes the grid and
+computes rates and intervals on the aggregated rows. The quartiles are computed with plain window functions rather than
 `QUANTILE_CONT` / `PERCENTILE_CONT`, because SQLGlot turns those into Spark calls that are
 either invalid (`PERCENTILE_CONT(x, q)` without `WITHIN GROUP`) or approximate
 (`PERCENTILE_APPROX`).
@@ -54,7 +55,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from .metrics import connect, month_bounds, month_range, timestamp_literal, to_dialect
+from . import engines
+from .metrics import month_bounds, month_range, timestamp_literal, to_dialect
 from .schema import ALL
 from .stats import wilson_interval
 from .validation import Dataset
@@ -172,6 +174,7 @@ def cohort_conversion(
     cohorts: int = 12,
     windows: tuple[int, ...] = (30, 60, 90),
     products: list[str] | None = None,
+    engine: str | engines.Engine | None = None,
 ) -> pd.DataFrame:
     """Share of each month's new leads that reached MQL, SQL and won within N days.
 
@@ -183,6 +186,8 @@ def cohort_conversion(
         windows: window lengths N in days.
         products: product codes to report (default: every product of the dataset); `ALL`
             (the whole dataset) is always added.
+        engine: where the query runs: "duckdb", "spark", or an `engines.Engine` opened for
+            this dataset (default: the current `engines.use_engine` block, else DuckDB).
 
     Returns:
         One row per cohort × product (products, then `ALL`) × stage (mql, sql, won) × window,
@@ -192,12 +197,12 @@ def cohort_conversion(
         is not mature (`end of cohort month + N days > cut-off`).
     """
     windows = tuple(int(n) for n in windows)
-    sql = compile_cohort_query(month, cohorts=cohorts, windows=windows)
-    con = connect(dataset)
-    try:
-        base = con.execute(sql).df()
-    finally:
-        con.close()
+    compile_cohort_query(month, cohorts=cohorts, windows=windows)  # bad arguments fail here
+    base = engines.run_query(
+        dataset,
+        lambda d: compile_cohort_query(month, cohorts=cohorts, windows=windows, dialect=d),
+        engine,
+    )
     base["cohort"] = pd.to_datetime(base["cohort_start"]).dt.strftime("%Y-%m")
 
     months = month_range(month, cohorts)
@@ -327,6 +332,7 @@ def velocity(
     *,
     lookback_months: int = 12,
     products: list[str] | None = None,
+    engine: str | engines.Engine | None = None,
 ) -> pd.DataFrame:
     """Days between funnel stages, for transitions that ended in the look-back months.
 
@@ -336,6 +342,8 @@ def velocity(
         lookback_months: how many months, ending with `month`, the later event may fall in.
         products: product codes to report (default: every product of the dataset); `ALL`
             (the whole dataset) is always added.
+        engine: where the query runs: "duckdb", "spark", or an `engines.Engine` opened for
+            this dataset (default: the current `engines.use_engine` block, else DuckDB).
 
     Returns:
         One row per product (products, then `ALL`) × transition (lead_to_mql, mql_to_sql,
@@ -343,12 +351,12 @@ def velocity(
         `median`, `p75` (linearly interpolated quantiles) and `mean`, in days; the statistics
         are NaN where `n` is 0.
     """
-    sql = compile_velocity_query(month, lookback_months=lookback_months)
-    con = connect(dataset)
-    try:
-        base = con.execute(sql).df()
-    finally:
-        con.close()
+    compile_velocity_query(month, lookback_months=lookback_months)  # bad arguments fail here
+    base = engines.run_query(
+        dataset,
+        lambda d: compile_velocity_query(month, lookback_months=lookback_months, dialect=d),
+        engine,
+    )
     groups = [*(products if products is not None else dataset.products), ALL]
     grid = pd.MultiIndex.from_product([groups, list(TRANSITIONS)], names=["product", "transition"])
     out = base.set_index(["product", "transition"]).reindex(grid).reset_index()

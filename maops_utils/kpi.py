@@ -4,15 +4,23 @@ All counting goes through the metric engine (`metrics.compute_metrics`) with the
 definitions; this module adds targets, intervals, comparisons and status, and the views by
 channel and by campaign. Functions return frames of numbers; `*_view` functions format them
 for reading.
+
+Where the queries run: `load_review` opens the engine of the run settings (`engine: duckdb |
+spark`, docs/scale.md) once for the dataset and keeps it in the review, so the scorecard,
+trend, channels, e-mail campaigns and the funnel's cohort and velocity queries all run on it
+and a Spark session is started once. `KpiReview.close()` closes it (and stops a Spark that
+the review started); the computed values stay usable.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
+from . import engines
 from . import metrics as mx
 from .catalogue import Catalogue, load_catalogue
 from .config import Funnel, RunSettings, check_month, default_funnel, load_funnel
@@ -50,9 +58,13 @@ CAMPAIGN_METRICS = (
 
 def data_period(dataset: Dataset) -> tuple[pd.Timestamp, pd.Timestamp]:
     """First and last timestamp found in leads, activities, stage changes and opportunities."""
+    acts = dataset.sql(
+        "activities",
+        "SELECT MIN(occurred_at) AS at FROM {table} UNION ALL SELECT MAX(occurred_at) FROM {table}",
+    )
     stamps = [
         dataset["leads"]["created_at"],
-        dataset["activities"]["occurred_at"],
+        acts["at"],
         dataset["stage_changes"]["changed_at"],
         dataset["opportunities"]["created_at"],
         dataset["opportunities"]["closed_at"],
@@ -107,10 +119,29 @@ class KpiReview:
     values: pd.DataFrame  # month, product, metric, value (every catalogue metric, incl. internal)
     locale: str = "ja"
     currency: str = "JPY"
+    # Where the review's further queries run (channels, campaigns, cohorts, velocity): an
+    # engine opened for `dataset`, an engine name, or None for the current
+    # `engines.use_engine` block, else DuckDB.
+    engine: str | engines.Engine | None = None
+    _closer: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
     @property
     def findings(self) -> list[Finding]:
         return self.dataset.findings
+
+    def close(self) -> None:
+        """Close the engine `load_review` opened, and stop a Spark it started. The values stay
+        usable; functions that query again (`channels`, `email_campaigns`, `report_tables`)
+        raise afterwards. Does nothing for a review that holds no engine of its own."""
+        closer, self._closer = self._closer, None
+        if closer is not None:
+            closer()
+
+    def __enter__(self) -> KpiReview:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
     def label(self, metric: str) -> str:
         return self.catalogue[metric].label(self.locale) if metric in self.catalogue else metric
@@ -125,12 +156,18 @@ def review(
     trend_months: int = 13,
     locale: str = "ja",
     currency: str = "JPY",
+    engine: str | engines.Engine | None = None,
 ) -> KpiReview:
-    """Compute every catalogue metric for the trend window, the previous month and a year ago."""
+    """Compute every catalogue metric for the trend window, the previous month and a year ago.
+
+    `engine` is where this query and the review's later ones (channels, campaigns, funnel)
+    run: "duckdb", "spark" (an engine opened per query), an `engines.Engine` opened for
+    `dataset` (left open), or None for the current `engines.use_engine` block, else DuckDB.
+    """
     months = mx.month_range(month, max(trend_months, 1))
     wanted = sorted(set(months) | {shift_month(month, -1), shift_month(month, -12)})
     specs = catalogue.specs
-    values = mx.compute_metrics(dataset, wanted, specs=specs, names=list(specs))
+    values = mx.compute_metrics(dataset, wanted, specs=specs, names=list(specs), engine=engine)
     return KpiReview(
         dataset,
         catalogue,
@@ -141,16 +178,27 @@ def review(
         values,
         locale,
         currency,
+        engine,
     )
 
 
 def load_review(
-    settings: RunSettings, *, as_of: pd.Timestamp | None = None, product: str = ""
+    settings: RunSettings,
+    *,
+    as_of: pd.Timestamp | None = None,
+    product: str = "",
+    engine: str | None = None,
 ) -> KpiReview:
     """Load and validate the dataset and the catalogue, resolve the month, compute the review.
 
     `as_of` is the run time in local time (default: now); it decides the default month and
     which rows are "in the future". With `product`, the review covers that product only.
+
+    Every metric and funnel query of the review runs on one engine, opened here for the
+    dataset: `engine` ("duckdb" or "spark"; default: `settings.engine`), on
+    `settings.spark_master` for Spark. The review keeps it open for `channels`,
+    `email_campaigns` and `report_tables`; `rv.close()` (or `with kpi.load_review(...) as rv`)
+    closes it and stops a Spark session it started. A process that ends stops its Spark too.
     """
     now = as_of if as_of is not None else pd.Timestamp.now(tz=settings.timezone).tz_localize(None)
     catalogue = load_catalogue(settings.params_dir)
@@ -165,15 +213,52 @@ def load_review(
                 f"product '{product}' is not in the data (products: {', '.join(dataset.products)})"
             )
         dataset = dataset.for_product(product)
-    return review(
-        dataset,
-        catalogue,
-        month,
-        funnel_def=funnel_def,
-        trend_months=settings.trend_months,
-        locale=settings.locale,
-        currency=settings.currency,
-    )
+    eng, closer = open_engine(engine or settings.engine, dataset, master=settings.spark_master)
+    try:
+        rv = review(
+            dataset,
+            catalogue,
+            month,
+            funnel_def=funnel_def,
+            trend_months=settings.trend_months,
+            locale=settings.locale,
+            currency=settings.currency,
+            engine=eng,
+        )
+    except BaseException:
+        closer()
+        raise
+    rv._closer = closer
+    return rv
+
+
+def open_engine(
+    name: str, dataset: Dataset, *, master: str | None = None
+) -> tuple[engines.Engine, Callable[[], None]]:
+    """An engine `name` holding `dataset`, and the function that closes it: the engine, and
+    for a classic Spark that was not running before, the Spark context too (one Spark per
+    review, not one per query). `master` is used by Spark only."""
+    if name not in engines.ENGINES:
+        raise ConfigError(
+            f"engine '{name}' is not supported; use one of {', '.join(engines.ENGINES)}"
+        )
+    spark_before = engines.spark_running()
+    try:
+        eng = engines.open_engine(name, dataset, master=master if name == "spark" else None)
+    except BaseException:
+        if not spark_before:
+            engines.stop_spark()
+        raise
+    started_spark = not spark_before and engines.spark_running()  # not for Spark Connect
+
+    def close() -> None:
+        try:
+            eng.close()
+        finally:
+            if started_spark:
+                engines.stop_spark()
+
+    return eng, close
 
 
 # ---------------------------------------------------------------- metrics.csv
@@ -342,15 +427,26 @@ def campaign_costs(dataset: Dataset, month: str) -> tuple[pd.DataFrame, int]:
     return out[out["cost"] > 0].reset_index(drop=True), int((~placed).sum())
 
 
-def channels(rv: KpiReview, month: str | None = None) -> pd.DataFrame:
+def _engine(rv: KpiReview, engine: str | engines.Engine | None) -> str | engines.Engine | None:
+    return engine if engine is not None else rv.engine
+
+
+def channels(
+    rv: KpiReview, month: str | None = None, *, engine: str | engines.Engine | None = None
+) -> pd.DataFrame:
     """`channels.csv`: per lead_source (and `ALL`) the month's leads, MQLs, SQLs, won deals,
     revenue, MQL and SQL rate with Wilson intervals, campaign cost of the same channel and cost
     per lead / MQL / SQL. Won deals and revenue follow the lead's source; deals without a lead
-    are `sales_sourced`."""
+    are `sales_sourced`. The query runs on `engine` (default: the review's)."""
     month = month or rv.month
     specs = rv.catalogue.specs
     values = mx.compute_metrics(
-        rv.dataset, [month], specs=specs, names=list(CHANNEL_METRICS), dims=("lead_source",)
+        rv.dataset,
+        [month],
+        specs=specs,
+        names=list(CHANNEL_METRICS),
+        dims=("lead_source",),
+        engine=_engine(rv, engine),
     )
     wide = values.pivot_table(index="lead_source", columns="metric", values="value", sort=False)
     wide = wide.reindex(columns=list(CHANNEL_METRICS))
@@ -375,15 +471,23 @@ def channels(rv: KpiReview, month: str | None = None) -> pd.DataFrame:
 # ---------------------------------------------------------------- e-mail campaigns
 
 
-def email_campaigns(rv: KpiReview, month: str | None = None) -> pd.DataFrame:
+def email_campaigns(
+    rv: KpiReview, month: str | None = None, *, engine: str | engines.Engine | None = None
+) -> pd.DataFrame:
     """`campaigns.csv`: per campaign with e-mail sends in the month: sends, delivered, open
     rate, CTR, CTOR, unsubscribe and bounce rate, Wilson intervals for open rate and CTR, and
-    the best and worst campaign by CTR among those with at least `small_sample` delivered."""
+    the best and worst campaign by CTR among those with at least `small_sample` delivered.
+    The query runs on `engine` (default: the review's)."""
     month = month or rv.month
     specs = {**rv.catalogue.specs, "email_bounce_rate": Ratio("email_bounces", "email_sends")}
     names = [*CAMPAIGN_METRICS, "email_open_pairs", "email_click_pairs"]
     values = mx.compute_metrics(
-        rv.dataset, [month], specs=specs, names=names, dims=("campaign_id",)
+        rv.dataset,
+        [month],
+        specs=specs,
+        names=names,
+        dims=("campaign_id",),
+        engine=_engine(rv, engine),
     )
     wide = values.pivot_table(index="campaign_id", columns="metric", values="value", sort=False)
     wide = wide[(wide.index != ALL) & (wide["email_sends"] > 0)].reindex(columns=names)
@@ -409,23 +513,33 @@ def email_campaigns(rv: KpiReview, month: str | None = None) -> pd.DataFrame:
     return wide.sort_values("email_ctr", ascending=False, kind="stable").reset_index(drop=True)
 
 
-def report_tables(rv: KpiReview) -> dict[str, pd.DataFrame]:
-    """The tables of the KPI report beside `metrics.csv`, by file name (without `.csv`)."""
+def report_tables(
+    rv: KpiReview, *, engine: str | engines.Engine | None = None
+) -> dict[str, pd.DataFrame]:
+    """The tables of the KPI report beside `metrics.csv`, by file name (without `.csv`).
+
+    Every query runs on `engine` (default: the review's, see `load_review`)."""
     from . import funnel
 
     fd = rv.funnel_def
+    eng = _engine(rv, engine)
     return {
         "trend": trend(rv),
-        "channels": channels(rv),
-        "campaigns": email_campaigns(rv),
+        "channels": channels(rv, engine=eng),
+        "campaigns": email_campaigns(rv, engine=eng),
         "cohorts": funnel.cohort_conversion(
             rv.dataset,
             rv.month,
             cohorts=fd.cohorts,
             windows=fd.cohort_windows,
             products=rv.products,
+            engine=eng,
         ),
         "velocity": funnel.velocity(
-            rv.dataset, rv.month, lookback_months=fd.velocity_months, products=rv.products
+            rv.dataset,
+            rv.month,
+            lookback_months=fd.velocity_months,
+            products=rv.products,
+            engine=eng,
         ),
     }

@@ -236,12 +236,21 @@ def test_project_root_not_found_is_error(tmp_path, monkeypatch):
         project_root(tmp_path)
 
 
-def test_an_engine_that_is_not_installed_is_refused_clearly(tmp_path, monkeypatch):
-    monkeypatch.setattr(config, "_spark_engine_available", lambda: False)
-    params = tmp_path / "params"
-    params.mkdir()
-    (params / "run.yaml").write_text("engine: spark\n", encoding="utf-8")
-    with pytest.raises(ConfigError, match="engine 'spark' is not available"):
+def test_engine_spark_is_accepted(tmp_path):
+    params = _params(tmp_path, "engine: spark\nspark_master: local[2]\n")
+    s = load_settings(params, {})
+    assert (s.engine, s.spark_master) == ("spark", "local[2]")
+    assert load_settings(params, {"engine": "duckdb"}).engine == "duckdb"  # a flag wins
+
+
+def test_unknown_engine_names_the_file_and_the_engines(tmp_path):
+    params = _params(tmp_path, "engine: postgres\n")
+    with pytest.raises(ConfigError) as exc:
         load_settings(params, {})
-    (params / "run.yaml").write_text("engine: duckdb\n", encoding="utf-8")
-    assert load_settings(params, {}).engine == "duckdb"
+    message = str(exc.value)
+    assert str(params / "run.yaml") in message
+    assert "engine 'postgres' is not supported" in message and "duckdb, spark" in message
+    run_file = tmp_path / "spark.yaml"
+    run_file.write_text("engine: Spark\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=rf"{run_file.name}: engine 'Spark'.*duckdb, spark"):
+        load_settings(params, {}, run_file=run_file)  # the run file names the engine last

@@ -1,16 +1,20 @@
 """Choosing where the metric SQL runs (maops_utils.engines) without starting Spark: the engine
-setting in run.yaml, the DuckDB engine, `use_engine` scopes, Arrow conversion."""
+setting in run.yaml and its flags, the notebooks' engine parameters, the DuckDB engine,
+`use_engine` scopes, one engine per KPI review, Arrow conversion."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pyarrow as pa
 import pytest
+from helpers import make_project
 
-from maops_utils import engines, funnel
+from maops_utils import cli, engines, funnel, kpi, runner
 from maops_utils import metrics as mx
+from maops_utils.catalogue import load_catalogue
 from maops_utils.config import load_settings
 from maops_utils.errors import ConfigError
 from maops_utils.validation import load_dataset
@@ -72,6 +76,46 @@ def test_unknown_engine_is_refused_with_a_suggestion(tmp_path):
 def test_bad_spark_master_is_refused(tmp_path, master):
     with pytest.raises(ConfigError, match="is not a Spark master"):
         load_settings(_params(tmp_path, f"spark_master: '{master}'\n"))
+
+
+def _cli_settings(params: Path, *flags: str):
+    return cli._settings(cli.build_parser().parse_args(["run", "--params", str(params), *flags]))
+
+
+def test_engine_flags_override_run_yaml(tmp_path):
+    params = _params(tmp_path, "engine: duckdb\nspark_master: local[*]\n")
+    assert _cli_settings(params).engine == "duckdb"
+    s = _cli_settings(params, "--engine", "spark", "--spark-master", "local[2]")
+    assert (s.engine, s.spark_master) == ("spark", "local[2]")
+    assert s.as_dict()["engine"] == "spark"  # what run.json records
+    params.joinpath("run.yaml").write_text("engine: spark\n", encoding="utf-8")
+    assert _cli_settings(params, "--engine", "duckdb").engine == "duckdb"
+
+
+def test_engine_flags_are_checked(tmp_path, capsys):
+    params = _params(tmp_path, "")
+    with pytest.raises(SystemExit) as exc:
+        _cli_settings(params, "--engine", "postgres")
+    assert exc.value.code == 2
+    assert "invalid choice: 'postgres'" in capsys.readouterr().err
+    with pytest.raises(ConfigError, match="spark_master 'localhost' is not a Spark master"):
+        _cli_settings(params, "--engine", "spark", "--spark-master", "localhost")
+
+
+def test_notebooks_declaring_the_engine_get_it(tmp_path):
+    project = make_project(tmp_path / "proj")
+    params = project / "params"
+    settings = load_settings(
+        params,
+        {"engine": "spark", "spark_master": "local[2]", "data_dir": str(tmp_path / "data"),
+         "notebooks": "00_data_quality,01_kpi_evaluation"},
+    )  # fmt: skip
+    rv = SimpleNamespace(month="2026-01", products=["A", "B"])
+    jobs = runner.plan_jobs(settings, rv, pd.Timestamp("2026-03-01"))
+    by_name = {job.name: job.parameters for job in jobs}
+    assert by_name["01_kpi_evaluation"]["engine"] == "spark"
+    assert by_name["01_kpi_evaluation"]["spark_master"] == "local[2]"
+    assert "engine" not in by_name["00_data_quality"]  # it declares no engine: none is given
 
 
 # ----------------------------------------------------------------------------- DuckDB engine
@@ -159,6 +203,62 @@ def test_run_query_compiles_for_the_engine(dataset):
     pd.testing.assert_frame_equal(ordered(engines.run_query(dataset, build)), direct)
     with engines.use_engine("duckdb"):
         pd.testing.assert_frame_equal(ordered(engines.run_query(dataset, build)), direct)
+
+
+# ----------------------------------------------------------------------------- the KPI review
+
+
+def test_load_review_runs_every_query_on_one_engine(tmp_path, dataset, monkeypatch):
+    folder = handmade.write(tmp_path / "data")
+    params = _params(tmp_path, f"data_dir: {folder.as_posix()}\nmonth: {handmade.MONTH}\n")
+    opened: list[engines.Engine] = []
+    real = engines.open_engine
+
+    def counting(name, ds, *, master=None):
+        opened.append(real(name, ds, master=master))
+        return opened[-1]
+
+    monkeypatch.setattr(engines, "open_engine", counting)
+    rv = kpi.load_review(load_settings(params), as_of=pd.Timestamp("2026-03-01"))
+    tables = kpi.report_tables(rv)  # channels, campaigns, cohorts, velocity
+    assert len(opened) == 1 and opened[0].name == "duckdb" and rv.engine is opened[0]
+    assert opened[0].dataset is rv.dataset
+    # the same numbers as the plain DuckDB path, which opens a connection per query
+    plain = kpi.review(dataset, load_catalogue(params), handmade.MONTH)
+    assert rv.engine is not None and plain.engine is None
+    pd.testing.assert_frame_equal(rv.values, plain.values)
+    for name, table in kpi.report_tables(plain).items():
+        pd.testing.assert_frame_equal(tables[name], table, check_exact=True, obj=name)
+    rv.close()
+    rv.close()  # twice is fine
+    with pytest.raises(Exception, match="closed"):
+        opened[0].run("SELECT 1")
+    assert len(kpi.metrics_table(rv)) > 0  # the values stay usable
+
+
+def test_load_review_engine_argument_and_product_slices(tmp_path, monkeypatch):
+    folder = handmade.write(tmp_path / "data")
+    params = _params(tmp_path, f"data_dir: {folder.as_posix()}\nmonth: {handmade.MONTH}\n")
+    settings = load_settings(params)
+    with pytest.raises(ConfigError, match="engine 'sqlite' is not supported; use one of duckdb"):
+        kpi.load_review(settings, as_of=pd.Timestamp("2026-03-01"), engine="sqlite")
+    with kpi.load_review(settings, as_of=pd.Timestamp("2026-03-01"), product="A") as rv:
+        assert rv.engine.dataset is rv.dataset and rv.products == ["A"]
+        assert set(kpi.report_tables(rv)["velocity"]["product"]) == {"A", "ALL"}
+    with pytest.raises(Exception, match="closed"):
+        kpi.channels(rv)
+
+
+def test_spark_without_java_stops_the_review_clearly(tmp_path, monkeypatch):
+    if engines.spark_running():
+        pytest.skip("a Spark runs in this process already")
+    monkeypatch.setenv("JAVA_HOME", str(tmp_path / "no-jdk"))
+    folder = handmade.write(tmp_path / "data")
+    params = _params(tmp_path, f"data_dir: {folder.as_posix()}\nengine: spark\n")
+    with pytest.raises(engines.EngineError, match="cannot start Spark: ") as exc:
+        kpi.load_review(load_settings(params), as_of=pd.Timestamp("2026-03-01"))
+    assert exc.value.exit_code == 2  # the command line prints the message, no traceback
+    assert not engines.spark_running()
 
 
 # ----------------------------------------------------------------------------- Arrow

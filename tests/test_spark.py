@@ -1,17 +1,21 @@
 """The same compiled metric SQL on Apache Spark (local mode) gives what DuckDB gives.
 
 One Spark session serves the whole module (start-up costs seconds); every dataset gets a
-`SparkEngine` of its own on it. Skipped, with the reason, where pyspark or Java 17+ is missing.
+`SparkEngine` of its own on it. The end-to-end test runs `maops run --engine spark` in a
+process of its own. Skipped, with the reason, where pyspark or Java 17+ is missing.
 """
 
 from __future__ import annotations
 
+import json
 import math
 from pathlib import Path
 
+import nbformat
 import numpy as np
 import pandas as pd
 import pytest
+from helpers import maops
 
 from maops_utils import engines, funnel, kpi
 from maops_utils import metrics as mx
@@ -338,6 +342,71 @@ def test_engine_by_name_and_closing(spark, handmade_ds):
     assert not (views & left)
     with pytest.raises(engines.EngineError, match="already running"):
         engines.spark_session("local[3]")
+
+
+# ----------------------------------------------------------------------------- maops run
+
+# The tables `maops run` publishes whose numbers come from the engine; their key columns.
+RUN_TABLES = {
+    "metrics.csv": ["month", "product", "metric"],
+    "trend.csv": ["month", "product", "metric"],
+    "channels.csv": ["month", "channel"],
+    "campaigns.csv": ["month", "campaign_id"],
+    "cohorts.csv": ["cohort", "product", "stage", "window_days"],
+    "velocity.csv": ["product", "transition"],
+}
+
+
+def assert_same_table(duck: pd.DataFrame, spark: pd.DataFrame, name: str) -> None:
+    """Same columns, rows and order; text, flags and whole numbers (counts, sums) exactly
+    equal; other numbers (rates, intervals, attainment, mean days) to 1e-12."""
+    assert list(duck.columns) == list(spark.columns), name
+    assert len(duck) == len(spark) > 0, name
+    for col in duck.columns:
+        d, s = duck[col], spark[col]
+        if pd.api.types.is_float_dtype(d) or pd.api.types.is_float_dtype(s):
+            d, s = d.to_numpy(dtype="float64"), s.to_numpy(dtype="float64")
+            whole = np.isfinite(d) & (d == np.round(d))
+            assert np.array_equal(d[whole], s[whole]), f"{name}: {col}: counts differ"
+            np.testing.assert_allclose(
+                s, d, rtol=1e-12, atol=1e-12, equal_nan=True, err_msg=f"{name}: {col}"
+            )
+        else:
+            pd.testing.assert_series_equal(d, s, check_exact=True, obj=f"{name}: {col}")
+
+
+def test_maops_run_on_spark_publishes_what_duckdb_publishes(tmp_path):
+    """`maops run --engine spark` on the sample data: metrics.csv (computed by the batch)
+    and the KPI notebook's tables (computed in its kernel) equal those of a DuckDB run."""
+    common = ["--month", "2026-10", "--as-of", "2026-11-15 09:00",
+              "--notebooks", "01_kpi_evaluation", "--data", ROOT / "data" / "sample"]  # fmt: skip
+    runs = {
+        "spark": ["--engine", "spark", "--spark-master", "local[2]"],
+        "duckdb": ["--engine", "duckdb"],
+    }
+    month_dirs, stderr = {}, {}
+    for engine, flags in runs.items():
+        proc = maops("run", *common, *flags, "--out", tmp_path / engine, timeout=900)
+        assert proc.returncode == 0, proc.stderr[-3000:]
+        stderr[engine] = proc.stderr
+        month_dirs[engine] = folder = tmp_path / engine / "2026-10"
+        manifest = json.loads((folder / "run.json").read_text(encoding="utf-8"))
+        assert manifest["settings"]["engine"] == engine
+        (notebook,) = manifest["notebooks"]
+        assert notebook["parameters"]["engine"] == engine
+        executed = nbformat.read(folder / "01_kpi_evaluation.ipynb", as_version=4)
+        (injected,) = [
+            c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])
+        ]
+        assert f'engine = "{engine}"' in injected.source
+    assert "engine: spark local[2]" in stderr["spark"]  # what the batch says it runs on
+    assert "spark_master: local[2]" in (month_dirs["spark"] / "run.log").read_text("utf-8")
+    for name, keys in RUN_TABLES.items():
+        duck, spark = (
+            pd.read_csv(month_dirs[e] / name, dtype={k: str for k in keys if k != "window_days"})
+            for e in ("duckdb", "spark")
+        )
+        assert_same_table(duck, spark, name)
 
 
 # ----------------------------------------------------------------------------- Spark Connect
