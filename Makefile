@@ -12,7 +12,7 @@ DATA ?=
 $(STAMP): pyproject.toml constraints.txt
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev]"
+	$(PY) -m pip install --quiet -c constraints.txt -e ".[dev,spark]"
 	@touch $(STAMP)
 
 .PHONY: help install report test lint sample golden notebook lab bench clean
@@ -21,7 +21,7 @@ help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-8s %s\n", $$1, $$2}'
 	@echo "  variables: MONTH=YYYY-MM, DATA=DIR (for make report)"
 
-install: $(STAMP) ## create .venv and install maops with its dev tools
+install: $(STAMP) ## create .venv and install maops with its dev tools and pyspark (engine: spark)
 
 report: $(STAMP) ## run the monthly batch (sample data unless DATA=...) and print the path of index.html
 	$(PY) -m maops_utils run --jobs 2 $(if $(MONTH),--month $(MONTH)) $(if $(DATA),--data $(DATA))
@@ -50,8 +50,8 @@ notebook: ## start a report of your own from the template: make notebook NAME=10
 lab: $(STAMP) ## open JupyterLab on the notebooks
 	$(VENV)/bin/jupyter lab notebooks/
 
-bench: $(STAMP) ## run the benchmarks under benchmarks/
-	@if ls benchmarks/bench_*.py >/dev/null 2>&1; then for b in benchmarks/bench_*.py; do $(PY) $$b; done; \
+bench: $(STAMP) ## run the benchmarks under benchmarks/ (options: BENCH_ARGS="--leads 100000")
+	@if ls benchmarks/bench_*.py >/dev/null 2>&1; then for b in benchmarks/bench_*.py; do $(PY) $$b $(BENCH_ARGS) || exit $$?; done; \
 	else echo "no benchmarks yet"; fi
 
 clean: ## remove generated reports and caches (keeps .venv)

@@ -1,5 +1,10 @@
 """The measured tasks of bench_scale.py, one per process: `python tasks.py TASK DATA MONTH OUT`.
 
+DATA is a dataset folder with every table as Parquet, in one of two layouts: one file per
+table (`activities.parquet`), or the activities as a Hive-partitioned folder
+(`activities/month=YYYY-MM/part-0.parquet`, as `maops sample --partition-months activities`
+writes it). Every task reads either layout.
+
 Each task computes the core metrics of one month, per product and `ALL`, and writes them as a
 long frame `product, metric, value` to OUT (Parquet) so the harness can check that every way
 gives the same numbers. It prints one JSON line: the seconds of each phase (after imports) and
@@ -15,7 +20,11 @@ Tasks:
                 included
   duckdb_sql    one hand-written DuckDB query straight on the Parquet files
   pandas        plain pandas on the Parquet files (only the columns needed)
-  generate      write the synthetic dataset: `tasks.py generate FOLDER LEADS MONTHS SEED END`
+  generate      write the synthetic dataset in both layouts:
+                `tasks.py generate SINGLE HIVE LEADS MONTHS SEED END`
+  partition     the Hive layout of a dataset already written as single files, with the same
+                writer as `maops sample --partition-months` (no new generation):
+                `tasks.py partition SINGLE HIVE`
 """
 
 from __future__ import annotations
@@ -41,6 +50,21 @@ def _rss_mb() -> float:
 def _bounds(month: str) -> tuple[pd.Timestamp, pd.Timestamp]:
     start = pd.Timestamp(f"{month}-01")
     return start, start + pd.offsets.MonthBegin(1)
+
+
+def _table_path(data: Path, name: str) -> Path:
+    """`<name>.parquet`, or the folder `<name>/` of a Hive-partitioned table."""
+    folder = data / name
+    return folder if folder.is_dir() else data / f"{name}.parquet"
+
+
+def _scan(data: Path, name: str) -> str:
+    """The DuckDB table function reading one table in either layout."""
+    path = _table_path(data, name)
+    if path.is_dir():
+        pattern = (path / "**" / "*.parquet").as_posix()
+        return f"read_parquet('{pattern}', hive_partitioning = true)"
+    return f"read_parquet('{path.as_posix()}')"
 
 
 def _long(wide: pd.DataFrame) -> pd.DataFrame:
@@ -117,22 +141,21 @@ def task_maops_scan(data: Path, month: str, phases: dict) -> pd.DataFrame:
 
     t = time.perf_counter()
     con = duckdb.connect(":memory:")
-    p = {name: (data / f"{name}.parquet").as_posix() for name in TABLES}
+    p = {name: _scan(data, name) for name in TABLES}
     con.execute(
         "CREATE VIEW leads AS SELECT lead_id, created_at, product, "
-        f"COALESCE(lead_source, 'unknown') AS lead_source FROM read_parquet('{p['leads']}')"
+        f"COALESCE(lead_source, 'unknown') AS lead_source FROM {p['leads']}"
     )
     con.execute(
         "CREATE VIEW activities_input AS SELECT lead_id, activity_type, occurred_at, campaign_id, "
-        f"category FROM read_parquet('{p['activities']}')"
+        f"category FROM {p['activities']}"
     )
     con.execute(
-        "CREATE VIEW stage_changes AS SELECT lead_id, stage, changed_at "
-        f"FROM read_parquet('{p['stage_changes']}')"
+        f"CREATE VIEW stage_changes AS SELECT lead_id, stage, changed_at FROM {p['stage_changes']}"
     )
     con.execute(
         "CREATE VIEW opportunities_input AS SELECT opportunity_id, lead_id, product, created_at, "
-        f"status, closed_at, CAST(amount AS DOUBLE) AS amount FROM read_parquet('{p['opportunities']}')"
+        f"status, closed_at, CAST(amount AS DOUBLE) AS amount FROM {p['opportunities']}"
     )
     for name, sql in mx.VIEWS_SQL.items():
         con.execute(f"CREATE VIEW {name} AS {sql}")
@@ -154,7 +177,7 @@ def task_maops_scan(data: Path, month: str, phases: dict) -> pd.DataFrame:
 
 PLAIN_SQL = """
 WITH
-leads AS (SELECT lead_id, product, created_at FROM read_parquet('{leads}')),
+leads AS (SELECT lead_id, product, created_at FROM {leads}),
 acts AS (
   SELECT l.product,
     COUNT(*) FILTER (WHERE a.activity_type = 'email_send') AS email_sends,
@@ -168,13 +191,13 @@ acts AS (
       AS product_page_views,
     COUNT(*) FILTER (WHERE a.activity_type = 'form_submit' AND a.category = 'inquiry')
       AS inquiries
-  FROM read_parquet('{activities}') AS a JOIN leads AS l USING (lead_id)
+  FROM {activities} AS a JOIN leads AS l USING (lead_id)
   WHERE a.occurred_at >= TIMESTAMP '{start}' AND a.occurred_at < TIMESTAMP '{end}'
   GROUP BY l.product
 ),
 firsts AS (
   SELECT s.lead_id, s.stage, MIN(s.changed_at) AS entered_at
-  FROM read_parquet('{stage_changes}') AS s GROUP BY s.lead_id, s.stage
+  FROM {stage_changes} AS s GROUP BY s.lead_id, s.stage
 ),
 stages AS (
   SELECT l.product,
@@ -194,7 +217,7 @@ opps AS (
       AND closed_at < TIMESTAMP '{end}'), 0) AS revenue,
     COUNT(*) FILTER (WHERE status IN ('won', 'lost') AND closed_at >= TIMESTAMP '{start}'
       AND closed_at < TIMESTAMP '{end}') AS closed_deals
-  FROM read_parquet('{opportunities}') GROUP BY product
+  FROM {opportunities} GROUP BY product
 ),
 new_leads AS (
   SELECT product, COUNT(*) AS new_leads FROM leads
@@ -244,7 +267,7 @@ def task_duckdb_sql(data: Path, month: str, phases: dict) -> pd.DataFrame:
     import duckdb
 
     start, end = _bounds(month)
-    files = {name: (data / f"{name}.parquet").as_posix() for name in TABLES}
+    files = {name: _scan(data, name) for name in TABLES}
     t = time.perf_counter()
     con = duckdb.connect(":memory:")
     wide = con.execute(PLAIN_SQL.format(start=start, end=end, **files)).df()
@@ -261,15 +284,17 @@ def task_pandas(data: Path, month: str, phases: dict) -> pd.DataFrame:
 
     start, end = _bounds(month)
     t = time.perf_counter()
-    leads = pd.read_parquet(data / "leads.parquet", columns=["lead_id", "product", "created_at"])
-    acts = pd.read_parquet(
-        data / "activities.parquet",
-        columns=["lead_id", "activity_type", "occurred_at", "campaign_id", "category"],
+
+    def read(name: str, columns: list[str]) -> pd.DataFrame:
+        # a Hive folder is read as a pyarrow dataset; `month` comes from the path, unused here
+        return pd.read_parquet(_table_path(data, name), columns=columns)
+
+    leads = read("leads", ["lead_id", "product", "created_at"])
+    acts = read(
+        "activities", ["lead_id", "activity_type", "occurred_at", "campaign_id", "category"]
     )
-    stages = pd.read_parquet(data / "stage_changes.parquet", columns=["lead_id", "stage", "changed_at"])
-    opps = pd.read_parquet(
-        data / "opportunities.parquet", columns=["product", "status", "created_at", "closed_at", "amount"]
-    )
+    stages = read("stage_changes", ["lead_id", "stage", "changed_at"])
+    opps = read("opportunities", ["product", "status", "created_at", "closed_at", "amount"])
     phases["read"] = time.perf_counter() - t
     t = time.perf_counter()
     product_of = leads.set_index("lead_id")["product"]
@@ -321,28 +346,64 @@ def task_pandas(data: Path, month: str, phases: dict) -> pd.DataFrame:
     wide["email_ctor"] = ratio("email_click_pairs", "email_open_pairs")
     wide["unsubscribe_rate"] = ratio("unsubscribes", "email_delivered")
     phases["compute"] = time.perf_counter() - t
-    internal = ["email_bounces", "unsubscribes", "closed_deals", "email_open_pairs", "email_click_pairs"]
+    internal = [
+        "email_bounces",
+        "unsubscribes",
+        "closed_deals",
+        "email_open_pairs",
+        "email_click_pairs",
+    ]
     return _long(wide.drop(columns=internal))
 
 
 # ---------------------------------------------------------------- data
 
 
-def generate(folder: Path, leads: int, months: int, seed: int, end_month: str) -> dict:
-    from maops_utils.io import write_dataset
-    from maops_utils.sample import generate_sample
+MARKER = "_complete.json"
+
+
+def generate(single: Path, hive: Path, leads: int, months: int, seed: int, end_month: str) -> dict:
+    """Generate once; write every table as Parquet, in both layouts (`maops sample`'s writer,
+    with `--partition-months activities` for HIVE). The marker file is written last."""
+    from maops_utils.sample import generate_sample, write_sample
 
     t = time.perf_counter()
     tables = generate_sample(leads=leads, months=months, seed=seed, end_month=end_month)
     gen = time.perf_counter() - t
     rows = {name: len(frame) for name, frame in tables.items()}
-    folder.mkdir(parents=True, exist_ok=True)
-    t = time.perf_counter()
-    write_dataset(tables, folder, parquet=tuple(tables))
-    write = time.perf_counter() - t
     info = {"leads": leads, "months": months, "seed": seed, "end_month": end_month, "rows": rows}
-    (folder / "_complete.json").write_text(json.dumps(info, indent=2) + "\n", encoding="utf-8")
-    return {"generate": gen, "write": write, "rows": rows}
+    phases: dict = {"generate": gen}
+    for layout, folder in (("single", single), ("hive", hive)):
+        (folder / MARKER).unlink(missing_ok=True)
+        t = time.perf_counter()
+        partition = ("activities",) if layout == "hive" else ()
+        write_sample(tables, folder, parquet=tuple(tables), partition_months=partition)
+        phases[f"write {layout}"] = time.perf_counter() - t
+        text = json.dumps({**info, "layout": layout}, indent=2) + "\n"
+        (folder / MARKER).write_text(text, encoding="utf-8")
+    return {**phases, "rows": rows}
+
+
+def partition(single: Path, hive: Path) -> dict:
+    """HIVE from the files of SINGLE: the same rows, activities partitioned by month."""
+    from maops_utils.sample import MONTH_COLUMNS, write_month_partitions
+
+    (hive / MARKER).unlink(missing_ok=True)
+    hive.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    for name in (*TABLES, "campaigns"):
+        src = single / f"{name}.parquet"
+        if not src.is_file():
+            continue
+        if name == "activities":
+            (hive / "activities.parquet").unlink(missing_ok=True)
+            write_month_partitions(pd.read_parquet(src), hive / name, MONTH_COLUMNS[name])
+        else:
+            (hive / src.name).write_bytes(src.read_bytes())
+    info = json.loads((single / MARKER).read_text(encoding="utf-8"))
+    text = json.dumps({**info, "layout": "hive"}, indent=2) + "\n"
+    (hive / MARKER).write_text(text, encoding="utf-8")
+    return {"write hive": time.perf_counter() - t, "rows": info["rows"]}
 
 
 TASKS = {
@@ -356,9 +417,13 @@ TASKS = {
 
 def main(argv: list[str]) -> None:
     if argv[0] == "generate":
-        folder, leads, months, seed, end = argv[1:6]
-        phases = generate(Path(folder), int(leads), int(months), int(seed), end)
+        single, hive, leads, months, seed, end = argv[1:7]
+        phases = generate(Path(single), Path(hive), int(leads), int(months), int(seed), end)
         print(json.dumps({"task": "generate", "phases": phases, "import_rss_mb": 0.0}))
+        return
+    if argv[0] == "partition":
+        phases = partition(Path(argv[1]), Path(argv[2]))
+        print(json.dumps({"task": "partition", "phases": phases, "import_rss_mb": 0.0}))
         return
     task, data, month, out = argv[0], Path(argv[1]), argv[2], Path(argv[3])
     fn = TASKS[task]

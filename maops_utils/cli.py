@@ -69,6 +69,18 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--locale", choices=("ja", "en"), help="report language (default: ja)")
     p.add_argument(
+        "--engine",
+        choices=("duckdb", "spark"),
+        help="where the metric and funnel SQL runs: duckdb in this process or Apache Spark "
+        "(default: duckdb; docs/scale.md)",
+    )
+    p.add_argument(
+        "--spark-master",
+        metavar="URL",
+        help="the Spark to use with --engine spark: local[N], local[*], spark://host:7077, yarn, "
+        "k8s://https://host:443 or sc://host:15002 (default: local[*])",
+    )
+    p.add_argument(
         "--show-code",
         action="store_true",
         default=None,
@@ -99,6 +111,14 @@ def build_parser() -> argparse.ArgumentParser:
         help="comma-separated tables to write as Parquet instead of CSV; 'all' or 'none' "
         "(default: activities, the bulk table)",
     )
+    p.add_argument(
+        "--partition-months",
+        default="",
+        metavar="TABLES",
+        help="comma-separated tables to write as Hive-partitioned Parquet folders instead, "
+        "<out>/<table>/month=YYYY-MM/part-0.parquet, by the month of the table's time column "
+        "as generated (e.g. activities; default: none, one file per table)",
+    )
     from .importers import add_parser as add_import_parser
 
     add_import_parser(sub)
@@ -120,6 +140,8 @@ def _settings(args: argparse.Namespace):
             "locale",
             "notebooks",
             "show_code",
+            "engine",
+            "spark_master",
         )
     }
     cwd = Path.cwd()
@@ -219,9 +241,8 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from . import io
     from .errors import ConfigError
-    from .sample import generate_sample
+    from .sample import generate_sample, write_sample
 
     kwargs = {"months": args.months, "seed": args.seed, "end_month": args.end_month}
     if args.leads is not None:
@@ -234,7 +255,8 @@ def _cmd_sample(args: argparse.Namespace) -> int:
         raise ConfigError(
             f"--parquet: unknown table(s) {', '.join(unknown)}; use {', '.join(tables)}, all or none"
         )
-    for path in io.write_dataset(tables, args.out, parquet=parquet):
+    months = [t.strip() for t in args.partition_months.split(",") if t.strip()]
+    for path in write_sample(tables, args.out, parquet=parquet, partition_months=months):
         print(path)
     return 0
 

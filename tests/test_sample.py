@@ -321,3 +321,70 @@ def test_effect_5_referral_wins_most() -> None:
     won = by_source.mean()[by_source.size() >= 20]
     assert won["referral"] == won.max()
     assert won["referral"] > (closed.status == "won").mean() + 0.15
+
+
+# -- writing: Hive-partitioned months ---------------------------------------------------------
+
+
+def test_partitioned_months_hold_the_same_rows_as_the_single_file(tmp_path) -> None:
+    import duckdb
+    import pyarrow.dataset as ds
+
+    from maops_utils.cli import main
+
+    common = ["sample", "--leads", "300", "--months", "6", "--end-month", END, "--seed", "7"]
+    assert main([*common, "--out", str(tmp_path / "single")]) == 0
+    hive = tmp_path / "hive"
+    assert main([*common, "--out", str(hive), "--partition-months", "activities"]) == 0
+
+    single = pd.read_parquet(tmp_path / "single" / "activities.parquet")
+    assert not (hive / "activities.parquet").exists() and not (hive / "activities.csv").exists()
+    months = sorted(single.occurred_at.dt.strftime("%Y-%m").unique())
+    assert len(months) == 6
+    assert sorted(p.name for p in (hive / "activities").iterdir()) == [f"month={m}" for m in months]
+    for m in months:
+        assert [p.name for p in (hive / "activities" / f"month={m}").iterdir()] == [
+            "part-0.parquet"
+        ]
+        part = pd.read_parquet(hive / "activities" / f"month={m}" / "part-0.parquet")
+        assert (part.occurred_at.dt.strftime("%Y-%m") == m).all()
+    # the other tables are written as without partitions, byte for byte
+    for name in ("leads", "stage_changes", "opportunities", "campaigns"):
+        csv = f"{name}.csv"
+        assert (hive / csv).read_bytes() == (tmp_path / "single" / csv).read_bytes()
+
+    def ordered(frame: pd.DataFrame) -> pd.DataFrame:
+        return frame.sort_values("activity_id").reset_index(drop=True)
+
+    # pyarrow: the partition column comes from the path
+    table = ds.dataset(hive / "activities", format="parquet", partitioning="hive").to_table()
+    arrow = table.to_pandas()
+    assert sorted(arrow.month.astype(str).unique()) == months
+    pd.testing.assert_frame_equal(
+        ordered(arrow.drop(columns="month")), ordered(single), check_exact=True
+    )
+    # DuckDB with hive_partitioning
+    con = duckdb.connect()
+    pattern = (hive / "activities" / "*" / "*.parquet").as_posix()
+    duck = con.execute(
+        f"SELECT * FROM read_parquet('{pattern}', hive_partitioning = true) ORDER BY activity_id"
+    ).df()
+    assert (duck.month == duck.occurred_at.dt.strftime("%Y-%m")).all()
+    ref = con.execute(
+        f"SELECT * FROM read_parquet('{(tmp_path / 'single' / 'activities.parquet').as_posix()}') "
+        "ORDER BY activity_id"
+    ).df()
+    pd.testing.assert_frame_equal(duck.drop(columns="month"), ref, check_exact=True)
+    con.close()
+
+    # written again as one file, the partitioned folder goes: a table exists once
+    assert main([*common, "--out", str(hive)]) == 0
+    assert (hive / "activities.parquet").is_file() and not (hive / "activities").exists()
+
+
+def test_unknown_partitioned_table_is_refused(tmp_path) -> None:
+    from maops_utils.cli import main
+
+    code = main(["sample", "--out", str(tmp_path), "--leads", "20", "--months", "2",
+                 "--end-month", END, "--partition-months", "nope"])  # fmt: skip
+    assert code == 2
