@@ -81,6 +81,19 @@ def build_parser() -> argparse.ArgumentParser:
         "k8s://https://host:443 or sc://host:15002 (default: local[*])",
     )
     p.add_argument(
+        "--cache-dir",
+        metavar="DIR",
+        help="where validated activities are kept between runs, reused while the input is "
+        "unchanged (default: OUT/.cache; docs/scale.md)",
+    )
+    p.add_argument(
+        "--no-cache",
+        dest="cache_dir",
+        action="store_const",
+        const="off",
+        help="validate every input from scratch and keep nothing between runs",
+    )
+    p.add_argument(
         "--show-code",
         action="store_true",
         default=None,
@@ -142,12 +155,13 @@ def _settings(args: argparse.Namespace):
             "show_code",
             "engine",
             "spark_master",
+            "cache_dir",
         )
     }
     cwd = Path.cwd()
-    for key in ("data_dir", "out_dir"):
+    for key in ("data_dir", "out_dir", "cache_dir"):
         # a path typed on the command line is relative to where it was typed
-        if overrides.get(key):
+        if overrides.get(key) and overrides[key] != "off":
             overrides[key] = (cwd / overrides[key]).resolve()
     return load_settings(params_dir, overrides, run_file=args.run_file)
 

@@ -73,6 +73,8 @@ class RunSettings:
     )
     engine: str = "duckdb"
     spark_master: str = "local[*]"
+    # The validated-data cache (docs/scale.md): default `<out_dir>/.cache`; false/off: none.
+    cache_dir: Path | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -155,6 +157,7 @@ def load_settings(
             values[key] = p if p.is_absolute() else root / p
     values.setdefault("data_dir", root / "data" / "sample")
     values.setdefault("out_dir", root / "reports")
+    values["cache_dir"] = _cache_dir(values.get("cache_dir", ""), values["out_dir"], root)
     if "notebooks" in values:
         nbs = values["notebooks"]
         if isinstance(nbs, str):
@@ -167,6 +170,19 @@ def load_settings(
     except TypeError as exc:
         raise ConfigError(f"{params_dir / 'run.yaml'}: {exc}") from None
     return _check_settings(settings, str(run_file or params_dir / "run.yaml"))
+
+
+CACHE_OFF = ("off", "false", "no", "none")
+
+
+def _cache_dir(value: Any, out_dir: Path, root: Path) -> Path | None:
+    """`cache_dir` as given: empty or true for `<out_dir>/.cache`, false or "off" for no cache."""
+    if value is False or str(value).strip().lower() in CACHE_OFF:
+        return None
+    if value in ("", None, True):
+        return Path(out_dir) / ".cache"
+    p = Path(str(value))
+    return p if p.is_absolute() else root / p
 
 
 def notebook_settings(params_dir: str | Path, **given: Any) -> RunSettings:

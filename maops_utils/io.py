@@ -223,6 +223,8 @@ class ScanTable:
     sha256: str
     size: int
     encoding: str = "parquet"
+    csv: bool = False  # the source is a CSV file (its typed rows come from `typed_from`)
+    typed_from: Path | None = None  # a cache folder of the rows already typed (store.py)
 
     @property
     def rows(self) -> int:
@@ -230,10 +232,13 @@ class ScanTable:
 
     @property
     def is_csv(self) -> bool:
-        return False
+        return self.csv
 
     def where(self, index: int) -> str:
-        """Human position of the row at positional `index`: `row N`, or `<file> row N` in a folder."""
+        """Human position of the row at positional `index`: CSV `line N` (the header is line
+        1), Parquet `row N`, or `<file> row N` in a folder."""
+        if self.csv:
+            return f"line {index + 2}"
         if self.path.is_file():
             return f"row {index + 1}"
         for f, n in self.files:
@@ -248,7 +253,6 @@ def scan_parquet(name: str, path: Path) -> ScanTable:
 
     Reads only the files' footers and bytes (for the checksum), not their rows."""
     files = parquet_files(path, name) if path.is_dir() else [path]
-    digest = hashlib.sha256()
     parts, columns, size = [], [], 0
     for f in files:
         try:
@@ -262,10 +266,19 @@ def scan_parquet(name: str, path: Path) -> ScanTable:
         columns += [c for c in names if c not in columns]
         parts.append((f, rows))
         size += f.stat().st_size
-        rel = f.relative_to(path).as_posix() if path.is_dir() else f.name
-        digest.update(f"{rel}\0{sha256_file(f)}\n".encode())
-    sha = sha256_file(path) if path.is_file() else digest.hexdigest()
+    sha = source_digest(path)
     return ScanTable(name, path, tuple(parts), [str(c).strip() for c in columns], sha, size)
+
+
+def source_digest(path: Path) -> str:
+    """sha256 of a table's source: the file's bytes, or for a folder its files' paths and
+    checksums (the `sha256` run.json records)."""
+    if path.is_file():
+        return sha256_file(path)
+    digest = hashlib.sha256()
+    for f in parquet_files(path, path.name):
+        digest.update(f"{f.relative_to(path).as_posix()}\0{sha256_file(f)}\n".encode())
+    return digest.hexdigest()
 
 
 # Tables validated and queried in DuckDB when they come as Parquet: the bulk table.
@@ -273,12 +286,20 @@ SCANNED_TABLES = ("activities",)
 
 
 def read_raw_dataset(
-    data_dir: Path, *, encoding: str = "auto", scan: tuple[str, ...] = SCANNED_TABLES
+    data_dir: Path,
+    *,
+    encoding: str = "auto",
+    scan: tuple[str, ...] = SCANNED_TABLES,
+    given: Mapping[str, ScanTable] | None = None,
 ) -> dict[str, RawTable | ScanTable]:
     """Every table of the dataset folder: CSV and small Parquet tables as pandas frames, the
-    tables in `scan` that are Parquet files or folders as `ScanTable`s left on disk."""
+    tables in `scan` that are Parquet files or folders as `ScanTable`s left on disk. Tables
+    in `given` (found in the cache) are not read again."""
     out: dict[str, RawTable | ScanTable] = {}
     for name, path in locate_tables(data_dir).items():
+        if given and name in given:
+            out[name] = given[name]
+            continue
         parquet = path.is_dir() or path.suffix.lower() == ".parquet"
         if name in scan and parquet:
             out[name] = scan_parquet(name, path)
@@ -508,3 +529,47 @@ def copy_file(src: Path, dest: Path) -> Path:
     dest.parent.mkdir(parents=True, exist_ok=True)
     shutil.copyfile(src, dest)
     return dest
+
+
+# ---------------------------------------------------------------- the validated-data cache
+
+
+def cache_entry(cache_dir: Path, table: str, key: str) -> Path:
+    return Path(cache_dir) / f"{table}-{key}"
+
+
+def read_cache_meta(entry: Path) -> dict | None:
+    """The description of a complete cache entry, or None (absent, unfinished, unreadable)."""
+    try:
+        return json.loads((entry / "meta.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def new_cache_entry(entry: Path) -> Path:
+    """An empty folder beside `entry` to write a cache entry into before publishing it."""
+    entry.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=entry.parent))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
+    return tmp
+
+
+def publish_cache_entry(tmp: Path, entry: Path, meta: Mapping, *, keep: int = 3) -> bool:
+    """Write `meta.json` last and rename the folder into place; another process that published
+    the same entry first wins. Then only the `keep` newest entries of the table are kept.
+    Returns whether this call published it."""
+    try:
+        write_json(meta, tmp / "meta.json")
+        os.rename(tmp, entry)
+    except OSError:
+        shutil.rmtree(tmp, ignore_errors=True)  # published meanwhile, or no room: no cache
+        return False
+    table = entry.name.rsplit("-", 1)[0]
+    entries = sorted(
+        (p for p in entry.parent.glob(f"{table}-*") if p.is_dir() and p != entry),
+        key=lambda p: p.stat().st_mtime,
+        reverse=True,
+    )
+    for old in entries[max(keep - 1, 0) :]:
+        shutil.rmtree(old, ignore_errors=True)
+    return True

@@ -204,7 +204,11 @@ def load_review(
     catalogue = load_catalogue(settings.params_dir)
     funnel_def = load_funnel(settings.params_dir)
     dataset = load_dataset(
-        settings.data_dir, timezone=settings.timezone, encoding=settings.encoding, as_of=now
+        settings.data_dir,
+        timezone=settings.timezone,
+        encoding=settings.encoding,
+        as_of=now,
+        cache_dir=settings.cache_dir,
     )
     month = resolve_month(dataset, settings.month, now)
     if product:

@@ -61,7 +61,11 @@ def load_quality(
     """
     now = as_of if as_of is not None else pd.Timestamp.now(tz=settings.timezone).tz_localize(None)
     dataset = load_dataset(
-        settings.data_dir, timezone=settings.timezone, encoding=settings.encoding, as_of=now
+        settings.data_dir,
+        timezone=settings.timezone,
+        encoding=settings.encoding,
+        as_of=now,
+        cache_dir=settings.cache_dir,
     )
     month = resolve_month(dataset, settings.month, now)
     months = month_range(month, settings.trend_months)
@@ -77,11 +81,13 @@ def row_counts(rv: QualityReview) -> pd.DataFrame:
     for name, col in TIME_COLUMNS.items():
         if not rv.dataset.has(name):
             continue
-        stamps = rv.dataset[name][col]
-        month = stamps.dt.strftime("%Y-%m")
-        counts = month.value_counts()
-        row = {m: int(counts.get(m, 0)) for m in rv.months}
-        row["total"] = len(stamps)
+        counts = rv.dataset.sql(
+            name,
+            f"SELECT strftime({col}, '%Y-%m') AS month, COUNT(*) AS n FROM {{table}} GROUP BY ALL",
+        )
+        by_month = dict(zip(counts["month"], counts["n"], strict=True))
+        row = {m: int(by_month.get(m, 0)) for m in rv.months}
+        row["total"] = int(counts["n"].sum())
         rows[name] = row
     out = pd.DataFrame.from_dict(rows, orient="index")
     out.index.name = t("table", rv.locale)
@@ -169,6 +175,8 @@ def missing_fields(rv: QualityReview) -> pd.DataFrame:
 
 
 def _columns(dataset, name: str) -> list[str]:
+    if name in dataset.tables:
+        return list(dataset.tables[name].columns)
     return list(dataset.sql(name, "SELECT * FROM {table} LIMIT 0").columns)
 
 
@@ -230,9 +238,9 @@ def extra_findings(rv: QualityReview) -> list[Finding]:
             )
         )
     for name, col in TIME_COLUMNS.items():
-        if not rv.dataset.has(name) or rv.dataset[name].empty:
+        if not rv.dataset.has(name):
             continue
-        latest = _latest(rv.dataset, name, col)
+        latest = _latest(rv.dataset, name, col)  # NaT for an empty table
         if pd.notna(latest) and (rv.as_of - latest) > pd.Timedelta(days=STALE_DAYS):
             out.append(
                 Finding(

@@ -321,6 +321,8 @@ def plan_jobs(
         for setting in ("engine", "spark_master"):  # for notebooks that declare them
             if setting in declared:
                 base[setting] = getattr(settings, setting)
+        if "cache_dir" in declared:
+            base["cache_dir"] = str(settings.cache_dir) if settings.cache_dir else "off"
         check_parameters(path, {**base, "output_dir": ""})
         jobs.append(Job(name, path, None, base))
         if products and "product" in declared:
@@ -627,6 +629,7 @@ def _log_text(manifest: dict[str, Any]) -> str:
         lines.append(
             f"  {name}: {src['path']} ({src['bytes']} bytes, {src['rows']} rows, "
             f"{src['encoding']}, sha256 {src['sha256']})"
+            + (f"; validated-data cache {src['cache']}" if src.get("cache") else "")
         )
     lines += ["", "settings:"] + [f"  {k}: {v}" for k, v in manifest["settings"].items()]
     lines += ["", "versions: " + ", ".join(f"{k} {v}" for k, v in manifest["versions"].items())]

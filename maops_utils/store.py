@@ -21,6 +21,7 @@ import itertools
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import duckdb
 import pandas as pd
@@ -110,14 +111,22 @@ class BulkTable:
         finally:
             cur.close()
         self._untrimmed: set[str] = set()
-        self._untrimmed = self._find_untrimmed()
+        self.cached = isinstance(raw, ScanTable) and raw.typed_from is not None
+        if not self.cached:
+            self._untrimmed = self._find_untrimmed()
 
     # ------------------------------------------------------------------ reading
 
     def _load_source(self) -> None:
         raw, cur = self.raw, self.store.cursor()
         try:
-            if isinstance(raw, ScanTable):
+            if isinstance(raw, ScanTable) and raw.typed_from is not None:
+                glob = literal((raw.typed_from / "**" / "*.parquet").as_posix())
+                cur.execute(
+                    f"CREATE VIEW {self.src} AS SELECT * FROM read_parquet({glob}, "
+                    "hive_partitioning = false, union_by_name = true)"
+                )
+            elif isinstance(raw, ScanTable):
                 files = "[" + ", ".join(literal(f.as_posix()) for f, _ in raw.files) + "]"
                 cols = ", ".join(ident(c) for c in raw.columns)
                 if len(raw.files) == 1:
@@ -159,7 +168,9 @@ class BulkTable:
 
     @property
     def columns(self) -> list[str]:
-        return [c for c in self.types if c != "_row"]
+        """The columns of the table as the file has them."""
+        raw = self.raw
+        return list(raw.columns) if isinstance(raw, ScanTable) else list(raw.frame.columns)
 
     def _query(self, sql: str) -> list[tuple]:
         cur = self.store.cursor()
@@ -173,7 +184,11 @@ class BulkTable:
         (count,) = self._query(f"SELECT COUNT(*) FROM {self.typed_view} WHERE {condition}")[0]
         if not count:
             return Problem(0, [])
-        value = f"s.{ident(column)}" if column and column in self.types else "NULL"
+        value = "NULL"
+        if column and f"_raw_{column}" in self.types:  # a cached table: see write_cache
+            value = f"COALESCE(s.{ident('_raw_' + column)}, CAST(s.{ident(column)} AS VARCHAR))"
+        elif column and column in self.types:
+            value = f"s.{ident(column)}"
         rows = self._query(
             f"SELECT v._row, {value} FROM (SELECT _row FROM {self.typed_view} WHERE {condition} "
             f"ORDER BY _row LIMIT 5) AS v JOIN {self.src} AS s ON v._row = s._row ORDER BY v._row"
@@ -262,6 +277,13 @@ class BulkTable:
     def create_typed(self, fallback: Callable[[pd.Series], pd.Series]) -> dict[str, str]:
         """Create the typed view. Returns, per timestamp column, the SQL condition of values
         present in the file that are not readable timestamps (for the caller's findings)."""
+        if self.cached:  # typed when the cache was written; its findings come from the cache
+            cur = self.store.cursor()
+            try:
+                cur.execute(f"CREATE VIEW {self.typed_view} AS SELECT * FROM {self.src}")
+            finally:
+                cur.close()
+            return {}
         exprs, joins, unreadable = ["s._row"], [], {}
         for col in self.columns:
             spec = self.spec.column(col)
@@ -301,6 +323,8 @@ class BulkTable:
 
     def duplicates(self, key: str) -> tuple[int, Problem]:
         """Distinct duplicated values of `key`, and the rows holding them."""
+        if self.cached:
+            return 0, Problem(0, [])  # only a table that passed every check is cached
         k = ident(key)
         dup = (
             f"(SELECT {k} FROM {self.typed_view} WHERE {k} IS NOT NULL "
@@ -368,7 +392,7 @@ class BulkTable:
                 )
                 found[f"values:{col}"] = Problem(len(rows), [(0, r[0]) for r in rows])
         keep = " AND ".join(f"NOT ({k})" for k in kept)
-        visible = [c for c in self._typed_columns() if not c.startswith("_blank_")]
+        visible = [c for c in self._typed_columns() if not c.startswith(("_blank_", "_raw_"))]
         cur = self.store.cursor()
         try:
             cur.execute(
@@ -402,3 +426,32 @@ def materialize(store: Store, view: str, lead_ids: pd.Series | None = None) -> p
             values = frame[col].astype(object)
             frame[col] = values.where(values.notna(), pd.NA)
     return frame
+
+
+# ---------------------------------------------------------------------- the cache
+
+CACHE_FORMAT = 1  # bump when typing rules or the cached layout change
+
+
+def write_cache(bulk: BulkTable, entry: Path, time_col: str) -> None:
+    """Write the typed rows of `bulk` to `entry/data/` as Parquet partitioned by month.
+
+    Findings quote the value as it was in the file; where a text value differs from its
+    typed form (trimmed, a timestamp written another way), `_raw_<column>` keeps it."""
+    raws = [
+        f"CASE WHEN s.{ident(c)} IS DISTINCT FROM CAST(t.{ident(c)} AS VARCHAR) "
+        f"THEN s.{ident(c)} END AS {ident('_raw_' + c)}"
+        for c in bulk.columns
+        if bulk.types.get(c) == "VARCHAR" and bulk.spec.column(c) is not None
+    ]
+    month = f"COALESCE(strftime(t.{ident(time_col)}, '%Y-%m'), 'none') AS _month"
+    target = literal((entry / "data").as_posix())
+    cur = bulk.store.cursor()
+    try:
+        cur.execute(
+            f"COPY (SELECT t.*, {', '.join([*raws, month])} FROM {bulk.typed_view} AS t "
+            f"JOIN {bulk.src} AS s ON s._row = t._row ORDER BY t._row) TO {target} "
+            "(FORMAT parquet, PARTITION_BY (_month), OVERWRITE_OR_IGNORE)"
+        )
+    finally:
+        cur.close()

@@ -7,6 +7,7 @@ raise `DataContractError` listing every one of them at once. Everything else bec
 
 from __future__ import annotations
 
+import dataclasses
 import difflib
 import re
 from dataclasses import dataclass, field
@@ -17,12 +18,25 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataContractError, Finding
-from .io import RawTable, ScanTable, read_raw_dataset
+from .io import (
+    RawTable,
+    ScanTable,
+    cache_entry,
+    locate_tables,
+    new_cache_entry,
+    publish_cache_entry,
+    read_cache_meta,
+    read_raw_dataset,
+    remove_tree,
+    sha256_bytes,
+    source_digest,
+)
 from .schema import ACTIVITY_TYPES, ALL, OPPORTUNITY_STATUSES, STAGES, TABLES, UNKNOWN_SOURCE
-from .store import BulkTable, Problem, Store, materialize
+from .store import CACHE_FORMAT, BulkTable, Problem, Store, materialize, write_cache
 
 # Tables validated in DuckDB (store.py) and kept there; pandas sees them only when asked.
 BULK_TABLES = ("activities",)
+BULK_TIME = {"activities": "occurred_at"}  # the month a cached row is filed under
 
 MAX_EXAMPLES = 5
 
@@ -44,6 +58,7 @@ class Dataset:
     store: Store | None = None
     lazy: dict[str, str] = field(default_factory=dict)  # table -> view in `store`
     sliced: bool = False  # lazy tables hold other leads' rows too: cut them to `leads`
+    bulk: dict[str, BulkTable] = field(default_factory=dict, repr=False)  # how they were checked
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         if name not in self.tables and name in self.lazy:
@@ -233,8 +248,15 @@ def _unknown_action(allowed: tuple[str, ...]) -> str:
 
 
 class _Checker:
-    def __init__(self, raw: dict[str, RawTable], timezone: str, as_of: pd.Timestamp | None):
+    def __init__(
+        self,
+        raw: dict[str, RawTable | ScanTable],
+        timezone: str,
+        as_of: pd.Timestamp | None,
+        cached_findings: dict[str, list[Finding]],
+    ):
         self.raw = raw
+        self.cached_findings = cached_findings
         self.timezone = timezone
         self.as_of = as_of
         self.errors: list[Finding] = []
@@ -502,6 +524,9 @@ class _Checker:
         raw = self.raw[name]
         bulk = BulkTable(store, raw, self.timezone)
         unreadable = bulk.create_typed(lambda values: parse_timestamps(values, self.timezone))
+        before = len(self.findings)
+        if bulk.cached:
+            self.findings.extend(self.cached_findings.get(name, []))
         for col, condition in unreadable.items():
             spec = TABLES[name].column(col)
             bad = bulk.problem(condition, col)
@@ -532,6 +557,7 @@ class _Checker:
                     problem=blank,
                     action="fill in the value",
                 )
+        bulk.typing_findings = self.findings[before:]
         return bulk
 
     def check_bulk_key(self, bulk: BulkTable) -> None:
@@ -614,6 +640,7 @@ def validate(
     *,
     timezone: str = "Asia/Tokyo",
     as_of: pd.Timestamp | None = None,
+    typing_findings: dict[str, list[Finding]] | None = None,
 ) -> Dataset:
     """Validate raw tables against the contract.
 
@@ -628,7 +655,7 @@ def validate(
     Raises:
         DataContractError: listing every fatal problem.
     """
-    chk = _Checker(raw, timezone, as_of)
+    chk = _Checker(raw, timezone, as_of, typing_findings or {})
     chk.check_structure()
     if chk.errors:
         raise DataContractError(chk.errors)
@@ -726,7 +753,7 @@ def validate(
         for name, r in raw.items()
     }
     lazy = {name: b.valid_view for name, b in bulk.items()}
-    return Dataset(tables, chk.findings, timezone, sources, store, lazy)
+    return Dataset(tables, chk.findings, timezone, sources, store, lazy, bulk=bulk)
 
 
 def load_dataset(
@@ -735,8 +762,91 @@ def load_dataset(
     timezone: str = "Asia/Tokyo",
     encoding: str = "auto",
     as_of: pd.Timestamp | None = None,
+    cache_dir: Path | None = None,
 ) -> Dataset:
-    """Read every table of the dataset folder and validate it (see `validate`)."""
-    return validate(
-        read_raw_dataset(Path(data_dir), encoding=encoding), timezone=timezone, as_of=as_of
+    """Read every table of the dataset folder and validate it (see `validate`).
+
+    With `cache_dir`, the bulk table's typed rows are kept there as Parquet by month, keyed by
+    the checksum of its file(s) and the time zone. A later load of the same input reads them
+    instead of parsing and checking the file again; the rules that depend on the run (future
+    rows, orphans, unknown codes) are applied afresh each time. The dataset and its findings
+    are the same with or without the cache (docs/scale.md)."""
+    data_dir = Path(data_dir)
+    entries: dict[str, Path] = {}
+    hits: dict[str, tuple[ScanTable, list[Finding]]] = {}
+    if cache_dir is not None:
+        for name, path in locate_tables(data_dir).items():
+            if name in BULK_TABLES:
+                key = f"{CACHE_FORMAT}|{name}|{timezone}|{source_digest(path)}"
+                entries[name] = cache_entry(cache_dir, name, sha256_bytes(key.encode())[:24])
+                hit = _from_cache(entries[name], path)
+                if hit is not None:
+                    hits[name] = hit
+    raw = read_raw_dataset(data_dir, encoding=encoding, given={n: h[0] for n, h in hits.items()})
+    dataset = validate(
+        raw, timezone=timezone, as_of=as_of, typing_findings={n: h[1] for n, h in hits.items()}
     )
+    for name, entry in entries.items():
+        if name in hits:
+            state = "read"
+        elif dataset.bulk.get(name) is not None and _to_cache(dataset.bulk[name], entry):
+            state = "written"
+        else:
+            state = "not written"
+        dataset.sources[name]["cache"] = f"{state} ({entry})"
+    return dataset
+
+
+def _from_cache(entry: Path, path: Path) -> tuple[ScanTable, list[Finding]] | None:
+    meta = read_cache_meta(entry)
+    if meta is None or meta.get("format") != CACHE_FORMAT:
+        if entry.exists():  # entries are published whole, so this one is damaged: rebuild
+            remove_tree(entry)
+        return None
+    files = tuple((path / rel if path.is_dir() else path, int(n)) for rel, n in meta["files"])
+    table = ScanTable(
+        meta["name"],
+        path,
+        files,
+        list(meta["columns"]),
+        meta["sha256"],
+        int(meta["size"]),
+        meta["encoding"],
+        csv=bool(meta["csv"]),
+        typed_from=entry / "data",
+    )
+    # the same content may have moved: findings name the file where it is now
+    return table, [Finding(**{**f, "file": str(path)}) for f in meta["findings"]]
+
+
+def _to_cache(bulk: BulkTable, entry: Path) -> bool:
+    raw = bulk.raw
+    if isinstance(raw, ScanTable):
+        files = [
+            [f.relative_to(raw.path).as_posix() if raw.path.is_dir() else f.name, n]
+            for f, n in raw.files
+        ]
+    else:
+        files = [[raw.path.name, len(raw.frame)]]
+    meta = {
+        "format": CACHE_FORMAT,
+        "name": raw.name,
+        "source": str(raw.path),
+        "sha256": raw.sha256,
+        "size": raw.size,
+        "encoding": raw.encoding,
+        "csv": raw.is_csv,
+        "columns": bulk.columns,
+        "files": files,
+        "findings": [dataclasses.asdict(f) for f in bulk.typing_findings],
+    }
+    tmp = new_cache_entry(entry)
+    try:
+        write_cache(bulk, tmp, BULK_TIME[raw.name])
+    except (duckdb.Error, OSError):
+        remove_tree(tmp)  # a cache that cannot be written is no reason to stop a run
+        return False
+    if not any((tmp / "data").glob("*/*.parquet")):
+        remove_tree(tmp)  # no rows: nothing worth keeping
+        return False
+    return publish_cache_entry(tmp, entry, meta)

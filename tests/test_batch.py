@@ -166,3 +166,27 @@ def test_run_help_explains_every_option_with_its_default():
         assert option in text
     assert text.count("(default:") >= 13
     assert "exit codes" in text
+
+
+def test_the_second_run_reads_the_validated_data_cache_and_no_cache_keeps_none(tmp_path):
+    data = handmade.write(tmp_path / "data")
+    cached, plain = tmp_path / "cached", tmp_path / "plain"
+    common = ("run", "--data", data, "--notebooks", "01_kpi_evaluation", "--as-of", "2026-02-15")
+    for month in ("2026-01", "2025-12"):
+        r = maops(*common, "--out", cached, "--month", month)
+        assert r.returncode == 0, r.stderr
+        r = maops(*common, "--out", plain, "--month", month, "--no-cache")
+        assert r.returncode == 0, r.stderr
+    first = (cached / "2026-01" / "run.log").read_text(encoding="utf-8")
+    second = (cached / "2025-12" / "run.log").read_text(encoding="utf-8")
+    assert "validated-data cache written" in first
+    assert "validated-data cache read" in second
+    assert len(list((cached / ".cache").glob("activities-*"))) == 1
+    assert not (plain / ".cache").exists()
+    assert "validated-data cache" not in (plain / "2025-12" / "run.log").read_text("utf-8")
+    for month in ("2026-01", "2025-12"):
+        for table in ("metrics.csv", "trend.csv", "channels.csv"):
+            a = (cached / month / table).read_bytes()
+            assert a == (plain / month / table).read_bytes(), (month, table)
+    index = json.loads((cached / "2025-12" / "run.json").read_text(encoding="utf-8"))
+    assert index["settings"]["cache_dir"] == str(cached / ".cache")

@@ -195,3 +195,82 @@ def test_a_product_slice_in_duckdb_equals_the_pandas_slice(folders):
         eager = ds.for_product(product)  # ds's activities are loaded now: a pandas slice
         assert "activities" in eager.tables
         assert mx.compute_metrics(lazy, ["2026-01"]).equals(mx.compute_metrics(eager, ["2026-01"]))
+
+
+# ----------------------------------------------------------------------------- the cache
+
+
+def _messy(tmp_path: Path) -> Path:
+    """The handmade dataset with values a cache must quote as they were in the file."""
+    data = handmade.write(tmp_path / "data")
+    acts = _csv_frame(data)
+    acts.loc[0, "activity_type"] = " email_send\u3000"  # trimmed when typed
+    acts.loc[1, "occurred_at"] = "2026-01-31T15:30:00Z"  # converted when typed
+    acts.loc[2, "activity_type"] = "fax_sent"  # unknown: quoted in a finding
+    acts.loc[3, "occurred_at"] = "2026/3/1 9:00"  # future at AS_OF: quoted in a finding
+    acts.loc[4, "occurred_at"] = ""  # blank: a typing finding, stored with the cache
+    acts.to_csv(data / "activities.csv", index=False)
+    return data
+
+
+def test_the_cache_gives_the_same_dataset_and_findings(tmp_path):
+    data, cache = _messy(tmp_path), tmp_path / "cache"
+    plain = load_dataset(data, as_of=AS_OF)
+    first = load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    assert first.sources["activities"]["cache"].startswith("written")
+    second = load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    assert second.sources["activities"]["cache"].startswith("read")
+    assert second.bulk["activities"].cached and not plain.bulk["activities"].cached
+    assert second.findings == plain.findings  # messages, counts, lines and quoted values
+    assert any("'fax_sent'" in e for f in plain.findings for e in f.examples)
+    pd.testing.assert_frame_equal(second["activities"], plain["activities"])
+    later = pd.Timestamp("2026-04-01")  # rules that depend on the run are applied afresh
+    assert load_dataset(data, as_of=later, cache_dir=cache).findings == load_dataset(
+        data, as_of=later
+    ).findings
+
+
+def test_the_cache_reads_no_input_row_again(tmp_path, monkeypatch):
+    data, cache = _messy(tmp_path), tmp_path / "cache"
+    load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    import maops_utils.io as io
+
+    real = io.read_raw_table
+
+    def refuse_activities(name, path, **kw):
+        assert name != "activities", "activities parsed again despite the cache"
+        return real(name, path, **kw)
+
+    monkeypatch.setattr(io, "read_raw_table", refuse_activities)
+    ds = load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    assert ds.sources["activities"]["cache"].startswith("read")
+
+
+def test_a_changed_input_is_validated_again(tmp_path):
+    data, cache = _messy(tmp_path), tmp_path / "cache"
+    load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    acts = _csv_frame(data)
+    acts.loc[5, "lead_id"] = "NOBODY"
+    acts.to_csv(data / "activities.csv", index=False)
+    ds = load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    assert ds.sources["activities"]["cache"].startswith("written")
+    assert any("NOBODY" in e for f in ds.findings for e in f.examples)
+    assert len(list(cache.glob("activities-*"))) == 2
+    # a file with a duplicate key is never cached
+    acts["activity_id"] = "A1"
+    acts.to_csv(data / "activities.csv", index=False)
+    with pytest.raises(DataContractError):
+        load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    assert len(list(cache.glob("activities-*"))) == 2
+
+
+def test_a_damaged_or_unfinished_cache_entry_is_ignored(tmp_path):
+    data, cache = _messy(tmp_path), tmp_path / "cache"
+    load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    (entry,) = cache.glob("activities-*")
+    (entry / "meta.json").write_text("{not json", encoding="utf-8")
+    ds = load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    assert not ds.bulk["activities"].cached
+    assert ds.findings == load_dataset(data, as_of=AS_OF).findings
+    assert ds.sources["activities"]["cache"].startswith("written")  # rebuilt
+    assert load_dataset(data, as_of=AS_OF, cache_dir=cache).bulk["activities"].cached
