@@ -112,6 +112,9 @@ class BulkTable:
             cur.close()
         self._untrimmed: set[str] = set()
         self.cached = isinstance(raw, ScanTable) and raw.typed_from is not None
+        self.typed_sql: dict[str, str] = {}  # column -> its typed SQL over `src AS s`
+        self.typed_columns: list[str] = []  # the typed view's select list, over `typed_source`
+        self.typed_source = ""
         if not self.cached:
             self._untrimmed = self._find_untrimmed()
 
@@ -291,12 +294,14 @@ class BulkTable:
                 exprs.append(f"s.{ident(col)}")  # unknown extra columns are kept and ignored
             elif spec.kind in ("timestamp", "date"):
                 expr, join = self._timestamp(col, fallback)
+                self.typed_sql[col] = expr
                 exprs.append(f"{expr} AS {ident(col)}")
                 exprs.append(f"{self._blank(col)} AS {ident('_blank_' + col)}")
                 joins.append(join)
                 unreadable[col] = f"{ident(col)} IS NULL AND NOT {ident('_blank_' + col)}"
             elif spec.kind == "string":
-                exprs.append(f"{self._text(col, 's.')} AS {ident(col)}")
+                self.typed_sql[col] = self._text(col, "s.")
+                exprs.append(f"{self.typed_sql[col]} AS {ident(col)}")
             else:
                 raise NotImplementedError(
                     f"{self.name}.{col}: {spec.kind} columns are not validated in SQL"
@@ -305,11 +310,12 @@ class BulkTable:
             if spec.name not in self.types:
                 sql_type = "TIMESTAMP" if spec.kind in ("timestamp", "date") else "VARCHAR"
                 exprs.append(f"CAST(NULL AS {sql_type}) AS {ident(spec.name)}")
+        self.typed_columns, self.typed_source = exprs, f"{self.src} AS s{''.join(joins)}"
         cur = self.store.cursor()
         try:
             cur.execute(
                 f"CREATE VIEW {self.typed_view} AS SELECT {', '.join(exprs)} "
-                f"FROM {self.src} AS s{''.join(joins)}"
+                f"FROM {self.typed_source}"
             )
         finally:
             cur.close()
@@ -437,21 +443,24 @@ def write_cache(bulk: BulkTable, entry: Path, time_col: str) -> None:
     """Write the typed rows of `bulk` to `entry/data/` as Parquet partitioned by month.
 
     Findings quote the value as it was in the file; where a text value differs from its
-    typed form (trimmed, a timestamp written another way), `_raw_<column>` keeps it."""
+    typed form (trimmed, a timestamp written another way), `_raw_<column>` keeps it. One scan
+    of the source, no sort: rows keep `_row`, which orders them when needed."""
     raws = [
-        f"CASE WHEN s.{ident(c)} IS DISTINCT FROM CAST(t.{ident(c)} AS VARCHAR) "
+        f"CASE WHEN s.{ident(c)} IS DISTINCT FROM CAST({bulk.typed_sql[c]} AS VARCHAR) "
         f"THEN s.{ident(c)} END AS {ident('_raw_' + c)}"
         for c in bulk.columns
-        if bulk.types.get(c) == "VARCHAR" and bulk.spec.column(c) is not None
+        if bulk.types.get(c) == "VARCHAR" and c in bulk.typed_sql
     ]
-    month = f"COALESCE(strftime(t.{ident(time_col)}, '%Y-%m'), 'none') AS _month"
+    month = f"COALESCE(strftime({bulk.typed_sql[time_col]}, '%Y-%m'), 'none') AS _month"
+    select = (
+        f"SELECT {', '.join([*bulk.typed_columns, *raws, month])} FROM {bulk.typed_source}"
+    )
     target = literal((entry / "data").as_posix())
     cur = bulk.store.cursor()
     try:
         cur.execute(
-            f"COPY (SELECT t.*, {', '.join([*raws, month])} FROM {bulk.typed_view} AS t "
-            f"JOIN {bulk.src} AS s ON s._row = t._row ORDER BY t._row) TO {target} "
-            "(FORMAT parquet, PARTITION_BY (_month), OVERWRITE_OR_IGNORE)"
+            f"COPY ({select}) TO {target} (FORMAT parquet, PARTITION_BY (_month), "
+            "OVERWRITE_OR_IGNORE)"
         )
     finally:
         cur.close()
