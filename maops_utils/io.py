@@ -534,6 +534,9 @@ def copy_file(src: Path, dest: Path) -> Path:
 # ---------------------------------------------------------------- the validated-data cache
 
 
+_PUBLISHED: set[Path] = set()  # cache entries this process published
+
+
 def cache_entry(cache_dir: Path, table: str, key: str) -> Path:
     return Path(cache_dir) / f"{table}-{key}"
 
@@ -564,6 +567,7 @@ def publish_cache_entry(tmp: Path, entry: Path, meta: Mapping, *, keep: int = 3)
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)  # published meanwhile, or no room: no cache
         return False
+    _PUBLISHED.add(entry)
     table = entry.name.rsplit("-", 1)[0]
     entries = sorted(
         (p for p in entry.parent.glob(f"{table}-*") if p.is_dir() and p != entry),
@@ -573,3 +577,36 @@ def publish_cache_entry(tmp: Path, entry: Path, meta: Mapping, *, keep: int = 3)
     for old in entries[max(keep - 1, 0) :]:
         shutil.rmtree(old, ignore_errors=True)
     return True
+
+
+def cache_names(cache_dir: Path | None) -> set[str] | None:
+    """The entries of a cache folder (None: the folder does not exist)."""
+    if cache_dir is None or not Path(cache_dir).is_dir():
+        return None
+    return {p.name for p in Path(cache_dir).iterdir()}
+
+
+def drop_new_cache(cache_dir: Path | None, before: set[str] | None) -> None:
+    """Remove the cache entries this process published since `before` (`cache_names` at the
+    start of a run that failed), and the folder if the run created it and left it empty: a
+    failed run leaves nothing behind. Entries other processes wrote meanwhile are kept."""
+    if cache_dir is None:
+        return
+    folder = Path(cache_dir)
+    for entry in [p for p in _PUBLISHED if p.parent == folder]:
+        if before is None or entry.name not in before:
+            shutil.rmtree(entry, ignore_errors=True)
+            _PUBLISHED.discard(entry)
+    if before is None:
+        try:
+            folder.rmdir()
+        except OSError:
+            pass  # not empty: another run's entries
+
+
+def remove_empty_dir(path: Path) -> None:
+    """Remove `path` if it is an empty folder."""
+    try:
+        path.rmdir()
+    except OSError:
+        pass  # absent or not empty

@@ -474,6 +474,37 @@ def run(
         raise ConfigError(f"--jobs must be 1 or more, got {jobs}")
 
     check_out_dir(Path(settings.out_dir), Path(settings.data_dir), root)
+    cache_before = io.cache_names(settings.cache_dir)
+    out_existed = Path(settings.out_dir).exists()
+    try:
+        return _run(
+            settings,
+            now=now,
+            started=started,
+            started_at=started_at,
+            products=products,
+            jobs=jobs,
+            include_pii=include_pii,
+            log=log,
+        )
+    except BaseException:
+        io.drop_new_cache(settings.cache_dir, cache_before)  # a failed run leaves nothing
+        if not out_existed:
+            io.remove_empty_dir(Path(settings.out_dir))
+        raise
+
+
+def _run(
+    settings: RunSettings,
+    *,
+    now: pd.Timestamp,
+    started: float,
+    started_at: pd.Timestamp,
+    products: list[str] | None,
+    jobs: int,
+    include_pii: bool,
+    log: Callable[[str], None],
+) -> RunResult:
     rv = kpi.load_review(settings, as_of=now)
     rv.close()  # the run reads only the review's values from here on: free its engine (Spark)
     engine = settings.engine + (f" {settings.spark_master}" if settings.engine == "spark" else "")

@@ -190,3 +190,27 @@ def test_the_second_run_reads_the_validated_data_cache_and_no_cache_keeps_none(t
             assert a == (plain / month / table).read_bytes(), (month, table)
     index = json.loads((cached / "2025-12" / "run.json").read_text(encoding="utf-8"))
     assert index["settings"]["cache_dir"] == str(cached / ".cache")
+
+
+def test_a_failed_run_leaves_no_cache_behind(tmp_path):
+    project = make_project(tmp_path / "project")
+    broken = nbformat.read(project / "notebooks" / "01_kpi_evaluation.ipynb", as_version=4)
+    broken.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('boom')"))
+    nbformat.write(broken, project / "notebooks" / "99_broken.ipynb")
+    data, out = handmade.write(tmp_path / "data"), tmp_path / "reports"
+    r = maops(
+        "run",
+        "--params",
+        project / "params",
+        "--data",
+        data,
+        "--out",
+        out,
+        "--month",
+        "2026-01",
+        "--notebooks",
+        "99_broken",
+    )
+    assert r.returncode == 1, r.stderr
+    assert (out / "2026-01.failed").is_dir()  # the run got as far as its notebooks
+    assert not (out / ".cache").exists()  # the entry it wrote on the way is gone

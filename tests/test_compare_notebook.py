@@ -23,6 +23,7 @@ PARAMETERS = {
     "timezone": "str",
     "encoding": "str",
     "as_of": "str",
+    "cache_dir": "str",
     "products": "str",
     "baseline": "str",
     "alpha": "float",

@@ -61,9 +61,12 @@ def test_run_writes_the_contract_outputs(published):
     leftovers = [
         p.name
         for p in published["out"].iterdir()
-        if p.name.startswith(".") and not p.name.endswith(".lock")
+        if p.name.startswith(".") and not p.name.endswith(".lock") and p.name != ".cache"
     ]
     assert leftovers == []
+    # the validated-data cache (docs/scale.md): one complete entry, nothing half-written
+    (entry,) = (published["out"] / ".cache").iterdir()
+    assert (entry / "meta.json").is_file() and list((entry / "data").glob("*/*.parquet"))
 
 
 def test_metrics_csv_equals_the_hand_computation(published):
@@ -151,6 +154,7 @@ def test_failed_runs_leave_the_previous_report_intact(published, tmp_path):
     out = tmp_path / "reports"
     shutil.copytree(published["out"], out)
     previous = snapshot(out / handmade.MONTH)
+    cache_before = snapshot(out / ".cache")
 
     # 1. bad data: stops before anything is written
     data = handmade.write(tmp_path / "bad")
@@ -190,7 +194,12 @@ def test_failed_runs_leave_the_previous_report_intact(published, tmp_path):
     # the other notebook still completed, and its report is kept beside the failure record
     assert (out / f"{handmade.MONTH}.failed" / "01_kpi_evaluation.html").is_file()
     assert "01_kpi_evaluation" in proc.stdout and "failed" in proc.stdout  # the summary table
-    assert not [p for p in out.iterdir() if p.name.startswith(".") and not p.name.endswith(".lock")]
+    assert not [
+        p
+        for p in out.iterdir()
+        if p.name.startswith(".") and not p.name.endswith(".lock") and p.name != ".cache"
+    ]
+    assert snapshot(out / ".cache") == cache_before
 
 
 def test_unknown_month_is_refused(tmp_path):

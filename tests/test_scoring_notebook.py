@@ -27,6 +27,7 @@ PARAMETERS = [
     "timezone",
     "encoding",
     "as_of",
+    "cache_dir",
 ]
 
 
