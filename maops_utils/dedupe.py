@@ -13,8 +13,9 @@ import re
 import unicodedata
 from dataclasses import dataclass
 
+import numpy as np
 import pandas as pd
-from rapidfuzz import fuzz
+from rapidfuzz import fuzz, process
 
 # Legal forms (法人格) and their abbreviations, removed before company names are compared.
 # After NFKC, ㈱ is "(株)" and full-width brackets are ASCII.
@@ -182,20 +183,43 @@ def _records(frame: pd.DataFrame, cols: Entity) -> pd.DataFrame:
     ids = rec.groupby("key", sort=False)["id"].agg(";".join)
     # the first non-empty value of each field among a contact's leads
     grouped = rec.drop(columns="id").groupby("key", sort=False).first()
+    grouped = grouped.astype(object).where(grouped.notna(), None)  # all-empty groups: NaN
     grouped.insert(0, "id", ids)
     return grouped.reset_index()
 
 
-def _block_pairs(rec: pd.DataFrame) -> set[tuple[int, int]]:
+def _similar_names(rec: pd.DataFrame, members: list[int]) -> set[tuple[int, int]]:
+    """The pairs of `members` (positions in `rec`) whose names may score NAME_SAME or more as
+    `candidate_pairs` scores them: a superset, scored in C by rapidfuzz a block at a time."""
+    named = [m for m in members if isinstance(rec["name"].iat[m], str) and rec["name"].iat[m]]
+    if len(named) < 2:
+        return set()
+    names = [rec["name"].iat[m] for m in named]
+    joined = [n.replace(" ", "") for n in names]
+    score = np.maximum(
+        process.cdist(names, names, scorer=fuzz.token_sort_ratio),
+        process.cdist(joined, joined, scorer=fuzz.ratio),
+    )
+    # a hair below the threshold: the matrix is float32, the pair's own check is exact
+    left, right = np.nonzero(np.triu(score >= NAME_SAME - 0.01, k=1))
+    return {(named[i], named[j]) for i, j in zip(left.tolist(), right.tolist(), strict=True)}
+
+
+def _block_pairs(rec: pd.DataFrame, *, similar_names_only: bool = False) -> set[tuple[int, int]]:
+    """Pairs of records sharing an e-mail, a phone, a company or an e-mail domain. With
+    `similar_names_only`, company and domain blocks give only pairs with similar names: the
+    others share nothing that can make them one person (see `_confidence`)."""
     pairs: set[tuple[int, int]] = set()
     for key in ("email", "phone", "company", "domain"):
-        groups = rec.dropna(subset=[key]).groupby(key).indices
-        for members in groups.values():
-            if len(members) < 2:
+        present = rec.dropna(subset=[key])
+        for positions in present.groupby(key).indices.values():
+            if len(positions) < 2:
                 continue
+            # positions count the rows with a value; `records` and the pairs count every row
+            members = present.index[positions].tolist()
             if len(members) > MAX_BLOCK and key in ("company", "domain"):
                 # a big company or domain: compare only people with the same normalised name
-                sub = rec.iloc[members].dropna(subset=["name"])
+                sub = rec.loc[members].dropna(subset=["name"])
                 for idx in sub.groupby("name").indices.values():
                     if len(idx) > MAX_BLOCK:
                         continue  # a name this common says nothing: comparing is quadratic
@@ -203,6 +227,9 @@ def _block_pairs(rec: pd.DataFrame) -> set[tuple[int, int]]:
                     pairs.update((a, b) for i, a in enumerate(m) for b in m[i + 1 :])
                 continue
             m = sorted(members)
+            if similar_names_only and key in ("company", "domain"):
+                pairs.update(_similar_names(rec, m))
+                continue
             pairs.update((a, b) for i, a in enumerate(m) for b in m[i + 1 :])
     return pairs
 
@@ -264,7 +291,9 @@ def candidate_pairs(
     rec = _records(frame, columns)
     records = rec.to_dict("records")
     rows = []
-    for a, b in sorted(_block_pairs(rec)):
+    # A pair sharing only a company or domain scores 0.8 with similar names and 0 without
+    # (`_confidence`); one sharing an e-mail or phone also comes from that block.
+    for a, b in sorted(_block_pairs(rec, similar_names_only=min_confidence > 0)):
         x, y = records[a], records[b]
         same_email = bool(x["email"] and x["email"] == y["email"])
         same_phone = bool(x["phone"] and x["phone"] == y["phone"])

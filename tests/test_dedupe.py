@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import time
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -209,3 +210,48 @@ def test_missing_values_are_not_a_crash():
 
     assert email_domain(float("nan")) is None and email_domain(None) is None
     assert email_domain("a@example.co.jp") == "example.co.jp"
+
+
+def test_records_without_a_value_do_not_shift_the_blocks():
+    """Blocks are built from the records that have the key; a record missing it before the
+    others must not move the pair onto other records."""
+    frame = pd.DataFrame(
+        {
+            "lead_id": ["L1", "L2", "L3", "L4"],
+            "email": [None, "a@corp.example.jp", "b@other.example.jp", "a@corp.example.jp"],
+            "company": ["甲社", "乙社", "丙社", "丁社"],  # only the e-mail links L2 and L4
+            "name": ["佐藤 一", "鈴木 二", "高橋 三", "田中 四"],
+        }
+    )
+    pairs = candidate_pairs(frame)
+    assert _pair_set(pairs, 0.5) == {frozenset({"L2", "L4"})}
+    assert pairs.iloc[0]["same_email"]
+
+
+def test_the_name_filter_of_company_blocks_loses_no_pair():
+    """min_confidence > 0 compares only similar names within a company or domain; every
+    pair of the block (min_confidence 0) must give the same pairs above the cut."""
+    rng = np.random.default_rng(5)
+    base = ["山田 太郎", "山田太郎", "佐藤 花子", "John Smith", "john smith", "Jon Smith", None]
+    n = 600
+    frame = pd.DataFrame(
+        {
+            "lead_id": [f"L{i}" for i in range(n)],
+            "name": [base[i] for i in rng.integers(len(base), size=n)],
+            "company": [f"株式会社テスト{i}" for i in rng.integers(40, size=n)],
+            "email": [
+                None if rng.random() < 0.3 else f"u{i}@corp{i % 7}.example.jp"
+                for i in rng.integers(500, size=n)
+            ],
+            "phone": [
+                None if rng.random() < 0.6 else f"03-1234-{i:04d}"
+                for i in rng.integers(60, size=n)
+            ],
+        }
+    )
+    every = candidate_pairs(frame, min_confidence=0.0)
+    for cut in (0.4, 0.5, 0.8):
+        want = every[every["confidence"] >= cut].reset_index(drop=True)
+        got = candidate_pairs(frame, min_confidence=cut).reset_index(drop=True)
+        assert len(got) > 0
+        pd.testing.assert_frame_equal(got, want)
