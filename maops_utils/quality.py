@@ -145,7 +145,8 @@ def missing_fields(rv: QualityReview) -> pd.DataFrame:
     """Per table and contract column: required or optional, and the share of empty values."""
     rows = []
     for name in rv.dataset.names:
-        present = [c.name for c in TABLES[name].columns if c.name in _columns(rv.dataset, name)]
+        found = set(_columns(rv.dataset, name))
+        present = [c.name for c in TABLES[name].columns if c.name in found]
         counts = (
             rv.dataset.sql(
                 name,

@@ -182,7 +182,7 @@ class BulkTable:
         finally:
             cur.close()
 
-    def _problem(self, condition: str, column: str | None) -> Problem:
+    def problem(self, condition: str, column: str | None) -> Problem:
         """How many typed rows meet `condition`, and the first five (position, raw value)."""
         (count,) = self._query(f"SELECT COUNT(*) FROM {self.typed_view} WHERE {condition}")[0]
         if not count:
@@ -321,11 +321,8 @@ class BulkTable:
             cur.close()
         return unreadable
 
-    def problem(self, condition: str, column: str | None) -> Problem:
-        return self._problem(condition, column)
-
     def blank(self, col: str) -> Problem:
-        return self._problem(ident("_blank_" + col), col)
+        return self.problem(ident("_blank_" + col), col)
 
     def duplicates(self, key: str) -> tuple[int, Problem]:
         """Distinct duplicated values of `key`, and the rows holding them."""
@@ -339,7 +336,7 @@ class BulkTable:
         ((n,),) = self._query(f"SELECT COUNT(*) FROM {dup}")
         if not n:
             return 0, Problem(0, [])
-        return int(n), self._problem(f"{k} IN {dup}", key)
+        return int(n), self.problem(f"{k} IN {dup}", key)
 
     # ------------------------------------------------------------------ keeping rows
 
@@ -390,7 +387,7 @@ class BulkTable:
         )[0]
         found: dict[str, Problem] = {}
         for (key, _, col), where, count in zip(rules, wheres, counts, strict=True):
-            found[key] = self._problem(where, col) if count else Problem(0, [])
+            found[key] = self.problem(where, col) if count else Problem(0, [])
             if key not in ("future", "orphans") and count:
                 rows = self._query(
                     f"SELECT DISTINCT {ident(col)} FROM {self.typed_view} "
@@ -452,9 +449,7 @@ def write_cache(bulk: BulkTable, entry: Path, time_col: str) -> None:
         if bulk.types.get(c) == "VARCHAR" and c in bulk.typed_sql
     ]
     month = f"COALESCE(strftime({bulk.typed_sql[time_col]}, '%Y-%m'), 'none') AS _month"
-    select = (
-        f"SELECT {', '.join([*bulk.typed_columns, *raws, month])} FROM {bulk.typed_source}"
-    )
+    select = f"SELECT {', '.join([*bulk.typed_columns, *raws, month])} FROM {bulk.typed_source}"
     target = literal((entry / "data").as_posix())
     cur = bulk.store.cursor()
     try:
