@@ -159,45 +159,86 @@ class Entity:
     source: str = "source"
 
 
+def _normalized(values: pd.Series, normalize) -> np.ndarray:
+    """`normalize` applied once per distinct value (exports repeat companies and domains)."""
+    out = np.full(len(values), None, dtype=object)
+    present = values.notna().to_numpy()
+    if present.any():
+        codes, uniques = pd.factorize(values[present])
+        done = np.array([normalize(v) for v in uniques] + [None], dtype=object)
+        out[present] = done[codes]
+    return out
+
+
 def _records(frame: pd.DataFrame, cols: Entity) -> pd.DataFrame:
-    """One row per record to compare: leads already sharing a contact_id are one record."""
+    """One row per record to compare: leads already sharing a contact_id are one record.
+
+    Every column holds Python objects, None for a missing value."""
     get = lambda c: frame[c] if c in frame else pd.Series(None, index=frame.index, dtype=object)  # noqa: E731
+    raw = lambda c: get(c).astype(object).where(get(c).notna(), None).to_numpy()  # noqa: E731
+    ids = get(cols.id).astype(str)
+    contact = get(cols.contact_id)
     rec = pd.DataFrame(
         {
-            "id": get(cols.id).astype(str),
-            "key": get(cols.contact_id)
-            .where(get(cols.contact_id).notna(), get(cols.id))
-            .astype(str),
-            "source": get(cols.source),
-            "email": get(cols.email).map(normalize_email),
-            "phone": get(cols.phone).map(normalize_phone),
-            "company": get(cols.company).map(normalize_company),
-            "name": get(cols.name).map(normalize_name),
-            "company_raw": get(cols.company),
-            "email_raw": get(cols.email),
-            "name_raw": get(cols.name),
-        }
+            "id": ids.to_numpy(dtype=object),
+            "key": contact.where(contact.notna(), get(cols.id)).astype(str).to_numpy(dtype=object),
+            "source": raw(cols.source),
+            "email": _normalized(get(cols.email), normalize_email),
+            "phone": _normalized(get(cols.phone), normalize_phone),
+            "company": _normalized(get(cols.company), normalize_company),
+            "name": _normalized(get(cols.name), normalize_name),
+            "company_raw": raw(cols.company),
+            "email_raw": raw(cols.email),
+            "name_raw": raw(cols.name),
+        },
+        index=pd.RangeIndex(len(frame)),
+        dtype=object,
     )
-    rec["domain"] = rec["email"].map(email_domain)
-    rec.loc[rec["domain"].isin(FREE_MAIL_DOMAINS), "domain"] = None
-    ids = rec.groupby("key", sort=False)["id"].agg(";".join)
-    # the first non-empty value of each field among a contact's leads
-    grouped = rec.drop(columns="id").groupby("key", sort=False).first()
-    grouped = grouped.astype(object).where(grouped.notna(), None)  # all-empty groups: NaN
-    grouped.insert(0, "id", ids)
-    return grouped.reset_index()
+    domain = np.array([email_domain(e) for e in rec["email"]], dtype=object)
+    domain[pd.Series(domain).isin(FREE_MAIL_DOMAINS).to_numpy()] = None
+    rec["domain"] = pd.Series(domain, index=rec.index, dtype=object)
+    shared = rec["key"].duplicated(keep=False).to_numpy()
+    if not shared.any():
+        return rec
+    # leads sharing a contact: one record, its ids joined, the first non-empty value of each
+    # field among them; records keep the order of their first lead
+    many = rec[shared]
+    joined = many.groupby("key", sort=False)["id"].agg(";".join)
+    merged = many.drop(columns="id").groupby("key", sort=False).first()
+    merged = merged.astype(object).where(merged.notna(), None)  # all-empty groups: NaN
+    merged.insert(0, "id", joined)
+    merged = merged.reset_index()
+    merged["_at"] = np.flatnonzero(shared)[~many["key"].duplicated().to_numpy()]
+    single = rec[~shared].assign(_at=np.flatnonzero(~shared))
+    out = pd.concat([single, merged[single.columns]], ignore_index=True)
+    out = out.sort_values("_at", kind="stable").drop(columns="_at").reset_index(drop=True)
+    return out.astype(object).where(out.notna(), None)
 
 
-def _similar_names(rec: pd.DataFrame, members: list[int]) -> set[tuple[int, int]]:
-    """The pairs of `members` (positions in `rec`) whose names may score NAME_SAME or more as
+def _groups(values: np.ndarray) -> list[np.ndarray]:
+    """Positions of `values` (None: no value) sharing a value, for each value held twice or
+    more, in the order of the values."""
+    present = np.flatnonzero(pd.notna(values))
+    if len(present) < 2:
+        return []
+    codes, _ = pd.factorize(values[present], sort=True)
+    order = np.argsort(codes, kind="stable")
+    codes = codes[order]
+    starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
+    sizes = np.diff(np.r_[starts, len(codes)])
+    return [present[order[s : s + n]] for s, n in zip(starts, sizes, strict=True) if n > 1]
+
+
+def _similar_names(names: np.ndarray, members: np.ndarray) -> set[tuple[int, int]]:
+    """The pairs of `members` (positions in `names`) whose names may score NAME_SAME or more as
     `candidate_pairs` scores them: a superset, scored in C by rapidfuzz a block at a time."""
-    named = [m for m in members if isinstance(rec["name"].iat[m], str) and rec["name"].iat[m]]
+    named = [int(m) for m in members if isinstance(names[m], str) and names[m]]
     if len(named) < 2:
         return set()
-    names = [rec["name"].iat[m] for m in named]
-    joined = [n.replace(" ", "") for n in names]
+    texts = [names[m] for m in named]
+    joined = [n.replace(" ", "") for n in texts]
     score = np.maximum(
-        process.cdist(names, names, scorer=fuzz.token_sort_ratio),
+        process.cdist(texts, texts, scorer=fuzz.token_sort_ratio),
         process.cdist(joined, joined, scorer=fuzz.ratio),
     )
     # a hair below the threshold: the matrix is float32, the pair's own check is exact
@@ -205,32 +246,32 @@ def _similar_names(rec: pd.DataFrame, members: list[int]) -> set[tuple[int, int]
     return {(named[i], named[j]) for i, j in zip(left.tolist(), right.tolist(), strict=True)}
 
 
+def _all_pairs(members) -> list[tuple[int, int]]:
+    m = sorted(int(x) for x in members)
+    return [(a, b) for i, a in enumerate(m) for b in m[i + 1 :]]
+
+
 def _block_pairs(rec: pd.DataFrame, *, similar_names_only: bool = False) -> set[tuple[int, int]]:
-    """Pairs of records sharing an e-mail, a phone, a company or an e-mail domain. With
-    `similar_names_only`, company and domain blocks give only pairs with similar names: the
-    others share nothing that can make them one person (see `_confidence`)."""
+    """Pairs of records (positions in `rec`) sharing an e-mail, a phone, a company or an
+    e-mail domain. With `similar_names_only`, company and domain blocks give only pairs with
+    similar names: the others share nothing that can make them one person (`_confidence`)."""
     pairs: set[tuple[int, int]] = set()
+    names = rec["name"].to_numpy(dtype=object)
+    has_name = pd.notna(names).any()
     for key in ("email", "phone", "company", "domain"):
-        present = rec.dropna(subset=[key])
-        for positions in present.groupby(key).indices.values():
-            if len(positions) < 2:
-                continue
-            # positions count the rows with a value; `records` and the pairs count every row
-            members = present.index[positions].tolist()
-            if len(members) > MAX_BLOCK and key in ("company", "domain"):
+        by_company = key in ("company", "domain")
+        for members in _groups(rec[key].to_numpy(dtype=object)):
+            if by_company and not has_name and similar_names_only:
+                continue  # nobody has a name: a shared company alone scores 0
+            if len(members) > MAX_BLOCK and by_company:
                 # a big company or domain: compare only people with the same normalised name
-                sub = rec.loc[members].dropna(subset=["name"])
-                for idx in sub.groupby("name").indices.values():
-                    if len(idx) > MAX_BLOCK:
-                        continue  # a name this common says nothing: comparing is quadratic
-                    m = sorted(sub.index[idx])
-                    pairs.update((a, b) for i, a in enumerate(m) for b in m[i + 1 :])
-                continue
-            m = sorted(members)
-            if similar_names_only and key in ("company", "domain"):
-                pairs.update(_similar_names(rec, m))
-                continue
-            pairs.update((a, b) for i, a in enumerate(m) for b in m[i + 1 :])
+                for same in _groups(names[members]):
+                    if len(same) <= MAX_BLOCK:  # a name this common says nothing
+                        pairs.update(_all_pairs(members[same]))
+            elif similar_names_only and by_company:
+                pairs.update(_similar_names(names, members))
+            else:
+                pairs.update(_all_pairs(members))
     return pairs
 
 
@@ -289,25 +330,24 @@ def candidate_pairs(
     if frame.empty:
         return pd.DataFrame(columns=cols)
     rec = _records(frame, columns)
-    records = rec.to_dict("records")
-    rows = []
+    email, phone, company_key, person = (
+        rec[c].to_numpy(dtype=object) for c in ("email", "phone", "company", "name")
+    )
+    kept: list[tuple] = []
     # A pair sharing only a company or domain scores 0.8 with similar names and 0 without
     # (`_confidence`); one sharing an e-mail or phone also comes from that block.
     for a, b in sorted(_block_pairs(rec, similar_names_only=min_confidence > 0)):
-        x, y = records[a], records[b]
-        same_email = bool(x["email"] and x["email"] == y["email"])
-        same_phone = bool(x["phone"] and x["phone"] == y["phone"])
-        company = (
-            fuzz.ratio(x["company"], y["company"])
-            if x["company"] and y["company"]
-            else float("nan")
-        )
-        has_name = bool(x["name"] and y["name"])
+        same_email = bool(email[a] and email[a] == email[b])
+        same_phone = bool(phone[a] and phone[a] == phone[b])
+        ca, cb = company_key[a], company_key[b]
+        company = fuzz.ratio(ca, cb) if ca and cb else float("nan")
+        na, nb = person[a], person[b]
+        has_name = bool(na and nb)
         # Japanese names are written with or without a space between family and given name
         name = (
             max(
-                fuzz.token_sort_ratio(x["name"], y["name"]),
-                fuzz.ratio(x["name"].replace(" ", ""), y["name"].replace(" ", "")),
+                fuzz.token_sort_ratio(na, nb),
+                fuzz.ratio(na.replace(" ", ""), nb.replace(" ", "")),
             )
             if has_name
             else float("nan")
@@ -330,26 +370,25 @@ def candidate_pairs(
             evidence.append(f"company {company:.0f}")
         if has_name:
             evidence.append(f"name {name:.0f}")
-        rows.append(
-            [
-                x["id"],
-                y["id"],
-                x["source"],
-                y["source"],
-                same_email,
-                same_phone,
-                company,
-                name,
-                conf,
-                ", ".join(evidence),
-                x["company_raw"],
-                y["company_raw"],
-                x["email_raw"],
-                y["email_raw"],
-                x["name_raw"],
-                y["name_raw"],
-            ]
-        )
+        kept.append((a, b, same_email, same_phone, company, name, conf, ", ".join(evidence)))
+    side = {c: rec[c].to_numpy(dtype=object) for c in ("id", "source")}
+    side |= {c: rec[f"{c}_raw"].to_numpy(dtype=object) for c in ("company", "email", "name")}
+    rows = [
+        [
+            side["id"][a],
+            side["id"][b],
+            side["source"][a],
+            side["source"][b],
+            *scores,
+            side["company"][a],
+            side["company"][b],
+            side["email"][a],
+            side["email"][b],
+            side["name"][a],
+            side["name"][b],
+        ]
+        for a, b, *scores in kept
+    ]
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values(
         ["confidence", "left", "right"], ascending=[False, True, True]

@@ -58,13 +58,9 @@ CAMPAIGN_METRICS = (
 
 def data_period(dataset: Dataset) -> tuple[pd.Timestamp, pd.Timestamp]:
     """First and last timestamp found in leads, activities, stage changes and opportunities."""
-    acts = dataset.sql(
-        "activities",
-        "SELECT MIN(occurred_at) AS at FROM {table} UNION ALL SELECT MAX(occurred_at) FROM {table}",
-    )
     stamps = [
         dataset["leads"]["created_at"],
-        acts["at"],
+        pd.Series(dataset.time_span("activities", "occurred_at"), dtype="datetime64[us]"),
         dataset["stage_changes"]["changed_at"],
         dataset["opportunities"]["created_at"],
         dataset["opportunities"]["closed_at"],

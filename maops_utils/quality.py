@@ -43,6 +43,7 @@ class QualityReview:
     include_pii: bool = False
     findings: list[Finding] = field(default_factory=list)
     pairs: pd.DataFrame | None = None  # 名寄せ candidates (unmasked), computed once
+    by_month: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)  # see _by_month
 
 
 def load_quality(
@@ -78,14 +79,11 @@ def load_quality(
 def row_counts(rv: QualityReview) -> pd.DataFrame:
     """Rows per table (rows) and month (columns), for the months reviewed, with a total."""
     rows = {}
-    for name, col in TIME_COLUMNS.items():
+    for name in TIME_COLUMNS:
         if not rv.dataset.has(name):
             continue
-        counts = rv.dataset.sql(
-            name,
-            f"SELECT strftime({col}, '%Y-%m') AS month, COUNT(*) AS n FROM {{table}} GROUP BY ALL",
-        )
-        by_month = dict(zip(counts["month"], counts["n"], strict=True))
+        counts = _by_month(rv, name)
+        by_month = counts.groupby("month")["n"].sum()  # rows without a time have no month
         row = {m: int(by_month.get(m, 0)) for m in rv.months}
         row["total"] = int(counts["n"].sum())
         rows[name] = row
@@ -106,27 +104,40 @@ def activity_counts(rv: QualityReview) -> pd.DataFrame:
     return grid
 
 
+def _by_month(rv: QualityReview, name: str) -> pd.DataFrame:
+    """Rows `month, n, latest` of table `name` (and `activity_type` first for the
+    activities), counted in DuckDB in one scan and kept in the review: the counts, the gaps
+    and the freshness tables all read them."""
+    if name not in rv.by_month:
+        col = TIME_COLUMNS[name]
+        kind = "activity_type, " if name == "activities" else ""
+        rv.by_month[name] = rv.dataset.sql(
+            name,
+            f"SELECT {kind}strftime({col}, '%Y-%m') AS month, COUNT(*) AS n, "
+            f"MAX({col}) AS latest FROM {{table}} GROUP BY ALL",
+        )
+    return rv.by_month[name]
+
+
 def _activities_by_month(rv: QualityReview) -> pd.DataFrame:
-    """Rows `activity_type, month, n`: dated activities counted in DuckDB."""
-    return rv.dataset.sql(
-        "activities",
-        "SELECT activity_type, strftime(occurred_at, '%Y-%m') AS month, COUNT(*) AS n "
-        "FROM {table} WHERE occurred_at IS NOT NULL GROUP BY ALL ORDER BY ALL",
-    )
+    """Rows `activity_type, month, n`: dated activities by type and month."""
+    counts = _by_month(rv, "activities")
+    dated = counts[counts["month"].notna()][["activity_type", "month", "n"]]
+    return dated.sort_values(["activity_type", "month"], na_position="last").reset_index(drop=True)
 
 
-def _latest(dataset, name: str, col: str) -> pd.Timestamp:
-    frame = dataset.sql(name, f"SELECT MAX({col}) AS latest FROM {{table}}")
-    return pd.Timestamp(frame["latest"].iloc[0]) if len(frame) else pd.NaT
+def _latest(rv: QualityReview, name: str) -> pd.Timestamp:
+    latest = _by_month(rv, name)["latest"].max()  # NaT for an empty table
+    return pd.Timestamp(latest) if pd.notna(latest) else pd.NaT
 
 
 def freshness(rv: QualityReview) -> pd.DataFrame:
     """Per table: its newest timestamp and how many days old that is at run time."""
     rows = []
-    for name, col in TIME_COLUMNS.items():
+    for name in TIME_COLUMNS:
         if not rv.dataset.has(name):
             continue
-        latest = _latest(rv.dataset, name, col)
+        latest = _latest(rv, name)
         days = None if pd.isna(latest) else int((rv.as_of - latest) / pd.Timedelta(days=1))
         rows.append(
             {
@@ -241,7 +252,7 @@ def extra_findings(rv: QualityReview) -> list[Finding]:
     for name, col in TIME_COLUMNS.items():
         if not rv.dataset.has(name):
             continue
-        latest = _latest(rv.dataset, name, col)  # NaT for an empty table
+        latest = _latest(rv, name)  # NaT for an empty table
         if pd.notna(latest) and (rv.as_of - latest) > pd.Timedelta(days=STALE_DAYS):
             out.append(
                 Finding(

@@ -59,6 +59,7 @@ class Dataset:
     lazy: dict[str, str] = field(default_factory=dict)  # table -> view in `store`
     sliced: bool = False  # lazy tables hold other leads' rows too: cut them to `leads`
     bulk: dict[str, BulkTable] = field(default_factory=dict, repr=False)  # how they were checked
+    spans: dict[tuple[str, str], tuple] = field(default_factory=dict, repr=False)  # time_span's
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         if name not in self.tables and name in self.lazy:
@@ -69,6 +70,20 @@ class Dataset:
 
     def has(self, name: str) -> bool:
         return name in self.tables or name in self.lazy
+
+    def time_span(self, name: str, column: str) -> tuple[pd.Timestamp, pd.Timestamp]:
+        """The first and last timestamp of `column` in table `name` (NaT when it has none),
+        computed where the table lies and kept: the tables do not change once loaded."""
+        if (name, column) not in self.spans:
+            row = self.sql(
+                name, f'SELECT MIN("{column}") AS lo, MAX("{column}") AS hi FROM {{table}}'
+            )
+            lo, hi = (row[c].iloc[0] if len(row) else None for c in ("lo", "hi"))
+            self.spans[name, column] = (
+                pd.Timestamp(lo) if pd.notna(lo) else pd.NaT,
+                pd.Timestamp(hi) if pd.notna(hi) else pd.NaT,
+            )
+        return self.spans[name, column]
 
     def sql(self, name: str, query: str) -> pd.DataFrame:
         """Rows of `query` over table `name`, written `{table}` in the query, run in DuckDB
