@@ -209,8 +209,8 @@ def counted_by_row(ds: Dataset, model: ScoringModel) -> list[tuple[int, float]]:
             cap_period=model.cap_period,
         )
         rows = con.execute(
-            "SELECT a._row, c.counted FROM counted AS c JOIN acts AS a USING (act_no) "
-            "ORDER BY c.act_no"
+            "SELECT a._row, c.counted FROM acts AS a JOIN (SELECT _row, counted FROM counted) "
+            f"AS c USING (_row) ORDER BY a.lead_id, {engine.ACT_ORDER}"
         ).fetchall()
     finally:
         con.close()
@@ -240,10 +240,10 @@ def test_activities_alike_in_every_column_count_against_a_cap_in_file_order(wher
 
 
 @pytest.mark.parametrize("where", ["memory", "files"])
-def test_activities_are_numbered_as_a_stable_sort_orders_them_with_missing_values_first(
+def test_activities_are_ordered_as_a_stable_sort_orders_them_with_missing_values_first(
     where, tmp_path
 ):
-    # What `act_no` reproduces: pandas' stable sort by lead, time, type and category with
+    # What `ACT_ORDER` reproduces within a lead: pandas' stable sort by lead, time, type and category with
     # missing values first, which orders text by code point (upper case before lower case,
     # half-width katakana after kanji) and keeps rows alike in all four in file order.
     rng = np.random.default_rng(7)
@@ -278,11 +278,12 @@ def test_activities_are_numbered_as_a_stable_sort_orders_them_with_missing_value
         ds = loaded(tmp_path, ds)
     con = engine.connect(ds, CUTOFF)
     try:
-        got = con.execute("SELECT _row, act_no FROM acts ORDER BY act_no").fetchall()
+        got = con.execute(
+            f"SELECT _row FROM acts ORDER BY lead_id ASC NULLS FIRST, {engine.ACT_ORDER}"
+        ).fetchall()
     finally:
         con.close()
-    assert [r for r, _ in got] == expected.index.tolist()
-    assert [n for _, n in got] == list(range(len(expected)))
+    assert [r for (r,) in got] == expected.index.tolist()
     if where == "files":
         assert "activities" not in ds.tables
 

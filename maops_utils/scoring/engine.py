@@ -26,6 +26,7 @@ Definitions (docs/scoring.md quotes these):
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Sequence
 
 import duckdb
@@ -96,27 +97,26 @@ def _stamp(value: pd.Timestamp) -> str:
     return f"TIMESTAMP '{pd.Timestamp(value):%Y-%m-%d %H:%M:%S.%f}'"
 
 
-# The order caps count activities in: pandas' stable sort by these columns with missing values
-# first. `_row` (the row's position in the file) is the stable sort's tie-break; DuckDB orders
-# VARCHAR by UTF-8 bytes, which is the code-point order pandas sorts str by.
+# The order caps count a lead's activities in: pandas' stable sort by these columns with
+# missing values first. `_row` (the row's position in the file) is the stable sort's
+# tie-break; DuckDB orders VARCHAR by UTF-8 bytes, which is the code-point order pandas sorts
+# str by. Caps are counted per lead, so the order only matters within a lead's activities.
 ACT_ORDER = (
-    "lead_id ASC NULLS FIRST, occurred_at ASC NULLS FIRST, activity_type ASC NULLS FIRST, "
-    "category ASC NULLS FIRST, _row ASC"
+    "occurred_at ASC NULLS FIRST, activity_type ASC NULLS FIRST, category ASC NULLS FIRST, _row ASC"
 )
 
 
 def connect(dataset: Dataset, cutoff: pd.Timestamp) -> duckdb.DuckDBPyConnection:
-    """`metrics.connect(dataset)` plus `acts`: the activities before `cutoff`, numbered in
-    time order (`act_no` breaks ties so that caps count the same activities on every run;
-    activities alike in every column count in file order, `_row`).
+    """`metrics.connect(dataset)` plus `acts`: the activities before `cutoff` with what
+    orders them (`_row` breaks ties so that caps count the same activities on every run;
+    activities alike in every column count in file order).
 
     The activities are read where the dataset keeps them (its DuckDB store), never loaded
     into pandas. `acts` is a temporary table: it vanishes when the connection is closed."""
     con = mx.connect(dataset)
     try:
         con.execute(
-            "CREATE TEMP TABLE acts AS SELECT _row, lead_id, activity_type, category, occurred_at, "
-            f"CAST(ROW_NUMBER() OVER (ORDER BY {ACT_ORDER}) - 1 AS BIGINT) AS act_no "
+            "CREATE TEMP TABLE acts AS SELECT _row, lead_id, activity_type, category, occurred_at "
             "FROM activities_input "
             f"WHERE occurred_at IS NOT NULL AND occurred_at < {_stamp(cutoff)}"
         )
@@ -141,10 +141,10 @@ def _rules_frame(rules: Sequence[ActivityRule]) -> pd.DataFrame:
 
 def compile_counted_query(period: str) -> str:
     """SQL giving every activity that matches a rule with the points it adds after the rule's
-    cap per period: rows `act_no, lead_id, occurred_at, rule_key, counted`."""
+    cap per period: rows `_row, lead_id, occurred_at, rule_key, counted`."""
     return f"""
 WITH matched AS (
-  SELECT a.act_no, a.lead_id, a.occurred_at,
+  SELECT a._row, a.activity_type, a.category, a.lead_id, a.occurred_at,
     COALESCE(s.rule_key, g.rule_key) AS rule_key,
     COALESCE(s.points, g.points) AS points,
     CASE WHEN s.rule_key IS NOT NULL THEN s.cap ELSE g.cap END AS cap
@@ -157,11 +157,11 @@ used AS (
   SELECT *,
     COALESCE(SUM(ABS(points)) OVER (
       PARTITION BY lead_id, rule_key, DATE_TRUNC('{period}', occurred_at)
-      ORDER BY occurred_at, act_no ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+      ORDER BY {ACT_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
     ), 0) AS used_before
   FROM matched
 )
-SELECT act_no, lead_id, occurred_at, rule_key,
+SELECT _row, lead_id, occurred_at, rule_key,
   CASE WHEN cap IS NULL THEN points
     ELSE SIGN(points) * LEAST(ABS(points), GREATEST(cap - used_before, 0)) END AS counted
 FROM used
@@ -190,6 +190,24 @@ GROUP BY m.row_id, c.rule_key
 """
 
 
+def _count_points(con: duckdb.DuckDBPyConnection, rules: pd.DataFrame, cap_period: str) -> None:
+    """Make `counted` (see `compile_counted_query`) the points of `rules` on `con`'s `acts`.
+
+    The last one computed is kept: a study scores the same model at several sets of moments,
+    and the capped sum over every activity is the costly part."""
+    key = hashlib.sha1(f"{cap_period}\n{rules.to_json()}".encode()).hexdigest()[:16]
+    kept = con.execute(
+        "SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE 'counted_%'"
+    ).fetchall()
+    if (f"counted_{key}",) not in kept:
+        for (name,) in kept:
+            con.execute(f"DROP TABLE {name}")
+        con.register("rules", rules)
+        con.execute(f"CREATE TEMP TABLE counted_{key} AS {compile_counted_query(cap_period)}")
+        con.unregister("rules")
+    con.execute(f"CREATE OR REPLACE TEMP VIEW counted AS SELECT * FROM counted_{key}")
+
+
 def points_by_rule(
     con: duckdb.DuckDBPyConnection,
     moments: pd.DataFrame,
@@ -214,8 +232,7 @@ def points_by_rule(
     keys = [r.key for r in rules]
     if not rules or moments.empty:
         return pd.DataFrame(0.0, index=pd.Index(moments["row_id"], name="row_id"), columns=keys)
-    con.register("rules", _rules_frame(rules))
-    con.execute(f"CREATE OR REPLACE TEMP TABLE counted AS {compile_counted_query(cap_period)}")
+    _count_points(con, _rules_frame(rules), cap_period)
     con.register("moments", moments[["row_id", "lead_id", "at"]])
     long = con.execute(compile_points_at_query(lookback_days, half_life_days)).df()
     con.unregister("moments")
