@@ -453,9 +453,18 @@ def write_cache(bulk: BulkTable, entry: Path, time_col: str) -> None:
     target = literal((entry / "data").as_posix())
     cur = bulk.store.cursor()
     try:
-        cur.execute(
-            f"COPY ({select}) TO {target} (FORMAT parquet, PARTITION_BY (_month), "
-            "OVERWRITE_OR_IGNORE)"
-        )
+        # rows carry `_row`, so their order in the files is free; with it free and smaller
+        # buffers per month, DuckDB writes without holding most of the table in memory
+        # (preserve_insertion_order is a setting of the whole database: put back after)
+        (order,) = cur.execute("SELECT current_setting('preserve_insertion_order')").fetchall()[0]
+        cur.execute("SET preserve_insertion_order = false")
+        cur.execute("SET partitioned_write_flush_threshold = 122880")
+        try:
+            cur.execute(
+                f"COPY ({select}) TO {target} (FORMAT parquet, PARTITION_BY (_month), "
+                "OVERWRITE_OR_IGNORE)"
+            )
+        finally:
+            cur.execute(f"SET preserve_insertion_order = {str(order).lower()}")
     finally:
         cur.close()
