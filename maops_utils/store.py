@@ -394,7 +394,12 @@ class BulkTable:
                     f"WHERE {where} AND {ident(col)} IS NOT NULL"
                 )
                 found[f"values:{col}"] = Problem(len(rows), [(0, r[0]) for r in rows])
-        keep = " AND ".join(f"NOT ({k})" for k in kept)
+        # A rule that left out no row is dropped from the view's filter: no row it could
+        # leave out passes the earlier rules, so the rows kept are the same, and the view
+        # (read by every query) then skips the look-up in the leads.
+        keep = " AND ".join(
+            [f"NOT ({k})" for k, n in zip(kept, counts, strict=True) if n] or ["true"]
+        )
         visible = [c for c in self._typed_columns() if not c.startswith(("_blank_", "_raw_"))]
         cur = self.store.cursor()
         try:
