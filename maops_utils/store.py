@@ -380,11 +380,14 @@ class BulkTable:
         for _, cond, _ in rules:
             wheres.append(" AND ".join([*(f"NOT ({k})" for k in kept), cond]))
             kept.append(cond)
-        counts = self._query(
-            "SELECT "
-            + ", ".join(f"COUNT(*) FILTER (WHERE {w})" for w in wheres)
-            + f" FROM {self.typed_view}"
-        )[0]
+        if self._none_match(rules, time_col):
+            counts = tuple(0 for _ in rules)
+        else:
+            counts = self._query(
+                "SELECT "
+                + ", ".join(f"COUNT(*) FILTER (WHERE {w})" for w in wheres)
+                + f" FROM {self.typed_view}"
+            )[0]
         found: dict[str, Problem] = {}
         for (key, _, col), where, count in zip(rules, wheres, counts, strict=True):
             found[key] = self.problem(where, col) if count else Problem(0, [])
@@ -410,6 +413,29 @@ class BulkTable:
         finally:
             cur.close()
         return found
+
+    def _none_match(self, rules: list[tuple[str, str, str]], time_col: str) -> bool:
+        """True when, from a cached entry's lead ids, the latest time and the distinct codes,
+        no row can meet any of `rules` (the usual clean export): the rows are then not
+        scanned. False means they must be."""
+        raw = self.raw
+        if not isinstance(raw, ScanTable) or raw.typed_from is None:
+            return False
+        ids = raw.typed_from.parent / LEAD_IDS
+        if not ids.is_file():
+            return False
+        for key, cond, col in rules:
+            if key == "orphans":
+                source = f"read_parquet({literal(ids.as_posix())})"
+            elif key == "future":
+                source = (
+                    f"(SELECT MAX({ident(time_col)}) AS {ident(time_col)} FROM {self.typed_view})"
+                )
+            else:
+                source = f"(SELECT DISTINCT {ident(col)} FROM {self.typed_view})"
+            if self._query(f"SELECT COUNT(*) FROM {source} WHERE {cond}")[0][0]:
+                return False
+        return True
 
     def _typed_columns(self) -> list[str]:
         return [r[0] for r in self._query(f"DESCRIBE SELECT * FROM {self.typed_view}")]
@@ -439,6 +465,7 @@ def materialize(store: Store, view: str, lead_ids: pd.Series | None = None) -> p
 # ---------------------------------------------------------------------- the cache
 
 CACHE_FORMAT = 1  # bump when typing rules or the cached layout change
+LEAD_IDS = "lead_ids.parquet"  # in a cache entry: the distinct lead ids of its rows
 
 
 def write_cache(bulk: BulkTable, entry: Path, time_col: str) -> None:
@@ -471,5 +498,14 @@ def write_cache(bulk: BulkTable, entry: Path, time_col: str) -> None:
             )
         finally:
             cur.execute(f"SET preserve_insertion_order = {str(order).lower()}")
+        # the distinct lead ids, so that a later load can see without a scan that no row
+        # is an orphan (see `BulkTable.create_valid`)
+        if "lead_id" in bulk.typed_sql:
+            data = literal((entry / "data" / "**" / "*.parquet").as_posix())
+            cur.execute(
+                f"COPY (SELECT DISTINCT lead_id FROM read_parquet({data}, "
+                f"hive_partitioning = false)) TO {literal((entry / LEAD_IDS).as_posix())} "
+                "(FORMAT parquet)"
+            )
     finally:
         cur.close()

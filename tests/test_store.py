@@ -17,7 +17,7 @@ from maops_utils import metrics as mx
 from maops_utils.catalogue import load_catalogue
 from maops_utils.errors import DataContractError
 from maops_utils.io import ScanTable, locate_tables, read_raw_dataset
-from maops_utils.validation import load_dataset, parse_timestamps
+from maops_utils.validation import Dataset, load_dataset, parse_timestamps
 
 import handmade
 
@@ -278,3 +278,45 @@ def test_a_damaged_or_unfinished_cache_entry_is_ignored(tmp_path):
     assert ds.findings == load_dataset(data, as_of=AS_OF).findings
     assert ds.sources["activities"]["cache"].startswith("written")  # rebuilt
     assert load_dataset(data, as_of=AS_OF, cache_dir=cache).bulk["activities"].cached
+
+
+def test_a_cached_load_skips_the_rule_scan_only_when_no_row_can_be_left_out(
+    tmp_path, monkeypatch
+):
+    import maops_utils.store as store
+
+    data, cache = handmade.write(tmp_path / "data"), tmp_path / "cache"
+    acts = _csv_frame(data)
+    leads = pd.read_csv(data / "leads.csv", encoding="cp932", dtype=str)
+    clean = acts["lead_id"].isin(leads["lead_id"]) & (acts["activity_type"] != "sms_sent")
+    acts[clean].to_csv(data / "activities.csv", index=False)
+    late = pd.Timestamp("2026-12-31")  # no row in the future
+    load_dataset(data, as_of=late, cache_dir=cache)  # written
+    scans: list[str] = []
+    real = store.BulkTable._query
+
+    def counting(self, sql):
+        if "COUNT(*) FILTER" in sql:
+            scans.append(sql)
+        return real(self, sql)
+
+    monkeypatch.setattr(store.BulkTable, "_query", counting)
+
+    def same_as_without_cache(as_of: pd.Timestamp) -> Dataset:
+        plain = load_dataset(data, as_of=as_of)
+        scans.clear()  # count the cached load's scans only
+        cached = load_dataset(data, as_of=as_of, cache_dir=cache)
+        assert cached.sources["activities"]["cache"].startswith("read")
+        assert cached.findings == plain.findings
+        pd.testing.assert_frame_equal(cached["activities"], plain["activities"])
+        return cached
+
+    same_as_without_cache(late)
+    assert scans == []  # nothing in the entry can be an orphan, unknown or in the future
+    # rows in the future of an earlier run: scanned, and left out as without the cache
+    early = same_as_without_cache(pd.Timestamp("2026-01-15"))
+    assert len(scans) == 1 and any(f.column == "occurred_at" for f in early.findings)
+    # a lead gone from the leads file: its activities are orphans, the entry is still read
+    leads[leads["lead_id"] != "L4"].to_csv(data / "leads.csv", index=False, encoding="cp932")
+    gone = same_as_without_cache(late)
+    assert len(scans) == 1 and any("orphans" in f.message for f in gone.findings)
