@@ -560,6 +560,11 @@ def _build_and_publish(
     root = settings.params_dir.resolve().parent
     with io.staging_dir(final) as stage:
         io.write_csv(kpi.metrics_table(rv), stage / "metrics.csv")
+        headline = _headline(rv)
+        leads = rv.dataset["leads"]
+        emails = set(leads["email"].dropna().astype(str)) if "email" in leads else set()
+        # each notebook loads the data itself: free this process's copy while they run
+        rv.dataset.release()
         log(f"running {len(plan)} notebook(s) with {min(jobs, len(plan))} kernel(s)")
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = [
@@ -587,11 +592,6 @@ def _build_and_publish(
                 results=kept,
             )
         if not include_pii:
-            emails = (
-                set(rv.dataset["leads"]["email"].dropna().astype(str))
-                if "email" in rv.dataset["leads"]
-                else set()
-            )
             hits = find_personal_data(stage, emails)
             if hits:
                 raise PersonalDataFound(
@@ -629,7 +629,7 @@ def _build_and_publish(
         io.write_text(
             report.render_month_index(
                 rv.month,
-                headline=_headline(rv),
+                headline=headline,
                 reports=links,
                 findings=[f.as_dict() for f in rv.findings],
                 lang=settings.locale,

@@ -71,6 +71,17 @@ class Dataset:
     def has(self, name: str) -> bool:
         return name in self.tables or name in self.lazy
 
+    def release(self) -> None:
+        """Free the tables and the DuckDB store; `sources` and `findings` stay. The dataset
+        cannot be read afterwards."""
+        self.tables.clear()
+        self.lazy.clear()
+        self.bulk.clear()
+        self.spans.clear()
+        if self.store is not None:
+            self.store.db.close()
+            self.store = None
+
     def time_span(self, name: str, column: str) -> tuple[pd.Timestamp, pd.Timestamp]:
         """The first and last timestamp of `column` in table `name` (NaT when it has none),
         computed where the table lies and kept: the tables do not change once loaded."""

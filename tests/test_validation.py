@@ -96,6 +96,17 @@ def test_valid_dataset_loads_typed_tables(tmp_path):
     assert len(ds.sources["leads"]["sha256"]) == 64
 
 
+def test_a_released_dataset_keeps_only_its_sources_and_findings(tmp_path):
+    ds = _load(tmp_path)
+    assert ds.time_span("activities", "occurred_at")[0] is not pd.NaT
+    sources, findings, store = dict(ds.sources), list(ds.findings), ds.store
+    ds.release()
+    assert ds.sources == sources and ds.findings == findings
+    assert ds.names == [] and ds.store is None and not ds.spans
+    with pytest.raises(Exception, match="closed"):
+        store.db.execute("SELECT 1")
+
+
 def test_empty_lead_source_becomes_unknown_without_finding(tmp_path):
     ds = _load(tmp_path)
     assert ds["leads"].set_index("lead_id").loc["L3", "lead_source"] == "unknown"
