@@ -244,8 +244,7 @@ def test_the_name_filter_of_company_blocks_loses_no_pair():
                 for i in rng.integers(500, size=n)
             ],
             "phone": [
-                None if rng.random() < 0.6 else f"03-1234-{i:04d}"
-                for i in rng.integers(60, size=n)
+                None if rng.random() < 0.6 else f"03-1234-{i:04d}" for i in rng.integers(60, size=n)
             ],
         }
     )

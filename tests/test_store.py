@@ -280,9 +280,7 @@ def test_a_damaged_or_unfinished_cache_entry_is_ignored(tmp_path):
     assert load_dataset(data, as_of=AS_OF, cache_dir=cache).bulk["activities"].cached
 
 
-def test_a_cached_load_skips_the_rule_scan_only_when_no_row_can_be_left_out(
-    tmp_path, monkeypatch
-):
+def test_a_cached_load_skips_the_rule_scan_only_when_no_row_can_be_left_out(tmp_path, monkeypatch):
     import maops_utils.store as store
 
     data, cache = handmade.write(tmp_path / "data"), tmp_path / "cache"
