@@ -20,7 +20,7 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import duckdb
@@ -88,6 +88,7 @@ class Problem:
 
     count: int
     examples: list[tuple[int, object]]
+    values: list[object] = field(default_factory=list)  # a code rule's distinct codes met
 
 
 class BulkTable:
@@ -351,7 +352,7 @@ class BulkTable:
         that order (each later rule sees only the rows kept so far, as in validation.py).
 
         Returns the problem found by each rule: "future", "orphans", and one per column of
-        `allowed`, with the distinct values it met under "values:<column>"."""
+        `allowed`, whose `values` are the distinct codes it met."""
         cur = self.store.cursor()
         try:
             cur.register("known_in", pd.DataFrame({"lead_id": known_leads.astype(object)}))
@@ -392,11 +393,13 @@ class BulkTable:
         for (key, _, col), where, count in zip(rules, wheres, counts, strict=True):
             found[key] = self.problem(where, col) if count else Problem(0, [])
             if key not in ("future", "orphans") and count:
-                rows = self._query(
-                    f"SELECT DISTINCT {ident(col)} FROM {self.typed_view} "
-                    f"WHERE {where} AND {ident(col)} IS NOT NULL"
-                )
-                found[f"values:{col}"] = Problem(len(rows), [(0, r[0]) for r in rows])
+                found[key].values = [
+                    r[0]
+                    for r in self._query(
+                        f"SELECT DISTINCT {ident(col)} FROM {self.typed_view} "
+                        f"WHERE {where} AND {ident(col)} IS NOT NULL"
+                    )
+                ]
         # A rule that left out no row is dropped from the view's filter: no row it could
         # leave out passes the earlier rules, so the rows kept are the same, and the view
         # (read by every query) then skips the look-up in the leads.

@@ -650,7 +650,7 @@ class _Checker:
             )
         if found[code].count:
             p = found[code]
-            values = sorted(str(v) for _, v in found[f"values:{code}"].examples)[:MAX_EXAMPLES]
+            values = sorted(str(v) for v in p.values)[:MAX_EXAMPLES]
             self.note(
                 "warning",
                 raw,
