@@ -1,5 +1,6 @@
 """What several test files need: the command line as a user runs it, a byte snapshot of
-folders, and a copy of the project to add notebooks or change settings in."""
+folders, a copy of the project to add notebooks or change settings in, and a notebook that
+fails."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+
+import nbformat
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -38,3 +41,12 @@ def make_project(base: Path) -> Path:
     shutil.copytree(ROOT / "notebooks", base / "notebooks")
     (base / "pyproject.toml").write_text("", encoding="utf-8")
     return base
+
+
+def add_broken_notebook(project: Path, message: str) -> str:
+    """Write `notebooks/99_broken.ipynb` into `project`: the KPI notebook with a last cell
+    raising RuntimeError(message). Returns the notebook's name for `--notebooks`."""
+    broken = nbformat.read(ROOT / "notebooks" / "01_kpi_evaluation.ipynb", as_version=4)
+    broken.cells.append(nbformat.v4.new_code_cell(f"raise RuntimeError({message!r})"))
+    nbformat.write(broken, project / "notebooks" / "99_broken.ipynb")
+    return "99_broken"

@@ -6,7 +6,7 @@ import shutil
 
 import nbformat
 import pytest
-from helpers import make_project, maops
+from helpers import add_broken_notebook, make_project, maops
 
 import handmade
 
@@ -194,9 +194,7 @@ def test_the_second_run_reads_the_validated_data_cache_and_no_cache_keeps_none(t
 
 def test_a_failed_run_leaves_no_cache_behind(tmp_path):
     project = make_project(tmp_path / "project")
-    broken = nbformat.read(project / "notebooks" / "01_kpi_evaluation.ipynb", as_version=4)
-    broken.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('boom')"))
-    nbformat.write(broken, project / "notebooks" / "99_broken.ipynb")
+    add_broken_notebook(project, "boom")
     data, out = handmade.write(tmp_path / "data"), tmp_path / "reports"
     r = maops(
         "run",

@@ -7,7 +7,7 @@ import shutil
 import nbformat
 import pandas as pd
 import pytest
-from helpers import ROOT, make_project, maops, snapshot
+from helpers import add_broken_notebook, make_project, maops, snapshot
 
 from maops_utils.catalogue import CORE_METRICS
 
@@ -167,9 +167,7 @@ def test_failed_runs_leave_the_previous_report_intact(published, tmp_path):
 
     # 2. a notebook that raises: the batch fails after executing, and nothing is published
     project = make_project(tmp_path / "project")
-    broken = nbformat.read(ROOT / "notebooks" / "01_kpi_evaluation.ipynb", as_version=4)
-    broken.cells.append(nbformat.v4.new_code_cell("raise RuntimeError('boom in the last cell')"))
-    nbformat.write(broken, project / "notebooks" / "99_broken.ipynb")
+    add_broken_notebook(project, "boom in the last cell")
     proc = maops(
         "run",
         "--params",
