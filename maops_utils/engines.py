@@ -242,6 +242,16 @@ def current_engine() -> str:
     return scope.name if scope else "duckdb"
 
 
+def engine_name(engine: str | Engine | None = None) -> str:
+    """The name of the engine `lease` would run a query on."""
+    if isinstance(engine, Engine):
+        return engine.name
+    if engine is None:
+        return current_engine()
+    _check_name(engine)
+    return engine
+
+
 def lease(dataset: Dataset, engine: str | Engine | None = None) -> tuple[Engine, bool] | None:
     """The engine a query on `dataset` runs on and whether the caller must close it.
 

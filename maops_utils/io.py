@@ -568,15 +568,61 @@ def publish_cache_entry(tmp: Path, entry: Path, meta: Mapping, *, keep: int = 3)
         shutil.rmtree(tmp, ignore_errors=True)  # published meanwhile, or no room: no cache
         return False
     _PUBLISHED.add(entry)
-    table = entry.name.rsplit("-", 1)[0]
-    entries = sorted(
-        (p for p in entry.parent.glob(f"{table}-*") if p.is_dir() and p != entry),
+    _keep_newest(entry, keep)
+    return True
+
+
+def _keep_newest(entry: Path, keep: int) -> None:
+    """Remove all but the `keep` newest folders of `entry`'s kind (`<kind>-<key>`)."""
+    kind = entry.name.rsplit("-", 1)[0]
+    older = sorted(
+        (p for p in entry.parent.glob(f"{kind}-*") if p.is_dir() and p != entry),
         key=lambda p: p.stat().st_mtime,
         reverse=True,
     )
-    for old in entries[max(keep - 1, 0) :]:
+    for old in older[max(keep - 1, 0) :]:
         shutil.rmtree(old, ignore_errors=True)
-    return True
+
+
+def open_cache_folder(entry: Path, *, keep: int = 3) -> None:
+    """Make sure the cache folder `entry` (`<kind>-<key>`) exists. Creating it registers it
+    as published by this process (see `drop_new_cache`) and keeps only the `keep` newest
+    folders of its kind."""
+    if entry.is_dir():
+        return
+    try:
+        entry.mkdir(parents=True)
+    except FileExistsError:
+        return  # another process made it meanwhile
+    _PUBLISHED.add(entry)
+    _keep_newest(entry, keep)
+
+
+def read_parquet_file(path: Path) -> pd.DataFrame | None:
+    """A Parquet file written by `write_parquet_atomic`, or None when it is absent or damaged
+    (a damaged one is removed)."""
+    try:
+        return pd.read_parquet(path)
+    except FileNotFoundError:
+        return None
+    except (OSError, ValueError, pa.ArrowException):
+        path.unlink(missing_ok=True)
+        return None
+
+
+def write_parquet_atomic(frame: pd.DataFrame, path: Path) -> Path:
+    """Write `frame` as Parquet to a temporary file beside `path`, then rename it over `path`."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    os.chmod(tmp, 0o666 & ~_umask())
+    try:
+        frame.to_parquet(tmp, index=False)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return path
 
 
 def cache_names(cache_dir: Path | None) -> set[str] | None:

@@ -113,52 +113,80 @@ _VIEWS = {
 DIMENSIONS = ("product", "lead_source", "campaign_id")
 
 
-def compile_metric(
-    name: str,
-    spec: Count | Sum,
+def _condition(filters) -> str:
+    parts = _where(filters)
+    return " AND ".join(parts) if parts else "TRUE"
+
+
+def _flag(condition: str, then: str, otherwise: str) -> str:
+    return (
+        then if condition == "TRUE" else f"CASE WHEN {condition} THEN {then} ELSE {otherwise} END"
+    )
+
+
+def _branch_key(spec: Count | Sum, dims: tuple[str, ...]) -> tuple:
+    """Metrics with the same key are computed in one scan of their view."""
+    if isinstance(spec, Count) and spec.distinct:
+        return (spec.table, spec.time, "distinct", tuple(c for c in spec.distinct if c not in dims))
+    return (spec.table, spec.time, "rows", ())
+
+
+def compile_branch(
+    metrics: Sequence[tuple[str, Count | Sum]],
     start: pd.Timestamp,
     end: pd.Timestamp,
     dims: tuple[str, ...] = ("product",),
 ) -> str:
-    """SQL (DuckDB dialect) giving rows (metric, month_start, *dims, value) for one base metric.
+    """SQL (DuckDB dialect) giving rows (metric, month_start, *dims, value) for base metrics
+    that share a table, a time column and a distinct key (`_branch_key`): one scan for all.
 
-    Groups by `dims` and, through GROUPING SETS in the same scan, the whole business, where
-    every dimension reads `ALL`: a distinct pair is counted once even across groups.
-    """
-    view, renames = _VIEWS[spec.table]
-    time = renames.get(spec.time, spec.time)
-    conds = [
-        f"{time} >= {timestamp_literal(start)}",
-        f"{time} < {timestamp_literal(end)}",
-        *_where(spec.where),
-    ]
+    Each metric's filter becomes a 0/1 flag per row (a distinct metric: per distinct tuple,
+    1 when any of its rows passes, so GROUP BY treats NULLs as equal, as SELECT DISTINCT and
+    pandas drop_duplicates do). Grouping sets give each group of `dims` and the whole
+    business, where every dimension reads `ALL`; a distinct tuple is counted once even across
+    groups. A tiny cross join with the metric names turns the one row per group into one
+    row per metric, so the scan is not repeated."""
+    first = metrics[0][1]
+    view, renames = _VIEWS[first.table]
+    time = renames.get(first.time, first.time)
+    conds = [_condition(spec.where) for _, spec in metrics]
+    where = [f"{time} >= {timestamp_literal(start)}", f"{time} < {timestamp_literal(end)}"]
+    if "TRUE" not in conds:
+        where.append("(" + " OR ".join(f"({c})" for c in dict.fromkeys(conds)) + ")")
     month = f"DATE_TRUNC('month', {time})"
     keys = ", ".join(dims)
-    if isinstance(spec, Count) and spec.distinct:
-        # SELECT DISTINCT treats NULLs as equal, as pandas drop_duplicates does.
-        extra = [c for c in spec.distinct if c not in dims]
+    kind, extra = _branch_key(first, dims)[2:]
+    if kind == "distinct":
+        cols = ", ".join([*dims, *extra])
+        flags = ", ".join(f"{_flag(c, '1', '0')} AS f{i}" for i, c in enumerate(conds))
+        rows = f"SELECT {month} AS month_start, {cols}, {flags} FROM {view} WHERE {' AND '.join(where)}"
+        maxes = ", ".join(f"MAX(f{i}) AS f{i}" for i in range(len(conds)))
         inner = (
-            f"SELECT DISTINCT {month} AS month_start, {', '.join([*dims, *extra])} "
-            f"FROM {view} WHERE {' AND '.join(conds)}"
+            f"SELECT month_start, {cols}, {maxes} FROM ({rows}) AS r GROUP BY month_start, {cols}"
         )
-        agg = "COUNT(*)"
-    elif isinstance(spec, Count):
-        inner = f"SELECT {month} AS month_start, {keys} FROM {view} WHERE {' AND '.join(conds)}"
-        agg = "COUNT(*)"
     else:
-        inner = (
-            f"SELECT {month} AS month_start, {keys}, {spec.column} AS amount "
-            f"FROM {view} WHERE {' AND '.join(conds)}"
-        )
-        agg = "SUM(amount)"
+        values = [
+            f"{_flag(c, spec.column, 'NULL') if isinstance(spec, Sum) else _flag(c, '1', '0')} AS f{i}"
+            for i, ((_, spec), c) in enumerate(zip(metrics, conds, strict=True))
+        ]
+        inner = f"SELECT {month} AS month_start, {keys}, {', '.join(values)} FROM {view} WHERE {' AND '.join(where)}"
     labels = ", ".join(
         f"CASE WHEN GROUPING({d}) = 1 THEN {_literal(ALL)} ELSE CAST({d} AS VARCHAR) END AS {d}"
         for d in dims
     )
+    sums = ", ".join(f"CAST(SUM(f{i}) AS DOUBLE) AS v{i}" for i in range(len(metrics)))
+    grouped = (
+        f"SELECT month_start, {labels}, {sums} FROM ({inner}) AS t "
+        f"GROUP BY GROUPING SETS ((month_start, {keys}), (month_start))"
+    )
+    out_dims = ", ".join(f"g.{d}" for d in dims)
+    if len(metrics) == 1:
+        return f"SELECT {_literal(metrics[0][0])} AS metric, g.month_start, {out_dims}, g.v0 AS value FROM ({grouped}) AS g"
+    names = ", ".join(f"({_literal(name)})" for name, _ in metrics)
+    pick = " ".join(f"WHEN {_literal(name)} THEN g.v{i}" for i, (name, _) in enumerate(metrics))
     return (
-        f"SELECT {_literal(name)} AS metric, month_start, {labels}, "
-        f"CAST({agg} AS DOUBLE) AS value "
-        f"FROM ({inner}) AS t GROUP BY GROUPING SETS ((month_start, {keys}), (month_start))"
+        f"SELECT m.metric, g.month_start, {out_dims}, CASE m.metric {pick} END AS value "
+        f"FROM ({grouped}) AS g CROSS JOIN (VALUES {names}) AS m(metric)"
     )
 
 
@@ -169,12 +197,14 @@ def compile_base_query(
     dialect: str = "duckdb",
     dims: tuple[str, ...] = ("product",),
 ) -> str:
-    """The single query computing every count and sum in `specs` for months in [start, end)."""
-    parts = [
-        compile_metric(name, spec, start, end, dims)
-        for name, spec in specs.items()
-        if isinstance(spec, Count | Sum)
-    ]
+    """The single query computing every count and sum in `specs` for months in [start, end):
+    one branch per table, time column and distinct key (`compile_branch`), joined by UNION
+    ALL, so each table is scanned once or twice however many metrics read it."""
+    branches: dict[tuple, list[tuple[str, Count | Sum]]] = {}
+    for name, spec in specs.items():
+        if isinstance(spec, Count | Sum):
+            branches.setdefault(_branch_key(spec, dims), []).append((name, spec))
+    parts = [compile_branch(metrics, start, end, dims) for metrics in branches.values()]
     return to_dialect("\nUNION ALL\n".join(parts), dialect)
 
 
@@ -286,6 +316,46 @@ def _needed(specs: Mapping[str, Spec], names: Sequence[str]) -> dict[str, Spec]:
     return {n: s for n, s in specs.items() if n in wanted}
 
 
+def _facts_key(specs: Mapping[str, Spec], month: str, dims: tuple[str, ...], engine: str) -> str:
+    """What a month's facts depend on besides the input: the engine, the views and the
+    month's compiled query (facts.py)."""
+    views = "\n".join(f"{n}: {s}" for n, s in VIEWS_SQL.items())
+    query = compile_base_query(specs, *month_bounds(month), dims=dims)
+    return f"{engine}\n{ENGINE_COLUMNS}\n{views}\n{query}"
+
+
+def _query_months(
+    dataset: Dataset,
+    specs: Mapping[str, Spec],
+    months: Sequence[str],
+    dims: tuple[str, ...],
+    con: duckdb.DuckDBPyConnection | None,
+    engine: str | object | None,
+) -> pd.DataFrame:
+    """The base rows of `months` (sorted), from one query over the months they span."""
+    from . import engines
+
+    start, end = month_bounds(months[0])[0], month_bounds(months[-1])[1]
+    leased = None if con is not None else engines.lease(dataset, engine)
+    if leased is not None:
+        eng, owned = leased
+        try:
+            base = eng.run(compile_base_query(specs, start, end, dialect=eng.dialect, dims=dims))
+        finally:
+            if owned:
+                eng.close()
+    else:
+        own = con is None
+        con = con or connect(dataset)
+        try:
+            base = con.execute(compile_base_query(specs, start, end, dims=dims)).df()
+        finally:
+            if own:
+                con.close()
+    base["month"] = pd.to_datetime(base["month_start"]).dt.strftime("%Y-%m")
+    return base[base["month"].isin(months)]
+
+
 def compute_metrics(
     dataset: Dataset,
     months: Sequence[str],
@@ -327,30 +397,24 @@ def compute_metrics(
     columns = ["month", *dims, "metric", "value"]
     if not months:
         return pd.DataFrame(columns=columns)
-    bounds = [month_bounds(m) for m in months]
-    start, end = min(b[0] for b in bounds), max(b[1] for b in bounds)
     from . import engines  # imported here: engines builds on this module
 
     if con is not None and engine not in (None, "duckdb"):
         raise ValueError("give either con (a DuckDB connection) or engine, not both")
-    leased = None if con is not None else engines.lease(dataset, engine)
-    if leased is not None:
-        eng, owned = leased
-        try:
-            base = eng.run(compile_base_query(specs, start, end, dialect=eng.dialect, dims=dims))
-        finally:
-            if owned:
-                eng.close()
-    else:
-        own = con is None
-        con = con or connect(dataset)
-        try:
-            base = con.execute(compile_base_query(specs, start, end, dims=dims)).df()
-        finally:
-            if own:
-                con.close()
-    base["month"] = pd.to_datetime(base["month_start"]).dt.strftime("%Y-%m")
-    base = base[base["month"].isin(months)]
+    name = "duckdb" if con is not None else engines.engine_name(engine)
+    facts = dataset.facts
+    keys = {m: _facts_key(specs, m, dims, name) for m in months} if facts is not None else {}
+    kept = {m: facts.get(m, keys[m]) for m in keys}
+    todo = sorted(m for m in months if kept.get(m) is None)
+    parts = [frame for frame in kept.values() if frame is not None and not frame.empty]
+    if todo:
+        fresh = _query_months(dataset, specs, todo, dims, con, engine)
+        for month in keys.keys() & set(todo):
+            facts.put(month, keys[month], fresh[fresh["month"] == month])
+        parts.append(fresh)
+    base = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0] if parts else None
+    if base is None:  # every month read from the cache, none with a row
+        base = pd.DataFrame(columns=["metric", "month_start", *dims, "value", "month"])
     levels = []
     for d in dims:
         given = (groups or {}).get(d)

@@ -21,6 +21,7 @@ import pandas as pd
 from . import __version__, io, kpi, report
 from .config import RunSettings, suggest
 from .errors import ConfigError, MaopsError, NotEnoughData
+from .facts import MonthFacts
 from .i18n import format_ratio, format_value, t
 
 PACKAGES = (
@@ -608,6 +609,7 @@ def _build_and_publish(
             "settings": settings.as_dict(),
             "options": {"products": products or [], "jobs": jobs, "include_pii": include_pii},
             "inputs": rv.dataset.sources,
+            "metric_facts": _facts_note(rv.dataset.facts),
             "notebooks": [
                 {
                     "name": r.name,
@@ -649,6 +651,17 @@ def _build_and_publish(
     return RunResult(rv.month, final, final / "index.html", published, len(rv.findings), elapsed)
 
 
+def _facts_note(facts: MonthFacts | None) -> dict[str, Any] | None:
+    """What this process did with the month facts (the notebooks keep their own count)."""
+    if facts is None:
+        return None
+    return {
+        "folder": str(facts.folder.parent),
+        "months_read": facts.read,
+        "months_queried": facts.written,
+    }
+
+
 def _log_text(manifest: dict[str, Any]) -> str:
     lines = [
         f"maops {manifest['maops_version']} monthly run for {manifest['month']}",
@@ -661,6 +674,12 @@ def _log_text(manifest: dict[str, Any]) -> str:
             f"  {name}: {src['path']} ({src['bytes']} bytes, {src['rows']} rows, "
             f"{src['encoding']}, sha256 {src['sha256']})"
             + (f"; validated-data cache {src['cache']}" if src.get("cache") else "")
+        )
+    facts = manifest.get("metric_facts")
+    if facts:
+        lines.append(
+            f"  metric facts by month: {facts['months_read']} read from the cache, "
+            f"{facts['months_queried']} queried and kept ({facts['folder']})"
         )
     lines += ["", "settings:"] + [f"  {k}: {v}" for k, v in manifest["settings"].items()]
     lines += ["", "versions: " + ", ".join(f"{k} {v}" for k, v in manifest["versions"].items())]

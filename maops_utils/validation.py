@@ -18,6 +18,7 @@ import numpy as np
 import pandas as pd
 
 from .errors import DataContractError, Finding
+from .facts import MonthFacts
 from .io import (
     RawTable,
     ScanTable,
@@ -60,6 +61,8 @@ class Dataset:
     sliced: bool = False  # lazy tables hold other leads' rows too: cut them to `leads`
     bulk: dict[str, BulkTable] = field(default_factory=dict, repr=False)  # how they were checked
     spans: dict[tuple[str, str], tuple] = field(default_factory=dict, repr=False)  # time_span's
+    cut_at: pd.Timestamp | None = None  # the run time, when it left rows or values out
+    facts: MonthFacts | None = field(default=None, repr=False)  # month facts kept between runs
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         if name not in self.tables and name in self.lazy:
@@ -144,6 +147,8 @@ class Dataset:
             self.store,
             lazy,
             sliced=bool(lazy),
+            cut_at=self.cut_at,
+            facts=self.facts.for_product(product) if self.facts is not None else None,
         )
 
     @property
@@ -287,6 +292,7 @@ class _Checker:
         self.as_of = as_of
         self.errors: list[Finding] = []
         self.findings: list[Finding] = []
+        self.cut = False  # whether as_of left rows or values out
 
     # -- helpers
     def error(self, raw: RawTable, message: str, *, column: str = "", mask=None, action: str = ""):
@@ -511,10 +517,12 @@ class _Checker:
     def drop_future(self, name: str, frame: pd.DataFrame, col: str) -> pd.DataFrame:
         if self.as_of is None or col not in frame.columns:
             return frame
+        future = frame[col] > self.as_of
+        self.cut |= bool(future.any())
         return self.drop(
             name,
             frame,
-            frame[col] > self.as_of,
+            future,
             _future_text(self.as_of),
             column=col,
             action=_FUTURE_ACTION,
@@ -629,6 +637,7 @@ class _Checker:
         raw = self.raw[bulk.name]
         found = bulk.create_valid(pd.Series(known), self.as_of, time_col, {code: allowed})
         if "future" in found and found["future"].count:
+            self.cut = True
             p = found["future"]
             self.note(
                 "warning",
@@ -724,6 +733,7 @@ def validate(
         opps["closed_at"] > as_of if as_of is not None else pd.Series(False, index=opps.index)
     )
     if future_close.any():
+        chk.cut = True
         chk.warn(
             raw["opportunities"],
             f"{int(future_close.sum())} closed_at value(s) after the run time were ignored",
@@ -779,7 +789,8 @@ def validate(
         for name, r in raw.items()
     }
     lazy = {name: b.valid_view for name, b in bulk.items()}
-    return Dataset(tables, chk.findings, timezone, sources, store, lazy, bulk=bulk)
+    cut_at = as_of if chk.cut else None
+    return Dataset(tables, chk.findings, timezone, sources, store, lazy, bulk=bulk, cut_at=cut_at)
 
 
 def load_dataset(
@@ -820,6 +831,14 @@ def load_dataset(
         else:
             state = "not written"
         dataset.sources[name]["cache"] = f"{state} ({entry})"
+    if cache_dir is not None:
+        dataset.facts = MonthFacts.for_input(
+            cache_dir,
+            {name: str(src["sha256"]) for name, src in dataset.sources.items()},
+            timezone=timezone,
+            encoding=encoding,
+            as_of=dataset.cut_at,
+        )
     return dataset
 
 

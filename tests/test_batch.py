@@ -190,6 +190,16 @@ def test_the_second_run_reads_the_validated_data_cache_and_no_cache_keeps_none(t
             assert a == (plain / month / table).read_bytes(), (month, table)
     index = json.loads((cached / "2025-12" / "run.json").read_text(encoding="utf-8"))
     assert index["settings"]["cache_dir"] == str(cached / ".cache")
+    # the month facts: the first run queries its trend, the next one only the month it adds
+    facts = [
+        json.loads((cached / m / "run.json").read_text("utf-8"))["metric_facts"]
+        for m in ("2026-01", "2025-12")
+    ]
+    assert facts[0]["months_read"] == 0 and facts[0]["months_queried"] == 13
+    assert (facts[1]["months_read"], facts[1]["months_queried"]) == (12, 1)
+    assert "12 read from the cache, 1 queried and kept" in second
+    assert len(list((cached / ".cache").glob("facts-*"))) == 1
+    assert json.loads((plain / "2025-12" / "run.json").read_text("utf-8"))["metric_facts"] is None
 
 
 def test_a_failed_run_leaves_no_cache_behind(tmp_path):

@@ -98,6 +98,63 @@ def test_every_query_transpiles_to_spark_sql():
 def test_compiled_sql_quotes_filter_values():
     spec = mx.Count("activities", "occurred_at", (("category", ("it's",)),))
     start, end = mx.month_bounds("2026-01")
-    sql = mx.compile_metric("x", spec, start, end)
+    sql = mx.compile_branch([("x", spec)], start, end)
     assert "'it''s'" in sql
     sqlglot.parse_one(sql, read="duckdb")
+
+
+# Metrics whose filters overlap, share a distinct key, leave NULLs in the key or sum a column:
+# compiled together they share one scan per table, and must count exactly what each counts alone.
+SHARED_SCAN = {
+    "sends": mx.Count("activities", "occurred_at", (("activity_type", ("email_send",)),)),
+    "sends_or_bounces": mx.Count(
+        "activities", "occurred_at", (("activity_type", ("email_send", "email_bounce")),)
+    ),
+    "product_views": mx.Count(
+        "activities",
+        "occurred_at",
+        (("activity_type", ("page_view",)), ("category", ("product_detail",))),
+    ),
+    "open_pairs": mx.Count(
+        "activities",
+        "occurred_at",
+        (("activity_type", ("email_open",)),),
+        ("lead_id", "campaign_id"),
+    ),
+    "click_pairs": mx.Count(
+        "activities",
+        "occurred_at",
+        (("activity_type", ("email_click",)),),
+        ("lead_id", "campaign_id"),
+    ),
+    "active_leads": mx.Count("activities", "occurred_at", (), ("lead_id",)),
+    "opening_leads": mx.Count(
+        "activities", "occurred_at", (("activity_type", ("email_open",)),), ("lead_id",)
+    ),
+    "categories": mx.Count("activities", "occurred_at", (), ("category",)),
+    "won": mx.Count("opportunities", "closed_at", (("status", ("won",)),)),
+    "won_amount": mx.Sum("opportunities", "closed_at", "amount", (("status", ("won",)),)),
+    "lost": mx.Count("opportunities", "closed_at", (("status", ("lost",)),)),
+    "created": mx.Count("opportunities", "created_at"),
+    "pipeline": mx.Sum("opportunities", "created_at", "amount"),
+}
+
+
+@pytest.mark.parametrize("dims", [("product",), ("lead_source",), ("product", "campaign_id")])
+def test_metrics_sharing_a_scan_count_what_each_counts_alone(dataset, dims):
+    months = ["2025-12", handmade.MONTH, "2026-02"]
+    specs = SHARED_SCAN
+    if "campaign_id" in dims:
+        specs = {n: s for n, s in specs.items() if s.table == "activities"}
+    together = mx.compute_metrics(dataset, months, specs=specs, names=list(specs), dims=dims)
+    assert len(set(together["metric"])) == len(specs)
+    for name in specs:
+        alone = mx.compute_metrics(dataset, months, specs=specs, names=[name], dims=dims)
+        # together shows every group any of the metrics has (a zero for the others)
+        part = together[together["metric"] == name].set_index(["month", *dims])
+        part = part.loc[alone.set_index(["month", *dims]).index].reset_index()
+        pd.testing.assert_frame_equal(part, alone, check_dtype=False, obj=name)
+        assert set(together.loc[together["metric"] == name, "value"]) - set(alone["value"]) <= {0}
+    assert together.loc[together["metric"] == "open_pairs", "value"].sum() > 0
+    if "won_amount" in specs:
+        assert together.loc[together["metric"] == "won_amount", "value"].sum() > 0
