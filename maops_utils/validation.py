@@ -16,6 +16,8 @@ from pathlib import Path
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .errors import DataContractError, Finding
 from .facts import MonthFacts
@@ -128,11 +130,11 @@ class Dataset:
         cross-product ones (empty product)."""
         leads = self.tables["leads"]
         mine = leads[leads["product"] == product]
-        ids = set(mine["lead_id"])
+        ids = mine["lead_id"]
         tables = {"leads": mine}
         for name, frame in self.tables.items():
             if name in ("activities", "stage_changes", "scores"):
-                tables[name] = frame[frame["lead_id"].isin(ids)]
+                tables[name] = frame[isin(frame["lead_id"], ids)]
             elif name == "opportunities":
                 tables[name] = frame[frame["product"] == product]
             elif name == "campaigns":
@@ -154,8 +156,26 @@ class Dataset:
     @property
     def products(self) -> list[str]:
         """Every product code in leads and opportunities, sorted."""
-        values = set(self.tables["leads"]["product"]) | set(self.tables["opportunities"]["product"])
+        values = {
+            *self.tables["leads"]["product"].unique(),
+            *self.tables["opportunities"]["product"].unique(),
+        }
         return sorted(str(v) for v in values)
+
+
+def isin(values: pd.Series, among) -> pd.Series:
+    """`values.isin(among)` that stays fast for text columns with many candidates: pandas
+    looks each candidate up in Python for its Arrow-backed text type; Arrow's `is_in` does
+    not. Missing values match missing candidates, as in pandas."""
+    if not isinstance(values.dtype, pd.StringDtype) or values.dtype.storage != "pyarrow":
+        return values.isin(among)
+    column = pa.array(values.array)
+    if isinstance(among, pd.Series | pd.Index) and isinstance(among.dtype, pd.StringDtype):
+        pool = pa.array(among.array)
+    else:
+        pool = pa.array(pd.Series(list(among), dtype="object"), type=column.type, from_pandas=True)
+    found = pc.is_in(column, value_set=pool.cast(column.type), skip_nulls=False)
+    return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
 
 
 def _columns(raw: RawTable | ScanTable) -> list[str]:
@@ -234,8 +254,9 @@ def _parse_numbers(values: pd.Series) -> pd.Series:
 
 
 def _strings(values: pd.Series) -> pd.Series:
-    out = values.astype("string").str.strip()
-    return out.where(out != "", None).astype(object)
+    # pandas' own text type (Arrow-backed, NaN when missing): no Python object per cell
+    out = values.astype("string").str.strip().astype("str")
+    return out.where(out != "")
 
 
 # What every finding says, whichever engine found it (pandas here, SQL in store.py).
@@ -534,7 +555,7 @@ class _Checker:
         return self.drop(
             name,
             frame,
-            ~frame["lead_id"].isin(known),
+            ~isin(frame["lead_id"], known),
             _orphan_text(noun),
             column="lead_id",
             action=_ORPHAN_ACTION,
@@ -761,7 +782,7 @@ def validate(
             column="closed_at",
             mask=no_close,
         )
-    orphan = opps["lead_id"].notna() & ~opps["lead_id"].isin(known)
+    orphan = opps["lead_id"].notna() & ~isin(opps["lead_id"], known)
     if orphan.any():
         chk.warn(
             raw["opportunities"],

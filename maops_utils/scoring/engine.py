@@ -35,7 +35,7 @@ import pandas as pd
 
 from .. import metrics as mx
 from ..metrics import month_bounds, month_range
-from ..validation import Dataset
+from ..validation import Dataset, isin
 from .model import EMPTY, ActivityRule, ProfileRule, RatingGrid, ScoringModel
 
 SECOND = pd.Timedelta(seconds=1)
@@ -363,7 +363,7 @@ def event_moments(
         expiry["at"] = expiry["at"] + pd.Timedelta(days=model.lookback_days)
         parts.append(expiry[expiry["at"] < cutoff])
     out = pd.concat(parts, ignore_index=True)
-    out = out[out["lead_id"].isin(set(leads["lead_id"]))]
+    out = out[isin(out["lead_id"], leads["lead_id"])]
     # (lead_id, at) is unique after drop_duplicates, so the sort fixes the order completely.
     out = out.drop_duplicates().sort_values(["lead_id", "at"], kind="stable")
     out.insert(0, "row_id", np.arange(len(out), dtype="int64"))
