@@ -28,7 +28,7 @@ import pandas as pd
 
 from .. import metrics as mx
 from ..validation import Dataset
-from .engine import points_by_rule
+from .engine import lead_positions, points_by_rule
 from .model import EMPTY, ActivityRule, Band, ProfileRule, Proposal, ScoringModel
 
 # Activity types whose category names what was viewed or sent (contract: activities.category).
@@ -146,12 +146,12 @@ def feature_matrix(
     """
     leads = dataset["leads"]
     levels = profile_levels(leads, proposal)
-    levels.index = leads["lead_id"].to_numpy()
     m = moments.reset_index(drop=True)
+    at = lead_positions(leads, m["lead_id"])
     out = {}
     for attribute, level in spec.profile:
-        lead_level = m["lead_id"].map(levels[attribute])
-        out[f"{attribute}={level}"] = (lead_level == level).to_numpy(dtype="float64")
+        has = (levels[attribute] == level).to_numpy(dtype="float64")
+        out[f"{attribute}={level}"] = np.where(at >= 0, has[at], 0.0)
     X = pd.DataFrame(out, index=m.index)
     counts = points_by_rule(
         con,
