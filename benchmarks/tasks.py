@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import json
 import resource
+import shutil
 import sys
 import time
 from pathlib import Path
@@ -98,7 +99,20 @@ CACHE_DIR: Path | None = None  # set by main: beside the task's output
 
 
 def task_maops_warm(data: Path, month: str, phases: dict) -> pd.DataFrame:
-    """(a) with the validated-data cache of an earlier run (`load_dataset(cache_dir=...)`)."""
+    """(a) with the validated-data cache of an earlier run (`load_dataset(cache_dir=...)`),
+    the month's metric facts removed first, so that the metric query runs."""
+    assert CACHE_DIR is not None
+    for kept in CACHE_DIR.glob("facts-*"):
+        shutil.rmtree(kept)
+    return _maops_cached(data, month, phases)
+
+
+def task_maops_facts(data: Path, month: str, phases: dict) -> pd.DataFrame:
+    """(a2) with the month's metric facts kept too: the metric query is not run again."""
+    return _maops_cached(data, month, phases)
+
+
+def _maops_cached(data: Path, month: str, phases: dict) -> pd.DataFrame:
     from maops_utils import metrics as mx
     from maops_utils.validation import load_dataset
 
@@ -426,6 +440,7 @@ def partition(single: Path, hive: Path) -> dict:
 TASKS = {
     "maops": task_maops,
     "maops_warm": task_maops_warm,
+    "maops_facts": task_maops_facts,
     "maops_scan": task_maops_scan,
     "maops_spark": task_maops_spark,
     "duckdb_sql": task_duckdb_sql,

@@ -64,9 +64,13 @@ def test_run_writes_the_contract_outputs(published):
         if p.name.startswith(".") and not p.name.endswith(".lock") and p.name != ".cache"
     ]
     assert leftovers == []
-    # the validated-data cache (docs/scale.md): one complete entry, nothing half-written
-    (entry,) = (published["out"] / ".cache").iterdir()
+    # the validated-data cache (docs/scale.md): one complete entry and the month facts,
+    # nothing half-written
+    entry, facts = sorted((published["out"] / ".cache").iterdir())
+    assert entry.name.startswith("activities-") and facts.name.startswith("facts-")
     assert (entry / "meta.json").is_file() and list((entry / "data").glob("*/*.parquet"))
+    kept = list(facts.glob("all/*"))
+    assert kept and all(p.name.endswith(".parquet") and not p.name.startswith(".") for p in kept)
 
 
 def test_metrics_csv_equals_the_hand_computation(published):
