@@ -402,7 +402,7 @@ def compute_metrics(
     if con is not None and engine not in (None, "duckdb"):
         raise ValueError("give either con (a DuckDB connection) or engine, not both")
     name = "duckdb" if con is not None else engines.engine_name(engine)
-    facts = dataset.facts
+    facts = getattr(dataset, "facts", None)  # None: a bare connection (benchmarks)
     keys = {m: _facts_key(specs, m, dims, name) for m in months} if facts is not None else {}
     kept = {m: facts.get(m, keys[m]) for m in keys}
     todo = sorted(m for m in months if kept.get(m) is None)
