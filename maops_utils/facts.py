@@ -12,7 +12,7 @@ file per month under the validated-data cache and read instead of querying again
   date after it), since the validated data then depends on it. A changed input gives a new key;
   the three newest keys are kept.
 - the scope is the whole dataset (`all`) or one product's slice;
-- the query key is a checksum of the engine's dialect, the metric views and the month's
+- the query key is a checksum of the engine's name, the metric views and the month's
   compiled SQL, so a changed catalogue, definition or grouping is queried afresh.
 
 A run's trend then queries only the months it has not seen with this input: a report re-run,
