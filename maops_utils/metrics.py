@@ -412,8 +412,9 @@ def compute_metrics(
         for month in keys.keys() & set(todo):
             facts.put(month, keys[month], fresh[fresh["month"] == month])
         parts.append(fresh)
-    base = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0] if parts else None
-    if base is None:  # every month read from the cache, none with a row
+    if parts:
+        base = pd.concat(parts, ignore_index=True)
+    else:  # every month read from the cache, none with a row
         base = pd.DataFrame(columns=["metric", "month_start", *dims, "value", "month"])
     levels = []
     for d in dims:
