@@ -25,6 +25,9 @@ Tasks:
   partition     the Hive layout of a dataset already written as single files, with the same
                 writer as `maops sample --partition-months` (no new generation):
                 `tasks.py partition SINGLE HIVE`
+  tocsv         the same dataset with the activities as one UTF-8 CSV file, as an MA tool
+                exports them (timestamps `YYYY-MM-DD HH:MM:SS`, empty cells for none):
+                `tasks.py tocsv SINGLE CSV`; `maops_csv` is `maops` on it
 """
 
 from __future__ import annotations
@@ -437,8 +440,37 @@ def partition(single: Path, hive: Path) -> dict:
     return {"write hive": time.perf_counter() - t, "rows": info["rows"]}
 
 
+def tocsv(single: Path, target: Path) -> dict:
+    """CSV from the files of SINGLE: the small tables copied, the activities written as CSV
+    by DuckDB (fast; the cells are what `maops sample` writes to CSV)."""
+    import duckdb
+
+    (target / MARKER).unlink(missing_ok=True)
+    target.mkdir(parents=True, exist_ok=True)
+    t = time.perf_counter()
+    for name in (*TABLES, "campaigns"):
+        src = single / f"{name}.parquet"
+        if src.is_file() and name != "activities":
+            shutil.copyfile(src, target / src.name)
+    src, out = single / "activities.parquet", target / "activities.csv"
+    con = duckdb.connect()
+    names = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM read_parquet('{src}')").fetchall()]
+    select = ", ".join(
+        f"strftime({c}, '%Y-%m-%d %H:%M:%S') AS {c}" if c == "occurred_at" else c for c in names
+    )
+    con.execute(
+        f"COPY (SELECT {select} FROM read_parquet('{src}')) TO '{out}.part' (HEADER, DELIMITER ',')"
+    )
+    Path(f"{out}.part").replace(out)
+    info = json.loads((single / MARKER).read_text(encoding="utf-8"))
+    text = json.dumps({**info, "layout": "csv", "csv_bytes": out.stat().st_size}, indent=2) + "\n"
+    (target / MARKER).write_text(text, encoding="utf-8")
+    return {"write csv": time.perf_counter() - t, "rows": info["rows"]}
+
+
 TASKS = {
     "maops": task_maops,
+    "maops_csv": task_maops,
     "maops_warm": task_maops_warm,
     "maops_facts": task_maops_facts,
     "maops_scan": task_maops_scan,
@@ -454,9 +486,10 @@ def main(argv: list[str]) -> None:
         phases = generate(Path(single), Path(hive), int(leads), int(months), int(seed), end)
         print(json.dumps({"task": "generate", "phases": phases, "import_rss_mb": 0.0}))
         return
-    if argv[0] == "partition":
-        phases = partition(Path(argv[1]), Path(argv[2]))
-        print(json.dumps({"task": "partition", "phases": phases, "import_rss_mb": 0.0}))
+    if argv[0] in ("partition", "tocsv"):
+        derive = partition if argv[0] == "partition" else tocsv
+        phases = derive(Path(argv[1]), Path(argv[2]))
+        print(json.dumps({"task": argv[0], "phases": phases, "import_rss_mb": 0.0}))
         return
     task, data, month, out = argv[0], Path(argv[1]), argv[2], Path(argv[3])
     fn = TASKS[task]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import codecs
 import csv
 import hashlib
 import io as _io
@@ -12,7 +13,7 @@ import shutil
 import tempfile
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -111,29 +112,29 @@ def sha256_file(path: Path) -> str:
     return h.hexdigest()
 
 
-def decode_text(data: bytes, *, file: str, table: str, encoding: str = "auto") -> tuple[str, str]:
-    """Decode CSV bytes; with "auto", UTF-8 (BOM or not) first, then CP932 (Japanese Excel)."""
+def _encoding_tries(encoding: str) -> tuple[str, ...]:
+    """The encodings to try, in order, for an `encoding` setting."""
     if encoding not in ENCODINGS:
         raise ConfigError(
             f"encoding '{encoding}' is not supported; use one of {', '.join(ENCODINGS)}"
         )
-    tries = ("utf-8-sig", "cp932") if encoding == "auto" else (encoding,)
-    first_error: UnicodeDecodeError | None = None
-    first_enc = tries[0]
-    for enc in tries:
-        try:
-            text = data.decode("utf-8-sig" if enc == "utf-8" else enc)
-            if enc.startswith("utf-8"):
-                enc = "utf-8-sig" if data[:3] == b"\xef\xbb\xbf" else "utf-8"
-            return text, enc
-        except UnicodeDecodeError as exc:
-            if first_error is None:
-                first_error, first_enc = exc, enc
-    assert first_error is not None
-    # positions from the utf-8-sig codec do not count the BOM it skipped
-    skipped = 3 if first_enc.startswith("utf-8") and data[:3] == b"\xef\xbb\xbf" else 0
-    line = data[: first_error.start + skipped].count(b"\n") + 1
-    raise DataContractError(
+    return ("utf-8-sig", "cp932") if encoding == "auto" else (encoding,)
+
+
+def _codec(enc: str) -> str:
+    """The Python codec for an encoding tried: UTF-8 with or without a BOM."""
+    return "utf-8-sig" if enc == "utf-8" else enc
+
+
+def _label(enc: str, head: bytes) -> str:
+    """The encoding a file was read in, as run.json records it."""
+    if enc.startswith("utf-8"):
+        return "utf-8-sig" if head[:3] == b"\xef\xbb\xbf" else "utf-8"
+    return enc
+
+
+def _undecodable(table: str, file: str, tries: tuple[str, ...], line: int) -> DataContractError:
+    return DataContractError(
         [
             Finding(
                 "error",
@@ -144,6 +145,24 @@ def decode_text(data: bytes, *, file: str, table: str, encoding: str = "auto") -
             )
         ]
     )
+
+
+def decode_text(data: bytes, *, file: str, table: str, encoding: str = "auto") -> tuple[str, str]:
+    """Decode CSV bytes; with "auto", UTF-8 (BOM or not) first, then CP932 (Japanese Excel)."""
+    tries = _encoding_tries(encoding)
+    first_error: UnicodeDecodeError | None = None
+    first_enc = tries[0]
+    for enc in tries:
+        try:
+            return data.decode(_codec(enc)), _label(enc, data)
+        except UnicodeDecodeError as exc:
+            if first_error is None:
+                first_error, first_enc = exc, enc
+    assert first_error is not None
+    # positions from the utf-8-sig codec do not count the BOM it skipped
+    skipped = 3 if first_enc.startswith("utf-8") and data[:3] == b"\xef\xbb\xbf" else 0
+    line = data[: first_error.start + skipped].count(b"\n") + 1
+    raise _undecodable(table, file, tries, line)
 
 
 def read_raw_table(name: str, path: Path, *, encoding: str = "auto") -> RawTable:
@@ -163,37 +182,152 @@ def read_raw_table(name: str, path: Path, *, encoding: str = "auto") -> RawTable
         used = "parquet"
     else:
         text, used = decode_text(data, file=str(path), table=name, encoding=encoding)
-        if not text.strip():
-            frame = pd.DataFrame()
-        else:
-            try:
-                frame = pd.read_csv(
-                    _io.StringIO(text),
-                    dtype=str,
-                    keep_default_na=False,
-                    na_filter=False,
-                    skipinitialspace=False,
-                )
-            except (pd.errors.ParserError, csv.Error) as exc:
-                raise DataContractError(
-                    [
-                        Finding(
-                            "error",
-                            name,
-                            f"is not a well-formed CSV file: {exc}",
-                            file=str(path),
-                            action="check quoting and the number of fields on that line",
-                        )
-                    ]
-                ) from None
-    if path.suffix.lower() != ".parquet" and len(frame.columns):
-        # pandas renames a repeated header to `x.1`; keep the names as written so that
-        # validation can say the column is there twice.
-        header = next(csv.reader(_io.StringIO(text.lstrip("\ufeff").split("\n", 1)[0])), [])
-        if len(header) == len(frame.columns):
-            frame.columns = header
+        frame = pd.DataFrame()
+        if text.strip():
+            with _csv_errors(name, path):
+                frame = pd.read_csv(_io.StringIO(text), **_CSV_OPTIONS)
+            frame.columns = _header_as_written(text.split("\n", 1)[0], list(frame.columns))
     frame.columns = [str(c).strip() for c in frame.columns]
     return RawTable(name, path, frame, used, digest, len(data))
+
+
+# How a CSV file is parsed: every cell a string as written, an empty cell "".
+_CSV_OPTIONS = {"dtype": str, "keep_default_na": False, "na_filter": False}
+
+
+@contextmanager
+def _csv_errors(name: str, path: Path) -> Iterator[None]:
+    try:
+        yield
+    except (pd.errors.ParserError, csv.Error) as exc:
+        raise DataContractError(
+            [
+                Finding(
+                    "error",
+                    name,
+                    f"is not a well-formed CSV file: {exc}",
+                    file=str(path),
+                    action="check quoting and the number of fields on that line",
+                )
+            ]
+        ) from None
+
+
+def _header_as_written(first_line: str, parsed: list[str]) -> list[str]:
+    """pandas renames a repeated header to `x.1`; keep the names as written so that
+    validation can say the column is there twice."""
+    header = next(csv.reader(_io.StringIO(first_line.lstrip("\ufeff"))), [])
+    return header if len(header) == len(parsed) else parsed
+
+
+# A bulk CSV file is parsed this many rows at a time (`stream_csv`), and read in pieces of
+# this many bytes to check its encoding.
+CSV_CHUNK_ROWS = 250_000
+CSV_PIECE_BYTES = 1 << 23
+
+
+def _decode_pieces(path: Path, codec: str, hasher=None) -> tuple[int | None, str, bool]:
+    """Decode a file piece by piece with `codec` (never all of it in memory): the line of the
+    first byte that cannot be decoded (None when every byte can), the first line of text and
+    whether any text is not blank. `hasher` is fed every byte."""
+    decoder = codecs.getincrementaldecoder(codec)()
+    first, has_text, fed = "", False, 0
+    with path.open("rb") as fh:
+        while True:
+            piece = fh.read(CSV_PIECE_BYTES)
+            if hasher is not None:
+                hasher.update(piece)
+            fed += len(piece)
+            try:
+                text = decoder.decode(piece, final=not piece)
+            except UnicodeDecodeError as exc:
+                # the decoder's buffer (bytes held over, then this piece) ends where `fed` does
+                return _line_at(path, fed - len(exc.object) + exc.start), first, has_text
+            if "\n" not in first:
+                first += text
+            has_text = has_text or bool(text.strip())
+            if not piece:
+                return None, first.split("\n", 1)[0], has_text
+
+
+def _line_at(path: Path, offset: int) -> int:
+    """The line number (from 1) of the byte at `offset`."""
+    lines, left = 1, offset
+    with path.open("rb") as fh:
+        while left > 0:
+            piece = fh.read(min(CSV_PIECE_BYTES, left))
+            if not piece:
+                break
+            lines += piece.count(b"\n")
+            left -= len(piece)
+    return lines
+
+
+def stream_csv(name: str, path: Path, *, encoding: str = "auto") -> ScanTable:
+    """A bulk CSV file (the activities) read without holding it in memory: decoded and
+    parsed exactly as `read_raw_table` does (the same pandas parser, `CSV_CHUNK_ROWS` rows
+    at a time), every cell a string, written as one Parquet file in a temporary folder that
+    DuckDB then validates and queries like any Parquet input. Lines are still named as in
+    the CSV file. The folder is removed when the dataset's store is."""
+    tries = _encoding_tries(encoding)
+    hasher = hashlib.sha256()
+    first_bad: int | None = None
+    for enc in tries:
+        bad, header, has_text = _decode_pieces(path, _codec(enc), hasher)
+        if bad is None:
+            break
+        first_bad = bad if first_bad is None else first_bad
+        hasher = hashlib.sha256()  # stopped early: hash the whole file with the next try
+    else:
+        raise _undecodable(name, str(path), tries, first_bad or 1)
+    sha = hasher.hexdigest()
+    with path.open("rb") as fh:
+        used = _label(enc, fh.read(3))
+    size = path.stat().st_size
+    if not has_text:
+        return ScanTable(name, path, (), [], sha, size, used, csv=True)
+    staging = tempfile.TemporaryDirectory(prefix="maops-csv-")
+    target = Path(staging.name) / f"{name}.parquet"
+    rows, writer, columns = 0, None, []
+    try:
+        with _csv_errors(name, path):
+            reader = pd.read_csv(
+                path, encoding=_codec(enc), chunksize=CSV_CHUNK_ROWS, **_CSV_OPTIONS
+            )
+            with reader:
+                for chunk in reader:
+                    if writer is None:
+                        columns = _header_as_written(header, list(chunk.columns))
+                        columns = [str(c).strip() for c in columns]
+                        stored = columns if len(set(columns)) == len(columns) else chunk.columns
+                        schema = pa.schema([(str(c), pa.string()) for c in stored])
+                        writer = pq.ParquetWriter(target, schema)
+                    arrays = [pa.array(chunk.iloc[:, j], pa.string()) for j in range(len(columns))]
+                    writer.write_table(pa.Table.from_arrays(arrays, schema=writer.schema))
+                    rows += len(chunk)
+    except BaseException:
+        if writer is not None:
+            writer.close()
+        staging.cleanup()
+        raise
+    if writer is None:  # a header and no rows: pandas yields no chunk
+        staging.cleanup()
+        with _csv_errors(name, path):
+            parsed = pd.read_csv(path, encoding=_codec(enc), nrows=0, **_CSV_OPTIONS)
+        columns = [str(c).strip() for c in _header_as_written(header, list(parsed.columns))]
+        return ScanTable(name, path, (), columns, sha, size, used, csv=True)
+    writer.close()
+    return ScanTable(
+        name,
+        path,
+        ((target, rows),),
+        columns,
+        sha,
+        size,
+        used,
+        csv=True,
+        staging=staging,
+    )
 
 
 def _read_parquet_folder(name: str, folder: Path) -> RawTable:
@@ -225,6 +359,7 @@ class ScanTable:
     encoding: str = "parquet"
     csv: bool = False  # the source is a CSV file (its typed rows come from `typed_from`)
     typed_from: Path | None = None  # a cache folder of the rows already typed (store.py)
+    staging: object = field(default=None, repr=False, compare=False)  # see `stream_csv`
 
     @property
     def rows(self) -> int:
@@ -303,6 +438,8 @@ def read_raw_dataset(
         parquet = path.is_dir() or path.suffix.lower() == ".parquet"
         if name in scan and parquet:
             out[name] = scan_parquet(name, path)
+        elif name in scan:
+            out[name] = stream_csv(name, path, encoding=encoding)
         else:
             out[name] = read_raw_table(name, path, encoding=encoding)
     return out

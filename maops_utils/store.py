@@ -62,6 +62,7 @@ class Store:
     def __init__(self) -> None:
         self.db = duckdb.connect(":memory:")
         self._lock = threading.Lock()
+        self.held: list[object] = []  # what its views read and must outlive them (staged CSV)
 
     def cursor(self) -> duckdb.DuckDBPyConnection:
         """A connection of its own to the store's database (temporary objects stay private)."""
@@ -123,6 +124,8 @@ class BulkTable:
 
     def _load_source(self) -> None:
         raw, cur = self.raw, self.store.cursor()
+        if isinstance(raw, ScanTable) and raw.staging is not None:
+            self.store.held.append(raw.staging)
         try:
             if isinstance(raw, ScanTable) and raw.typed_from is not None:
                 glob = literal((raw.typed_from / "**" / "*.parquet").as_posix())

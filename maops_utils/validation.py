@@ -887,13 +887,13 @@ def _from_cache(entry: Path, path: Path) -> tuple[ScanTable, list[Finding]] | No
 
 def _to_cache(bulk: BulkTable, entry: Path) -> bool:
     raw = bulk.raw
-    if isinstance(raw, ScanTable):
+    if isinstance(raw, ScanTable) and not raw.is_csv:
         files = [
             [f.relative_to(raw.path).as_posix() if raw.path.is_dir() else f.name, n]
             for f, n in raw.files
         ]
-    else:
-        files = [[raw.path.name, len(raw.frame)]]
+    else:  # a CSV file (staged or read whole): its own name
+        files = [[raw.path.name, raw.rows if isinstance(raw, ScanTable) else len(raw.frame)]]
     meta = {
         "format": CACHE_FORMAT,
         "name": raw.name,

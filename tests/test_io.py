@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+import gc
 import os
+import tempfile
 from pathlib import Path
 
 import pandas as pd
+import pyarrow.parquet as pq
 import pytest
 
+import maops_utils.io as mio
 from maops_utils.errors import EXIT_INPUT, ConfigError, DataContractError
 from maops_utils.io import (
     decode_text,
@@ -17,6 +21,7 @@ from maops_utils.io import (
     publish_dir,
     read_raw_table,
     staging_dir,
+    stream_csv,
     write_csv,
     write_text_atomic,
 )
@@ -182,6 +187,130 @@ def test_read_raw_table_damaged_parquet_names_file(tmp_path):
         read_raw_table("leads", path)
     assert str(path) in str(info.value)
     assert "Parquet" in str(info.value)
+
+
+# ----------------------------------------------------------------------------- stream_csv
+# The bulk CSV (activities) is parsed a few rows at a time into a staged Parquet file: it must
+# give exactly the cells, names, encodings and errors `read_raw_table` gives reading it whole.
+
+STREAM_CASES = {
+    "utf-8": ("utf-8", CSV_TEXT),
+    "utf-8-bom": ("utf-8-sig", CSV_TEXT),
+    "cp932": ("cp932", CSV_TEXT * 3),
+    "quoted-newlines-and-short-rows": (
+        "utf-8",
+        'a, b ,c\n1,"x\ny",3\n4\n"5","",\n6,"q""uote",7\n8,9,10\n11,12,13\n',
+    ),
+    "crlf-and-blank-lines": ("cp932", "a,b\r\n\r\n東,京\r\n大,阪\r\n\r\n名,古\r\n"),
+    "header-only": ("utf-8", "a,b,c\n"),
+    "blank": ("utf-8", " \n\n"),
+}
+
+
+@pytest.fixture
+def small_pieces(monkeypatch):
+    """Two rows per chunk and five bytes per piece: every boundary falls somewhere odd."""
+    monkeypatch.setattr(mio, "CSV_CHUNK_ROWS", 2)
+    monkeypatch.setattr(mio, "CSV_PIECE_BYTES", 5)
+
+
+def _staged(scan) -> pd.DataFrame:
+    if not scan.files:
+        return pd.DataFrame(columns=scan.columns)
+    frame = pq.read_table(scan.files[0][0]).to_pandas()
+    frame.columns = scan.columns
+    return frame
+
+
+@pytest.mark.parametrize("case", list(STREAM_CASES))
+def test_stream_csv_gives_the_cells_read_raw_table_gives(tmp_path, small_pieces, case):
+    enc, text = STREAM_CASES[case]
+    path = tmp_path / "activities.csv"
+    path.write_bytes(text.encode(enc))
+    whole, scan = read_raw_table("activities", path), stream_csv("activities", path)
+    assert scan.is_csv and scan.path == path
+    assert (scan.encoding, scan.sha256, scan.size) == (whole.encoding, whole.sha256, whole.size)
+    assert scan.columns == list(whole.frame.columns)
+    assert scan.rows == len(whole.frame)
+    pd.testing.assert_frame_equal(
+        _frame_as_str(_staged(scan)), _frame_as_str(whole.frame), check_index_type=False
+    )
+    assert [scan.where(i) for i in range(scan.rows)] == [
+        whole.where(i) for i in range(len(whole.frame))
+    ]
+
+
+def test_stream_csv_keeps_a_repeated_header_as_written(tmp_path, small_pieces):
+    path = tmp_path / "activities.csv"
+    path.write_text("a,b, a\n1,2,3\n4,5,6\n7,8,9\n", encoding="utf-8")
+    assert stream_csv("activities", path).columns == ["a", "b", "a"]
+    assert list(read_raw_table("activities", path).frame.columns) == ["a", "b", "a"]
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        ("a,b\n1,2\n3,4\n5,6\n7,8\n9,10,11\n", "in line 6"),
+        ('a,b\n1,2\n3,4\n5,6\n7,"unterminated\n8,9\n', "starting at row 4"),
+    ],
+    ids=["too-many-fields-in-a-later-chunk", "unterminated-quote-in-a-later-chunk"],
+)
+def test_stream_csv_malformed_rows_give_read_raw_tables_error(tmp_path, small_pieces, body, where):
+    path = tmp_path / "activities.csv"
+    path.write_text(body, encoding="utf-8")
+    with pytest.raises(DataContractError) as whole:
+        read_raw_table("activities", path)
+    with pytest.raises(DataContractError) as streamed:
+        stream_csv("activities", path)
+    assert streamed.value.problems == whole.value.problems
+    assert where in str(streamed.value)
+
+
+@pytest.mark.parametrize("encoding", ["auto", "utf-8", "cp932"])
+@pytest.mark.parametrize("bom", [b"", b"\xef\xbb\xbf"], ids=["no-bom", "bom"])
+def test_stream_csv_undecodable_bytes_name_the_same_line(tmp_path, small_pieces, encoding, bom):
+    path = tmp_path / "activities.csv"
+    good = "a,b\nテスト,1\n".encode("utf-8" if encoding != "cp932" else "cp932")
+    path.write_bytes(bom + good * 3 + b"x,\x81\x20\n" + good)
+    with pytest.raises(DataContractError) as whole:
+        read_raw_table("activities", path, encoding=encoding)
+    with pytest.raises(DataContractError) as streamed:
+        stream_csv("activities", path, encoding=encoding)
+    assert streamed.value.problems == whole.value.problems
+    assert str(path) in str(streamed.value)
+
+
+def test_stream_csv_detects_cp932_after_a_clean_utf8_start(tmp_path, small_pieces):
+    path = tmp_path / "activities.csv"
+    path.write_bytes(("a,b\n" + "x,1\n" * 20 + "東京,2\n").encode("cp932"))
+    scan, whole = stream_csv("activities", path), read_raw_table("activities", path)
+    assert scan.encoding == "cp932" and scan.sha256 == whole.sha256
+    assert _staged(scan)["a"].iloc[-1] == "東京"
+
+
+def test_stream_csv_staging_lives_with_the_dataset_and_goes_on_error(tmp_path, monkeypatch):
+    from maops_utils.validation import load_dataset
+
+    import handmade
+
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
+    (tmp_path / "tmp").mkdir()
+    data = handmade.write(tmp_path / "data")
+    ds = load_dataset(data, as_of=pd.Timestamp("2026-02-15"))
+    (staged,) = (tmp_path / "tmp").glob("maops-csv-*")
+    product = ds.for_product("A")
+    del ds
+    gc.collect()
+    assert staged.exists()  # the product's slice still reads it
+    assert len(product["activities"]) > 0
+    del product
+    gc.collect()
+    assert not staged.exists()
+    with (data / "activities.csv").open("a", encoding="utf-8") as fh:
+        fh.write('A99,L1,email_open,2026-01-02 10:00:00,"unterminated\n')
+    with pytest.raises(DataContractError):
+        load_dataset(data)
+    assert list((tmp_path / "tmp").iterdir()) == []
 
 
 # ----------------------------------------------------------------------------- locate_tables

@@ -197,6 +197,26 @@ def test_a_product_slice_in_duckdb_equals_the_pandas_slice(folders):
         assert mx.compute_metrics(lazy, ["2026-01"]).equals(mx.compute_metrics(eager, ["2026-01"]))
 
 
+def test_a_streamed_csv_gives_the_dataset_and_findings_of_one_read_whole(tmp_path, monkeypatch):
+    """The activities CSV is parsed a few rows at a time into a staged Parquet file
+    (`io.stream_csv`); validating it must give what validating the file read whole gives,
+    line numbers in the findings included."""
+    import maops_utils.io as io
+    from maops_utils.validation import validate
+
+    data = _messy(tmp_path)
+    whole = read_raw_dataset(data)
+    whole["activities"] = io.read_raw_table("activities", data / "activities.csv")
+    want = validate(whole, as_of=AS_OF)
+    monkeypatch.setattr(io, "CSV_CHUNK_ROWS", 3)
+    got = load_dataset(data, as_of=AS_OF)
+    assert isinstance(got.bulk["activities"].raw, ScanTable)
+    assert got.findings == want.findings
+    assert any(e.startswith("line ") for f in got.findings for e in f.examples)
+    pd.testing.assert_frame_equal(got["activities"], want["activities"])
+    assert got.sources == want.sources
+
+
 # ----------------------------------------------------------------------------- the cache
 
 
