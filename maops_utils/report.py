@@ -32,13 +32,12 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 
 import jinja2
-import nbformat
 from bs4 import BeautifulSoup, Tag
-from nbconvert import HTMLExporter
 from pygments.formatters import HtmlFormatter
 from traitlets.config import Config
 
 from . import __version__
+from .notebook_format import HTMLExporter, nbformat
 
 __all__ = ["notebook_to_html", "render_month_index", "render_reports_index"]
 

@@ -15,7 +15,6 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-import nbformat
 import pandas as pd
 
 from . import __version__, io, kpi, report
@@ -23,6 +22,7 @@ from .config import RunSettings, suggest
 from .errors import ConfigError, MaopsError, NotEnoughData
 from .facts import MonthFacts
 from .i18n import format_ratio, format_value, t
+from .notebook_format import nbformat
 
 PACKAGES = (
     "pandas",

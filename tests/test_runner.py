@@ -57,3 +57,37 @@ def test_notebook_without_parameters_cell_is_an_error(tmp_path):
     nbformat.write(nbformat.v4.new_notebook(cells=[nbformat.v4.new_code_cell("1")]), path)
     with pytest.raises(ConfigError, match="tagged 'parameters'"):
         notebook_parameters(path)
+
+
+def test_the_batch_process_imports_nbformat_without_the_iri_grammars_and_still_validates():
+    """`maops run` imports nbformat through maops_utils.notebook_format: jsonschema comes
+    without its IRI checker (seconds of grammar compiling), notebooks are still validated,
+    and the checker's library can still be imported by anything that wants it."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    code = """
+import importlib.util, sys
+import maops_utils.runner as runner
+assert "rfc3987_syntax" not in sys.modules, "the IRI grammars were compiled"
+import jsonschema.exceptions
+nb = runner.nbformat.read("notebooks/01_kpi_evaluation.ipynb", as_version=4)
+runner.nbformat.validate(nb)
+nb.cells[0]["cell_type"] = "not-a-cell-type"
+try:
+    runner.nbformat.validate(nb)
+except jsonschema.exceptions.ValidationError:
+    pass
+else:
+    raise AssertionError("an invalid notebook passed validation")
+if importlib.util.find_spec("rfc3987_syntax") is not None:
+    import rfc3987_syntax  # noqa: F401
+print("ok")
+"""
+    out = subprocess.run(
+        [sys.executable, "-c", code], cwd=root, capture_output=True, text=True, timeout=120
+    )
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "ok"
