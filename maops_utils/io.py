@@ -289,6 +289,13 @@ def stream_csv(name: str, path: Path, *, encoding: str = "auto") -> ScanTable:
     staging = tempfile.TemporaryDirectory(prefix="maops-csv-")
     target = Path(staging.name) / f"{name}.parquet"
     rows, writer, columns = 0, None, []
+
+    def open_writer(parsed: list[str]) -> pq.ParquetWriter:
+        nonlocal columns
+        columns = [str(c).strip() for c in _header_as_written(header, parsed)]
+        stored = columns if len(set(columns)) == len(columns) else parsed
+        return pq.ParquetWriter(target, pa.schema([(str(c), pa.string()) for c in stored]))
+
     try:
         with _csv_errors(name, path):
             reader = pd.read_csv(
@@ -296,26 +303,18 @@ def stream_csv(name: str, path: Path, *, encoding: str = "auto") -> ScanTable:
             )
             with reader:
                 for chunk in reader:
-                    if writer is None:
-                        columns = _header_as_written(header, list(chunk.columns))
-                        columns = [str(c).strip() for c in columns]
-                        stored = columns if len(set(columns)) == len(columns) else chunk.columns
-                        schema = pa.schema([(str(c), pa.string()) for c in stored])
-                        writer = pq.ParquetWriter(target, schema)
+                    writer = writer or open_writer(list(chunk.columns))
                     arrays = [pa.array(chunk.iloc[:, j], pa.string()) for j in range(len(columns))]
                     writer.write_table(pa.Table.from_arrays(arrays, schema=writer.schema))
                     rows += len(chunk)
+            if writer is None:  # a header and no rows: pandas yields no chunk
+                parsed = pd.read_csv(path, encoding=_codec(enc), nrows=0, **_CSV_OPTIONS)
+                writer = open_writer(list(parsed.columns))
     except BaseException:
         if writer is not None:
             writer.close()
         staging.cleanup()
         raise
-    if writer is None:  # a header and no rows: pandas yields no chunk
-        staging.cleanup()
-        with _csv_errors(name, path):
-            parsed = pd.read_csv(path, encoding=_codec(enc), nrows=0, **_CSV_OPTIONS)
-        columns = [str(c).strip() for c in _header_as_written(header, list(parsed.columns))]
-        return ScanTable(name, path, (), columns, sha, size, used, csv=True)
     writer.close()
     return ScanTable(
         name,

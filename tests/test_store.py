@@ -217,6 +217,15 @@ def test_a_streamed_csv_gives_the_dataset_and_findings_of_one_read_whole(tmp_pat
     assert got.sources == want.sources
 
 
+def test_a_csv_with_a_header_and_no_activities_is_an_empty_table(tmp_path):
+    data = handmade.write(tmp_path / "data")
+    header = (data / "activities.csv").read_text(encoding="utf-8-sig").split("\n", 1)[0]
+    (data / "activities.csv").write_text(header + "\n", encoding="utf-8")
+    ds = load_dataset(data, as_of=AS_OF)
+    assert len(ds["activities"]) == 0 and ds.sources["activities"]["rows"] == 0
+    assert list(ds["activities"].columns)
+
+
 # ----------------------------------------------------------------------------- the cache
 
 
