@@ -15,6 +15,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
 # Legal forms (法人格) and their abbreviations, removed before company names are compared.
@@ -159,15 +161,71 @@ class Entity:
     source: str = "source"
 
 
+# The ASCII characters `str.strip()` removes and `\s` matches in a `re` pattern: in an ASCII
+# text NFKC changes nothing, so these are all `_nfkc` and the e-mail pattern need to know.
+_ASCII_SPACE = "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f "
+_NOT_SPACE_OR_AT = r"[^@\t\n\x0b\x0c\r\x1c-\x1f ]+"
+_EMAIL_ASCII = rf"^{_NOT_SPACE_OR_AT}@{_NOT_SPACE_OR_AT}\.{_NOT_SPACE_OR_AT}$"
+
+
+def _email_ascii(texts: pa.Array) -> pa.Array:
+    """`normalize_email` of ASCII texts, in Arrow (a null where it gives None)."""
+    text = pc.replace_substring(pc.utf8_trim(texts, characters=_ASCII_SPACE), " ", "")
+    text = pc.ascii_lower(text)
+    return pc.if_else(pc.match_substring_regex(text, _EMAIL_ASCII), text, None)
+
+
+def _phone_ascii(texts: pa.Array) -> pa.Array:
+    """`normalize_phone` of ASCII texts, in Arrow (a null where it gives None)."""
+    text = pc.utf8_trim(texts, characters=_ASCII_SPACE)
+    digits = pc.replace_substring_regex(text, r"[^0-9]", "")
+    length = pc.utf8_length(digits)
+    domestic = pc.and_(
+        pc.starts_with(digits, "81"),
+        pc.or_(pc.starts_with(text, "+"), pc.is_in(length, pa.array([11, 12], length.type))),
+    )
+    digits = pc.if_else(domestic, pc.replace_substring_regex(digits, "^81", "0"), digits)
+    return pc.if_else(pc.greater_equal(pc.utf8_length(digits), 9), digits, None)
+
+
+# Normalisers with an Arrow twin for ASCII texts (most e-mail addresses and phone numbers):
+# the twin gives exactly what the Python function gives (tests/test_dedupe.py compares them).
+_ASCII_TWINS = {"normalize_email": _email_ascii, "normalize_phone": _phone_ascii}
+
+
 def _normalized(values: pd.Series, normalize) -> np.ndarray:
-    """`normalize` applied once per distinct value (exports repeat companies and domains)."""
+    """`normalize` applied once per distinct value (exports repeat companies and domains);
+    distinct ASCII texts go through the normaliser's Arrow twin, when it has one."""
     out = np.full(len(values), None, dtype=object)
     present = values.notna().to_numpy()
-    if present.any():
-        codes, uniques = pd.factorize(values[present])
-        done = np.array([normalize(v) for v in uniques] + [None], dtype=object)
-        out[present] = done[codes]
+    if not present.any():
+        return out
+    codes, uniques = pd.factorize(values[present])
+    done = np.full(len(uniques) + 1, None, dtype=object)
+    python = np.arange(len(uniques))
+    twin = _ASCII_TWINS.get(normalize.__name__)
+    if twin is not None:
+        try:
+            texts = pa.array(uniques, type=pa.large_string())
+        except (pa.ArrowInvalid, pa.ArrowTypeError):  # not all text: the Python way
+            texts = None
+        if texts is not None:
+            ascii_ = pc.string_is_ascii(texts).to_numpy(zero_copy_only=False)
+            done[np.flatnonzero(ascii_)] = twin(texts.filter(ascii_)).to_numpy(
+                zero_copy_only=False
+            )
+            python = np.flatnonzero(~ascii_)
+    items = np.asarray(uniques, dtype=object)
+    done[python] = [normalize(items[i]) for i in python]
+    out[present] = done[codes]
     return out
+
+
+def _domains(emails: np.ndarray) -> np.ndarray:
+    """`email_domain` of each normalised address (None where there is none)."""
+    texts = pa.array(emails, type=pa.large_string(), from_pandas=True)
+    after = pc.replace_substring_regex(texts, "^[^@]*@", "", max_replacements=1)
+    return pc.if_else(pc.match_substring(texts, "@"), after, None).to_numpy(zero_copy_only=False)
 
 
 def _records(frame: pd.DataFrame, cols: Entity) -> pd.DataFrame:
@@ -194,7 +252,7 @@ def _records(frame: pd.DataFrame, cols: Entity) -> pd.DataFrame:
         index=pd.RangeIndex(len(frame)),
         dtype=object,
     )
-    domain = np.array([email_domain(e) for e in rec["email"]], dtype=object)
+    domain = _domains(rec["email"].to_numpy(dtype=object))
     domain[pd.Series(domain).isin(FREE_MAIL_DOMAINS).to_numpy()] = None
     rec["domain"] = pd.Series(domain, index=rec.index, dtype=object)
     shared = rec["key"].duplicated(keep=False).to_numpy()
@@ -217,16 +275,18 @@ def _records(frame: pd.DataFrame, cols: Entity) -> pd.DataFrame:
 
 def _groups(values: np.ndarray) -> list[np.ndarray]:
     """Positions of `values` (None: no value) sharing a value, for each value held twice or
-    more, in the order of the values."""
+    more (positions in order; the groups in no particular order)."""
     present = np.flatnonzero(pd.notna(values))
     if len(present) < 2:
         return []
-    codes, _ = pd.factorize(values[present], sort=True)
+    codes, _ = pd.factorize(values[present])
+    shared = np.bincount(codes)[codes] > 1
+    present, codes = present[shared], codes[shared]
     order = np.argsort(codes, kind="stable")
     codes = codes[order]
     starts = np.flatnonzero(np.r_[True, codes[1:] != codes[:-1]])
     sizes = np.diff(np.r_[starts, len(codes)])
-    return [present[order[s : s + n]] for s, n in zip(starts, sizes, strict=True) if n > 1]
+    return [present[order[s : s + n]] for s, n in zip(starts, sizes, strict=True)]
 
 
 def _similar_names(names: np.ndarray, members: np.ndarray) -> set[tuple[int, int]]:

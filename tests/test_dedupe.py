@@ -254,3 +254,51 @@ def test_the_name_filter_of_company_blocks_loses_no_pair():
         got = candidate_pairs(frame, min_confidence=cut).reset_index(drop=True)
         assert len(got) > 0
         pd.testing.assert_frame_equal(got, want)
+
+
+@pytest.mark.parametrize("name", ["normalize_email", "normalize_phone"])
+def test_ascii_twins_give_what_the_python_normalisers_give(name):
+    """Distinct ASCII e-mails and phones are normalised in Arrow (`_ASCII_TWINS`): on texts
+    built from every kind of character the rules treat apart (each white space `strip` and
+    `\\s` know, `@`, dots, digits, `+`, capitals, a non-ASCII letter), the result must be the
+    Python function's, value for value."""
+    import maops_utils.dedupe as dedupe
+
+    normalize = getattr(dedupe, name)
+    rng = np.random.default_rng(11)
+    alphabet = [*"\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f\x85\xa0\u3000 ", *"@@..++--()8118", *"aZ0é"]
+    if name == "normalize_phone":
+        alphabet += [*"0123456789"] * 4  # enough digits to reach nine
+    texts = ["".join(rng.choice(alphabet, size=rng.integers(0, 16))) for _ in range(20_000)]
+    texts += [
+        " Taro.Yamada@Example.co.jp ",
+        "a b@c.d",
+        "a@b@c.d",
+        "a@b.",
+        "@b.c",
+        "a\x0b@b.c",
+        "a@b.c\x1f",
+        "\x1fa@b.c",
+        "+81 3-1234-5678",
+        "81312345678",
+        "8131234567",
+        "+81-90",
+        "0312345678",
+        "12345678",
+        "",
+        "   ",
+    ]
+    values = pd.Series([*texts, None, *texts], dtype=object)
+    want = [None if v is None else normalize(v) for v in values]
+    got = dedupe._normalized(values, normalize)
+    assert sum(w is not None for w in want) > 50  # the corpus reaches the rules' far side
+    assert list(got) == want
+    arrow = dedupe._normalized(values.astype("str"), normalize)  # the str columns of a load
+    assert list(arrow) == [None if v is None else w for v, w in zip(values, want, strict=True)]
+
+
+def test_domains_are_what_email_domain_gives():
+    from maops_utils.dedupe import _domains, email_domain
+
+    emails = np.array(["a@b.c", None, "x@y@z.jp", "no-at", "@d.e", "f@"], dtype=object)
+    assert list(_domains(emails)) == [email_domain(e) for e in emails]
