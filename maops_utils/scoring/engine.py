@@ -32,6 +32,8 @@ from collections.abc import Sequence
 import duckdb
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from .. import metrics as mx
 from ..metrics import month_bounds, month_range
@@ -91,8 +93,12 @@ def rating_of(profile: pd.Series, engagement: pd.Series, grid: RatingGrid) -> pd
 
 def lead_positions(leads: pd.DataFrame, lead_ids: pd.Series) -> np.ndarray:
     """The row of `leads` each of `lead_ids` is (-1: not a lead), found with one look-up
-    table for all (a `map` per attribute would build one each time)."""
-    return pd.Index(leads["lead_id"]).get_indexer(lead_ids)
+    table for all (a `map` per attribute would build one each time), in Arrow. A validated
+    dataset's lead ids are unique."""
+    known = pa.array(leads["lead_id"], type=pa.large_string(), from_pandas=True)
+    wanted = pa.array(lead_ids, type=pa.large_string(), from_pandas=True)
+    found = pc.fill_null(pc.index_in(wanted, value_set=known), -1)
+    return found.to_numpy().astype(np.intp)
 
 
 # ---------------------------------------------------------------- engine
@@ -145,9 +151,33 @@ def _rules_frame(rules: Sequence[ActivityRule]) -> pd.DataFrame:
     ).astype({"category": object, "points": "float64", "cap": "float64"})
 
 
-def compile_counted_query(period: str) -> str:
+def compile_counted_query(period: str, *, capped: bool = True, uncapped: bool = True) -> str:
     """SQL giving every activity that matches a rule with the points it adds after the rule's
-    cap per period: rows `_row, lead_id, occurred_at, rule_key, counted`."""
+    cap per period: rows `_row, lead_id, occurred_at, rule_key, counted`.
+
+    Only a rule with a cap needs the running sum of what its earlier activities added (a
+    window over every matching activity, the costly part); the activities of the others
+    count their points as they are. `capped` / `uncapped` say which kinds of rule there are:
+    the query leaves out the part the rules do not need."""
+    parts = []
+    if uncapped or not capped:
+        parts.append(
+            "SELECT _row, lead_id, occurred_at, rule_key, points AS counted FROM matched "
+            "WHERE cap IS NULL AND points <> 0"
+        )
+    if capped:
+        parts.append(f"""SELECT _row, lead_id, occurred_at, rule_key,
+  SIGN(points) * LEAST(ABS(points), GREATEST(cap - used_before, 0)) AS counted
+FROM (
+  SELECT *,
+    COALESCE(SUM(ABS(points)) OVER (
+      PARTITION BY lead_id, rule_key, DATE_TRUNC('{period}', occurred_at)
+      ORDER BY {ACT_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
+    ), 0) AS used_before
+  FROM matched
+  WHERE cap IS NOT NULL
+) AS used
+WHERE points <> 0""")
     return f"""
 WITH matched AS (
   SELECT a._row, a.activity_type, a.category, a.lead_id, a.occurred_at,
@@ -158,20 +188,8 @@ WITH matched AS (
   LEFT JOIN rules AS s ON s.activity_type = a.activity_type AND s.category = a.category
   LEFT JOIN rules AS g ON g.activity_type = a.activity_type AND g.category IS NULL
   WHERE COALESCE(s.rule_key, g.rule_key) IS NOT NULL
-),
-used AS (
-  SELECT *,
-    COALESCE(SUM(ABS(points)) OVER (
-      PARTITION BY lead_id, rule_key, DATE_TRUNC('{period}', occurred_at)
-      ORDER BY {ACT_ORDER} ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING
-    ), 0) AS used_before
-  FROM matched
 )
-SELECT _row, lead_id, occurred_at, rule_key,
-  CASE WHEN cap IS NULL THEN points
-    ELSE SIGN(points) * LEAST(ABS(points), GREATEST(cap - used_before, 0)) END AS counted
-FROM used
-WHERE points <> 0
+{(chr(10) + "UNION ALL" + chr(10)).join(parts)}
 """
 
 
@@ -209,7 +227,11 @@ def _count_points(con: duckdb.DuckDBPyConnection, rules: pd.DataFrame, cap_perio
         for (name,) in kept:
             con.execute(f"DROP TABLE {name}")
         con.register("rules", rules)
-        con.execute(f"CREATE TEMP TABLE counted_{key} AS {compile_counted_query(cap_period)}")
+        has_cap = rules["cap"].notna()
+        sql = compile_counted_query(
+            cap_period, capped=bool(has_cap.any()), uncapped=bool((~has_cap).any())
+        )
+        con.execute(f"CREATE TEMP TABLE counted_{key} AS {sql}")
         con.unregister("rules")
     con.execute(f"CREATE OR REPLACE TEMP VIEW counted AS SELECT * FROM counted_{key}")
 
