@@ -124,11 +124,13 @@ def connect(dataset: Dataset, cutoff: pd.Timestamp) -> duckdb.DuckDBPyConnection
     activities alike in every column count in file order).
 
     The activities are read where the dataset keeps them (its DuckDB store), never loaded
-    into pandas. `acts` is a temporary table: it vanishes when the connection is closed."""
+    into pandas. `acts` is a temporary view, read afresh by each query (materialising the
+    activities of every month cost 0.8 GB at 1 M leads and saved no time); it vanishes when
+    the connection is closed."""
     con = mx.connect(dataset)
     try:
         con.execute(
-            "CREATE TEMP TABLE acts AS SELECT _row, lead_id, activity_type, category, occurred_at "
+            "CREATE TEMP VIEW acts AS SELECT _row, lead_id, activity_type, category, occurred_at "
             "FROM activities_input "
             f"WHERE occurred_at IS NOT NULL AND occurred_at < {_stamp(cutoff)}"
         )
