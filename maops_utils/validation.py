@@ -35,7 +35,7 @@ from .io import (
     source_digest,
 )
 from .schema import ACTIVITY_TYPES, ALL, OPPORTUNITY_STATUSES, STAGES, TABLES, UNKNOWN_SOURCE
-from .store import CACHE_FORMAT, BulkTable, Problem, Store, materialize, write_cache
+from .store import CACHE_FORMAT, BulkTable, Problem, Store, id_table, materialize, write_cache
 
 # Tables validated in DuckDB (store.py) and kept there; pandas sees them only when asked.
 BULK_TABLES = ("activities",)
@@ -109,7 +109,7 @@ class Dataset:
             source = f"(SELECT * FROM main.{self.lazy[name]}"
             if self.sliced:
                 source += " WHERE lead_id IN (SELECT lead_id FROM ids_in)"
-                ids = pd.DataFrame({"lead_id": self.tables["leads"]["lead_id"].astype(object)})
+                ids = id_table(self.tables["leads"]["lead_id"])
                 return self.store.frame(query.format(table=source + ")"), ids_in=ids)
             return self.store.frame(query.format(table=source + ")"))
         con = duckdb.connect(":memory:")
@@ -176,6 +176,17 @@ def isin(values: pd.Series, among) -> pd.Series:
         pool = pa.array(pd.Series(list(among), dtype="object"), type=column.type, from_pandas=True)
     found = pc.is_in(column, value_set=pool.cast(column.type), skip_nulls=False)
     return pd.Series(found.to_numpy(zero_copy_only=False), index=values.index, dtype=bool)
+
+
+def _may_repeat(values: pd.Series) -> bool:
+    """False when the values present are all distinct, found by one Arrow count for an
+    Arrow-backed column (pandas' `duplicated` of one takes 0.15 s per million); True when
+    they may repeat, which `duplicated` then decides."""
+    array = values.array
+    if not hasattr(array, "__arrow_array__"):
+        return True
+    column = pa.array(array)
+    return pc.count_distinct(column, mode="only_valid").as_py() != len(column) - column.null_count
 
 
 def _columns(raw: RawTable | ScanTable) -> list[str]:
@@ -480,6 +491,8 @@ class _Checker:
                 mask=~present,
                 action=f"every row needs a unique {key}",
             )
+        if not _may_repeat(frame[key]):
+            return
         dup = present & frame[key].duplicated(keep=False)
         if dup.any():
             n = frame.loc[dup, key].nunique()
