@@ -501,6 +501,13 @@ class ProductComparison:
         )
 
     @functools.cached_property
+    def lead_grid(self) -> pd.DataFrame:
+        """`lead_counts` by product, channel and acquisition campaign (one query over the
+        activities, when first used): the channel and campaign tables sum it
+        (`regroup_counts`) instead of each running the query."""
+        return lead_counts(self.dataset, self.window, LEAD_GRID)
+
+    @functools.cached_property
     def velocity(self) -> pd.DataFrame:
         """`funnel.velocity` for transitions ending in the window (computed when first used)."""
         return funnel.velocity(
@@ -738,6 +745,16 @@ FROM flags GROUP BY {keys}
     return out
 
 
+LEAD_GRID = ("product", "channel", "campaign_id")
+LEAD_COUNTS = ["new_leads", "mqls", "cohort_leads", "cohort_mqls"]
+
+
+def regroup_counts(grid: pd.DataFrame, dims: tuple[str, ...]) -> pd.DataFrame:
+    """`lead_counts` by `dims` from a finer grid of it: the counts summed, an empty key kept
+    as a group of its own (as SQL's GROUP BY keeps NULL), the groups in key order."""
+    return grid.groupby(list(dims), dropna=False, sort=True)[LEAD_COUNTS].sum().reset_index()
+
+
 def campaign_window_costs(dataset: Dataset, window: Window) -> pd.DataFrame:
     """Spend of every campaign placed in the window's months by the KPI review's rule
     (`kpi.campaign_costs`: spread evenly over the campaign's days, both included).
@@ -798,7 +815,8 @@ def product_channels(cmp: ProductComparison) -> pd.DataFrame:
         .reindex(columns=["new_leads", "mqls"])
     )
     wide.index = wide.index.set_names(["product", "channel"])
-    cohort = lead_counts(ds, w, ("product", "channel")).set_index(["product", "channel"])
+    cohort = regroup_counts(cmp.lead_grid, ("product", "channel"))
+    cohort = cohort.set_index(["product", "channel"])
     out = wide.join(cohort[["cohort_leads", "cohort_mqls"]], how="left").fillna(0).reset_index()
     out = out[(out["new_leads"] > 0) | (out["mqls"] > 0) | (out["cohort_leads"] > 0)]
     out = out[out["product"].isin(cmp.products)]
@@ -822,7 +840,7 @@ def product_campaigns(cmp: ProductComparison, max_campaigns: int = MAX_CAMPAIGNS
     campaign (empty product) shows no cost per lead or MQL.
     """
     ds, w = cmp.dataset, cmp.window
-    counts = lead_counts(ds, w, ("product", "campaign_id"))
+    counts = regroup_counts(cmp.lead_grid, ("product", "campaign_id"))
     counts = counts[counts["campaign_id"].notna() & counts["product"].isin(cmp.products)]
     top = (
         counts.groupby("campaign_id")["new_leads"].sum().sort_values(ascending=False, kind="stable")
