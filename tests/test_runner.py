@@ -91,3 +91,31 @@ print("ok")
     )
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "ok"
+
+
+def test_the_run_keeps_only_the_addresses_the_pattern_misses_and_still_finds_all(tmp_path):
+    """While the notebooks run, `maops run` keeps only the addresses the generic pattern does
+    not match whole; the scan of the report must still find every address of the dataset."""
+    import pandas as pd
+
+    from maops_utils.runner import find_personal_data, unusual_addresses
+
+    emails = pd.Series(
+        ["taro@example.co.jp", "ｈａｎａ@example.jp", "o'neil@example.com", None, "x@y", ""],
+        dtype="str",
+    )
+    kept = unusual_addresses(emails)
+    assert kept == {"ｈａｎａ@example.jp", "o'neil@example.com", "x@y"}
+    (tmp_path / "a.html").write_text("<td>taro@example.co.jp</td>", encoding="utf-8")
+    (tmp_path / "b.csv").write_text("id,email\n1,ｈａｎａ@example.jp\n", encoding="utf-8")
+    (tmp_path / "c.log").write_text("sent to x@y", encoding="utf-8")
+    (tmp_path / "d.txt").write_text("nothing here", encoding="utf-8")
+    (tmp_path / "e.json").write_text('{"to": "o\'neil@example.com"}', encoding="utf-8")
+    every = set(emails.dropna()) - {""}
+    assert find_personal_data(tmp_path, kept) == find_personal_data(tmp_path, every)
+    assert [h.split(":")[0] for h in find_personal_data(tmp_path, kept)] == [
+        "a.html",
+        "b.csv",
+        "c.log",
+        "e.json",
+    ]
