@@ -40,7 +40,7 @@ import numpy as np
 import pandas as pd
 from scipy.stats import fisher_exact
 
-from . import funnel, kpi
+from . import engines, funnel, kpi
 from . import metrics as mx
 from .config import suggest
 from .errors import ConfigError
@@ -378,8 +378,10 @@ def window_counts(
     *,
     specs: dict[str, mx.Spec] | None = None,
     con=None,
+    engine: str | engines.Engine | None = None,
 ) -> pd.DataFrame:
-    """The core counts of every product summed over the window's months.
+    """The core counts of every product summed over the window's months (on `con`, else on
+    `engine`: see `engines.lease`).
 
     Returns:
         Rows `product, metric, value` for new_leads, mqls, sqls, opportunities, won_deals,
@@ -393,12 +395,38 @@ def window_counts(
         names=names,
         groups={"product": list(products)},
         con=con,
+        engine=None if con is not None else engine,
     )
     values = values[values["product"] != ALL]
     return _sum_over_months(values, ["product"])
 
 
-def mql_to_sql_counts(dataset: Dataset, window: Window, *, con=None) -> pd.DataFrame:
+def _rows(
+    dataset: Dataset, sql: str, *, con=None, engine: str | engines.Engine | None = None
+) -> pd.DataFrame:
+    """Rows of `sql` (DuckDB's dialect) where the comparison runs: on `con` when given, else
+    on `engine` (see `engines.lease`; transpiled for it), else on a DuckDB connection of its
+    own."""
+    leased = None if con is not None else engines.lease(dataset, engine)
+    if leased is not None:
+        eng, owned = leased
+        try:
+            return eng.query(lambda dialect: mx.to_dialect(sql, dialect))
+        finally:
+            if owned:
+                eng.close()
+    own = con is None
+    con = con or mx.connect(dataset)
+    try:
+        return con.execute(sql).df()
+    finally:
+        if own:
+            con.close()
+
+
+def mql_to_sql_counts(
+    dataset: Dataset, window: Window, *, con=None, engine: str | engines.Engine | None = None
+) -> pd.DataFrame:
     """Per product: leads whose first MQL is in the window with N days left before the cut-off
     (`n`), and those whose first SQL came at most N days after that MQL (`successes`)."""
     sql = f"""
@@ -414,29 +442,19 @@ WHERE m.stage = 'mql'
   AND m.entered_at <= {mx.timestamp_literal(window.last_mql)}
 GROUP BY m.product
 """
-    own = con is None
-    con = con or mx.connect(dataset)
-    try:
-        return con.execute(sql).df()
-    finally:
-        if own:
-            con.close()
+    return _rows(dataset, sql, con=con, engine=engine)
 
 
-def lead_to_mql_counts(dataset: Dataset, window: Window, *, con=None) -> pd.DataFrame:
+def lead_to_mql_counts(
+    dataset: Dataset, window: Window, *, con=None, engine: str | engines.Engine | None = None
+) -> pd.DataFrame:
     """Per product: leads of the window's mature cohort months (`n`) and those that reached
     MQL within N days (`successes`), from the cohort view's own query
     (`funnel.compile_cohort_query`)."""
     sql = funnel.compile_cohort_query(
         window.month, cohorts=len(window.months), windows=(window.days,)
     )
-    own = con is None
-    con = con or mx.connect(dataset)
-    try:
-        base = con.execute(sql).df()
-    finally:
-        if own:
-            con.close()
+    base = _rows(dataset, sql, con=con, engine=engine)
     base["cohort"] = pd.to_datetime(base["cohort_start"]).dt.strftime("%Y-%m")
     mature = base[(base["stage"] == "mql") & base["cohort"].isin(window.mature_months)]
     out = mature.groupby("product")[["reached", "leads"]].sum()
@@ -484,6 +502,10 @@ class ProductComparison:
     locale: str = "ja"
     currency: str = "JPY"
     labels: dict[str, str] = dataclasses.field(default_factory=dict)  # count metric -> label
+    # where the comparison's later queries run (cohorts, velocity, channels, campaigns): an
+    # engine opened for `dataset`, an engine name, or None for the current
+    # `engines.use_engine` block, else DuckDB
+    engine: str | engines.Engine | None = None
 
     @property
     def month(self) -> str:
@@ -498,6 +520,7 @@ class ProductComparison:
             cohorts=len(self.window.months),
             windows=(self.window.days,),
             products=self.products,
+            engine=self.engine,
         )
 
     @functools.cached_property
@@ -505,7 +528,7 @@ class ProductComparison:
         """`lead_counts` by product, channel and acquisition campaign (one query over the
         activities, when first used): the channel and campaign tables sum it
         (`regroup_counts`) instead of each running the query."""
-        return lead_counts(self.dataset, self.window, LEAD_GRID)
+        return lead_counts(self.dataset, self.window, LEAD_GRID, engine=self.engine)
 
     @functools.cached_property
     def velocity(self) -> pd.DataFrame:
@@ -515,6 +538,7 @@ class ProductComparison:
             self.month,
             lookback_months=len(self.window.months),
             products=self.products,
+            engine=self.engine,
         )
 
     def label(self, metric: str) -> str:
@@ -559,6 +583,7 @@ def compare_products(
     labels: dict[str, str] | None = None,
     locale: str = "ja",
     currency: str = "JPY",
+    engine: str | engines.Engine | None = None,
 ) -> ProductComparison:
     """Measure the funnel of every compared product over the window and test the differences.
 
@@ -576,6 +601,9 @@ def compare_products(
         specs: the catalogue's specs (default: the core catalogue).
         labels: display names of the count metrics (default: the core catalogue's).
         locale, currency: for the sentences and labels.
+        engine: where every query of the comparison runs: "duckdb", "spark", or an
+            `engines.Engine` opened for `dataset` (default: the current
+            `engines.use_engine` block, else DuckDB in this process).
 
     Returns:
         A `ProductComparison`.
@@ -584,13 +612,15 @@ def compare_products(
     base = check_baseline(baseline, chosen)
     window = comparison_window(month, months, window_days)
     alpha = _check_alpha(alpha)
-    con = mx.connect(dataset)
+    # plain DuckDB: one connection for the three queries; an engine holds its own
+    con = None if _on_engine(engine) else mx.connect(dataset)
     try:
-        counts = window_counts(dataset, window, chosen, specs=specs, con=con)
-        mql_sql = mql_to_sql_counts(dataset, window, con=con)
-        lead_mql = lead_to_mql_counts(dataset, window, con=con)
+        counts = window_counts(dataset, window, chosen, specs=specs, con=con, engine=engine)
+        mql_sql = mql_to_sql_counts(dataset, window, con=con, engine=engine)
+        lead_mql = lead_to_mql_counts(dataset, window, con=con, engine=engine)
     finally:
-        con.close()
+        if con is not None:
+            con.close()
     rates = _rates(lead_mql, mql_sql, counts, chosen)
     tests = compare_rates(rates, chosen, baseline=base, alpha=alpha, min_n=min_n)
     if labels is None:
@@ -612,7 +642,13 @@ def compare_products(
         locale,
         currency,
         dict(labels),
+        engine,
     )
+
+
+def _on_engine(engine: str | engines.Engine | None) -> bool:
+    """Whether queries go to an engine rather than maops's plain DuckDB connection."""
+    return isinstance(engine, engines.Engine) or engines.engine_name(engine) != "duckdb"
 
 
 def from_review(
@@ -624,7 +660,8 @@ def from_review(
     months: int = 12,
     window_days: int = 0,
 ) -> ProductComparison:
-    """`compare_products` for a loaded KPI review: its dataset, month, catalogue and language.
+    """`compare_products` for a loaded KPI review: its dataset, month, catalogue, language and
+    engine (the queries run where the review's do: `engine` of the run settings).
 
     `window_days` 0 takes the longest of `cohort_windows` in params/funnel.yaml; `min_n` and
     `min_ready` are the catalogue's `small_sample` (params/kpis.yaml).
@@ -644,6 +681,7 @@ def from_review(
         labels={m: rv.label(m) for m in COUNT_METRICS},
         locale=rv.locale,
         currency=rv.currency,
+        engine=rv.engine,
     )
 
 
@@ -717,7 +755,11 @@ flags AS (
 
 
 def lead_counts(
-    dataset: Dataset, window: Window, dims: tuple[str, ...] = ("product",)
+    dataset: Dataset,
+    window: Window,
+    dims: tuple[str, ...] = ("product",),
+    *,
+    engine: str | engines.Engine | None = None,
 ) -> pd.DataFrame:
     """Per group of `dims` (product, channel, campaign_id): leads created in the window,
     leads whose first MQL is in the window, the mature cohorts' leads and those of them that
@@ -737,12 +779,7 @@ SELECT {keys},
 FROM flags GROUP BY {keys}
 """
     )
-    con = mx.connect(dataset)
-    try:
-        out = con.execute(sql).df()
-    finally:
-        con.close()
-    return out
+    return _rows(dataset, sql, engine=engine)
 
 
 LEAD_GRID = ("product", "channel", "campaign_id")
@@ -807,6 +844,7 @@ def product_channels(cmp: ProductComparison) -> pd.DataFrame:
         names=["new_leads", "mqls"],
         dims=("product", "lead_source"),
         groups={"product": cmp.products},
+        engine=cmp.engine,
     )
     values = values[(values["product"] != ALL) & (values["lead_source"] != ALL)]
     wide = (

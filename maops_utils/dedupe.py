@@ -211,9 +211,7 @@ def _normalized(values: pd.Series, normalize) -> np.ndarray:
             texts = None
         if texts is not None:
             ascii_ = pc.string_is_ascii(texts).to_numpy(zero_copy_only=False)
-            done[np.flatnonzero(ascii_)] = twin(texts.filter(ascii_)).to_numpy(
-                zero_copy_only=False
-            )
+            done[np.flatnonzero(ascii_)] = twin(texts.filter(ascii_)).to_numpy(zero_copy_only=False)
             python = np.flatnonzero(~ascii_)
     items = np.asarray(uniques, dtype=object)
     done[python] = [normalize(items[i]) for i in python]

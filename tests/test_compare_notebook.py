@@ -29,6 +29,8 @@ PARAMETERS = {
     "alpha": "float",
     "comparison_months": "int",
     "window_days": "int",
+    "engine": "str",
+    "spark_master": "str",
 }
 
 
@@ -68,7 +70,10 @@ def test_layout_ids_translations_and_no_outputs(nb):
     assert code[0].source.startswith("%matplotlib inline")
     assert "plots.setup_notebook()" in code[0].source
     assert all(not c.outputs and c.execution_count is None for c in code)
-    assert all(len(c.source.splitlines()) <= 15 for c in code)
+    # thin cells; the parameters cell is a list of documented settings, one per line
+    params = [c for c in code if "parameters" in c.metadata.get("tags", [])]
+    assert len(params) == 1 and len(params[0].source.splitlines()) == len(PARAMETERS)
+    assert all(len(c.source.splitlines()) <= 15 for c in code if c not in params)
     for cell in nb.cells:
         if cell.cell_type == "markdown":
             en = cell.metadata["maops"]["en"]

@@ -323,6 +323,43 @@ def test_velocity_query_matches_duckdb(request, which):
     np.testing.assert_allclose(spark["mean"], duck["mean"], rtol=1e-12)
 
 
+# ----------------------------------------------------------------------------- comparison
+
+
+def test_product_comparison_is_the_same_on_spark(sample_spark, sample_ds, monkeypatch):
+    """Notebook 03's queries (core counts, MQL->SQL, cohorts, the acquisition campaigns,
+    velocity) run on the review's engine: on Spark they give DuckDB's tables."""
+    from maops_utils import compare
+
+    ran: list[str] = []
+    run = sample_spark.run
+    monkeypatch.setattr(sample_spark, "run", lambda sql: ran.append(sql) or run(sql))
+    duck = compare.compare_products(sample_ds, "2026-10", window_days=90)
+    spark = compare.compare_products(sample_ds, "2026-10", window_days=90, engine=sample_spark)
+    assert spark.engine is sample_spark
+    pd.testing.assert_frame_equal(duck.rates, spark.rates, check_exact=True)
+    assert duck.rates["successes"].sum() > 0
+    pd.testing.assert_frame_equal(duck.tests, spark.tests)
+    pd.testing.assert_frame_equal(duck.lead_grid.pipe(_sorted, list(compare.LEAD_GRID)),
+                                  spark.lead_grid.pipe(_sorted, list(compare.LEAD_GRID)),
+                                  check_dtype=False)  # fmt: skip
+    assert duck.lead_grid["campaign_id"].notna().any()  # acquisition campaigns were found
+    tables, on_spark = compare.report_tables(duck), compare.report_tables(spark)
+    assert tables.keys() == on_spark.keys()
+    for name, table in tables.items():
+        pd.testing.assert_frame_equal(table, on_spark[name], check_dtype=False, obj=name)
+    pd.testing.assert_frame_equal(
+        compare.product_campaigns(duck), compare.product_campaigns(spark), check_dtype=False
+    )
+    pd.testing.assert_frame_equal(
+        duck.velocity.drop(columns="mean"), spark.velocity.drop(columns="mean"), check_dtype=False
+    )
+    pd.testing.assert_frame_equal(duck.cohorts, spark.cohorts, check_dtype=False)
+    # every query went to Spark: the three of the comparison, cohorts, velocity, the
+    # acquisition grid and the channel counts
+    assert len(ran) == 7 and any("ROW_NUMBER" in q for q in ran)
+
+
 # ----------------------------------------------------------------------------- engine life
 
 
@@ -354,6 +391,8 @@ RUN_TABLES = {
     "campaigns.csv": ["month", "campaign_id"],
     "cohorts.csv": ["cohort", "product", "stage", "window_days"],
     "velocity.csv": ["product", "transition"],
+    "product_channel.csv": ["month", "product", "channel"],  # notebook 03
+    "product_comparison.csv": ["month", "product", "metric", "compared_with"],
 }
 
 
@@ -377,9 +416,11 @@ def assert_same_table(duck: pd.DataFrame, spark: pd.DataFrame, name: str) -> Non
 
 def test_maops_run_on_spark_publishes_what_duckdb_publishes(tmp_path):
     """`maops run --engine spark` on the sample data: metrics.csv (computed by the batch)
-    and the KPI notebook's tables (computed in its kernel) equal those of a DuckDB run."""
+    and the tables of the KPI and product-comparison notebooks (computed in their kernels)
+    equal those of a DuckDB run."""
+    notebooks = ["01_kpi_evaluation", "03_product_comparison"]
     common = ["--month", "2026-10", "--as-of", "2026-11-15 09:00",
-              "--notebooks", "01_kpi_evaluation", "--data", ROOT / "data" / "sample"]  # fmt: skip
+              "--notebooks", ",".join(notebooks), "--data", ROOT / "data" / "sample"]  # fmt: skip
     runs = {
         "spark": ["--engine", "spark", "--spark-master", "local[2]"],
         "duckdb": ["--engine", "duckdb"],
@@ -392,13 +433,14 @@ def test_maops_run_on_spark_publishes_what_duckdb_publishes(tmp_path):
         month_dirs[engine] = folder = tmp_path / engine / "2026-10"
         manifest = json.loads((folder / "run.json").read_text(encoding="utf-8"))
         assert manifest["settings"]["engine"] == engine
-        (notebook,) = manifest["notebooks"]
-        assert notebook["parameters"]["engine"] == engine
-        executed = nbformat.read(folder / "01_kpi_evaluation.ipynb", as_version=4)
-        (injected,) = [
-            c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])
-        ]
-        assert f'engine = "{engine}"' in injected.source
+        assert [nb["name"] for nb in manifest["notebooks"]] == notebooks
+        for notebook in manifest["notebooks"]:
+            assert notebook["parameters"]["engine"] == engine
+            executed = nbformat.read(folder / f"{notebook['name']}.ipynb", as_version=4)
+            (injected,) = [
+                c for c in executed.cells if "injected-parameters" in c.metadata.get("tags", [])
+            ]
+            assert f'engine = "{engine}"' in injected.source
     assert "engine: spark local[2]" in stderr["spark"]  # what the batch says it runs on
     assert "spark_master: local[2]" in (month_dirs["spark"] / "run.log").read_text("utf-8")
     for name, keys in RUN_TABLES.items():
