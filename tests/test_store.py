@@ -263,6 +263,28 @@ def test_the_cache_gives_the_same_dataset_and_findings(tmp_path):
     )
 
 
+def test_the_cache_keeps_a_raw_column_only_where_a_value_differs_from_its_typed_form(tmp_path):
+    """A Parquet file whose text needs no trimming: only a column holding an empty value (one
+    lead_id '', an orphan quoted in a finding) keeps its raw text in the cache; the others
+    would be columns of nothing but NULLs. Findings and rows are those of an uncached load."""
+    data = _as_parquet(handmade.write(tmp_path / "csv"), tmp_path / "file", "file")
+    acts = pq.read_table(data / "activities.parquet").to_pandas()
+    acts.loc[3, "lead_id"] = ""
+    pq.write_table(pa.Table.from_pandas(acts, preserve_index=False), data / "activities.parquet")
+    cache = tmp_path / "cache"
+    plain = load_dataset(data, as_of=AS_OF)
+    load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    cached = load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    assert cached.bulk["activities"].cached
+    (entry,) = cache.glob("activities-*")
+    columns = pq.read_schema(next((entry / "data").rglob("*.parquet"))).names
+    # occurred_at is text here: a timestamp written as text keeps its raw form
+    assert [c for c in columns if c.startswith("_raw_")] == ["_raw_lead_id", "_raw_occurred_at"]
+    assert any(e.endswith("''") for f in plain.findings for e in f.examples)  # the orphan
+    assert cached.findings == plain.findings
+    pd.testing.assert_frame_equal(cached["activities"], plain["activities"])
+
+
 def test_the_cache_reads_no_input_row_again(tmp_path, monkeypatch):
     data, cache = _messy(tmp_path), tmp_path / "cache"
     load_dataset(data, as_of=AS_OF, cache_dir=cache)
