@@ -440,18 +440,24 @@ class BulkTable:
         raw = self.raw
         if not isinstance(raw, ScanTable) or raw.typed_from is None:
             return False
-        ids = raw.typed_from.parent / LEAD_IDS
+        entry = raw.typed_from.parent
+        ids = entry / LEAD_IDS
         if not ids.is_file():
             return False
+
+        def kept(name: str, scan: str) -> str:  # a summary of the entry, else the scan
+            path = entry / name
+            return f"read_parquet({literal(path.as_posix())})" if path.is_file() else scan
+
         for key, cond, col in rules:
             if key == "orphans":
                 source = f"read_parquet({literal(ids.as_posix())})"
             elif key == "future":
-                source = (
-                    f"(SELECT MAX({ident(time_col)}) AS {ident(time_col)} FROM {self.typed_view})"
-                )
+                t = ident(time_col)
+                source = kept(LATEST, f"(SELECT MAX({t}) AS {t} FROM {self.typed_view})")
             else:
-                source = f"(SELECT DISTINCT {ident(col)} FROM {self.typed_view})"
+                c = ident(col)
+                source = kept(CODES.format(col), f"(SELECT DISTINCT {c} FROM {self.typed_view})")
             if self._query(f"SELECT COUNT(*) FROM {source} WHERE {cond}")[0][0]:
                 return False
         return True
@@ -485,6 +491,8 @@ def materialize(store: Store, view: str, lead_ids: pd.Series | None = None) -> p
 
 CACHE_FORMAT = 1  # bump when typing rules or the cached layout change
 LEAD_IDS = "lead_ids.parquet"  # in a cache entry: the distinct lead ids of its rows
+LATEST = "latest.parquet"  # ... the latest time of its rows (one row)
+CODES = "codes-{}.parquet"  # ... the distinct values of a code column
 
 
 def _may_differ(bulk: BulkTable, col: str) -> bool:
@@ -495,7 +503,7 @@ def _may_differ(bulk: BulkTable, col: str) -> bool:
     return bulk.typed_sql[col] != f"NULLIF(s.{ident(col)}, '')"
 
 
-def write_cache(bulk: BulkTable, entry: Path, time_col: str) -> None:
+def write_cache(bulk: BulkTable, entry: Path, time_col: str, codes: Sequence[str] = ()) -> None:
     """Write the typed rows of `bulk` to `entry/data/` as Parquet partitioned by month.
 
     Findings quote the value as it was in the file; where a text value differs from its
@@ -526,13 +534,18 @@ def write_cache(bulk: BulkTable, entry: Path, time_col: str) -> None:
             )
         finally:
             cur.execute(f"SET preserve_insertion_order = {str(order).lower()}")
-        # the distinct lead ids, so that a later load can see without a scan that no row
-        # is an orphan (see `BulkTable.create_valid`)
+        # the distinct lead ids, the latest time and the distinct codes, so that a later
+        # load can see without a scan that no row is an orphan, in the future or of an
+        # unknown kind (see `BulkTable._none_match`)
+        data = literal((entry / "data" / "**" / "*.parquet").as_posix())
+        rows = f"read_parquet({data}, hive_partitioning = false)"
+        summaries = [(f"MAX({ident(time_col)}) AS {ident(time_col)}", LATEST)]
+        summaries += [(f"DISTINCT {ident(c)}", CODES.format(c)) for c in codes]
         if "lead_id" in bulk.typed_sql:
-            data = literal((entry / "data" / "**" / "*.parquet").as_posix())
+            summaries.append(("DISTINCT lead_id", LEAD_IDS))
+        for what, name in summaries:
             cur.execute(
-                f"COPY (SELECT DISTINCT lead_id FROM read_parquet({data}, "
-                f"hive_partitioning = false)) TO {literal((entry / LEAD_IDS).as_posix())} "
+                f"COPY (SELECT {what} FROM {rows}) TO {literal((entry / name).as_posix())} "
                 "(FORMAT parquet)"
             )
     finally:

@@ -40,6 +40,7 @@ from .store import CACHE_FORMAT, BulkTable, Problem, Store, id_table, materializ
 # Tables validated in DuckDB (store.py) and kept there; pandas sees them only when asked.
 BULK_TABLES = ("activities",)
 BULK_TIME = {"activities": "occurred_at"}  # the month a cached row is filed under
+BULK_CODE = {"activities": "activity_type"}  # the column whose values must be known kinds
 
 MAX_EXAMPLES = 5
 
@@ -754,7 +755,12 @@ def validate(
     known = pd.Index(leads["lead_id"])
 
     chk.keep_bulk(
-        bulk["activities"], known, "occurred_at", "activity_type", ACTIVITY_TYPES, "activities"
+        bulk["activities"],
+        known,
+        BULK_TIME["activities"],
+        BULK_CODE["activities"],
+        ACTIVITY_TYPES,
+        "activities",
     )
 
     stages = chk.drop_future("stage_changes", typed["stage_changes"], "changed_at")
@@ -921,7 +927,7 @@ def _to_cache(bulk: BulkTable, entry: Path) -> bool:
     }
     tmp = new_cache_entry(entry)
     try:
-        write_cache(bulk, tmp, BULK_TIME[raw.name])
+        write_cache(bulk, tmp, BULK_TIME[raw.name], [BULK_CODE[raw.name]])
     except (duckdb.Error, OSError):
         remove_tree(tmp)  # a cache that cannot be written is no reason to stop a run
         return False

@@ -341,12 +341,15 @@ def test_a_cached_load_skips_the_rule_scan_only_when_no_row_can_be_left_out(tmp_
     acts[clean].to_csv(data / "activities.csv", index=False)
     late = pd.Timestamp("2026-12-31")  # no row in the future
     load_dataset(data, as_of=late, cache_dir=cache)  # written
-    scans: list[str] = []
+    scans: list[str] = []  # the rule scan over every row
+    rows_read: list[str] = []  # any query of the rows (the latest time, the codes met)
     real = store.BulkTable._query
 
     def counting(self, sql):
         if "COUNT(*) FILTER" in sql:
             scans.append(sql)
+        if "activities_typed" in sql and not sql.startswith("DESCRIBE"):
+            rows_read.append(sql)
         return real(self, sql)
 
     monkeypatch.setattr(store.BulkTable, "_query", counting)
@@ -354,6 +357,7 @@ def test_a_cached_load_skips_the_rule_scan_only_when_no_row_can_be_left_out(tmp_
     def same_as_without_cache(as_of: pd.Timestamp) -> Dataset:
         plain = load_dataset(data, as_of=as_of)
         scans.clear()  # count the cached load's scans only
+        rows_read.clear()
         cached = load_dataset(data, as_of=as_of, cache_dir=cache)
         assert cached.sources["activities"]["cache"].startswith("read")
         assert cached.findings == plain.findings
@@ -362,6 +366,7 @@ def test_a_cached_load_skips_the_rule_scan_only_when_no_row_can_be_left_out(tmp_
 
     same_as_without_cache(late)
     assert scans == []  # nothing in the entry can be an orphan, unknown or in the future
+    assert rows_read == []  # the entry's summaries say so: no row is read to know it
     # rows in the future of an earlier run: scanned, and left out as without the cache
     early = same_as_without_cache(pd.Timestamp("2026-01-15"))
     assert len(scans) == 1 and any(f.column == "occurred_at" for f in early.findings)
