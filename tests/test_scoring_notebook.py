@@ -72,6 +72,38 @@ def test_judging_at_month_ends_never_judges_a_lead_after_its_success(sample):
     assert set(scoring.product_table(study).set_index("product")["flag"][["C"]]) == {"over"}
 
 
+def test_points_kept_in_the_cache_give_the_study_of_a_load_without_it(sample, tmp_path):
+    """With a validated-data cache, the capped points of every activity are kept per rule set
+    in the input's month-facts folder and read by later studies, for any month: the studies
+    equal those of a load without the cache (rows, scores, the fit, the thresholds)."""
+    import maops_utils.scoring.engine as scoring_engine
+
+    config = scoring.load_config(ROOT / "params")
+    cache = tmp_path / "cache"
+    written: list[str] = []
+    real = scoring_engine._write_counted
+
+    def writing(con, rules, cap_period, path):
+        written.append(path.name)
+        return real(con, rules, cap_period, path)
+
+    for month in ("2026-10", "2026-09"):
+        plain = scoring.run(sample, config, month)
+        cached_ds = validation.load_dataset(SAMPLE, as_of=pd.Timestamp(AS_OF), cache_dir=cache)
+        scoring_engine._write_counted = writing
+        try:
+            cached = scoring.run(cached_ds, config, month)
+        finally:
+            scoring_engine._write_counted = real
+        pd.testing.assert_frame_equal(cached.rows, plain.rows)
+        pd.testing.assert_series_equal(cached.fit.coefficients, plain.fit.coefficients)
+        pd.testing.assert_frame_equal(cached.threshold_table, plain.threshold_table)
+        assert cached.proposed == plain.proposed
+    kept = sorted(p.name for p in cache.glob("facts-*/all/counted-*.parquet"))
+    assert len(kept) == 2  # the current model's rules and the proposal's candidates
+    assert sorted(written) == kept  # counted once, by the first study; read by the second
+
+
 @pytest.fixture(scope="module")
 def executed(tmp_path_factory):
     import papermill

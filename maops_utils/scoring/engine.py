@@ -27,7 +27,9 @@ Definitions (docs/scoring.md quotes these):
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Sequence
+from pathlib import Path
 
 import duckdb
 import numpy as np
@@ -36,7 +38,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import metrics as mx
+from ..io import open_cache_folder
 from ..metrics import month_bounds, month_range
+from ..store import literal
 from ..validation import Dataset, isin
 from .model import EMPTY, ActivityRule, ProfileRule, RatingGrid, ScoringModel
 
@@ -109,6 +113,10 @@ def _stamp(value: pd.Timestamp) -> str:
     return f"TIMESTAMP '{pd.Timestamp(value):%Y-%m-%d %H:%M:%S.%f}'"
 
 
+def _before(cutoff: pd.Timestamp) -> str:
+    return f"occurred_at < {_stamp(cutoff)}"
+
+
 # The order caps count a lead's activities in: pandas' stable sort by these columns with
 # missing values first. `_row` (the row's position in the file) is the stable sort's
 # tie-break; DuckDB orders VARCHAR by UTF-8 bytes, which is the code-point order pandas sorts
@@ -126,13 +134,20 @@ def connect(dataset: Dataset, cutoff: pd.Timestamp) -> duckdb.DuckDBPyConnection
     The activities are read where the dataset keeps them (its DuckDB store), never loaded
     into pandas. `acts` is a temporary view, read afresh by each query (materialising the
     activities of every month cost 0.8 GB at 1 M leads and saved no time); it vanishes when
-    the connection is closed."""
+    the connection is closed. `acts_all` has the activities of every month, and
+    `acts_context` the cut-off and where the dataset keeps what is derived from it (its
+    month-facts folder, see `_count_points`)."""
     con = mx.connect(dataset)
+    facts = getattr(dataset, "facts", None)
+    kept = literal(facts.folder.as_posix()) if facts is not None else "CAST(NULL AS VARCHAR)"
     try:
         con.execute(
-            "CREATE TEMP VIEW acts AS SELECT _row, lead_id, activity_type, category, occurred_at "
-            "FROM activities_input "
-            f"WHERE occurred_at IS NOT NULL AND occurred_at < {_stamp(cutoff)}"
+            "CREATE TEMP VIEW acts_all AS SELECT _row, lead_id, activity_type, category, "
+            "occurred_at FROM activities_input WHERE occurred_at IS NOT NULL"
+        )
+        con.execute(f"CREATE TEMP VIEW acts AS SELECT * FROM acts_all WHERE {_before(cutoff)}")
+        con.execute(
+            f"CREATE TEMP TABLE acts_context AS SELECT {_stamp(cutoff)} AS cutoff, {kept} AS kept"
         )
     except BaseException:
         con.close()
@@ -153,14 +168,20 @@ def _rules_frame(rules: Sequence[ActivityRule]) -> pd.DataFrame:
     ).astype({"category": object, "points": "float64", "cap": "float64"})
 
 
-def compile_counted_query(period: str, *, capped: bool = True, uncapped: bool = True) -> str:
+def compile_counted_query(
+    period: str, *, capped: bool = True, uncapped: bool = True, source: str = "acts"
+) -> str:
     """SQL giving every activity that matches a rule with the points it adds after the rule's
     cap per period: rows `_row, lead_id, occurred_at, rule_key, counted`.
 
     Only a rule with a cap needs the running sum of what its earlier activities added (a
     window over every matching activity, the costly part); the activities of the others
     count their points as they are. `capped` / `uncapped` say which kinds of rule there are:
-    the query leaves out the part the rules do not need."""
+    the query leaves out the part the rules do not need. `source`: the activities read.
+
+    What an activity counts depends only on the activities before it (of its lead, rule
+    and period), so counting every month and keeping the activities before a cut-off gives
+    what counting only those would."""
     parts = []
     if uncapped or not capped:
         parts.append(
@@ -186,7 +207,7 @@ WITH matched AS (
     COALESCE(s.rule_key, g.rule_key) AS rule_key,
     COALESCE(s.points, g.points) AS points,
     CASE WHEN s.rule_key IS NOT NULL THEN s.cap ELSE g.cap END AS cap
-  FROM acts AS a
+  FROM {source} AS a
   LEFT JOIN rules AS s ON s.activity_type = a.activity_type AND s.category = a.category
   LEFT JOIN rules AS g ON g.activity_type = a.activity_type AND g.category IS NULL
   WHERE COALESCE(s.rule_key, g.rule_key) IS NOT NULL
@@ -216,26 +237,82 @@ GROUP BY m.row_id, c.rule_key
 """
 
 
+# What `_count_points` keeps in a dataset's month-facts folder: bump when the counting changes.
+COUNTED_FORMAT = "maops-counted-1"
+
+
 def _count_points(con: duckdb.DuckDBPyConnection, rules: pd.DataFrame, cap_period: str) -> None:
     """Make `counted` (see `compile_counted_query`) the points of `rules` on `con`'s `acts`.
 
-    The last one computed is kept: a study scores the same model at several sets of moments,
-    and the capped sum over every activity is the costly part."""
-    key = hashlib.sha1(f"{cap_period}\n{rules.to_json()}".encode()).hexdigest()[:16]
-    kept = con.execute(
+    With a validated-data cache, the points of every activity (every month) are kept in the
+    dataset's month-facts folder, keyed by the input (the folder), the rules and the cap
+    period: a later study of the same data, for any month, reads them instead of counting
+    again (the capped sum over every activity is the costly part). Otherwise the last one
+    computed is kept on the connection: a study scores one model at several sets of moments.
+    """
+    text = f"{COUNTED_FORMAT}\n{ACT_ORDER}\n{cap_period}\n{rules.to_json()}"
+    key = hashlib.sha1(text.encode()).hexdigest()[:16]
+    ((cutoff, kept),) = con.execute("SELECT cutoff, kept FROM acts_context").fetchall()
+    if kept is not None:
+        path = Path(kept) / f"counted-{key}.parquet"
+        if _readable(con, path) or _write_counted(con, rules, cap_period, path):
+            con.execute(
+                "CREATE OR REPLACE TEMP VIEW counted AS SELECT * FROM "
+                f"read_parquet({literal(path.as_posix())}) WHERE {_before(cutoff)}"
+            )
+            return
+    tables = con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE 'counted_%'"
     ).fetchall()
-    if (f"counted_{key}",) not in kept:
-        for (name,) in kept:
+    if (f"counted_{key}",) not in tables:
+        for (name,) in tables:
             con.execute(f"DROP TABLE {name}")
         con.register("rules", rules)
-        has_cap = rules["cap"].notna()
-        sql = compile_counted_query(
-            cap_period, capped=bool(has_cap.any()), uncapped=bool((~has_cap).any())
-        )
-        con.execute(f"CREATE TEMP TABLE counted_{key} AS {sql}")
+        con.execute(f"CREATE TEMP TABLE counted_{key} AS {_counted_sql(rules, cap_period)}")
         con.unregister("rules")
     con.execute(f"CREATE OR REPLACE TEMP VIEW counted AS SELECT * FROM counted_{key}")
+
+
+def _counted_sql(rules: pd.DataFrame, cap_period: str, source: str = "acts") -> str:
+    has_cap = rules["cap"].notna()
+    return compile_counted_query(
+        cap_period, capped=bool(has_cap.any()), uncapped=bool((~has_cap).any()), source=source
+    )
+
+
+def _readable(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
+    """Whether the kept file `path` is there and readable (a damaged one is removed)."""
+    if not path.is_file():
+        return False
+    try:
+        con.execute(f"SELECT num_rows FROM parquet_file_metadata({literal(path.as_posix())})")
+    except duckdb.Error:
+        path.unlink(missing_ok=True)
+        return False
+    return True
+
+
+def _write_counted(
+    con: duckdb.DuckDBPyConnection, rules: pd.DataFrame, cap_period: str, path: Path
+) -> bool:
+    """Count the points of every activity into `path` (a temporary file renamed into place).
+    False when it cannot be written: a cache that cannot be written is no reason to stop."""
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    con.register("rules", rules)
+    try:
+        open_cache_folder(path.parent.parent)  # the input's facts folder, as month facts do
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con.execute(
+            f"COPY ({_counted_sql(rules, cap_period, 'acts_all')}) "
+            f"TO {literal(tmp.as_posix())} (FORMAT parquet, COMPRESSION zstd)"
+        )
+        os.replace(tmp, path)
+    except (duckdb.Error, OSError):
+        tmp.unlink(missing_ok=True)
+        return False
+    finally:
+        con.unregister("rules")
+    return True
 
 
 def points_by_rule(
