@@ -343,8 +343,13 @@ def points_by_rule(
     con.register("moments", moments[["row_id", "lead_id", "at"]])
     long = con.execute(compile_points_at_query(lookback_days, half_life_days)).df()
     con.unregister("moments")
-    wide = long.pivot_table(index="row_id", columns="rule_key", values="points", aggfunc="sum")
-    return wide.reindex(index=pd.Index(moments["row_id"], name="row_id"), columns=keys).fillna(0.0)
+    # one row per moment and rule (the query groups by both): placed in a grid of zeros
+    index = pd.Index(moments["row_id"], name="row_id")
+    grid = np.zeros((len(index), len(keys)))
+    grid[index.get_indexer(long["row_id"]), pd.Index(keys).get_indexer(long["rule_key"])] = long[
+        "points"
+    ].to_numpy(dtype="float64")
+    return pd.DataFrame(grid, index=index, columns=keys)
 
 
 def scores_at(
