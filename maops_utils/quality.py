@@ -201,7 +201,8 @@ def gaps(rv: QualityReview) -> pd.DataFrame:
         kind: by_month[by_month["activity_type"] == kind].set_index("month")["n"]
         for kind in GAP_TYPES
     }
-    series["new_leads"] = rv.dataset["leads"]["created_at"].dt.strftime("%Y-%m").value_counts()
+    leads = _by_month(rv, "leads")  # counted in SQL once for the counts and freshness too
+    series["new_leads"] = leads[leads["month"].notna()].set_index("month")["n"]
     starts = [s.index.min() for s in series.values() if len(s)]
     first = min(starts) if starts else None
     for kind, counts in series.items():

@@ -141,3 +141,23 @@ def test_notebook_runs_on_the_sample_and_writes_its_tables(tmp_path):
         assert (tmp_path / f"{name}.csv").is_file(), name
     counts = pd.read_csv(tmp_path / "quality_counts.csv")
     assert counts.set_index(counts.columns[0]).loc["leads", "合計"] == 5000
+
+
+def test_a_month_without_new_leads_is_a_gap(flawed, tmp_path):
+    """New leads are counted by month in SQL with the other tables: a month whose leads are
+    all gone is a gap, and no other month is one."""
+    assert not any(g["what"] == "new_leads" for g in quality.gaps(flawed).to_dict("records"))
+    ds = flawed.dataset
+    leads = ds["leads"]
+    gone = set(leads.loc[leads["created_at"].dt.strftime("%Y-%m") == "2026-07", "lead_id"])
+    assert gone
+    tables = {name: ds[name] for name in ds.names}
+    for name, table in tables.items():
+        if "lead_id" in table.columns:
+            tables[name] = table[~table["lead_id"].isin(gone)]
+    io.write_dataset(tables, tmp_path)
+    settings = config.load_settings(ROOT / "params", {"data_dir": tmp_path})
+    gaps = quality.gaps(quality.load_quality(settings, as_of=AS_OF))
+    assert [g for g in gaps.to_dict("records") if g["what"] == "new_leads"] == [
+        {"month": "2026-07", "what": "new_leads"}
+    ]
