@@ -405,23 +405,10 @@ def _rows(
     dataset: Dataset, sql: str, *, con=None, engine: str | engines.Engine | None = None
 ) -> pd.DataFrame:
     """Rows of `sql` (DuckDB's dialect) where the comparison runs: on `con` when given, else
-    on `engine` (see `engines.lease`; transpiled for it), else on a DuckDB connection of its
-    own."""
-    leased = None if con is not None else engines.lease(dataset, engine)
-    if leased is not None:
-        eng, owned = leased
-        try:
-            return eng.query(lambda dialect: mx.to_dialect(sql, dialect))
-        finally:
-            if owned:
-                eng.close()
-    own = con is None
-    con = con or mx.connect(dataset)
-    try:
+    on `engine` (`engines.run_query`: transpiled for it; DuckDB in this process by default)."""
+    if con is not None:
         return con.execute(sql).df()
-    finally:
-        if own:
-            con.close()
+    return engines.run_query(dataset, lambda dialect: mx.to_dialect(sql, dialect), engine)
 
 
 def mql_to_sql_counts(

@@ -201,6 +201,7 @@ FROM (
   WHERE cap IS NOT NULL
 ) AS used
 WHERE points <> 0""")
+    union = "\nUNION ALL\n".join(parts)
     return f"""
 WITH matched AS (
   SELECT a._row, a.activity_type, a.category, a.lead_id, a.occurred_at,
@@ -212,7 +213,7 @@ WITH matched AS (
   LEFT JOIN rules AS g ON g.activity_type = a.activity_type AND g.category IS NULL
   WHERE COALESCE(s.rule_key, g.rule_key) IS NOT NULL
 )
-{(chr(10) + "UNION ALL" + chr(10)).join(parts)}
+{union}
 """
 
 
