@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import codecs
 import csv
+import functools
 import hashlib
 import io as _io
 import json
@@ -43,9 +44,51 @@ class RawTable:
     def is_csv(self) -> bool:
         return self.path.suffix.lower() == ".csv"
 
+    @property
+    def columns(self) -> list[str]:
+        return list(self.frame.columns)
+
+    @property
+    def rows(self) -> int:
+        return len(self.frame)
+
     def where(self, index: int) -> str:
         """Human position of the row at positional `index` (CSV line numbers count the header)."""
         return f"line {index + 2}" if self.is_csv else f"row {index + 1}"
+
+
+class KeptTable(RawTable):
+    """A table whose typed rows were found in the validated-data cache: what validation
+    needs of the file (its columns, row count, checksum) without reading it. The rows as
+    written are read only if a finding quotes one (`frame`, on first use)."""
+
+    def __init__(
+        self,
+        name: str,
+        path: Path,
+        *,
+        encoding: str,
+        sha256: str,
+        size: int,
+        rows: int,
+        columns: list[str],
+        read_encoding: str,
+    ):
+        self.name, self.path, self.encoding = name, path, encoding
+        self.sha256, self.size = sha256, size
+        self._rows, self._columns, self._read_encoding = rows, list(columns), read_encoding
+
+    @property
+    def columns(self) -> list[str]:
+        return list(self._columns)
+
+    @property
+    def rows(self) -> int:
+        return self._rows
+
+    @functools.cached_property
+    def frame(self) -> pd.DataFrame:  # type: ignore[override]
+        return read_raw_table(self.name, self.path, encoding=self._read_encoding).frame
 
 
 def locate_tables(data_dir: Path) -> dict[str, Path]:

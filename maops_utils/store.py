@@ -125,6 +125,7 @@ class BulkTable:
             cur.close()
         self._untrimmed: set[str] = set()
         self.cached = isinstance(raw, ScanTable) and raw.typed_from is not None
+        self.found: dict[str, Problem] = {}  # what each rule of `create_valid` left out
         self.typed_sql: dict[str, str] = {}  # column -> its typed SQL over `src AS s`
         self.typed_columns: list[str] = []  # the typed view's select list, over `typed_source`
         self.typed_source = ""
@@ -359,37 +360,34 @@ class BulkTable:
 
     def create_valid(
         self,
-        known_leads: pd.Series,
+        known_leads: pd.Series | None,
         as_of: pd.Timestamp | None,
         time_col: str,
         allowed: dict[str, Sequence[str]],
     ) -> dict[str, Problem]:
         """Leave out future rows, then orphans, then rows with a code outside `allowed`, in
         that order (each later rule sees only the rows kept so far, as in validation.py).
+        `known_leads` None: the rows are known to reference only leads (no orphan rule).
 
         Returns the problem found by each rule: "future", "orphans", and one per column of
         `allowed`, whose `values` are the distinct codes it met."""
-        cur = self.store.cursor()
-        try:
-            cur.register("known_in", id_table(known_leads))
-            cur.execute(
-                f"CREATE OR REPLACE TABLE known_{self.name} AS "
-                "SELECT DISTINCT CAST(lead_id AS VARCHAR) AS lead_id FROM known_in"
-            )
-        finally:
-            cur.close()
         t = ident(time_col)
         rules: list[tuple[str, str, str]] = []
         if as_of is not None:
             stamp = f"TIMESTAMP {literal(as_of.strftime('%Y-%m-%d %H:%M:%S.%f'))}"
             rules.append(("future", f"COALESCE({t} > {stamp}, false)", time_col))
-        rules.append(
-            (
-                "orphans",
-                f"NOT COALESCE(lead_id IN (SELECT lead_id FROM known_{self.name}), false)",
-                "lead_id",
-            )
-        )
+        if known_leads is not None:
+            cur = self.store.cursor()
+            try:
+                cur.register("known_in", id_table(known_leads))
+                cur.execute(
+                    f"CREATE OR REPLACE TABLE known_{self.name} AS "
+                    "SELECT DISTINCT CAST(lead_id AS VARCHAR) AS lead_id FROM known_in"
+                )
+            finally:
+                cur.close()
+            orphan = f"NOT COALESCE(lead_id IN (SELECT lead_id FROM known_{self.name}), false)"
+            rules.append(("orphans", orphan, "lead_id"))
         for col, values in allowed.items():
             rules.append((col, f"NOT COALESCE({ident(col)} IN ({_in_list(values)}), false)", col))
         # One scan counts every rule; examples are fetched only for rules that found rows.
@@ -405,7 +403,7 @@ class BulkTable:
                 + ", ".join(f"COUNT(*) FILTER (WHERE {w})" for w in wheres)
                 + f" FROM {self.typed_view}"
             )[0]
-        found: dict[str, Problem] = {}
+        found: dict[str, Problem] = {"orphans": Problem(0, [])}
         for (key, _, col), where, count in zip(rules, wheres, counts, strict=True):
             found[key] = self.problem(where, col) if count else Problem(0, [])
             if key not in ("future", "orphans") and count:
@@ -431,6 +429,7 @@ class BulkTable:
             )
         finally:
             cur.close()
+        self.found = found
         return found
 
     def _none_match(self, rules: list[tuple[str, str, str]], time_col: str) -> bool:

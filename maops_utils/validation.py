@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,10 +19,12 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 
 from .errors import DataContractError, Finding
 from .facts import MonthFacts
 from .io import (
+    KeptTable,
     RawTable,
     ScanTable,
     cache_entry,
@@ -191,7 +194,17 @@ def _may_repeat(values: pd.Series) -> bool:
 
 
 def _columns(raw: RawTable | ScanTable) -> list[str]:
-    return list(raw.columns) if isinstance(raw, ScanTable) else list(raw.frame.columns)
+    return list(raw.columns)
+
+
+def _absent(spec, index: pd.Index) -> pd.Series:
+    """The column of an optional column the file lacks: empty, of the column's kind."""
+    empty = {"timestamp": "datetime64[us]", "date": "datetime64[us]"}.get(spec.kind)
+    return pd.Series(
+        pd.NaT if empty else (np.nan if spec.kind in ("number", "integer") else None),
+        index=index,
+        dtype=empty or ("float64" if spec.kind in ("number", "integer") else object),
+    )
 
 
 def _blank(values: pd.Series) -> pd.Series:
@@ -470,12 +483,7 @@ class _Checker:
         # Optional columns the file lacks are empty columns, so no later step has to ask.
         for spec in table.columns:
             if spec.name not in out.columns:
-                empty = {"timestamp": "datetime64[us]", "date": "datetime64[us]"}.get(spec.kind)
-                out[spec.name] = pd.Series(
-                    pd.NaT if empty else (np.nan if spec.kind in ("number", "integer") else None),
-                    index=out.index,
-                    dtype=empty or ("float64" if spec.kind in ("number", "integer") else object),
-                )
+                out[spec.name] = _absent(spec, out.index)
         return out
 
     def check_key(self, name: str, frame: pd.DataFrame) -> None:
@@ -667,10 +675,18 @@ class _Checker:
                 )
 
     def keep_bulk(
-        self, bulk: BulkTable, known: pd.Index, time_col: str, code: str, allowed, noun: str
+        self,
+        bulk: BulkTable,
+        known: pd.Index | None,
+        time_col: str,
+        code: str,
+        allowed,
+        noun: str,
     ) -> None:
+        """The bulk table's rules; `known` None: its rows are known to reference only leads."""
         raw = self.raw[bulk.name]
-        found = bulk.create_valid(pd.Series(known), self.as_of, time_col, {code: allowed})
+        ids = pd.Series(known) if known is not None else None
+        found = bulk.create_valid(ids, self.as_of, time_col, {code: allowed})
         if "future" in found and found["future"].count:
             self.cut = True
             p = found["future"]
@@ -725,6 +741,37 @@ def validate(
     Raises:
         DataContractError: listing every fatal problem.
     """
+    return _validate(raw, timezone=timezone, as_of=as_of, typing_findings=typing_findings)[0]
+
+
+@dataclass
+class KeptTables:
+    """The small tables as typed (before the rules that depend on the run), the findings of
+    typing them, and how many rows of each table that refers to leads reference none: what the
+    validated-data cache keeps of them (`_tables_from_cache`)."""
+
+    frames: dict[str, pd.DataFrame]
+    findings: dict[str, list[Finding]]
+    orphans: dict[str, int] = field(default_factory=dict)
+    covers: set[str] = field(default_factory=set)  # bulk entries none of whose rows is an orphan
+    leads_cut: bool = False  # whether the run time left leads out (then `orphans` do not apply)
+
+
+def _validate(
+    raw: dict[str, RawTable | ScanTable],
+    *,
+    timezone: str,
+    as_of: pd.Timestamp | None,
+    typing_findings: dict[str, list[Finding]] | None = None,
+    kept: KeptTables | None = None,
+    covered: frozenset[str] = frozenset(),
+) -> tuple[Dataset, KeptTables]:
+    """`validate`, taking the small tables as typed from `kept` (the cache) when given: their
+    typing findings are replayed in place, and the checks that can only fail (keys, reserved
+    and required codes) are skipped, since only an input that passed them is cached. Returns
+    the dataset and the small tables as typed, to be cached. The bulk tables in `covered`
+    reference only leads (known from the cache): unless leads are left out, their orphan
+    rule is skipped."""
     chk = _Checker(raw, timezone, as_of, typing_findings or {})
     chk.check_structure()
     if chk.errors:
@@ -733,30 +780,49 @@ def validate(
     store = Store()
     bulk: dict[str, BulkTable] = {}
     typed: dict[str, pd.DataFrame] = {}
+    found: dict[str, list[Finding]] = {}
     for name in raw:
         if name in BULK_TABLES:
             bulk[name] = chk.typed_bulk(name, store)
         elif name in TABLES:
-            typed[name] = chk.typed(name)
+            before = len(chk.findings)
+            if kept is not None and name in kept.frames:
+                typed[name] = kept.frames[name]
+                chk.findings.extend(kept.findings.get(name, []))
+            else:
+                typed[name] = chk.typed(name)
+            found[name] = chk.findings[before:]
     for name in raw:
         if name in bulk:
             chk.check_bulk_key(bulk[name])
-        elif name in typed:
+        elif name in typed and kept is None:
             chk.check_key(name, typed[name])
             chk.reserved_product(name, typed[name])
-    chk.require_values("leads", typed["leads"], ("product",))
-    chk.require_values("opportunities", typed["opportunities"], ("product",))
+    if kept is None:
+        chk.require_values("leads", typed["leads"], ("product",))
+        chk.require_values("opportunities", typed["opportunities"], ("product",))
     if chk.errors:
         raise DataContractError(chk.errors)
-
     leads = typed["leads"]
-    leads["lead_source"] = leads["lead_source"].fillna(UNKNOWN_SOURCE)
+    if leads["lead_source"].isna().any():
+        leads["lead_source"] = leads["lead_source"].fillna(UNKNOWN_SOURCE)
+    # shallow copies (copy on write): the rules below change some frames in place
+    typed_now = KeptTables(
+        {k: v.copy(deep=False) for k, v in typed.items()},
+        found,
+        kept.orphans if kept is not None else {},
+    )
+
+    n_leads = len(leads)
     leads = chk.drop_future("leads", leads, "created_at")
     known = pd.Index(leads["lead_id"])
+    # from the cache: the tables that reference no lead outside the (uncut) leads
+    typed_now.leads_cut = len(leads) != n_leads
+    no_orphans = {t for t, n in typed_now.orphans.items() if n == 0 and not typed_now.leads_cut}
 
     chk.keep_bulk(
         bulk["activities"],
-        known,
+        None if "activities" in covered and not typed_now.leads_cut else known,
         BULK_TIME["activities"],
         BULK_CODE["activities"],
         ACTIVITY_TYPES,
@@ -764,7 +830,8 @@ def validate(
     )
 
     stages = chk.drop_future("stage_changes", typed["stage_changes"], "changed_at")
-    stages = chk.drop_orphans("stage_changes", stages, known, "stage changes")
+    if "stage_changes" not in no_orphans:
+        stages = chk.drop_orphans("stage_changes", stages, known, "stage changes")
     stages = chk.drop_unknown("stage_changes", stages, "stage", STAGES, "stage changes")
 
     opps = typed["opportunities"]
@@ -801,7 +868,11 @@ def validate(
             column="closed_at",
             mask=no_close,
         )
-    orphan = opps["lead_id"].notna() & ~isin(opps["lead_id"], known)
+    orphan = (
+        opps["lead_id"].notna() & ~isin(opps["lead_id"], known)
+        if "opportunities" not in no_orphans
+        else pd.Series(False, index=opps.index)
+    )
     if orphan.any():
         chk.warn(
             raw["opportunities"],
@@ -816,7 +887,9 @@ def validate(
         tables["campaigns"] = typed["campaigns"]
     if "scores" in typed:
         scores = chk.drop_future("scores", typed["scores"], "scored_at")
-        tables["scores"] = chk.drop_orphans("scores", scores, known, "scores")
+        if "scores" not in no_orphans:
+            scores = chk.drop_orphans("scores", scores, known, "scores")
+        tables["scores"] = scores
     tables = {k: v.reset_index(drop=True) for k, v in tables.items()}
     sources = {
         name: {
@@ -824,13 +897,16 @@ def validate(
             "encoding": r.encoding,
             "bytes": r.size,
             "sha256": r.sha256,
-            "rows": r.rows if isinstance(r, ScanTable) else len(r.frame),
+            "rows": r.rows,
         }
         for name, r in raw.items()
     }
     lazy = {name: b.valid_view for name, b in bulk.items()}
     cut_at = as_of if chk.cut else None
-    return Dataset(tables, chk.findings, timezone, sources, store, lazy, bulk=bulk, cut_at=cut_at)
+    dataset = Dataset(
+        tables, chk.findings, timezone, sources, store, lazy, bulk=bulk, cut_at=cut_at
+    )
+    return dataset, typed_now
 
 
 def load_dataset(
@@ -851,17 +927,39 @@ def load_dataset(
     data_dir = Path(data_dir)
     entries: dict[str, Path] = {}
     hits: dict[str, tuple[ScanTable, list[Finding]]] = {}
+    small: Path | None = None
+    kept: tuple[dict[str, KeptTable], KeptTables] | None = None
     if cache_dir is not None:
-        for name, path in locate_tables(data_dir).items():
+        paths = locate_tables(data_dir)
+        for name, path in paths.items():
             if name in BULK_TABLES:
                 key = f"{CACHE_FORMAT}|{name}|{timezone}|{source_digest(path)}"
+                if path.suffix.lower() == ".csv":  # the same bytes read in another encoding
+                    key += f"|{encoding}"
                 entries[name] = cache_entry(cache_dir, name, sha256_bytes(key.encode())[:24])
                 hit = _from_cache(entries[name], path)
                 if hit is not None:
                     hits[name] = hit
-    raw = read_raw_dataset(data_dir, encoding=encoding, given={n: h[0] for n, h in hits.items()})
-    dataset = validate(
-        raw, timezone=timezone, as_of=as_of, typing_findings={n: h[1] for n, h in hits.items()}
+        others = {n: p for n, p in paths.items() if n not in BULK_TABLES}
+        if "leads" in others:
+            key = f"{CACHE_FORMAT}|{TABLES_ENTRY}|{timezone}|{encoding}|" + "|".join(
+                f"{n}={source_digest(p)}" for n, p in sorted(others.items())
+            )
+            small = cache_entry(cache_dir, TABLES_ENTRY, sha256_bytes(key.encode())[:24])
+            kept = _tables_from_cache(small, others, encoding)
+    given: dict[str, RawTable | ScanTable] = {n: h[0] for n, h in hits.items()}
+    given.update(kept[0] if kept is not None else {})
+    raw = read_raw_dataset(data_dir, encoding=encoding, given=given)
+    covered = frozenset(
+        n for n, e in entries.items() if n in hits and kept and e.name in kept[1].covers
+    )
+    dataset, typed = _validate(
+        raw,
+        timezone=timezone,
+        as_of=as_of,
+        typing_findings={n: h[1] for n, h in hits.items()},
+        kept=kept[1] if kept is not None else None,
+        covered=covered,
     )
     for name, entry in entries.items():
         if name in hits:
@@ -871,6 +969,17 @@ def load_dataset(
         else:
             state = "not written"
         dataset.sources[name]["cache"] = f"{state} ({entry})"
+    if small is not None:
+        if kept is not None:
+            state = "read"
+        elif _tables_to_cache(typed, raw, small):
+            state = "written"
+        else:
+            state = "not written"
+        for name in typed.frames:
+            dataset.sources[name]["cache"] = f"{state} ({small})"
+        if state != "not written" and not typed.leads_cut:
+            _note_covered(small, dataset, entries, covered)
     if cache_dir is not None:
         dataset.facts = MonthFacts.for_input(
             cache_dir,
@@ -880,6 +989,114 @@ def load_dataset(
             as_of=dataset.cut_at,
         )
     return dataset
+
+
+TABLES_ENTRY = "tables"  # the cache entry of the small tables (every table but the bulk one)
+COVERS = "covers-"  # in it: a mark per bulk entry that references only its leads
+
+
+def _tables_from_cache(
+    entry: Path, paths: dict[str, Path], encoding: str
+) -> tuple[dict[str, KeptTable], KeptTables] | None:
+    """The small tables as typed from their cache entry, with a `KeptTable` standing for each
+    file; None when there is no complete entry (a damaged one is removed)."""
+    meta = read_cache_meta(entry)
+    if meta is None or meta.get("format") != CACHE_FORMAT or set(meta["tables"]) != set(paths):
+        if entry.exists():
+            remove_tree(entry)
+        return None
+    raws: dict[str, KeptTable] = {}
+    frames: dict[str, pd.DataFrame] = {}
+    findings: dict[str, list[Finding]] = {}
+    try:
+        for name, info in meta["tables"].items():
+            path = paths[name]
+            table = pq.read_table(entry / f"{name}.parquet")
+            frames[name] = frame = table.to_pandas()
+            for column in table.schema:
+                spec = TABLES[name].column(column.name)
+                if pa.types.is_null(column.type) and spec is not None:
+                    frame[column.name] = _absent(spec, frame.index)  # as `typed` makes it
+            raws[name] = KeptTable(
+                name,
+                path,
+                encoding=info["encoding"],
+                sha256=info["sha256"],
+                size=int(info["size"]),
+                rows=int(info["rows"]),
+                columns=list(info["columns"]),
+                read_encoding=encoding,
+            )
+            # the same content may have moved: findings name the file where it is now
+            findings[name] = [Finding(**{**f, "file": str(path)}) for f in info["findings"]]
+    except (OSError, ValueError, KeyError, pa.ArrowException):
+        remove_tree(entry)
+        return None
+    orphans = {name: int(n) for name, n in meta.get("orphans", {}).items()}
+    covers = {p.name[len(COVERS) :] for p in entry.glob(f"{COVERS}*")}
+    return raws, KeptTables(frames, findings, orphans, covers)
+
+
+def _tables_to_cache(typed: KeptTables, raw: dict[str, RawTable | ScanTable], entry: Path) -> bool:
+    """Keep the small tables as typed in `entry`, with their typing findings and the count of
+    rows of each table that reference no lead (against every typed lead). The entry holds
+    the leads' personal data, as the input files do: it is readable by its owner only."""
+    if "leads" not in typed.frames:
+        return False
+    known = typed.frames["leads"]["lead_id"]
+    orphans = {}
+    for name in ("stage_changes", "opportunities", "scores"):
+        if name in typed.frames:
+            ids = typed.frames[name]["lead_id"]
+            orphan = ~isin(ids, known)
+            if name == "opportunities":  # a deal without a lead is no orphan (`_validate`)
+                orphan &= ids.notna()
+            orphans[name] = int(orphan.sum())
+    meta = {
+        "format": CACHE_FORMAT,
+        "tables": {
+            name: {
+                "source": str(raw[name].path),
+                "encoding": raw[name].encoding,
+                "sha256": raw[name].sha256,
+                "size": raw[name].size,
+                "rows": raw[name].rows,
+                "columns": _columns(raw[name]),
+                "findings": [dataclasses.asdict(f) for f in typed.findings.get(name, [])],
+            }
+            for name in typed.frames
+        },
+        "orphans": orphans,
+    }
+    tmp = new_cache_entry(entry)
+    try:
+        os.chmod(tmp, 0o700)
+        for name, frame in typed.frames.items():
+            frame.to_parquet(tmp / f"{name}.parquet", index=False)
+    except (OSError, ValueError, TypeError, pa.ArrowException):
+        remove_tree(tmp)  # a value Parquet cannot hold, or no room: no cache, the run goes on
+        return False
+    return publish_cache_entry(tmp, entry, meta)
+
+
+def _note_covered(
+    small: Path, dataset: Dataset, entries: dict[str, Path], covered: frozenset[str]
+) -> None:
+    """Mark in the small tables' entry each bulk entry whose every row references a lead
+    (no orphan, none of its rows left out as future), so that a later load of the same
+    inputs skips the orphan rule (`_validate`'s `covered`). Called only when no lead was
+    left out."""
+    for name, entry in entries.items():
+        bulk = dataset.bulk.get(name)
+        if name in covered or bulk is None or not entry.is_dir():
+            continue
+        found = bulk.found
+        if not found or any(found[k].count for k in ("orphans", "future") if k in found):
+            continue
+        try:
+            (small / f"{COVERS}{entry.name}").touch()
+        except OSError:
+            pass  # a cache that cannot be written is no reason to stop a run
 
 
 def _from_cache(entry: Path, path: Path) -> tuple[ScanTable, list[Finding]] | None:
@@ -912,7 +1129,7 @@ def _to_cache(bulk: BulkTable, entry: Path) -> bool:
             for f, n in raw.files
         ]
     else:  # a CSV file (staged or read whole): its own name
-        files = [[raw.path.name, raw.rows if isinstance(raw, ScanTable) else len(raw.frame)]]
+        files = [[raw.path.name, raw.rows]]
     meta = {
         "format": CACHE_FORMAT,
         "name": raw.name,

@@ -374,3 +374,140 @@ def test_a_cached_load_skips_the_rule_scan_only_when_no_row_can_be_left_out(tmp_
     leads[leads["lead_id"] != "L4"].to_csv(data / "leads.csv", index=False, encoding="cp932")
     gone = same_as_without_cache(late)
     assert len(scans) == 1 and any("orphans" in f.message for f in gone.findings)
+
+
+# ------------------------------------------------------------ the cache of the small tables
+
+
+def _messy_tables(tmp_path: Path) -> Path:
+    """The handmade dataset with findings in every small table, some quoting a raw value."""
+    data = handmade.write(tmp_path / "data")
+    leads = pd.read_csv(data / "leads.csv", encoding="cp932", dtype=str, keep_default_na=False)
+    leads.loc[len(leads)] = ["L8", "2026-03-01 09:00:00", "A", " seminar ", "", ""]  # future
+    leads.to_csv(data / "leads.csv", index=False, encoding="cp932")
+    opps = pd.read_csv(data / "opportunities.csv", dtype=str, keep_default_na=False)
+    opps.loc[len(opps)] = ["O90", "L1", "A", "2026-01-22 10:00:00", "pending", "", "100"]
+    opps.loc[len(opps)] = ["O91", "L2", "A", "2026-01-23 10:00:00", "won", "", "200"]
+    opps.loc[len(opps)] = ["O92", "L99", "A", "2026-01-24", "lost", "2026-03-05 10:00", ""]
+    opps.to_csv(data / "opportunities.csv", index=False)
+    with (data / "stage_changes.csv").open("a", encoding="utf-8") as f:
+        f.write("L8,mql,2026-03-02 09:00:00\n")
+    return data
+
+
+def _same(cached: Dataset, plain: Dataset) -> None:
+    assert cached.findings == plain.findings  # messages, counts, lines and quoted values
+    assert set(cached.tables) == set(plain.tables)
+    for name in plain.tables:
+        pd.testing.assert_frame_equal(cached[name], plain[name])
+    pd.testing.assert_frame_equal(cached["activities"], plain["activities"])
+    sources = {n: {k: v for k, v in s.items() if k != "cache"} for n, s in cached.sources.items()}
+    assert sources == plain.sources
+    assert cached.cut_at == plain.cut_at
+
+
+def test_the_small_tables_cached_give_the_same_dataset_and_findings(tmp_path):
+    data, cache = _messy_tables(tmp_path), tmp_path / "cache"
+    first = load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    (entry,) = cache.glob("tables-*")
+    assert {first.sources[n]["cache"] for n in first.tables} == {f"written ({entry})"}
+    assert entry.stat().st_mode & 0o777 == 0o700  # the leads' personal data: owner only
+    # run times that leave leads, stage changes and a closing date out, or nothing at all
+    for as_of in (AS_OF, pd.Timestamp("2026-01-15"), pd.Timestamp("2026-12-31"), None):
+        plain = load_dataset(data, as_of=as_of)
+        cached = load_dataset(data, as_of=as_of, cache_dir=cache)
+        assert cached.sources["leads"]["cache"] == f"read ({entry})"
+        _same(cached, plain)
+    at = load_dataset(data, as_of=AS_OF)
+    quoted = [e for f in at.findings if f.table == "opportunities" for e in f.examples]
+    assert any("'pending'" in e for e in quoted) and any("'L99'" in e for e in quoted)
+    assert any(f.table == "leads" and "after the run time" in f.message for f in at.findings)
+
+
+def test_the_small_tables_cached_are_not_read_again(tmp_path, monkeypatch):
+    """A clean input: the second load reads no table file, only the cache."""
+    data, cache = handmade.write(tmp_path / "data"), tmp_path / "cache"
+    stages = pd.read_csv(data / "stage_changes.csv", dtype=str)
+    stages = stages[stages["lead_id"].str.startswith("L") & (stages["stage"] != "nurture")]
+    stages.to_csv(data / "stage_changes.csv", index=False)
+    late = pd.Timestamp("2026-12-31")
+    plain = load_dataset(data, as_of=late)
+    assert not any(f.table in ("leads", "stage_changes") for f in plain.findings)
+    load_dataset(data, as_of=late, cache_dir=cache)
+    import maops_utils.io as io
+
+    read: list[str] = []
+    real = io.read_raw_table
+
+    def counting(name, path, **kw):
+        read.append(name)
+        return real(name, path, **kw)
+
+    monkeypatch.setattr(io, "read_raw_table", counting)
+    _same(load_dataset(data, as_of=late, cache_dir=cache), plain)
+    assert read == []
+    # a finding that quotes a row reads its file then, and only its file
+    opps = pd.read_csv(data / "opportunities.csv", dtype=str, keep_default_na=False)
+    opps.loc[len(opps)] = ["O90", "L1", "A", "2026-01-22 10:00:00", "pending", "", "100"]
+    opps.to_csv(data / "opportunities.csv", index=False)
+    load_dataset(data, as_of=late, cache_dir=cache)
+    plain = load_dataset(data, as_of=late)
+    read.clear()
+    _same(load_dataset(data, as_of=late, cache_dir=cache), plain)
+    assert read == ["opportunities"]
+
+
+def test_the_orphan_rule_is_skipped_only_for_inputs_known_to_have_no_orphan(tmp_path):
+    data, cache = handmade.write(tmp_path / "data"), tmp_path / "cache"
+    acts = _csv_frame(data)
+    acts[acts["lead_id"].str.startswith("L")].to_csv(data / "activities.csv", index=False)
+    stages = pd.read_csv(data / "stage_changes.csv", dtype=str)
+    stages[stages["lead_id"] != "X9"].to_csv(data / "stage_changes.csv", index=False)
+    late = pd.Timestamp("2026-12-31")
+
+    def known_table(ds: Dataset) -> bool:
+        sql = "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'known_activities'"
+        return bool(ds.store.db.execute(sql).fetchall()[0][0])
+
+    first = load_dataset(data, as_of=late, cache_dir=cache)
+    (entry,) = cache.glob("tables-*")
+    (acts_entry,) = cache.glob("activities-*")
+    assert known_table(first)
+    assert [p.name for p in entry.glob("covers-*")] == [f"covers-{acts_entry.name}"]
+    second = load_dataset(data, as_of=late, cache_dir=cache)
+    assert not known_table(second)  # the orphan rule skipped
+    _same(second, load_dataset(data, as_of=late))
+    # a run time that leaves leads out: their activities are orphans again
+    early = pd.Timestamp("2026-01-15")
+    cut = load_dataset(data, as_of=early, cache_dir=cache)
+    orphans = {f.table for f in cut.findings if "orphans" in f.message}
+    assert known_table(cut) and orphans == {"activities", "stage_changes"}
+    _same(cut, load_dataset(data, as_of=early))
+    # activities with an orphan: never marked, whatever the run time
+    acts.to_csv(data / "activities.csv", index=False)
+    load_dataset(data, as_of=late, cache_dir=cache)
+    with_orphan = load_dataset(data, as_of=late, cache_dir=cache)
+    assert known_table(with_orphan) and len(list(entry.glob("covers-*"))) == 1
+    _same(with_orphan, load_dataset(data, as_of=late))
+
+
+def test_a_changed_or_damaged_small_table_entry_is_rebuilt(tmp_path):
+    data, cache = _messy_tables(tmp_path), tmp_path / "cache"
+    load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    (entry,) = cache.glob("tables-*")
+    (entry / "leads.parquet").write_bytes(b"not parquet")
+    ds = load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    assert ds.sources["leads"]["cache"] == f"written ({entry})"
+    _same(ds, load_dataset(data, as_of=AS_OF))
+    assert (
+        load_dataset(data, as_of=AS_OF, cache_dir=cache)
+        .sources["leads"]["cache"]
+        .startswith("read")
+    )
+    # one table changed: a new entry, validated again
+    with (data / "stage_changes.csv").open("a", encoding="utf-8") as f:
+        f.write("L1,sql,2026-01-21 09:00:00\n")
+    changed = load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    assert changed.sources["stage_changes"]["cache"].startswith("written")
+    assert len(list(cache.glob("tables-*"))) == 2
+    _same(changed, load_dataset(data, as_of=AS_OF))
