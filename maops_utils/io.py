@@ -12,6 +12,7 @@ import os
 import re
 import shutil
 import tempfile
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -153,6 +154,71 @@ def sha256_file(path: Path) -> str:
         for chunk in iter(lambda: f.read(1 << 20), b""):
             h.update(chunk)
     return h.hexdigest()
+
+
+class Checksums:
+    """sha256 of input files, remembered between runs in a JSON file (the validated-data
+    cache's `checksums.json`) by each file's identity: its size, modification and change
+    times and inode. A file none of which changed is not read again (a 1.2 GB CSV takes
+    seconds to hash); any write to a file changes its change time, which no tool sets back.
+    As git does for its index, a file written within the last few seconds is hashed but not
+    remembered, so a second write in the same clock tick cannot go unseen."""
+
+    RECENT_S = 3.0
+    MAX_FILES = 10_000
+
+    def __init__(self, path: Path | None = None):
+        self.path = path
+        self.known: dict[str, list] = {}
+        self.changed = False
+        if path is not None:
+            try:
+                data = json.loads(path.read_text(encoding="utf-8"))
+                self.known = {k: v for k, v in data.get("files", {}).items() if len(v) == 6}
+            except (OSError, ValueError, AttributeError):
+                self.known = {}
+
+    @staticmethod
+    def _identity(st: os.stat_result) -> list:
+        return [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino, st.st_dev]
+
+    def of(self, file: Path) -> str:
+        """The sha256 of `file`'s bytes."""
+        key = str(Path(file).resolve())
+        st = os.stat(key)
+        seen = self.known.get(key)
+        if seen is not None and seen[:5] == self._identity(st):
+            return seen[5]
+        sha = sha256_file(Path(key))
+        self.remember(file, sha, st)
+        return sha
+
+    def remember(self, file: Path, sha: str, st: os.stat_result | None = None) -> None:
+        """Record `sha` as `file`'s checksum, taken when the file had the stat `st`."""
+        key = str(Path(file).resolve())
+        st = st or os.stat(key)
+        if time.time() - max(st.st_mtime_ns, st.st_ctime_ns) / 1e9 < self.RECENT_S:
+            self.known.pop(key, None)
+            return
+        self.known[key] = [*self._identity(st), sha]
+        self.changed = True
+
+    def save(self) -> None:
+        """Write the file (atomically) if anything new was learned; a failure is ignored."""
+        if self.path is None or not self.changed:
+            return
+        files = dict(list(self.known.items())[-self.MAX_FILES :])
+        tmp: str | None = None
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                json.dump({"files": files}, f)
+            os.replace(tmp, self.path)
+        except OSError:
+            if tmp is not None:
+                Path(tmp).unlink(missing_ok=True)
+        self.changed = False
 
 
 def _encoding_tries(encoding: str) -> tuple[str, ...]:
@@ -425,7 +491,7 @@ class ScanTable:
         return f"row {index + 1}"
 
 
-def scan_parquet(name: str, path: Path) -> ScanTable:
+def scan_parquet(name: str, path: Path, checksums: Checksums | None = None) -> ScanTable:
     """Describe a Parquet file or folder for DuckDB: files, row counts, columns, checksum.
 
     Reads only the files' footers and bytes (for the checksum), not their rows."""
@@ -443,18 +509,19 @@ def scan_parquet(name: str, path: Path) -> ScanTable:
         columns += [c for c in names if c not in columns]
         parts.append((f, rows))
         size += f.stat().st_size
-    sha = source_digest(path)
+    sha = source_digest(path, checksums)
     return ScanTable(name, path, tuple(parts), [str(c).strip() for c in columns], sha, size)
 
 
-def source_digest(path: Path) -> str:
+def source_digest(path: Path, checksums: Checksums | None = None) -> str:
     """sha256 of a table's source: the file's bytes, or for a folder its files' paths and
-    checksums (the `sha256` run.json records)."""
+    checksums (the `sha256` run.json records); `checksums` remembers them between runs."""
+    of = checksums.of if checksums is not None else sha256_file
     if path.is_file():
-        return sha256_file(path)
+        return of(path)
     digest = hashlib.sha256()
     for f in parquet_files(path, path.name):
-        digest.update(f"{f.relative_to(path).as_posix()}\0{sha256_file(f)}\n".encode())
+        digest.update(f"{f.relative_to(path).as_posix()}\0{of(f)}\n".encode())
     return digest.hexdigest()
 
 
@@ -467,11 +534,13 @@ def read_raw_dataset(
     *,
     encoding: str = "auto",
     scan: tuple[str, ...] = SCANNED_TABLES,
-    given: Mapping[str, ScanTable] | None = None,
+    given: Mapping[str, RawTable | ScanTable] | None = None,
+    checksums: Checksums | None = None,
 ) -> dict[str, RawTable | ScanTable]:
     """Every table of the dataset folder: CSV and small Parquet tables as pandas frames, the
     tables in `scan` that are Parquet files or folders as `ScanTable`s left on disk. Tables
-    in `given` (found in the cache) are not read again."""
+    in `given` (found in the cache) are not read again; `checksums` remembers the
+    checksums of the files scanned."""
     out: dict[str, RawTable | ScanTable] = {}
     for name, path in locate_tables(data_dir).items():
         if given and name in given:
@@ -479,9 +548,11 @@ def read_raw_dataset(
             continue
         parquet = path.is_dir() or path.suffix.lower() == ".parquet"
         if name in scan and parquet:
-            out[name] = scan_parquet(name, path)
+            out[name] = scan_parquet(name, path, checksums)
         elif name in scan:
             out[name] = stream_csv(name, path, encoding=encoding)
+            if checksums is not None:
+                checksums.remember(path, out[name].sha256)
         else:
             out[name] = read_raw_table(name, path, encoding=encoding)
     return out

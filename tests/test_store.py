@@ -495,7 +495,7 @@ def test_a_changed_or_damaged_small_table_entry_is_rebuilt(tmp_path):
     data, cache = _messy_tables(tmp_path), tmp_path / "cache"
     load_dataset(data, as_of=AS_OF, cache_dir=cache)
     (entry,) = cache.glob("tables-*")
-    (entry / "leads.parquet").write_bytes(b"not parquet")
+    (entry / "leads.arrow").write_bytes(b"not arrow")
     ds = load_dataset(data, as_of=AS_OF, cache_dir=cache)
     assert ds.sources["leads"]["cache"] == f"written ({entry})"
     _same(ds, load_dataset(data, as_of=AS_OF))
@@ -511,3 +511,60 @@ def test_a_changed_or_damaged_small_table_entry_is_rebuilt(tmp_path):
     assert changed.sources["stage_changes"]["cache"].startswith("written")
     assert len(list(cache.glob("tables-*"))) == 2
     _same(changed, load_dataset(data, as_of=AS_OF))
+
+
+def test_checksums_are_remembered_until_a_file_changes(tmp_path, monkeypatch):
+    import json
+    import os
+    import time
+
+    import maops_utils.io as io
+
+    f, memo_file = tmp_path / "leads.csv", tmp_path / "checksums.json"
+    f.write_text("lead_id\nL1\n", encoding="utf-8")
+    real = io.sha256_file
+    memo = io.Checksums(memo_file)
+    assert memo.of(f) == real(f)
+    memo.save()
+    assert not memo_file.exists()  # written just now: a second write could share its times
+    monkeypatch.setattr(io.Checksums, "RECENT_S", 0.0)
+    memo.of(f)
+    memo.save()
+    assert list(json.loads(memo_file.read_text())["files"]) == [str(f.resolve())]
+    hashed: list[Path] = []
+    monkeypatch.setattr(io, "sha256_file", lambda p: hashed.append(p) or real(p))
+    assert io.Checksums(memo_file).of(f) == real(f) and hashed == []
+    # other bytes of the same size, the modification time set back: the change time tells
+    time.sleep(0.05)
+    st = f.stat()
+    f.write_text("lead_id\nL2\n", encoding="utf-8")
+    os.utime(f, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert io.Checksums(memo_file).of(f) == real(f) and len(hashed) == 1
+
+
+def test_a_warm_load_reads_no_input_file(tmp_path, monkeypatch):
+    import maops_utils.io as io
+
+    monkeypatch.setattr(io.Checksums, "RECENT_S", 0.0)
+    data = _as_parquet(handmade.write(tmp_path / "csv"), tmp_path / "hive", "hive")
+    stages = pd.read_csv(data / "stage_changes.csv", dtype=str)  # no finding to quote a row
+    stages = stages[stages["lead_id"].str.startswith("L") & (stages["stage"] != "nurture")]
+    stages.to_csv(data / "stage_changes.csv", index=False)
+    cache = tmp_path / "cache"
+    plain = load_dataset(data, as_of=AS_OF)
+    load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    opened: list[str] = []
+    real_open = Path.open
+
+    def spy(self, *args, **kw):
+        if self.is_relative_to(data):
+            opened.append(self.name)
+        return real_open(self, *args, **kw)
+
+    monkeypatch.setattr(Path, "open", spy)
+    monkeypatch.setattr(Path, "read_bytes", lambda self: opened.append(self.name) or b"")
+    warm = load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    assert warm.sources["leads"]["cache"].startswith("read")
+    assert opened == []  # neither hashed nor parsed: the checksums and the entries answer
+    monkeypatch.undo()
+    _same(warm, plain)
