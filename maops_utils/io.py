@@ -208,16 +208,10 @@ class Checksums:
         if self.path is None or not self.changed:
             return
         files = dict(list(self.known.items())[-self.MAX_FILES :])
-        tmp: str | None = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{self.path.name}.", dir=self.path.parent)
-            with os.fdopen(fd, "w", encoding="utf-8") as f:
-                json.dump({"files": files}, f)
-            os.replace(tmp, self.path)
+            write_text_atomic(json.dumps({"files": files}), self.path)
         except OSError:
-            if tmp is not None:
-                Path(tmp).unlink(missing_ok=True)
+            pass  # remembered checksums are only a shortcut
         self.changed = False
 
 
@@ -875,24 +869,49 @@ def write_parquet_atomic(frame: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def cache_names(cache_dir: Path | None) -> set[str] | None:
-    """The entries of a cache folder (None: the folder does not exist)."""
+CHECKSUMS_FILE = "checksums.json"  # in a cache folder: the inputs' checksums (`Checksums`)
+
+
+@dataclass(frozen=True)
+class CacheSnapshot:
+    """A cache folder at the start of a run: its entries and its checksums file."""
+
+    names: frozenset[str]
+    checksums: bytes | None
+
+
+def cache_names(cache_dir: Path | None) -> CacheSnapshot | None:
+    """The entries of a cache folder and its checksums (None: the folder does not exist)."""
     if cache_dir is None or not Path(cache_dir).is_dir():
         return None
-    return {p.name for p in Path(cache_dir).iterdir()}
+    folder = Path(cache_dir)
+    try:
+        checksums: bytes | None = (folder / CHECKSUMS_FILE).read_bytes()
+    except OSError:
+        checksums = None
+    return CacheSnapshot(frozenset(p.name for p in folder.iterdir()), checksums)
 
 
-def drop_new_cache(cache_dir: Path | None, before: set[str] | None) -> None:
+def drop_new_cache(cache_dir: Path | None, before: CacheSnapshot | None) -> None:
     """Remove the cache entries this process published since `before` (`cache_names` at the
-    start of a run that failed), and the folder if the run created it and left it empty: a
-    failed run leaves nothing behind. Entries other processes wrote meanwhile are kept."""
+    start of a run that failed), put the checksums file back as it was, and remove the
+    folder if the run created it and left it empty: a failed run leaves nothing behind.
+    Entries other processes wrote meanwhile are kept."""
     if cache_dir is None:
         return
     folder = Path(cache_dir)
     for entry in [p for p in _PUBLISHED if p.parent == folder]:
-        if before is None or entry.name not in before:
+        if before is None or entry.name not in before.names:
             shutil.rmtree(entry, ignore_errors=True)
             _PUBLISHED.discard(entry)
+    memo = folder / CHECKSUMS_FILE
+    if before is None or before.checksums is None:
+        memo.unlink(missing_ok=True)
+    elif not memo.is_file() or memo.read_bytes() != before.checksums:
+        try:
+            write_text_atomic(before.checksums.decode("utf-8"), memo)
+        except OSError:
+            memo.unlink(missing_ok=True)  # remembered checksums are only a shortcut
     if before is None:
         try:
             folder.rmdir()

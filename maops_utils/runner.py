@@ -24,6 +24,7 @@ from .config import RunSettings, suggest
 from .errors import ConfigError, MaopsError, NotEnoughData
 from .facts import MonthFacts
 from .i18n import format_ratio, format_value, t
+from .kernels import Kernel, KernelPool, kernel_manager_class
 from .notebook_format import nbformat
 
 PACKAGES = (
@@ -174,33 +175,38 @@ def _title(nb: nbformat.NotebookNode, fallback: str) -> str:
 
 
 def _execute(
-    src: Path, dest: Path, parameters: dict[str, Any], kernel_log: Path, progress: dict[str, Any]
+    src: Path,
+    dest: Path,
+    parameters: dict[str, Any],
+    kernel_log: Path,
+    progress: dict[str, Any],
+    kernel: Kernel | None = None,
 ) -> None:
     """Execute `src` with papermill into `dest`; the kernel's own stderr goes to `kernel_log`.
 
     The kernel process prints start-up and shut-down chatter (a transport warning, an ERROR
     line for the interrupt it receives when it is stopped) that would alarm anyone reading
-    a batch log; it is kept in a file instead, for the failure record.
+    a batch log; it is kept in a file instead, for the failure record. `kernel`: one started
+    ahead (kernels.py) to run it in, stopped afterwards; else papermill starts one.
     """
     import papermill  # imported here: papermill's import costs about a second
-    from jupyter_client.manager import AsyncKernelManager
 
+    options: dict[str, Any] = {
+        "parameters": parameters,
+        "kernel_name": "python3",
+        "cwd": str(src.parent),
+        "progress_bar": progress,
+        "log_output": False,
+    }
+    if kernel is not None:
+        try:
+            papermill.execute_notebook(str(src), str(dest), km=kernel.km, **options)
+        finally:
+            kernel.shut_down(keep_log=kernel_log)
+        return
     with kernel_log.open("wb") as sink:
-
-        class _KernelManager(AsyncKernelManager):
-            async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
-                kw["stderr"] = sink
-                await super()._async_launch_kernel(kernel_cmd, **kw)
-
         papermill.execute_notebook(
-            str(src),
-            str(dest),
-            parameters=parameters,
-            kernel_name="python3",
-            cwd=str(src.parent),
-            progress_bar=progress,
-            log_output=False,
-            kernel_manager_class=_KernelManager,
+            str(src), str(dest), kernel_manager_class=kernel_manager_class(sink), **options
         )
 
 
@@ -348,6 +354,7 @@ def _run_job(
     settings: RunSettings,
     generated_at: str,
     position: int,
+    kernels: KernelPool | None = None,
 ) -> NotebookResult:
     """Execute one job into `stage/<job.folder>` and render its HTML; never raises for a
     notebook error: the result says what happened."""
@@ -365,7 +372,12 @@ def _run_job(
     }
     try:
         _execute(
-            job.path, executed, {**job.parameters, "output_dir": str(folder)}, kernel_log, progress
+            job.path,
+            executed,
+            {**job.parameters, "output_dir": str(folder)},
+            kernel_log,
+            progress,
+            kernels.take() if kernels is not None else None,
         )
     except Exception as exc:
         if getattr(exc, "ename", "") == NotEnoughData.__name__:
@@ -486,6 +498,9 @@ def run(
     check_out_dir(Path(settings.out_dir), Path(settings.data_dir), root)
     cache_before = io.cache_names(settings.cache_dir)
     out_existed = Path(settings.out_dir).exists()
+    # the first kernels start (and import) while the data is validated
+    ahead = min(jobs, len(settings.notebooks))
+    kernels = KernelPool(root / "notebooks", ahead=ahead, expected=ahead)
     try:
         return _run(
             settings,
@@ -496,12 +511,15 @@ def run(
             jobs=jobs,
             include_pii=include_pii,
             log=log,
+            kernels=kernels,
         )
     except BaseException:
         io.drop_new_cache(settings.cache_dir, cache_before)  # a failed run leaves nothing
         if not out_existed:
             io.remove_empty_dir(Path(settings.out_dir))
         raise
+    finally:
+        kernels.close()
 
 
 def _run(
@@ -514,6 +532,7 @@ def _run(
     jobs: int,
     include_pii: bool,
     log: Callable[[str], None],
+    kernels: KernelPool | None = None,
 ) -> RunResult:
     rv = kpi.load_review(settings, as_of=now)
     rv.close()  # the run reads only the review's values from here on: free its engine (Spark)
@@ -527,6 +546,8 @@ def _run(
     if products is not None and not products:  # --products without codes: every product
         products = list(rv.products)
     plan = plan_jobs(settings, rv, now, products=products, include_pii=include_pii)
+    if kernels is not None:
+        kernels.expect(len(plan))
 
     out_dir = Path(settings.out_dir)
     final = out_dir / rv.month
@@ -548,6 +569,7 @@ def _run(
             jobs=jobs,
             include_pii=include_pii,
             log=log,
+            kernels=kernels,
         )
 
 
@@ -566,6 +588,7 @@ def _build_and_publish(
     jobs: int,
     include_pii: bool,
     log: Callable[[str], None],
+    kernels: KernelPool | None = None,
 ) -> RunResult:
     root = settings.params_dir.resolve().parent
     with io.staging_dir(final) as stage:
@@ -582,7 +605,7 @@ def _build_and_publish(
         log(f"running {len(plan)} notebook(s) with {min(jobs, len(plan))} kernel(s)")
         with ThreadPoolExecutor(max_workers=jobs) as pool:
             futures = [
-                pool.submit(_run_job, job, stage, settings, generated_at, i)
+                pool.submit(_run_job, job, stage, settings, generated_at, i, kernels)
                 for i, job in enumerate(plan)
             ]
             results = []

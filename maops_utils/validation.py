@@ -24,6 +24,7 @@ import pyarrow.feather as feather
 from .errors import DataContractError, Finding
 from .facts import MonthFacts
 from .io import (
+    CHECKSUMS_FILE,
     Checksums,
     KeptTable,
     RawTable,
@@ -930,7 +931,7 @@ def load_dataset(
     hits: dict[str, tuple[ScanTable, list[Finding]]] = {}
     small: Path | None = None
     kept: tuple[dict[str, KeptTable], KeptTables] | None = None
-    checksums = Checksums(Path(cache_dir) / CHECKSUMS) if cache_dir is not None else None
+    checksums = Checksums(Path(cache_dir) / CHECKSUMS_FILE) if cache_dir is not None else None
     if cache_dir is not None:
         paths = locate_tables(data_dir)
         for name, path in paths.items():
@@ -997,7 +998,6 @@ def load_dataset(
     return dataset
 
 
-CHECKSUMS = "checksums.json"  # in the cache folder: the input files' checksums (io.Checksums)
 TABLES_ENTRY = "tables"  # the cache entry of the small tables (every table but the bulk one)
 COVERS = "covers-"  # in it: a mark per bulk entry that references only its leads
 

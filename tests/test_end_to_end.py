@@ -64,11 +64,18 @@ def test_run_writes_the_contract_outputs(published):
         if p.name.startswith(".") and not p.name.endswith(".lock") and p.name != ".cache"
     ]
     assert leftovers == []
-    # the validated-data cache (docs/scale.md): one complete entry and the month facts,
-    # nothing half-written
-    entry, facts = sorted((published["out"] / ".cache").iterdir())
+    # the validated-data cache (docs/scale.md): one complete entry of the activities, one of
+    # the small tables, the month facts (and the inputs' checksums), nothing half-written
+    cached = sorted(p for p in (published["out"] / ".cache").iterdir() if p.is_dir())
+    entry, facts, tables = cached
     assert entry.name.startswith("activities-") and facts.name.startswith("facts-")
     assert (entry / "meta.json").is_file() and list((entry / "data").glob("*/*.parquet"))
+    assert tables.name.startswith("tables-") and (tables / "meta.json").is_file()
+    assert {p.name for p in tables.glob("*.arrow")} == {
+        f"{n}.arrow" for n in ("leads", "stage_changes", "opportunities", "campaigns")
+    }
+    others = {p.name for p in (published["out"] / ".cache").iterdir() if not p.is_dir()}
+    assert others <= {"checksums.json"}
     kept = list(facts.glob("all/*"))
     assert kept and all(p.name.endswith(".parquet") and not p.name.startswith(".") for p in kept)
 

@@ -568,3 +568,22 @@ def test_a_warm_load_reads_no_input_file(tmp_path, monkeypatch):
     assert opened == []  # neither hashed nor parsed: the checksums and the entries answer
     monkeypatch.undo()
     _same(warm, plain)
+
+
+def test_a_failed_run_puts_the_checksums_back(tmp_path):
+    import maops_utils.io as io
+
+    cache = tmp_path / "cache"
+    cache.mkdir()
+    memo = cache / io.CHECKSUMS_FILE
+    memo.write_text('{"files": {}}', encoding="utf-8")
+    before = io.cache_names(cache)
+    memo.write_text('{"files": {"x": [1, 2, 3, 4, 5, "abc"]}}', encoding="utf-8")
+    io.drop_new_cache(cache, before)
+    assert memo.read_text(encoding="utf-8") == '{"files": {}}'
+    # a run that found no checksums file leaves none
+    memo.unlink()
+    before = io.cache_names(cache)
+    memo.write_text('{"files": {}}', encoding="utf-8")
+    io.drop_new_cache(cache, before)
+    assert not memo.exists()

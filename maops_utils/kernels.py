@@ -1,0 +1,155 @@
+"""Notebook kernels started ahead of their notebooks, their imports already done.
+
+A kernel takes about a second to start, and a report notebook's first cell about three more
+to import pandas, matplotlib, seaborn (SciPy) and maops_utils. A batch runs its notebooks
+one after another (or `--jobs` at a time), so `KernelPool` starts the next kernel, and
+imports those modules in it, while the run validates the data or the current notebook
+runs. The notebook then runs in that kernel exactly as in a new one: its own cells, its own
+imports (already loaded, so instant), no other state. Only modules are imported ahead:
+`PRELOAD` runs silently, outside the kernel's history.
+
+A kernel that failed to start, or died while waiting, is not used: the notebook gets a new
+kernel from papermill as before.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import tempfile
+import threading
+from collections import deque
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO, Any
+
+# What every report notebook imports first (their first code cell), imported ahead.
+PRELOAD = (
+    "import matplotlib_inline.backend_inline\n"
+    "import seaborn\n"
+    "from maops_utils import compare, config, io, kpi, narrative, plots, quality, scoring, "
+    "validation, views\n"
+)
+START_TIMEOUT_S = 120
+
+
+def kernel_manager_class(sink: IO[bytes]) -> type:
+    """A kernel manager whose kernel writes its own stderr (start-up and shut-down chatter)
+    to `sink` instead of the batch log."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    class _KernelManager(AsyncKernelManager):
+        async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
+            kw["stderr"] = sink
+            await super()._async_launch_kernel(kernel_cmd, **kw)
+
+    return _KernelManager
+
+
+@dataclass
+class Kernel:
+    """A started kernel: its manager (for papermill's `km`) and the file its stderr goes to."""
+
+    km: Any
+    log: Path
+    sink: IO[bytes]
+
+    def shut_down(self, keep_log: Path | None = None) -> None:
+        """Stop the kernel; its stderr goes to `keep_log` when given, else is dropped."""
+        try:
+            asyncio.run(self.km.shutdown_kernel(now=True))
+        except Exception:  # already dead, or gone: nothing left to stop
+            pass
+        self.sink.close()
+        if keep_log is not None:
+            shutil.move(self.log, keep_log)
+        else:
+            self.log.unlink(missing_ok=True)
+
+
+def start_kernel(cwd: Path, log: Path) -> Kernel:
+    """Start a python3 kernel in `cwd` and run `PRELOAD` in it."""
+    sink = log.open("wb")
+    km = kernel_manager_class(sink)(kernel_name="python3")
+
+    async def start() -> None:
+        await km.start_kernel(cwd=str(cwd))
+        kc = km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=START_TIMEOUT_S)
+            reply = await kc.execute_interactive(
+                PRELOAD, silent=True, store_history=False, timeout=START_TIMEOUT_S
+            )
+            if reply["content"]["status"] != "ok":
+                raise RuntimeError(f"imports failed in the kernel: {reply['content']}")
+        finally:
+            kc.stop_channels()
+
+    kernel = Kernel(km, log, sink)
+    try:
+        asyncio.run(start())
+    except BaseException:
+        kernel.shut_down()
+        raise
+    return kernel
+
+
+class KernelPool:
+    """Up to `ahead` kernels started ahead of the notebooks that will take them.
+
+    `take()` hands out the oldest and starts the next one, until `expect(n)` kernels have
+    been started in all; `close()` stops the ones never taken."""
+
+    def __init__(self, cwd: Path, *, ahead: int, expected: int):
+        self.cwd = cwd
+        self.ahead = max(ahead, 0)
+        self.expected = expected
+        self.started = 0
+        self._lock = threading.Lock()
+        self._queue: deque[Future[Kernel]] = deque()
+        self._logs = Path(tempfile.mkdtemp(prefix="maops-kernels-"))
+        self._executor = ThreadPoolExecutor(max_workers=max(self.ahead, 1))
+        with self._lock:
+            self._fill()
+
+    def _fill(self) -> None:
+        while len(self._queue) < self.ahead and self.started < self.expected:
+            log = self._logs / f"kernel-{self.started}.log"
+            self._queue.append(self._executor.submit(start_kernel, self.cwd, log))
+            self.started += 1
+
+    def expect(self, n: int) -> None:
+        """The run will execute `n` notebooks: start no more kernels than that."""
+        with self._lock:
+            self.expected = n
+
+    def take(self) -> Kernel | None:
+        """A kernel ready to run a notebook, or None (papermill then starts one)."""
+        with self._lock:
+            future = self._queue.popleft() if self._queue else None
+            self._fill()
+        if future is None:
+            return None
+        try:
+            kernel = future.result()
+        except Exception:
+            return None
+        if not kernel.km.has_kernel or not asyncio.run(kernel.km.is_alive()):
+            kernel.shut_down()
+            return None
+        return kernel
+
+    def close(self) -> None:
+        """Stop every kernel not taken and remove their logs."""
+        with self._lock:
+            left, self._queue = list(self._queue), deque()
+            self.expected = self.started
+        for future in left:
+            try:
+                future.result().shut_down()
+            except Exception:
+                pass
+        self._executor.shutdown(wait=True)
+        shutil.rmtree(self._logs, ignore_errors=True)

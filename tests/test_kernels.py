@@ -1,0 +1,116 @@
+"""Kernels started ahead of their notebooks (maops_utils/kernels.py): real ipykernel processes."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+from pathlib import Path
+
+import nbformat
+import papermill
+import pytest
+
+from maops_utils.kernels import Kernel, KernelPool
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _run(kernel: Kernel, code: str) -> str:
+    """What `code` prints in the kernel, and the kernel's execution count after it."""
+
+    async def go() -> str:
+        kc = kernel.km.client()
+        kc.start_channels()
+        try:
+            await kc.wait_for_ready(timeout=60)
+            out: list[str] = []
+            reply = await kc.execute_interactive(
+                code,
+                timeout=60,
+                output_hook=lambda m: (
+                    out.append(m["content"].get("text", "")) if m["msg_type"] == "stream" else None
+                ),
+            )
+            return "".join(out) + f"|{reply['content']['execution_count']}"
+        finally:
+            kc.stop_channels()
+
+    return asyncio.run(go())
+
+
+def test_kernels_start_ahead_with_the_imports_done_and_no_history(tmp_path):
+    pool = KernelPool(tmp_path, ahead=1, expected=1)
+    try:
+        assert pool.started == 1
+        pool.expect(2)
+        first = pool.take()
+        assert first is not None and pool.started == 2  # taking one starts the next
+        printed = _run(
+            first, "import os, sys; print('maops_utils.plots' in sys.modules, os.getcwd())"
+        )
+        # imported ahead, in the notebook's folder, and the preload left no history: the
+        # first cell a notebook runs is the kernel's execution 1
+        assert printed == f"True {tmp_path}\n|1"
+        second = pool.take()
+        assert second is not None and second.km is not first.km
+        assert pool.take() is None  # two expected: papermill starts any further kernel
+        log = tmp_path / "kept.log"
+        first.shut_down(keep_log=log)
+        assert log.is_file() and not asyncio.run(first.km.is_alive())
+        second.shut_down()
+    finally:
+        pool.close()
+
+
+def test_a_kernel_that_died_while_waiting_is_not_used(tmp_path):
+    pool = KernelPool(tmp_path, ahead=1, expected=1)
+    try:
+        waiting = pool._queue[0].result()
+        os.kill(waiting.km.provisioner.process.pid, signal.SIGKILL)
+        waiting.km.provisioner.process.wait()
+        assert pool.take() is None
+    finally:
+        pool.close()
+
+
+def test_close_stops_the_kernels_never_taken(tmp_path):
+    pool = KernelPool(tmp_path, ahead=2, expected=2)
+    kernels = [f.result() for f in pool._queue]
+    pids = [k.km.provisioner.process.pid for k in kernels]
+    pool.close()
+    for kernel, pid in zip(kernels, pids, strict=True):
+        assert not asyncio.run(kernel.km.is_alive())
+        with pytest.raises(ProcessLookupError):
+            os.kill(pid, 0)
+    assert pool.take() is None
+
+
+def test_a_notebook_runs_the_same_in_a_kernel_started_ahead(tmp_path):
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_code_cell("value = 1", metadata={"tags": ["parameters"]}),
+        nbformat.v4.new_code_cell("import sys\nprint(value * 2, 'seaborn' in sys.modules)"),
+    ]
+    nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "P"}
+    src = tmp_path / "nb.ipynb"
+    nbformat.write(nb, src)
+    pool = KernelPool(tmp_path, ahead=1, expected=1)
+    kernel = pool.take()
+    assert kernel is not None
+    try:
+        papermill.execute_notebook(
+            str(src),
+            str(tmp_path / "out.ipynb"),
+            parameters={"value": 21},
+            km=kernel.km,
+            progress_bar=False,
+            kernel_name="python3",
+        )
+    finally:
+        kernel.shut_down()
+        pool.close()
+    out = nbformat.read(tmp_path / "out.ipynb", as_version=4)
+    code = [c for c in out.cells if c.cell_type == "code"]
+    assert code[-1].outputs[0]["text"] == "42 True\n"
+    assert [c.execution_count for c in code] == [1, 2, 3]  # parameters, injected, print
