@@ -9,15 +9,24 @@ a confident group one shared `contact_id`.
 
 from __future__ import annotations
 
+import hashlib
+import importlib.metadata
 import re
 import unicodedata
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
+
+# What a kept result of this module depends on besides its input: this code and rapidfuzz's
+# (`Dataset.derived` keeps the candidate pairs of a dataset's leads between runs).
+CODE_KEY = hashlib.sha256(
+    Path(__file__).read_bytes() + importlib.metadata.version("rapidfuzz").encode()
+).hexdigest()[:16]
 
 # Legal forms (法人格) and their abbreviations, removed before company names are compared.
 # After NFKC, ㈱ is "(株)" and full-width brackets are ASCII.

@@ -71,7 +71,10 @@ def load_quality(
     month = resolve_month(dataset, settings.month, now)
     months = month_range(month, settings.trend_months)
     rv = QualityReview(dataset, month, months, now, settings.locale, include_pii)
-    rv.pairs = dedupe.candidate_pairs(dataset["leads"], min_confidence=0.5)
+    rv.pairs = dataset.derived(
+        f"pairs-{dedupe.CODE_KEY}-0.5",
+        lambda: dedupe.candidate_pairs(dataset["leads"], min_confidence=0.5),
+    )
     rv.findings = [*dataset.findings, *extra_findings(rv)]
     return rv
 

@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 import os
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -71,6 +72,30 @@ class Dataset:
     spans: dict[tuple[str, str], tuple] = field(default_factory=dict, repr=False)  # time_span's
     cut_at: pd.Timestamp | None = None  # the run time, when it left rows or values out
     facts: MonthFacts | None = field(default=None, repr=False)  # month facts kept between runs
+    kept: Path | None = field(default=None, repr=False)  # the small tables' cache entry (leads)
+
+    def derived(self, name: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
+        """`compute()`, a table that depends on the leads alone, kept in the small tables'
+        cache entry as `derived-<name>.arrow` and read from there by later loads of the same
+        files. `name` must change with anything else the result depends on (its settings,
+        the code that computes it). Without a cache entry, or when the run time left leads
+        out, it is simply computed."""
+        if self.kept is None:
+            return compute()
+        path = self.kept / f"derived-{name}.arrow"
+        try:
+            return feather.read_table(path).to_pandas()
+        except (OSError, ValueError, pa.ArrowException):
+            path.unlink(missing_ok=True)  # absent or damaged
+        frame = compute()
+        tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+        try:
+            table = pa.Table.from_pandas(frame, preserve_index=False)
+            feather.write_feather(table, tmp, compression="uncompressed")
+            os.replace(tmp, path)
+        except (OSError, ValueError, TypeError, pa.ArrowException):
+            tmp.unlink(missing_ok=True)  # a value Arrow cannot hold, or no room: not kept
+        return frame
 
     def __getitem__(self, name: str) -> pd.DataFrame:
         if name not in self.tables and name in self.lazy:
@@ -987,6 +1012,7 @@ def load_dataset(
             dataset.sources[name]["cache"] = f"{state} ({small})"
         if state != "not written" and not typed.leads_cut:
             _note_covered(small, dataset, entries, covered)
+            dataset.kept = small
     if cache_dir is not None:
         dataset.facts = MonthFacts.for_input(
             cache_dir,

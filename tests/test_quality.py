@@ -161,3 +161,41 @@ def test_a_month_without_new_leads_is_a_gap(flawed, tmp_path):
     assert [g for g in gaps.to_dict("records") if g["what"] == "new_leads"] == [
         {"month": "2026-07", "what": "new_leads"}
     ]
+
+
+def test_the_candidate_pairs_are_kept_with_the_cached_leads(tmp_path, monkeypatch):
+    from maops_utils import dedupe
+
+    tables = generate_sample(leads=400, months=6, seed=5, end_month="2026-10")
+    leads = tables["leads"].copy()
+    leads.loc[1, ["email", "company"]] = [" " + str(leads.loc[0, "email"]).upper(), None]
+    tables["leads"] = leads
+    folder = tmp_path / "data"
+    io.write_dataset(tables, folder)
+    plain = config.load_settings(ROOT / "params", {"data_dir": folder, "cache_dir": False})
+    cached = config.load_settings(
+        ROOT / "params", {"data_dir": folder, "cache_dir": tmp_path / "cache"}
+    )
+    expected = quality.load_quality(plain, as_of=AS_OF).pairs
+    assert len(expected) >= 1
+    first = quality.load_quality(cached, as_of=AS_OF)
+    (kept,) = (tmp_path / "cache").glob("tables-*/derived-pairs-*.arrow")
+    assert dedupe.CODE_KEY in kept.name
+    computed: list[int] = []
+    real = dedupe.candidate_pairs
+    monkeypatch.setattr(
+        dedupe, "candidate_pairs", lambda *a, **k: computed.append(1) or real(*a, **k)
+    )
+    second = quality.load_quality(cached, as_of=AS_OF)
+    assert computed == []  # read back, not computed
+    for got in (first.pairs, second.pairs):
+        pd.testing.assert_frame_equal(got, expected)
+    pd.testing.assert_frame_equal(
+        quality.duplicates(second), quality.duplicates(quality.load_quality(plain, as_of=AS_OF))
+    )
+    # a run time that leaves leads out: the pairs of the leads kept, computed afresh
+    early = pd.Timestamp("2026-08-01")
+    computed.clear()
+    cut = quality.load_quality(cached, as_of=early)
+    assert computed == [1]
+    pd.testing.assert_frame_equal(cut.pairs, quality.load_quality(plain, as_of=early).pairs)
