@@ -97,12 +97,14 @@ def start_kernel(cwd: Path, log: Path) -> Kernel:
 
 
 class KernelPool:
-    """Up to `ahead` kernels started ahead of the notebooks that will take them.
+    """Kernels started ahead of the notebooks that will take them: `first` at once (the
+    notebooks that start together), then `ahead` waiting at a time (each holds about
+    0.25 GB while it waits).
 
     `take()` hands out the oldest and starts the next one, until `expect(n)` kernels have
     been started in all; `close()` stops the ones never taken."""
 
-    def __init__(self, cwd: Path, *, ahead: int, expected: int):
+    def __init__(self, cwd: Path, *, first: int, expected: int, ahead: int = 1):
         self.cwd = cwd
         self.ahead = max(ahead, 0)
         self.expected = expected
@@ -110,12 +112,13 @@ class KernelPool:
         self._lock = threading.Lock()
         self._queue: deque[Future[Kernel]] = deque()
         self._logs = Path(tempfile.mkdtemp(prefix="maops-kernels-"))
-        self._executor = ThreadPoolExecutor(max_workers=max(self.ahead, 1))
+        self._executor = ThreadPoolExecutor(max_workers=max(first, self.ahead, 1))
         with self._lock:
-            self._fill()
+            self._fill(max(first, 0))
 
-    def _fill(self) -> None:
-        while len(self._queue) < self.ahead and self.started < self.expected:
+    def _fill(self, target: int | None = None) -> None:
+        target = self.ahead if target is None else target
+        while len(self._queue) < target and self.started < self.expected:
             log = self._logs / f"kernel-{self.started}.log"
             self._queue.append(self._executor.submit(start_kernel, self.cwd, log))
             self.started += 1

@@ -499,8 +499,8 @@ def run(
     cache_before = io.cache_names(settings.cache_dir)
     out_existed = Path(settings.out_dir).exists()
     # the first kernels start (and import) while the data is validated
-    ahead = min(jobs, len(settings.notebooks))
-    kernels = KernelPool(root / "notebooks", ahead=ahead, expected=ahead)
+    first = min(jobs, len(settings.notebooks))
+    kernels = KernelPool(root / "notebooks", first=first, expected=first)
     try:
         return _run(
             settings,

@@ -40,7 +40,7 @@ def _run(kernel: Kernel, code: str) -> str:
 
 
 def test_kernels_start_ahead_with_the_imports_done_and_no_history(tmp_path):
-    pool = KernelPool(tmp_path, ahead=1, expected=1)
+    pool = KernelPool(tmp_path, first=1, expected=1)
     try:
         assert pool.started == 1
         pool.expect(2)
@@ -64,7 +64,7 @@ def test_kernels_start_ahead_with_the_imports_done_and_no_history(tmp_path):
 
 
 def test_a_kernel_that_died_while_waiting_is_not_used(tmp_path):
-    pool = KernelPool(tmp_path, ahead=1, expected=1)
+    pool = KernelPool(tmp_path, first=1, expected=1)
     try:
         waiting = pool._queue[0].result()
         os.kill(waiting.km.provisioner.process.pid, signal.SIGKILL)
@@ -75,7 +75,7 @@ def test_a_kernel_that_died_while_waiting_is_not_used(tmp_path):
 
 
 def test_close_stops_the_kernels_never_taken(tmp_path):
-    pool = KernelPool(tmp_path, ahead=2, expected=2)
+    pool = KernelPool(tmp_path, first=2, expected=2)
     kernels = [f.result() for f in pool._queue]
     pids = [k.km.provisioner.process.pid for k in kernels]
     pool.close()
@@ -95,7 +95,7 @@ def test_a_notebook_runs_the_same_in_a_kernel_started_ahead(tmp_path):
     nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "P"}
     src = tmp_path / "nb.ipynb"
     nbformat.write(nb, src)
-    pool = KernelPool(tmp_path, ahead=1, expected=1)
+    pool = KernelPool(tmp_path, first=1, expected=1)
     kernel = pool.take()
     assert kernel is not None
     try:
@@ -114,3 +114,21 @@ def test_a_notebook_runs_the_same_in_a_kernel_started_ahead(tmp_path):
     code = [c for c in out.cells if c.cell_type == "code"]
     assert code[-1].outputs[0]["text"] == "42 True\n"
     assert [c.execution_count for c in code] == [1, 2, 3]  # parameters, injected, print
+
+
+def test_after_the_first_kernels_one_waits_at_a_time(tmp_path):
+    pool = KernelPool(tmp_path, first=2, expected=4)
+    taken = []
+    try:
+        assert pool.started == 2  # the two notebooks that start together
+        taken.append(pool.take())
+        assert pool.started == 2  # the second one still waits: none more yet
+        taken.append(pool.take())
+        assert pool.started == 3 and len(pool._queue) == 1
+        assert all(k is not None for k in taken)
+    finally:
+        for kernel in taken:
+            if kernel is not None:
+                kernel.shut_down()
+        pool.close()
+    assert pool.started == 3  # closing starts none of the fourth
