@@ -6,7 +6,7 @@ one after another (or `--jobs` at a time), so `KernelPool` starts the next kerne
 imports those modules in it, while the run validates the data or the current notebook
 runs. The notebook then runs in that kernel exactly as in a new one: its own cells, its own
 imports (already loaded, so instant), no other state. Only modules are imported ahead:
-`PRELOAD` runs silently, outside the kernel's history.
+`PRELOAD` runs silently, outside the kernel's history, and binds no name.
 
 A kernel that failed to start, or died while waiting, is not used: the notebook gets a new
 kernel from papermill as before.
@@ -24,13 +24,29 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-# What every report notebook imports first (their first code cell), imported ahead.
-PRELOAD = (
-    "import matplotlib_inline.backend_inline\n"
-    "import seaborn\n"
-    "from maops_utils import compare, config, io, kpi, narrative, plots, quality, scoring, "
-    "validation, views\n"
+# What the report notebooks import (their first code cell, and scikit-learn for the scoring
+# study), imported ahead without binding a name in the kernel's namespace.
+PRELOAD_MODULES = (
+    "matplotlib_inline.backend_inline",
+    "seaborn",
+    "sklearn.linear_model",
+    *(
+        f"maops_utils.{m}"
+        for m in (
+            "compare",
+            "config",
+            "io",
+            "kpi",
+            "narrative",
+            "plots",
+            "quality",
+            "scoring",
+            "validation",
+            "views",
+        )
+    ),
 )
+PRELOAD = f"list(map(__import__, {list(PRELOAD_MODULES)!r}))"
 START_TIMEOUT_S = 120
 
 

@@ -47,11 +47,14 @@ def test_kernels_start_ahead_with_the_imports_done_and_no_history(tmp_path):
         first = pool.take()
         assert first is not None and pool.started == 2  # taking one starts the next
         printed = _run(
-            first, "import os, sys; print('maops_utils.plots' in sys.modules, os.getcwd())"
+            first,
+            "import os, sys; print('maops_utils.plots' in sys.modules, 'sklearn' in sys.modules, "
+            "[n for n in ('seaborn', 'plots', 'maops_utils', 'sklearn') if n in dir()], "
+            "os.getcwd())",
         )
-        # imported ahead, in the notebook's folder, and the preload left no history: the
+        # imported ahead, in the notebook's folder, no name bound and no history left: the
         # first cell a notebook runs is the kernel's execution 1
-        assert printed == f"True {tmp_path}\n|1"
+        assert printed == f"True True [] {tmp_path}\n|1"
         second = pool.take()
         assert second is not None and second.km is not first.km
         assert pool.take() is None  # two expected: papermill starts any further kernel
