@@ -587,3 +587,15 @@ def test_a_failed_run_puts_the_checksums_back(tmp_path):
     memo.write_text('{"files": {}}', encoding="utf-8")
     io.drop_new_cache(cache, before)
     assert not memo.exists()
+
+
+def test_a_csv_read_in_another_encoding_gets_an_entry_of_its_own(tmp_path):
+    data, cache = _messy(tmp_path), tmp_path / "cache"
+    leads = (data / "leads.csv").read_bytes().decode("cp932")
+    (data / "leads.csv").write_text(leads, encoding="utf-8")  # every file readable as UTF-8
+    load_dataset(data, as_of=AS_OF, cache_dir=cache, encoding="utf-8")
+    assert len(list(cache.glob("activities-*"))) == 1
+    # the same bytes read as another encoding may be other values: not the same entry
+    other = load_dataset(data, as_of=AS_OF, cache_dir=cache, encoding="utf-8-sig")
+    assert other.sources["activities"]["cache"].startswith("written")
+    assert len(list(cache.glob("activities-*"))) == 2
