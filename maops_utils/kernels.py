@@ -166,6 +166,8 @@ class KernelPool:
             left, self._queue = list(self._queue), deque()
             self.expected = self.started
         for future in left:
+            if future.cancel():  # not started yet (an interrupted run): nothing to stop
+                continue
             try:
                 future.result().shut_down()
             except Exception:
