@@ -18,6 +18,7 @@ from typing import Any
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from . import __version__, io, kpi, report
 from .config import RunSettings, suggest
@@ -237,11 +238,20 @@ def mask_email(text: str) -> str:
     return f"{local[:1]}***@{domain}"
 
 
+# `_EMAIL` matching a whole value in Arrow's RE2, as `fullmatch` does in Python (RE2's `$`
+# without multi-line mode is the end of the text only: no newline may follow either).
+_EMAIL_WHOLE = f"^(?:{_EMAIL.pattern})$"
+
+
 def unusual_addresses(values: pd.Series) -> set[str]:
     """The addresses among `values` that the generic pattern does not match whole: the only
     ones `find_personal_data` looks for one by one (the pattern finds the others), so a run
-    keeps these rather than every lead's address (100 MB at 1 M leads) while notebooks run."""
-    return {e for e in values.dropna().astype(str).unique() if e and not _EMAIL.fullmatch(e)}
+    keeps these rather than every lead's address (100 MB at 1 M leads) while notebooks run.
+    The distinct values are matched in Arrow (3 s in Python for 1 M leads)."""
+    text = pa.array(values.dropna().astype("str").array, type=pa.large_string()).unique()
+    whole = pc.match_substring_regex(text, _EMAIL_WHOLE)
+    odd = pc.filter(text, pc.and_(pc.invert(whole), pc.not_equal(text, "")))
+    return set(odd.to_pylist())
 
 
 def find_personal_data(folder: Path, known_emails: set[str]) -> list[str]:

@@ -119,3 +119,34 @@ def test_the_run_keeps_only_the_addresses_the_pattern_misses_and_still_finds_all
         "c.log",
         "e.json",
     ]
+
+
+def test_the_unusual_addresses_are_those_the_python_pattern_misses():
+    """`unusual_addresses` matches in Arrow (RE2): the same values as Python's `fullmatch`."""
+    import random
+
+    import pandas as pd
+
+    from maops_utils.runner import _EMAIL, unusual_addresses
+
+    rng = random.Random(8)
+    alphabet = "ab.Z9-_%+@'@..@ ｈ\u3000\n\t日é"
+    values = ["a@b.co\n", "a@b.co", "\na@b.co", "a@b.c", "a@b.co.", "a.b@c-d.co.jp", ""]
+    values += [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 12))) for _ in range(20000)
+    ]
+    values += [f"{v}@ex.{t}" for v in ("x", "x y", "ｘ") for t in ("jp", "j", "j1", "JP\n")]
+
+    def part(chars: str) -> str:
+        return "".join(rng.choice(chars) for _ in range(rng.randint(0, 5)))
+
+    # address-shaped values, now and then with a character the pattern refuses
+    values += [
+        f"{part('ab1._%+-')}{part(chr(39) + ' ab')}@{part('cd-9')}.{part('ef.-')}.{part('jpJ1')}"
+        for _ in range(5000)
+    ]
+    series = pd.Series([*values, None], dtype="str")
+    expected = {v for v in values if v and not _EMAIL.fullmatch(v)}
+    assert unusual_addresses(series) == expected
+    assert len(expected) > 1000 and len(set(values) - expected) > 100  # both kinds met
+    assert unusual_addresses(pd.Series(values, dtype=object)) == expected
