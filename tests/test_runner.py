@@ -101,17 +101,27 @@ def test_the_run_keeps_only_the_addresses_the_pattern_misses_and_still_finds_all
     from maops_utils.runner import find_personal_data, unusual_addresses
 
     emails = pd.Series(
-        ["taro@example.co.jp", "ｈａｎａ@example.jp", "o'neil@example.com", None, "x@y", ""],
+        [
+            "taro@example.co.jp",
+            "ｈａｎａ@example.jp",
+            "o'neil@example.com",
+            None,
+            "x@y",
+            "",
+            "なし",
+        ],
         dtype="str",
     )
     kept = unusual_addresses(emails)
-    assert kept == {"ｈａｎａ@example.jp", "o'neil@example.com", "x@y"}
+    assert kept == {"ｈａｎａ@example.jp", "o'neil@example.com", "x@y"}  # "なし" is no address
     (tmp_path / "a.html").write_text("<td>taro@example.co.jp</td>", encoding="utf-8")
     (tmp_path / "b.csv").write_text("id,email\n1,ｈａｎａ@example.jp\n", encoding="utf-8")
     (tmp_path / "c.log").write_text("sent to x@y", encoding="utf-8")
-    (tmp_path / "d.txt").write_text("nothing here", encoding="utf-8")
+    (tmp_path / "d.txt").write_text("nothing here: なし", encoding="utf-8")
     (tmp_path / "e.json").write_text('{"to": "o\'neil@example.com"}', encoding="utf-8")
-    every = set(emails.dropna()) - {""}
+    every = set(emails.dropna()) - {"", "なし"}
+    # a value that is no address flags no report that happens to show that text
+    assert not any(h.startswith("d.txt") for h in find_personal_data(tmp_path, {"なし"}))
     assert find_personal_data(tmp_path, kept) == find_personal_data(tmp_path, every)
     assert [h.split(":")[0] for h in find_personal_data(tmp_path, kept)] == [
         "a.html",
@@ -146,7 +156,7 @@ def test_the_unusual_addresses_are_those_the_python_pattern_misses():
         for _ in range(5000)
     ]
     series = pd.Series([*values, None], dtype="str")
-    expected = {v for v in values if v and not _EMAIL.fullmatch(v)}
+    expected = {v for v in values if "@" in v and not _EMAIL.fullmatch(v)}
     assert unusual_addresses(series) == expected
     assert len(expected) > 1000 and len(set(values) - expected) > 100  # both kinds met
     assert unusual_addresses(pd.Series(values, dtype=object)) == expected
