@@ -413,7 +413,7 @@ def band_table(study: ScoringStudy) -> pd.DataFrame:
     ev = study.config.evaluation
     rows["band"] = evaluate.band_of(rows["score_current"], ev.bands)
     order = evaluate.band_labels(ev.bands)
-    present = set(rows["band"])
+    present = set(rows["band"].unique())  # not the rows: iterating Arrow text is slow
     order = [b for b in order if b in present] or order
     parts = []
     bands = evaluate.rate_table(
@@ -424,7 +424,7 @@ def band_table(study: ScoringStudy) -> pd.DataFrame:
     if "rating" in rows.columns and rows["rating"].notna().any():
         grid = study.current.rating
         cells = grid.cells if grid is not None and study.source == "rules" else []
-        cells += sorted(set(rows["rating"].dropna()) - set(cells))
+        cells += sorted(set(rows["rating"].dropna().unique()) - set(cells))
         ratings = evaluate.rate_table(
             rows, "rating", cells, products=study.products, min_events=ev.min_events,
             expected="p_current",
