@@ -900,7 +900,7 @@ class CacheSnapshot:
     checksums: bytes | None
 
 
-def cache_names(cache_dir: Path | None) -> CacheSnapshot | None:
+def cache_snapshot(cache_dir: Path | None) -> CacheSnapshot | None:
     """The entries of a cache folder and its checksums (None: the folder does not exist)."""
     if cache_dir is None or not Path(cache_dir).is_dir():
         return None
@@ -913,7 +913,7 @@ def cache_names(cache_dir: Path | None) -> CacheSnapshot | None:
 
 
 def drop_new_cache(cache_dir: Path | None, before: CacheSnapshot | None) -> None:
-    """Remove the cache entries this process published since `before` (`cache_names` at the
+    """Remove the cache entries this process published since `before` (`cache_snapshot` at the
     start of a run that failed), put the checksums file back as it was, and remove the
     folder if the run created it and left it empty: a failed run leaves nothing behind.
     Entries other processes wrote meanwhile are kept."""

@@ -262,7 +262,7 @@ def find_personal_data(folder: Path, known_emails: set[str]) -> list[str]:
     hits = []
     # An address the generic pattern matches whole is found by it wherever it appears, so
     # only the others are searched for one by one (that search is slow with many leads).
-    odd = {e for e in known_emails if "@" in e and not _EMAIL.fullmatch(e)}
+    odd = unusual_addresses(pd.Series(sorted(known_emails), dtype="str"))
     for path in sorted(folder.rglob("*")):
         if not path.is_file() or path.suffix.lower() not in (
             ".html",
@@ -510,7 +510,7 @@ def run(
         raise ConfigError(f"--jobs must be 1 or more, got {jobs}")
 
     check_out_dir(Path(settings.out_dir), Path(settings.data_dir), root)
-    cache_before = io.cache_names(settings.cache_dir)
+    cache_before = io.cache_snapshot(settings.cache_dir)
     out_existed = Path(settings.out_dir).exists()
     # the first kernels start (and import) while the data is validated
     first = min(jobs, len(settings.notebooks))

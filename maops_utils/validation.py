@@ -1105,7 +1105,7 @@ def _tables_to_cache(typed: KeptTables, raw: dict[str, RawTable | ScanTable], en
         for name, frame in typed.frames.items():
             write_arrow_atomic(frame, tmp / f"{name}.arrow")
     except (OSError, ValueError, TypeError, pa.ArrowException):
-        remove_tree(tmp)  # a value Parquet cannot hold, or no room: no cache, the run goes on
+        remove_tree(tmp)  # a value Arrow cannot hold, or no room: no cache, the run goes on
         return False
     return publish_cache_entry(tmp, entry, meta)
 
