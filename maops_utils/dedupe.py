@@ -55,7 +55,13 @@ _LATIN_DESIGNATORS = re.compile(
     r"limited|ltd\.?|llc|l\.l\.c\.|k\.k\.|kk|g\.k\.|gk|co\.)(?=\W|$)",
     re.I,
 )
-_PUNCT = re.compile(r"[\s\u3000・･.,，、。'\"’`()\[\]（）「」『』\-‐－―ー_/&＆]+")
+_PUNCT = re.compile(r"[\s\u3000・･.,，、。'\"’`()\[\]（）「」『』\-‐－―_/&＆]+")
+# Katakana (with ー itself), and the dashes typed for the long-vowel mark ー after one:
+# `コ-ポレ－ション` is `コーポレーション`. ー is part of a word (ビール is not ビル); only a
+# word's last ー is dropped, the usual spelling variant (コンピューター, コンピュータ).
+_KATAKANA = "\u30a1-\u30fa\u30fc"
+_LONG_VOWEL = re.compile(f"(?<=[{_KATAKANA}])[-‐―]")  # after NFKC, － is -
+_FINAL_LONG_VOWEL = re.compile(f"(?<=[\u30a1-\u30fa])ー+(?![{_KATAKANA}])")
 # Mail services whose domain says nothing about the company.
 FREE_MAIL_DOMAINS = frozenset(
     {
@@ -117,7 +123,8 @@ def normalize_company(value: object) -> str | None:
     spaces and punctuation removed, Latin letters case-folded.
 
     `株式会社ミライ`, `㈱ミライ`, `ミライ株式会社`, `ミライ (株)` -> `ミライ`;
-    `Mirai Co., Ltd.` -> `mirai`.
+    `Mirai Co., Ltd.` -> `mirai`; `コンピューター` and `コンピュータ` -> `コンピュータ`, but
+    `ビール` and `ビル` stay apart (the long-vowel mark ー is kept inside a word).
     """
     text = _nfkc(value)
     if text is None:
@@ -125,6 +132,7 @@ def normalize_company(value: object) -> str | None:
     for word in _DESIGNATORS:
         text = text.replace(word, " ")
     text = _LATIN_DESIGNATORS.sub(" ", text)
+    text = _FINAL_LONG_VOWEL.sub("", _LONG_VOWEL.sub("ー", text))
     text = _PUNCT.sub("", text).casefold()
     return text or None
 

@@ -145,6 +145,14 @@ def test_normalisation():
     assert normalize_company("Mirai Co., Ltd.") == normalize_company("MIRAI Inc.") == "mirai"
     assert normalize_company("有限会社 さくら") == normalize_company("(有)さくら") == "さくら"
     assert normalize_company("ミライ工業株式会社") != normalize_company("ミライ商事株式会社")
+    # the long-vowel mark ー is part of a word: ビール (beer) is not ビル (building) ...
+    assert normalize_company("ビール株式会社") == "ビール"
+    assert normalize_company("ビール株式会社") != normalize_company("ビル株式会社")
+    # ... a dash typed for it after katakana is ー, and a word's last ー is a spelling variant
+    assert normalize_company("コ-ポレ－ション") == normalize_company("コーポレーション")
+    assert normalize_company("コンピューター(株)") == normalize_company("ｺﾝﾋﾟｭｰﾀ株式会社")
+    assert normalize_company("データー・サービス") == normalize_company("データサービス")
+    assert normalize_company("AB-Tech") == "abtech"
     assert normalize_phone("+81 3-1234-5678") == normalize_phone("03(1234)5678") == "0312345678"
     assert normalize_phone("０６－１１１１－２２２２") == "0611112222"
     assert normalize_phone("123") is None
