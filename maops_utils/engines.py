@@ -34,9 +34,11 @@ import sys
 import tempfile
 import threading
 import warnings
+import weakref
 from collections.abc import Callable, Iterator
 from contextvars import ContextVar
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import pandas as pd
@@ -124,7 +126,8 @@ class SparkEngine(Engine):
     """The dataset as temporary views of a Spark session of its own.
 
     Args:
-        dataset: a validated dataset; its frames are sent to Spark through Arrow.
+        dataset: a validated dataset; its tables reach Spark as Arrow or, for a local
+            Spark, the activities as a Parquet file (`_table`).
         master: `local[N]`, `spark://...`, `yarn`, `k8s://...`, or a Spark Connect URL
             `sc://host:port`; default: the Spark already running in this process, else
             `local[*]`. Ignored when `session` is given.
@@ -144,12 +147,14 @@ class SparkEngine(Engine):
             session = _isolated(session)
         self.session = session
         self.views: list[str] = []
+        self._files: str | None = None  # the folder of tables written for Spark to read
+        self._remove_files: weakref.finalize | None = None
         try:
             for key, value in SPARK_SQL_CONF.items():
                 session.conf.set(key, value)
             with _quiet():
-                for name, frame in mx._tables_for_engine(dataset).items():
-                    session.createDataFrame(arrow_table(frame)).createOrReplaceTempView(name)
+                for name, cols in mx.ENGINE_COLUMNS.items():
+                    self._table(name, cols).createOrReplaceTempView(name)
                     self.views.append(name)
                 for name, sql in mx.VIEWS_SQL.items():
                     spark_sql = mx.to_dialect(sql, "spark")
@@ -158,6 +163,24 @@ class SparkEngine(Engine):
         except BaseException:
             self.close()
             raise
+
+    def _table(self, name: str, columns: list[str]) -> Any:
+        """The Spark DataFrame of engine table `name`. A table the dataset keeps in DuckDB
+        (the activities) never goes through pandas: a Spark reading this machine's files
+        (local mode) reads it from a Parquet file DuckDB writes into a private temporary
+        folder, removed on close; another Spark (a cluster, Spark Connect) receives it as
+        Arrow. A table in pandas is sent as Arrow."""
+        source = mx._SOURCE.get(name, name)
+        if not self.dataset.in_store(source):
+            return self.session.createDataFrame(arrow_table(self.dataset[source][columns]))
+        if not _reads_local_files(self.session):
+            return self.session.createDataFrame(self.dataset.store_arrow(source, columns))
+        if self._files is None:  # mode 0700: it holds lead ids; gone on close or at exit
+            self._files = tempfile.mkdtemp(prefix="maops-spark-tables-")
+            self._remove_files = weakref.finalize(self, shutil.rmtree, self._files, True)
+        path = os.path.join(self._files, f"{name}.parquet")
+        self.dataset.store_to_parquet(source, columns, Path(path))
+        return self.session.read.parquet(path)
 
     def run(self, sql: str) -> pd.DataFrame:
         if self.session is None:
@@ -177,6 +200,8 @@ class SparkEngine(Engine):
                     self.session.catalog.dropTempView(name)
         finally:
             self.session = None
+            if self._remove_files is not None:
+                self._remove_files()
 
 
 def open_engine(name: str, dataset: Dataset, *, master: str | None = None) -> Engine:
@@ -483,6 +508,15 @@ def _engine_session(master: str | None) -> tuple[Any, bool]:
                 "pip install 'pyspark[connect]==4.3.0'"
             ) from None
     return _isolated(spark_session(master)), False
+
+
+def _reads_local_files(session: Any) -> bool:
+    """Whether `session` runs its work in this process's machine (a classic local[...]
+    Spark), so that it can read a file written here."""
+    try:
+        return str(session.sparkContext.master).startswith("local")
+    except Exception:  # Spark Connect has no SparkContext: the server may be elsewhere
+        return False
 
 
 def _isolated(session: Any) -> Any:

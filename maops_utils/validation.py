@@ -11,7 +11,7 @@ import dataclasses
 import difflib
 import os
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,7 +42,17 @@ from .io import (
     write_arrow_atomic,
 )
 from .schema import ACTIVITY_TYPES, ALL, OPPORTUNITY_STATUSES, STAGES, TABLES, UNKNOWN_SOURCE
-from .store import CACHE_FORMAT, BulkTable, Problem, Store, id_table, materialize, write_cache
+from .store import (
+    CACHE_FORMAT,
+    BulkTable,
+    Problem,
+    Store,
+    id_table,
+    ident,
+    literal,
+    materialize,
+    write_cache,
+)
 
 # Tables validated in DuckDB (store.py) and kept there; pandas sees them only when asked.
 BULK_TABLES = ("activities",)
@@ -104,6 +114,46 @@ class Dataset:
 
     def has(self, name: str) -> bool:
         return name in self.tables or name in self.lazy
+
+    def in_store(self, name: str) -> bool:
+        """Whether table `name` lies in the DuckDB store only (not loaded into pandas)."""
+        return name in self.lazy and name not in self.tables and self.store is not None
+
+    def store_arrow(self, name: str, columns: Sequence[str]) -> pa.Table:
+        """`columns` of table `name` (`in_store`) as Arrow, straight from DuckDB: text as
+        string, timestamps as naive microseconds, never a pandas frame on the way."""
+        cur = self._store_cursor()
+        try:
+            return cur.sql(self._store_select(cur, name, columns)).to_arrow_table()
+        finally:
+            cur.close()
+
+    def store_to_parquet(self, name: str, columns: Sequence[str], path: Path) -> None:
+        """Write `columns` of table `name` (`in_store`) to the Parquet file `path`, from
+        DuckDB in one streaming pass (for an engine that reads files itself)."""
+        cur = self._store_cursor()
+        try:
+            cur.execute(
+                f"COPY ({self._store_select(cur, name, columns)}) "
+                f"TO {literal(path.as_posix())} (FORMAT parquet)"
+            )
+        finally:
+            cur.close()
+
+    def _store_cursor(self) -> duckdb.DuckDBPyConnection:
+        assert self.store is not None
+        return self.store.cursor()
+
+    def _store_select(
+        self, cur: duckdb.DuckDBPyConnection, name: str, columns: Sequence[str]
+    ) -> str:
+        if not self.in_store(name):
+            raise KeyError(f"table {name!r} does not lie in the dataset's DuckDB store")
+        select = f"SELECT {', '.join(ident(c) for c in columns)} FROM main.{self.lazy[name]}"
+        if self.sliced:
+            cur.register("ids_in", id_table(self.tables["leads"]["lead_id"]))
+            select += " WHERE lead_id IN (SELECT lead_id FROM ids_in)"
+        return select
 
     def release(self) -> None:
         """Free the tables and the DuckDB store; `sources` and `findings` stay. The dataset

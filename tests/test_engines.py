@@ -9,6 +9,7 @@ from types import SimpleNamespace
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 from helpers import make_project
 
@@ -305,3 +306,31 @@ def test_missing_java_is_reported(monkeypatch, tmp_path):
     assert reason is not None and ("Java" in reason or "pyspark" in reason)
     with pytest.raises(engines.EngineError, match="cannot start Spark"):
         engines.spark_session("local[1]")
+
+
+def test_activities_leave_the_store_as_typed_arrow_and_parquet(tmp_path):
+    """What a Spark engine receives of the activities without pandas (Arrow for a remote
+    Spark, a Parquet file for a local one) holds the rows and types of the pandas route,
+    and a product's dataset holds only its leads' rows."""
+    folder = handmade.write(tmp_path / "data")
+    ds = load_dataset(folder, as_of=pd.Timestamp("2026-03-01"))
+    loaded = load_dataset(folder, as_of=pd.Timestamp("2026-03-01"))
+    cols = mx.ENGINE_COLUMNS["activities_input"]
+
+    def rows(table: pa.Table) -> pd.DataFrame:
+        return table.to_pandas().sort_values(cols).reset_index(drop=True)
+
+    for mine, theirs in [(ds, loaded), (ds.for_product("A"), loaded.for_product("A"))]:
+        assert mine.in_store("activities")
+        expected = engines.arrow_table(theirs["activities"][cols])
+        got = mine.store_arrow("activities", cols)
+        assert got.schema == expected.schema
+        assert expected.num_rows > 0 and got.column("category").null_count > 0
+        pd.testing.assert_frame_equal(rows(got), rows(expected))
+        path = tmp_path / "activities.parquet"
+        mine.store_to_parquet("activities", cols, path)
+        pd.testing.assert_frame_equal(rows(pq.read_table(path)), rows(expected))
+    assert len(ds.for_product("A")["activities"]) < len(loaded["activities"])
+    assert "activities" not in ds.tables
+    with pytest.raises(KeyError, match="leads"):
+        ds.store_arrow("leads", ["lead_id"])

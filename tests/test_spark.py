@@ -381,6 +381,42 @@ def test_engine_by_name_and_closing(spark, handmade_ds):
         engines.spark_session("local[3]")
 
 
+def test_activities_reach_local_spark_as_a_file_never_as_pandas(spark):
+    """The activities lie in DuckDB: a local Spark reads them from a Parquet file DuckDB
+    wrote into a private folder (no pandas frame of 18 M rows at scale), the numbers are
+    DuckDB's, and closing removes the folder. A product's dataset sends only its leads' rows."""
+    ds = load_dataset(ROOT / "data" / "sample")
+    assert ds.in_store("activities")
+    specs = {n: k.spec for n, k in CORE.items()}
+    plain = mx.compute_metrics(ds, ["2026-09", "2026-10"], specs=specs)
+    eng = engines.SparkEngine(ds, session=spark)
+    try:
+        files = eng.session.table("activities_input").inputFiles()
+        assert len(files) == 1 and files[0].endswith("activities_input.parquet")
+        folder = Path(files[0].removeprefix("file://")).parent
+        assert folder.is_dir() and folder.stat().st_mode & 0o077 == 0
+        on_spark = mx.compute_metrics(ds, ["2026-09", "2026-10"], specs=specs, engine=eng)
+        assert_same_metrics(plain, on_spark, specs)
+    finally:
+        eng.close()
+    assert not folder.exists()
+    assert "activities" not in ds.tables  # never loaded into pandas
+
+    product = ds.products[0]
+    part = ds.for_product(product)
+    assert part.sliced and part.in_store("activities")
+    eng = engines.SparkEngine(part, session=spark)
+    try:
+        (n,) = eng.run("SELECT COUNT(*) AS n FROM activities_input")["n"]
+        (outside,) = eng.run(
+            "SELECT COUNT(*) AS n FROM activities_input WHERE lead_id NOT IN "
+            "(SELECT lead_id FROM leads)"
+        )["n"]
+    finally:
+        eng.close()
+    assert n == len(part["activities"]) > 0 and outside == 0
+
+
 # ----------------------------------------------------------------------------- maops run
 
 # The tables `maops run` publishes whose numbers come from the engine; their key columns.
