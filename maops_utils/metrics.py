@@ -18,6 +18,7 @@ import pandas as pd
 import sqlglot
 
 from .schema import ALL
+from .store import database
 from .validation import Dataset
 
 Filter = tuple[str, tuple[str, ...]]
@@ -274,7 +275,7 @@ def connect(dataset: Dataset) -> duckdb.DuckDBPyConnection:
         for name, sql in VIEWS_SQL.items():
             con.execute(f"CREATE TEMP VIEW {name} AS {sql}")
         return con
-    con = duckdb.connect(":memory:")
+    con = database()
     for name, frame in _tables_for_engine(dataset).items():
         if name == "activities_input":
             frame = frame.assign(_row=np.arange(len(frame), dtype="int64"))

@@ -17,7 +17,11 @@ handed, row by row, to `validation.parse_timestamps`, the one definition of the 
 
 from __future__ import annotations
 
+import atexit
+import functools
 import itertools
+import shutil
+import tempfile
 import threading
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -57,11 +61,27 @@ def _in_list(values: Sequence[str]) -> str:
     return ", ".join(literal(v) for v in values)
 
 
+@functools.cache
+def spill_folder() -> str:
+    """The private folder (mode 0700) where this process's DuckDB databases write what does
+    not fit in memory: under the system's temporary folder (`TMPDIR`), removed at exit. An
+    in-memory DuckDB would otherwise spill into `.tmp` of the current folder: lead data in
+    the project, readable by others, left there if the run is killed."""
+    folder = tempfile.mkdtemp(prefix="maops-duckdb-")
+    atexit.register(shutil.rmtree, folder, True)
+    return folder
+
+
+def database() -> duckdb.DuckDBPyConnection:
+    """A new in-process DuckDB database that spills only into `spill_folder()`."""
+    return duckdb.connect(":memory:", config={"temp_directory": spill_folder()})
+
+
 class Store:
     """One in-process DuckDB database holding a dataset's bulk table."""
 
     def __init__(self) -> None:
-        self.db = duckdb.connect(":memory:")
+        self.db = database()
         self._lock = threading.Lock()
         self.held: list[object] = []  # what its views read and must outlive them (staged CSV)
 

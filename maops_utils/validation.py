@@ -47,6 +47,7 @@ from .store import (
     BulkTable,
     Problem,
     Store,
+    database,
     id_table,
     ident,
     literal,
@@ -191,7 +192,7 @@ class Dataset:
                 ids = id_table(self.tables["leads"]["lead_id"])
                 return self.store.frame(query.format(table=source + ")"), ids_in=ids)
             return self.store.frame(query.format(table=source + ")"))
-        con = duckdb.connect(":memory:")
+        con = database()
         try:
             con.register("table_in", self[name])
             return con.execute(query.format(table="table_in")).df()

@@ -599,3 +599,41 @@ def test_a_csv_read_in_another_encoding_gets_an_entry_of_its_own(tmp_path):
     other = load_dataset(data, as_of=AS_OF, cache_dir=cache, encoding="utf-8-sig")
     assert other.sources["activities"]["cache"].startswith("written")
     assert len(list(cache.glob("activities-*"))) == 2
+
+
+SPILL = """
+import os, sys
+from maops_utils.store import Store, spill_folder
+store = Store()
+con = store.cursor()
+con.execute("SET memory_limit = '64MB'")
+con.execute("SET threads = 1")
+con.execute("CREATE TABLE t AS SELECT range AS i, md5(range::VARCHAR) AS s FROM range(3000000)")
+paths = [r[0] for r in con.execute("SELECT path FROM duckdb_temporary_files()").fetchall()]
+assert paths, "nothing spilled: the test needs a table larger than the memory limit"
+folder = spill_folder()
+assert all(os.path.dirname(p) == folder for p in paths), (paths, folder)
+assert oct(os.stat(folder).st_mode & 0o777) == "0o700"
+assert not os.path.exists(".tmp"), "spilled into the current folder"
+print(folder)
+"""
+
+
+def test_duckdb_spills_into_a_private_folder_under_tmpdir_removed_at_exit(tmp_path):
+    """What does not fit in memory goes to a 0700 folder under TMPDIR, never to `.tmp` of the
+    current folder (DuckDB's default for an in-memory database), and is gone at exit."""
+    import os
+    import subprocess
+    import sys
+
+    tmp, work = tmp_path / "tmp", tmp_path / "work"
+    tmp.mkdir()
+    work.mkdir()
+    env = {**os.environ, "TMPDIR": str(tmp)}
+    done = subprocess.run(
+        [sys.executable, "-c", SPILL], cwd=work, env=env, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    folder = Path(done.stdout.strip())
+    assert folder.parent == tmp and folder.name.startswith("maops-duckdb-")
+    assert not folder.exists() and list(work.iterdir()) == []

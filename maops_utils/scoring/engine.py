@@ -40,7 +40,7 @@ import pyarrow.compute as pc
 from .. import metrics as mx
 from ..io import open_cache_folder
 from ..metrics import month_bounds, month_range
-from ..store import literal
+from ..store import database, literal
 from ..validation import Dataset, isin
 from .model import EMPTY, ActivityRule, ProfileRule, RatingGrid, ScoringModel
 
@@ -596,7 +596,7 @@ def judgement_moments(
     end = month_bounds(month)[1]
     if judged_at == "month_end":
         ends = pd.DataFrame({"at": month_ends(first_month, month)})
-        con = duckdb.connect(":memory:")
+        con = database()
         try:
             con.register("leads", leads)
             con.register("ends", ends)
