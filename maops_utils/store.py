@@ -367,6 +367,16 @@ class BulkTable:
         if self.cached:
             return 0, Problem(0, [])  # only a table that passed every check is cached
         k = ident(key)
+        # Equal values have equal hashes: when no 8-byte hash repeats, no value does (the
+        # usual clean export). Counting distinct hashes costs 2.7 s at 18 M rows, grouping
+        # the text 4 s; only a repeated hash (a duplicate, or very rarely two values with one
+        # hash) leads to the exact count below.
+        ((repeats,),) = self._query(
+            f"SELECT COUNT(*) - COUNT(DISTINCT hash({k})) FROM {self.typed_view} "
+            f"WHERE {k} IS NOT NULL"  # hash(NULL) is a value: missing keys stay out
+        )
+        if not repeats:
+            return 0, Problem(0, [])
         dup = (
             f"(SELECT {k} FROM {self.typed_view} WHERE {k} IS NOT NULL "
             f"GROUP BY {k} HAVING COUNT(*) > 1)"
