@@ -1050,6 +1050,8 @@ def load_dataset(
         else:
             state = "not written"
         dataset.sources[name]["cache"] = f"{state} ({entry})"
+    for bulk in dataset.bulk.values():
+        bulk.forget_lead_ids()
     if small is not None:
         if kept is not None:
             state = "read"

@@ -637,3 +637,43 @@ def test_duckdb_spills_into_a_private_folder_under_tmpdir_removed_at_exit(tmp_pa
     folder = Path(done.stdout.strip())
     assert folder.parent == tmp and folder.name.startswith("maops-duckdb-")
     assert not folder.exists() and list(work.iterdir()) == []
+
+
+def test_a_cold_load_looks_up_distinct_lead_ids_not_rows(tmp_path, monkeypatch):
+    """Without a cache entry, the orphan rule first looks up the distinct lead ids: when
+    none is an orphan (a missing id is one), the rows are not looked up and the findings are
+    those of the row rule; the ids written for later loads are the distinct ids of the rows."""
+    from maops_utils import store
+
+    data, cache = handmade.write(tmp_path / "data"), tmp_path / "cache"
+    acts = _csv_frame(data)
+    clean = acts[acts["lead_id"].str.startswith("L")]
+    clean.to_csv(data / "activities.csv", index=False)
+    late = pd.Timestamp("2026-12-31")
+    queries: list[str] = []
+    real = store.BulkTable._query
+    monkeypatch.setattr(
+        store.BulkTable, "_query", lambda self, sql: queries.append(sql) or real(self, sql)
+    )
+    ds = load_dataset(data, as_of=late, cache_dir=cache)
+    assert ds.bulk["activities"].found["orphans"].count == 0
+    counts = [q for q in queries if "FILTER" in q]
+    assert counts and not any("known_activities" in q for q in counts)  # rows not looked up
+    (entry,) = cache.glob("activities-*")
+    ids = pq.read_table(entry / store.LEAD_IDS).column("lead_id").to_pylist()
+    assert sorted(ids) == sorted(clean["lead_id"].unique())
+    assert not ds.store.db.execute(
+        "SELECT count(*) FROM duckdb_tables() WHERE table_name LIKE 'lead_ids_%'"
+    ).fetchall()[0][0]  # the distinct ids are dropped once written
+
+    # an orphan id, or a missing one: the row rule counts the rows, as without the look-up
+    for lead in ("GHOST", ""):
+        acts.loc[len(acts)] = [lead if c == "lead_id" else acts.iloc[0][c] for c in acts.columns]
+        acts.to_csv(data / "activities.csv", index=False)
+        queries.clear()
+        found = load_dataset(data, as_of=late).bulk["activities"].found["orphans"]
+        assert any("known_activities" in q for q in queries if "FILTER" in q)
+        assert (
+            found.count
+            == (acts["lead_id"].isna() | ~acts["lead_id"].str.startswith("L", na=False)).sum()
+        )
