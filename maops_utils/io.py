@@ -461,7 +461,11 @@ class ScanTable:
     size: int
     encoding: str = "parquet"
     csv: bool = False  # the source is a CSV file (its typed rows come from `typed_from`)
-    typed_from: Path | None = None  # a cache folder of the rows already typed (store.py)
+    typed_from: Path | None = None  # a cache folder of the rows already typed and checked
+    # A folder's rows typed file by file (per-file cache entries, not yet checked as a whole):
+    # each file's typed rows (a cache `data` folder) and the position of its first row. When
+    # set, the rows are read from these; `typed_from` then only names the checked entry.
+    typed_parts: tuple[tuple[Path, int], ...] = ()
     staging: object = field(default=None, repr=False, compare=False)  # see `stream_csv`
 
     @property

@@ -144,13 +144,16 @@ class BulkTable:
         finally:
             cur.close()
         self._untrimmed: set[str] = set()
+        # cached: typed and checked as a whole (a cache entry); pretyped: typed at least
+        # (the per-file entries of a folder, to be checked as a whole here)
         self.cached = isinstance(raw, ScanTable) and raw.typed_from is not None
+        self.pretyped = self.cached or (isinstance(raw, ScanTable) and bool(raw.typed_parts))
         self.found: dict[str, Problem] = {}  # what each rule of `create_valid` left out
         self.lead_ids = ""  # a table of the distinct lead ids of the typed rows, once made
         self.typed_sql: dict[str, str] = {}  # column -> its typed SQL over `src AS s`
         self.typed_columns: list[str] = []  # the typed view's select list, over `typed_source`
         self.typed_source = ""
-        if not self.cached:
+        if not self.pretyped:
             self._untrimmed = self._find_untrimmed()
 
     # ------------------------------------------------------------------ reading
@@ -160,7 +163,17 @@ class BulkTable:
         if isinstance(raw, ScanTable) and raw.staging is not None:
             self.store.held.append(raw.staging)
         try:
-            if isinstance(raw, ScanTable) and raw.typed_from is not None:
+            if isinstance(raw, ScanTable) and raw.typed_parts:
+                # each file's typed rows number their rows from 0: shifted to the folder's
+                parts = [
+                    f"SELECT * REPLACE (_row + {int(first)} AS _row) FROM read_parquet("
+                    f"{literal((data / '**' / '*.parquet').as_posix())}, "
+                    "hive_partitioning = false, union_by_name = true)"
+                    for data, first in raw.typed_parts
+                    if data.is_dir()  # a file without rows has no data folder
+                ]
+                cur.execute(f"CREATE VIEW {self.src} AS {' UNION ALL BY NAME '.join(parts)}")
+            elif isinstance(raw, ScanTable) and raw.typed_from is not None:
                 glob = literal((raw.typed_from / "**" / "*.parquet").as_posix())
                 cur.execute(
                     f"CREATE VIEW {self.src} AS SELECT * FROM read_parquet({glob}, "
@@ -319,13 +332,21 @@ class BulkTable:
     def create_typed(self, fallback: Callable[[pd.Series], pd.Series]) -> dict[str, str]:
         """Create the typed view. Returns, per timestamp column, the SQL condition of values
         present in the file that are not readable timestamps (for the caller's findings)."""
-        if self.cached:  # typed when the cache was written; its findings come from the cache
+        if self.pretyped:  # typed when the cache was written
             cur = self.store.cursor()
             try:
                 cur.execute(f"CREATE VIEW {self.typed_view} AS SELECT * FROM {self.src}")
             finally:
                 cur.close()
-            return {}
+            if self.cached:  # checked as a whole too: its findings come from the cache
+                return {}
+            return {  # as below: `_blank_<column>` says whether the file held a value
+                c: f"{ident(c)} IS NULL AND NOT {ident('_blank_' + c)}"
+                for c in self.columns
+                if (spec := self.spec.column(c)) is not None
+                and spec.kind in ("timestamp", "date")
+                and f"_blank_{c}" in self.types
+            }
         exprs, joins, unreadable = ["s._row"], [], {}
         for col in self.columns:
             spec = self.spec.column(col)
@@ -469,7 +490,7 @@ class BulkTable:
         id counts as one, as in the row rule). Looking up the ~1 M distinct ids costs a tenth
         of looking up the 18 M rows' (3 s); their table is kept for `write_cache`. A cached
         table is known from its entry (`_none_match`)."""
-        if self.cached or "lead_id" not in self.typed_sql:
+        if self.cached or "lead_id" not in self.types:
             return False
         if not self.lead_ids:
             self.lead_ids = self.store.fresh_name(f"lead_ids_{self.name}")
@@ -563,7 +584,14 @@ def _may_differ(bulk: BulkTable, col: str) -> bool:
     return bulk.typed_sql[col] != f"NULLIF(s.{ident(col)}, '')"
 
 
-def write_cache(bulk: BulkTable, entry: Path, time_col: str, codes: Sequence[str] = ()) -> None:
+def write_cache(
+    bulk: BulkTable,
+    entry: Path,
+    time_col: str,
+    codes: Sequence[str] = (),
+    *,
+    summaries: bool = True,
+) -> None:
     """Write the typed rows of `bulk` to `entry/data/` as Parquet partitioned by month.
 
     Findings quote the value as it was in the file; where a text value differs from its
@@ -594,18 +622,30 @@ def write_cache(bulk: BulkTable, entry: Path, time_col: str, codes: Sequence[str
             )
         finally:
             cur.execute(f"SET preserve_insertion_order = {str(order).lower()}")
-        # the distinct lead ids, the latest time and the distinct codes, so that a later
-        # load can see without a scan that no row is an orphan, in the future or of an
-        # unknown kind (see `BulkTable._none_match`)
         data = literal((entry / "data" / "**" / "*.parquet").as_posix())
-        rows = f"read_parquet({data}, hive_partitioning = false)"
-        summaries = [(f"MAX({ident(time_col)}) AS {ident(time_col)}", LATEST)]
-        summaries += [(f"DISTINCT {ident(c)}", CODES.format(c)) for c in codes]
+        if summaries:
+            write_summaries(
+                bulk, entry, time_col, codes, f"read_parquet({data}, hive_partitioning = false)"
+            )
+    finally:
+        cur.close()
+
+
+def write_summaries(
+    bulk: BulkTable, entry: Path, time_col: str, codes: Sequence[str], rows: str
+) -> None:
+    """Write into `entry` the distinct lead ids, the latest time and the distinct codes of
+    the typed rows `rows` (SQL), so that a later load can see without a scan that no row is
+    an orphan, in the future or of an unknown kind (see `BulkTable._none_match`)."""
+    summaries = [(f"MAX({ident(time_col)}) AS {ident(time_col)}", LATEST)]
+    summaries += [(f"DISTINCT {ident(c)}", CODES.format(c)) for c in codes]
+    cur = bulk.store.cursor()
+    try:
         if bulk.lead_ids:  # made by the orphan rule from the same typed rows
             cur.execute(
                 f"COPY {bulk.lead_ids} TO {literal((entry / LEAD_IDS).as_posix())} (FORMAT parquet)"
             )
-        elif "lead_id" in bulk.typed_sql:
+        elif "lead_id" in bulk.types:
             summaries.append(("DISTINCT lead_id", LEAD_IDS))
         for what, name in summaries:
             cur.execute(

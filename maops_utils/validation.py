@@ -12,6 +12,7 @@ import difflib
 import os
 import re
 from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -37,6 +38,7 @@ from .io import (
     read_cache_meta,
     read_raw_dataset,
     remove_tree,
+    scan_parquet,
     sha256_bytes,
     source_digest,
     write_arrow_atomic,
@@ -53,6 +55,7 @@ from .store import (
     literal,
     materialize,
     write_cache,
+    write_summaries,
 )
 
 # Tables validated in DuckDB (store.py) and kept there; pandas sees them only when asked.
@@ -1003,6 +1006,7 @@ def load_dataset(
     data_dir = Path(data_dir)
     entries: dict[str, Path] = {}
     hits: dict[str, tuple[ScanTable, list[Finding]]] = {}
+    parts: dict[str, tuple[ScanTable, int]] = {}  # folders typed file by file, files typed anew
     small: Path | None = None
     kept: tuple[dict[str, KeptTable], KeptTables] | None = None
     checksums = Checksums(Path(cache_dir) / CHECKSUMS_FILE) if cache_dir is not None else None
@@ -1017,6 +1021,10 @@ def load_dataset(
                 hit = _from_cache(entries[name], path)
                 if hit is not None:
                     hits[name] = hit
+                elif path.is_dir():  # a folder: each file typed in an entry of its own
+                    typed_parts = _typed_parts(name, path, Path(cache_dir), timezone, checksums)
+                    if typed_parts is not None:
+                        parts[name] = typed_parts
         others = {n: p for n, p in paths.items() if n not in BULK_TABLES}
         if "leads" in others:
             key = f"{CACHE_FORMAT}|{TABLES_ENTRY}|{timezone}|{encoding}|" + "|".join(
@@ -1025,6 +1033,7 @@ def load_dataset(
             small = cache_entry(cache_dir, TABLES_ENTRY, sha256_bytes(key.encode())[:24])
             kept = _tables_from_cache(small, others, encoding)
     given: dict[str, RawTable | ScanTable] = {n: h[0] for n, h in hits.items()}
+    given.update({n: t for n, (t, _) in parts.items()})
     given.update(kept[0] if kept is not None else {})
     try:
         raw = read_raw_dataset(data_dir, encoding=encoding, given=given, checksums=checksums)
@@ -1050,6 +1059,9 @@ def load_dataset(
         else:
             state = "not written"
         dataset.sources[name]["cache"] = f"{state} ({entry})"
+        if name in parts:
+            n_files = len(parts[name][0].files)
+            dataset.sources[name]["cache"] += f"; {parts[name][1]} of {n_files} file(s) typed anew"
     for bulk in dataset.bulk.values():
         bulk.forget_lead_ids()
     if small is not None:
@@ -1190,6 +1202,15 @@ def _from_cache(entry: Path, path: Path) -> tuple[ScanTable, list[Finding]] | No
             remove_tree(entry)
         return None
     files = tuple((path / rel if path.is_dir() else path, int(n)) for rel, n in meta["files"])
+    typed_parts: list[tuple[Path, int]] = []
+    first = 0
+    for part, n in meta.get("parts", []):  # an entry made of its files' entries
+        if read_cache_meta(entry.parent / part) is None:
+            remove_tree(entry)  # a file's entry is gone: checked again from the files'
+            return None
+        _touch(entry.parent / part)
+        typed_parts.append((entry.parent / part / "data", first))
+        first += int(n)
     table = ScanTable(
         meta["name"],
         path,
@@ -1200,6 +1221,7 @@ def _from_cache(entry: Path, path: Path) -> tuple[ScanTable, list[Finding]] | No
         meta["encoding"],
         csv=bool(meta["csv"]),
         typed_from=entry / "data",
+        typed_parts=tuple(typed_parts),
     )
     # the same content may have moved: findings name the file where it is now
     return table, [Finding(**{**f, "file": str(path)}) for f in meta["findings"]]
@@ -1227,6 +1249,19 @@ def _to_cache(bulk: BulkTable, entry: Path) -> bool:
         "findings": [dataclasses.asdict(f) for f in bulk.typing_findings],
     }
     tmp = new_cache_entry(entry)
+    if isinstance(raw, ScanTable) and raw.typed_parts:
+        # the rows are in the files' entries: this one names them, with the findings of the
+        # whole and its summaries
+        meta["parts"] = [
+            [data.parent.name, n]
+            for (data, _), (_, n) in zip(raw.typed_parts, raw.files, strict=True)
+        ]
+        try:
+            write_summaries(bulk, tmp, BULK_TIME[raw.name], [BULK_CODE[raw.name]], bulk.typed_view)
+        except (duckdb.Error, OSError):
+            remove_tree(tmp)
+            return False
+        return publish_cache_entry(tmp, entry, meta)
     try:
         write_cache(bulk, tmp, BULK_TIME[raw.name], [BULK_CODE[raw.name]])
     except (duckdb.Error, OSError):
@@ -1236,3 +1271,72 @@ def _to_cache(bulk: BulkTable, entry: Path) -> bool:
         remove_tree(tmp)  # no rows: nothing worth keeping
         return False
     return publish_cache_entry(tmp, entry, meta)
+
+
+PART = "{}_part"  # the cache kind of one file of a folder: `activities_part-<key>`
+
+
+def _typed_parts(
+    name: str, path: Path, cache_dir: Path, timezone: str, checksums: Checksums | None
+) -> tuple[ScanTable, int] | None:
+    """The Parquet folder `path` of table `name` with each file's rows typed in a cache entry
+    of its own, keyed by that file's checksum: a new month's file is typed alone, the others
+    are read. The checks of the whole (keys across files, orphans, future rows, codes) are
+    then made on the typed rows. Returns the table and how many files were typed anew; None
+    when no file has a row, or an entry cannot be written (the folder is then typed whole)."""
+    scan = scan_parquet(name, path, checksums)
+    keep = max(3 * len(scan.files), 3)  # the entries of the last few folders read
+    typed, missing, first = [], [], 0
+    for f, n in scan.files:
+        key = f"{CACHE_FORMAT}|{name}|file|{timezone}|{source_digest(f, checksums)}"
+        entry = cache_entry(cache_dir, PART.format(name), sha256_bytes(key.encode())[:24])
+        meta = read_cache_meta(entry)
+        if meta is None or meta.get("format") != CACHE_FORMAT:
+            missing.append((f, entry))
+        else:
+            _touch(entry)  # in use: among the newest of its kind, kept by the clean-up
+        typed.append((entry / "data", first))
+        first += n
+    # A file is often one row group, which DuckDB reads on one thread: files are typed side
+    # by side, one per core, each database on its share of the cores.
+    workers = min(os.cpu_count() or 1, len(missing)) or 1
+    threads = max(1, (os.cpu_count() or 1) // workers)
+
+    def type_one(missing_file: tuple[Path, Path]) -> bool:
+        f, entry = missing_file
+        remove_tree(entry)  # absent, or damaged
+        return _type_file(scan_parquet(name, f, checksums), entry, timezone, keep, threads)
+
+    with ThreadPoolExecutor(workers) as pool:
+        if not all(pool.map(type_one, missing)):
+            return None
+    if not any(data.is_dir() for data, _ in typed):
+        return None
+    return dataclasses.replace(scan, typed_parts=tuple(typed)), len(missing)
+
+
+def _type_file(raw: ScanTable, entry: Path, timezone: str, keep: int, threads: int) -> bool:
+    """Type the rows of one file (`raw`) into the cache entry `entry`, unchecked."""
+    store = Store()
+    tmp: Path | None = None
+    try:
+        store.db.execute(f"SET threads = {int(threads)}")
+        bulk = BulkTable(store, raw, timezone)  # an unreadable file: its error, as uncached
+        tmp = new_cache_entry(entry)
+        bulk.create_typed(lambda values: parse_timestamps(values, timezone))
+        write_cache(bulk, tmp, BULK_TIME[raw.name], summaries=False)
+    except (duckdb.Error, OSError):
+        if tmp is not None:
+            remove_tree(tmp)  # a cache that cannot be written is no reason to stop a run
+        return False
+    finally:
+        store.db.close()
+    meta = {"format": CACHE_FORMAT, "name": raw.name, "rows": raw.rows, "columns": raw.columns}
+    return publish_cache_entry(tmp, entry, meta, keep=keep) or entry.is_dir()
+
+
+def _touch(entry: Path) -> None:
+    try:
+        os.utime(entry)
+    except OSError:
+        pass

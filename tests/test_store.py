@@ -7,6 +7,7 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -677,3 +678,67 @@ def test_a_cold_load_looks_up_distinct_lead_ids_not_rows(tmp_path, monkeypatch):
             found.count
             == (acts["lead_id"].isna() | ~acts["lead_id"].str.startswith("L", na=False)).sum()
         )
+
+
+def _messy_folder(tmp_path: Path, files: int = 3) -> Path:
+    """`_messy`'s dataset with its activities as a folder of Parquet files, text as written."""
+    data = _messy(tmp_path)
+    acts = _csv_frame(data)
+    (data / "activities.csv").unlink()
+    for i, rows in enumerate(np.array_split(np.arange(len(acts)), files)):
+        _write_part(data, f"2026-0{i + 1}", acts.iloc[rows])
+    return data
+
+
+def _write_part(data: Path, month: str, rows: pd.DataFrame) -> Path:
+    part = data / "activities" / f"month={month}" / "part-0.parquet"
+    part.parent.mkdir(parents=True, exist_ok=True)
+    pq.write_table(pa.Table.from_pandas(rows.astype(str), preserve_index=False), part)
+    return part
+
+
+def test_a_folder_is_typed_file_by_file_and_a_new_file_alone(tmp_path):
+    """Each file of a Parquet folder is typed into a cache entry of its own; the checks of
+    the whole run on the typed rows, so the dataset and its findings (quoting files, rows and
+    raw values) are those of an uncached load. A new month's file is typed alone; a changed
+    or lost file entry is typed again; a key repeated across two files is still fatal."""
+    data, cache = _messy_folder(tmp_path), tmp_path / "cache"
+    plain = load_dataset(data, as_of=AS_OF)
+    assert any(
+        "'fax_sent'" in e and "month=2026-01" in e for f in plain.findings for e in f.examples
+    )
+    first = load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    assert first.sources["activities"]["cache"].endswith("; 3 of 3 file(s) typed anew")
+    assert len(list(cache.glob("activities_part-*"))) == 3
+    assert first.bulk["activities"].pretyped and not first.bulk["activities"].cached
+    _same(first, plain)
+    second = load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    assert second.sources["activities"]["cache"].startswith("read")
+    assert second.bulk["activities"].cached
+    _same(second, load_dataset(data, as_of=AS_OF))
+    later = pd.Timestamp("2026-04-01")  # the rules of the run, applied afresh
+    _same(load_dataset(data, as_of=later, cache_dir=cache), load_dataset(data, as_of=later))
+
+    # the next month: one more file, typed alone
+    acts = _csv_frame(handmade.write(tmp_path / "again"))
+    new = acts.iloc[:2].assign(activity_id=["N1", "N2"], occurred_at="2026-02-20 10:00:00")
+    _write_part(data, "2026-04", new)
+    third = load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    assert third.sources["activities"]["cache"].endswith("; 1 of 4 file(s) typed anew")
+    _same(third, load_dataset(data, as_of=AS_OF))
+
+    # a file entry lost: the whole entry naming it is not used, that file is typed again
+    parts = sorted(cache.glob("activities_part-*"), key=lambda p: p.stat().st_mtime)
+    shutil.rmtree(parts[0])
+    again = load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    assert again.sources["activities"]["cache"].endswith("; 1 of 4 file(s) typed anew")
+    _same(again, load_dataset(data, as_of=AS_OF))
+
+    # a key repeated in another file: fatal, with the error of an uncached load
+    _write_part(data, "2026-05", new.assign(occurred_at="2026-02-21 10:00:00"))
+    with pytest.raises(DataContractError) as plain_error:
+        load_dataset(data, as_of=AS_OF)
+    with pytest.raises(DataContractError) as cached_error:
+        load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    assert cached_error.value.problems == plain_error.value.problems
+    assert "activity_id" in {p.column for p in plain_error.value.problems}
