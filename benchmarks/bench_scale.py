@@ -42,6 +42,16 @@ Measured:
                      month costs once the first has run (caches warm, if maops keeps any)
   (b3) batch_jobs2   (b) with `--jobs 2`, into a fresh folder of its own: the notebooks in
                      two kernels at once, the machine's two cores both used
+  (b4) batch_next_export
+                     the monthly run as it happens: month M on the export that added M's
+                     activities, in a folder holding the validated-data cache the run of the
+                     month before left on the export before. Set up first, not counted: the
+                     export of a month before, DATA without the `month=` partitions of M and
+                     later (the other files hard links, byte for byte; with --layout single
+                     the activities file written again without those rows), and
+                     `maops run` of the month before M on it into a fresh folder (its time and
+                     peak are given as `previous_run_s`, `previous_run_peak_mb`). Measured:
+                     `maops run --data DATA` of M into that folder, with --jobs 1
   (c) duckdb_sql     one hand-written DuckDB query straight on the Parquet files (the base)
   (d) pandas         plain pandas on the Parquet files
   (+) maops_scan     maops's compiled SQL on DuckDB views over the Parquet files (no pandas,
@@ -51,7 +61,7 @@ Measured:
 Targets (from the issue "Scale: a million leads on one machine"):
   (a) time within 1.5x of (c), and peak < 1 GB (1,024 MB)
   (b) and (b3) wall < 60 s, and peak < 3 GB (3,072 MB)
-  (b2) wall < 1/3 of (b)
+  (b2) and (b4) wall < 1/3 of (b)
 and one of maops's own, for "CSV larger than memory":
   (a4) peak within 10% of (a)'s: a CSV file costs no more memory than Parquet (the CSV is
        parsed a chunk at a time, never held whole; reading it whole took 11 GB at 1 M leads)
@@ -65,6 +75,7 @@ import argparse
 import json
 import os
 import platform
+import re
 import signal
 import statistics
 import subprocess
@@ -88,8 +99,10 @@ DATA = HERE / "data"
 RESULTS = HERE / "results"
 MARKER = "_complete.json"
 BASE = "duckdb_sql"
-BATCH = ("batch", "batch_warm", "batch_jobs2")
+BATCH = ("batch", "batch_warm", "batch_jobs2", "batch_next_export")
 JOBS = {"batch_jobs2": 2}  # kernels of a batch task (--jobs); 1 when not named
+AFTER_BATCH = ("batch_warm", "batch_next_export")  # need (b) in the same run: × its time
+OUT_FOLDERS = {"batch_jobs2": "reports-jobs2", "batch_next_export": "reports-next-export"}
 LABELS = {
     "maops": "(a) maops: load + validate + compute",
     "maops_warm": "(a2) maops, validated-data cache warm",
@@ -98,6 +111,7 @@ LABELS = {
     "batch": "(b) whole batch, cold: maops run, HTML",
     "batch_warm": "(b2) whole batch, warm: next month",
     "batch_jobs2": "(b3) whole batch, cold, 2 kernels",
+    "batch_next_export": "(b4) whole batch, next month, new export",
     "duckdb_sql": "(c) plain DuckDB SQL on Parquet",
     "pandas": "(d) plain pandas on Parquet",
     "maops_scan": "(+) maops SQL on DuckDB Parquet scans",
@@ -111,6 +125,7 @@ TARGETS = {  # task: (text, max seconds (or None), max × (c) seconds, max MB, m
     "batch": ("<60 s, <3 GB", 60.0, None, 3 * GB, None),
     "batch_warm": ("<1/3 of (b) time", None, None, None, 1 / 3),
     "batch_jobs2": ("<60 s, <3 GB", 60.0, None, 3 * GB, None),
+    "batch_next_export": ("<1/3 of (b) time", None, None, None, 1 / 3),
     "maops_csv": ("peak ≤ 1.1×(a)'s", None, None, None, None),
 }
 SAMPLE_EVERY = 0.2  # seconds between samples of the process tree's memory
@@ -387,10 +402,10 @@ def main() -> None:
     )
     ap.add_argument(
         "--tasks",
-        default="maops,maops_warm,maops_facts,maops_csv,batch,batch_warm,batch_jobs2,duckdb_sql,"
-        "pandas,maops_scan",
+        default="maops,maops_warm,maops_facts,maops_csv,batch,batch_warm,batch_jobs2,"
+        "batch_next_export,duckdb_sql,pandas,maops_scan",
         help="tasks to run, comma-separated (maops,maops_warm,maops_facts,maops_csv,batch,"
-        "batch_warm,batch_jobs2,duckdb_sql,pandas,maops_scan)",
+        "batch_warm,batch_jobs2,batch_next_export,duckdb_sql,pandas,maops_scan)",
     )
     ap.add_argument("--spark", action="store_true", help="also run maops on Spark local[*]")
     ap.add_argument("--spark-repeat", type=int, default=1, help="runs of the Spark task (1)")
@@ -424,6 +439,8 @@ def main() -> None:
         ap.error(f"unknown task(s) {unknown}; choose from {', '.join(LABELS)}")
     if "batch_warm" in tasks and "batch" not in tasks:
         ap.error("batch_warm runs after batch, in its output folder: add batch to --tasks")
+    if "batch_next_export" in tasks and "batch" not in tasks:
+        ap.error("batch_next_export is timed against batch: add batch to --tasks")
     tasks.sort(key=list(LABELS).index)
     month = args.month or args.end_month
     folder = dataset(
@@ -437,8 +454,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="maops-bench-") as tmp:
         reports = Path(tmp) / "reports"
         for task in tasks:
-            if task in BATCH:  # (b3) cold too: an output folder of its own
-                out = reports if task != "batch_jobs2" else Path(tmp) / "reports-jobs2"
+            if task in BATCH:  # (b3) cold, (b4) with its own cache: output folders of their own
+                out = Path(tmp) / OUT_FOLDERS[task] if task in OUT_FOLDERS else reports
                 row, outputs[task] = measure_batch(task, folder, month, out, rows, args)
             elif task == "maops_csv":
                 csv = csv_dataset(folder, args)
@@ -464,10 +481,11 @@ def main() -> None:
         row["memory_x_c"] = row["peak_mb"] / base["peak_mb"] if ok_base else float("nan")
         row["target"] = TARGETS.get(row["task"], ("",))[0]
         row["result"] = judge(row, base, cold, by_task.get("maops"))
-    if "batch_warm" in by_task:
-        warm = by_task["batch_warm"]
-        ok = cold["status"] == "ok" and warm["status"] == "ok"
-        warm["warm_x_cold"] = warm["seconds"] / cold["seconds"] if ok else float("nan")
+    for name in AFTER_BATCH:
+        if name in by_task:
+            warm = by_task[name]
+            ok = cold["status"] == "ok" and warm["status"] == "ok"
+            warm["warm_x_cold"] = warm["seconds"] / cold["seconds"] if ok else float("nan")
 
     table = pd.DataFrame(rows)
     first = [
@@ -592,6 +610,11 @@ def measure_batch(
         )  # fmt: skip
         print(f"  {task:<12} skipped: the cold batch did not finish", flush=True)
         return row, None
+    if task == "batch_next_export":  # the month before, on the export before: not counted
+        row.update(_previous_export_run(task, folder, month, reports, args))
+        if row.get("status"):
+            row.update(seconds=nan, peak_mb=nan)
+            return row, None
     cmd = [
         sys.executable, "-m", "maops_utils", "run", "--data", str(folder), "--out", str(reports),
         "--month", run_month, "--jobs", str(jobs),
@@ -614,6 +637,19 @@ def measure_batch(
     metrics = reports / run_month / "metrics.csv"
     if r["status"] == "ok":
         row["phases"] = _notebook_seconds(reports / run_month, jobs)
+        if task == "batch_next_export":
+            row["cache"] = _cache_states(reports / run_month)
+            row["phases"] = "; ".join(
+                p
+                for p in (
+                    f"{row['previous_run_month']} on the export before "
+                    f"{row['previous_run_s']:.2f} s, peak {row['previous_run_peak_mb']:,.0f} MB "
+                    "(not counted)",
+                    f"validated-data cache {row['cache']}" if row["cache"] else "",
+                    row["phases"],
+                )
+                if p
+            )
         if run_month == month and metrics.is_file():
             output = pd.read_csv(metrics, encoding="utf-8-sig")[["product", "metric", "value"]]
     print(
@@ -623,6 +659,76 @@ def measure_batch(
         flush=True,
     )
     return row, output
+
+
+def _previous_export_run(
+    task: str, folder: Path, month: str, reports: Path, args: argparse.Namespace
+) -> dict:
+    """(b4)'s set-up, not counted: the export of the month before M beside `reports`
+    (`tasks.py earlier`: DATA without the activities of M and later, the other files the
+    same) and `maops run` of the month before on it into `reports`, which fills the
+    validated-data cache there (`<out>/.cache`, params/run.yaml's `cache_dir`). Its time and
+    peak; with `status` when either step failed (the measured run is then not made)."""
+    earlier = reports.parent / "export-before"
+    r = run_task(["earlier", str(folder), str(earlier), month], args.timeout)
+    if r["status"] != "ok":
+        print(f"  {task:<12} the export before: {r['status']}", flush=True)
+        return {
+            "status": f"set-up, the export before: {r['status']}",
+            "exit_code": r["exit_code"],
+            "stderr_tail": r["stderr_tail"],
+        }
+    print(
+        f"  {task:<12} the export before, without {month} and later: "
+        + ", ".join(
+            f"{k} {v:.2f} s" if isinstance(v, float) else f"{k} {v:,}"
+            for k, v in r["phases"].items()
+        ),
+        flush=True,
+    )
+    prev = previous_month(month)
+    cmd = [
+        sys.executable, "-m", "maops_utils", "run", "--data", str(earlier), "--out", str(reports),
+        "--month", prev, "--jobs", "1",
+    ]  # fmt: skip
+    r = run_measured(cmd, args.timeout, cwd=ROOT, memory_cap_mb=args.memory_cap)
+    r.update(_peak(r))
+    print(
+        f"  {task:<12} {prev} on the export before (not counted): {r['status']}, "
+        f"{r['process_s']:7.2f} s, peak {r['peak_mb']:7,.0f} MB",
+        flush=True,
+    )
+    info = {
+        "previous_run_month": prev,
+        "previous_run_s": r["process_s"],
+        "previous_run_peak_mb": r["peak_mb"],
+    }
+    if r["status"] != "ok":
+        info.update(
+            status=f"set-up, {prev} on the export before: {r['status']}",
+            exit_code=r["exit_code"],
+            stderr_tail=r["stderr_tail"],
+        )
+    return info
+
+
+def _cache_states(month_dir: Path) -> str:
+    """What the run did with the validated-data cache, by table (its run.json's inputs,
+    "<state> (<entry>)[; <detail>]"), e.g. "read: leads, stage_changes; written (1 of 24
+    file(s) typed anew): activities"."""
+    try:
+        inputs = json.loads((month_dir / "run.json").read_text(encoding="utf-8"))["inputs"]
+        states: dict[str, list[str]] = {}
+        for name, src in inputs.items():
+            if src.get("cache"):
+                found = re.match(r"(.*?) \((.*?)\)(?:; (.*))?$", str(src["cache"]))
+                state = str(src["cache"]) if found is None else found[1]
+                if found is not None and found[3]:
+                    state += f" ({found[3]})"
+                states.setdefault(state, []).append(name)
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return ""
+    return "; ".join(f"{state}: {', '.join(names)}" for state, names in states.items())
 
 
 def _notebook_seconds(month_dir: Path, jobs: int = 1) -> str:

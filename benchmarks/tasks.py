@@ -28,11 +28,16 @@ Tasks:
   tocsv         the same dataset with the activities as one UTF-8 CSV file, as an MA tool
                 exports them (timestamps `YYYY-MM-DD HH:MM:SS`, empty cells for none):
                 `tasks.py tocsv SINGLE CSV`; `maops_csv` is `maops` on it
+  earlier       the export of a month before, for the batch on a new export (bench_scale.py
+                (b4)): the tables of DATA without the activities of MONTH and after, as the
+                same files (hard links, copies where a link cannot be made):
+                `tasks.py earlier DATA EARLIER MONTH`
 """
 
 from __future__ import annotations
 
 import json
+import os
 import resource
 import shutil
 import sys
@@ -468,6 +473,70 @@ def tocsv(single: Path, target: Path) -> dict:
     return {"write csv": time.perf_counter() - t, "rows": info["rows"]}
 
 
+def _link(src: Path, dst: Path) -> bool:
+    """`dst` as a hard link to `src` (True), or a copy of it where no link can be made."""
+    dst.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(src, dst)
+        return True
+    except OSError:
+        shutil.copy2(src, dst)
+        return False
+
+
+def earlier(full: Path, target: Path, month: str) -> dict:
+    """TARGET: the export FULL was a month before MONTH, the activities of MONTH and later
+    left out. Every other table, and in the Hive layout every other `month=...` partition,
+    is the same file (hard-linked, or copied), byte for byte; a single activities file is
+    written again without those rows (in batches; nulls kept, as their partition is)."""
+    from maops_utils.sample import MONTH_COLUMNS, NULL_PARTITION
+
+    t = time.perf_counter()
+    if target.exists():
+        shutil.rmtree(target)
+    target.mkdir(parents=True)
+    counts = {"files linked": 0, "files copied": 0}
+    for src in sorted(full.iterdir()):
+        if src.is_file() and src.suffix.lower() == ".parquet" and src.stem != "activities":
+            counts["files linked" if _link(src, target / src.name) else "files copied"] += 1
+    single, folder = full / "activities.parquet", full / "activities"
+    if folder.is_dir():
+        counts.update({"months kept": 0, "months left out": 0})
+        for part in sorted(p for p in folder.iterdir() if p.is_dir()):
+            value = part.name.removeprefix("month=")
+            if part.name.startswith("month=") and value != NULL_PARTITION and value >= month:
+                counts["months left out"] += 1
+                continue
+            counts["months kept"] += 1
+            for src in sorted(f for f in part.rglob("*") if f.is_file()):
+                dst = target / "activities" / src.relative_to(folder)
+                counts["files linked" if _link(src, dst) else "files copied"] += 1
+    elif single.is_file():
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        column, cut = MONTH_COLUMNS["activities"], pd.Timestamp(f"{month}-01")
+        reader = pq.ParquetFile(single)
+        counts.update({"files written": 1, "rows kept": 0, "rows left out": 0})
+        with pq.ParquetWriter(target / single.name, reader.schema_arrow, compression="zstd") as w:
+            for batch in reader.iter_batches(batch_size=1 << 20):
+                table = pa.Table.from_batches([batch])
+                at = table[column]
+                if getattr(at.type, "tz", None) is not None:  # wall-clock time, as partitioned
+                    at = pc.local_timestamp(at)
+                bound = pa.scalar(cut.to_datetime64(), pa.timestamp(at.type.unit))
+                kept = table.filter(pc.or_kleene(pc.less(at, bound), pc.is_null(at)))
+                w.write_table(kept)
+                counts["rows kept"] += kept.num_rows
+                counts["rows left out"] += table.num_rows - kept.num_rows
+    else:
+        raise SystemExit(f"{full}: no activities.parquet or activities/ folder")
+    if not counts.get("months left out", counts.get("rows left out")):
+        raise SystemExit(f"{full}: no activities of {month} or later to leave out")
+    return {"write earlier export": time.perf_counter() - t, **counts}
+
+
 TASKS = {
     "maops": task_maops,
     "maops_csv": task_maops,
@@ -490,6 +559,10 @@ def main(argv: list[str]) -> None:
         derive = partition if argv[0] == "partition" else tocsv
         phases = derive(Path(argv[1]), Path(argv[2]))
         print(json.dumps({"task": argv[0], "phases": phases, "import_rss_mb": 0.0}))
+        return
+    if argv[0] == "earlier":
+        phases = earlier(Path(argv[1]), Path(argv[2]), argv[3])
+        print(json.dumps({"task": "earlier", "phases": phases, "import_rss_mb": 0.0}))
         return
     task, data, month, out = argv[0], Path(argv[1]), argv[2], Path(argv[3])
     fn = TASKS[task]
