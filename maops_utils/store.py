@@ -165,14 +165,27 @@ class BulkTable:
         try:
             if isinstance(raw, ScanTable) and raw.typed_parts:
                 # each file's typed rows number their rows from 0: shifted to the folder's
+                # (one scan of every data file, as for an entry of its own: a union of one
+                # scan per file made the scoring's counting hold 0.3 GB more at 1 M leads)
                 parts = [
-                    f"SELECT * REPLACE (_row + {int(first)} AS _row) FROM read_parquet("
-                    f"{literal((data / '**' / '*.parquet').as_posix())}, "
-                    "hive_partitioning = false, union_by_name = true)"
+                    (f.as_posix(), first)
                     for data, first in raw.typed_parts
                     if data.is_dir()  # a file without rows has no data folder
+                    for f in sorted(data.rglob("*.parquet"))
                 ]
-                cur.execute(f"CREATE VIEW {self.src} AS {' UNION ALL BY NAME '.join(parts)}")
+                cur.execute(
+                    f"CREATE TABLE {self.src}_parts AS SELECT * FROM (VALUES "
+                    + ", ".join(f"({literal(f)}, {int(n)})" for f, n in parts)
+                    + ") AS t(filename, first_row)"
+                )
+                files = "[" + ", ".join(literal(f) for f, _ in parts) + "]"
+                cur.execute(
+                    f"CREATE VIEW {self.src} AS SELECT s.* EXCLUDE (filename) "
+                    "REPLACE (s._row + p.first_row AS _row) "
+                    f"FROM read_parquet({files}, hive_partitioning = false, "
+                    f"union_by_name = true, filename = true) AS s "
+                    f"JOIN {self.src}_parts AS p ON s.filename = p.filename"
+                )
             elif isinstance(raw, ScanTable) and raw.typed_from is not None:
                 glob = literal((raw.typed_from / "**" / "*.parquet").as_posix())
                 cur.execute(
