@@ -291,29 +291,33 @@ spans AS (
 ),
 durations AS (
   SELECT product, transition,
+    DATE_DIFF('microsecond', start_at, end_at) AS micros,
     CAST(DATE_DIFF('microsecond', start_at, end_at) AS DOUBLE) / 86400000000.0 AS days
   FROM spans
   WHERE end_at >= {timestamp_literal(start)} AND end_at < {timestamp_literal(cutoff)}
     AND start_at IS NOT NULL AND end_at >= start_at
 ),
 grouped AS (
-  SELECT product AS grp, transition, days FROM durations
+  SELECT product AS grp, transition, micros, days FROM durations
   UNION ALL
-  SELECT '{ALL}' AS grp, transition, days FROM durations
+  SELECT '{ALL}' AS grp, transition, micros, days FROM durations
 ),
 ranked AS (
-  SELECT grp, transition, days,
+  SELECT grp, transition, micros, days,
     ROW_NUMBER() OVER (PARTITION BY grp, transition ORDER BY days) AS rn,
     COUNT(*) OVER (PARTITION BY grp, transition) AS n
   FROM grouped
 ),
 positioned AS (
-  SELECT grp, transition, days, rn, n,
+  SELECT grp, transition, micros, days, rn, n,
     {positions}
   FROM ranked
 ),
 summary AS (
-  SELECT grp, transition, COUNT(*) AS n, AVG(days) AS mean,
+  SELECT grp, transition, COUNT(*) AS n,
+    -- the exact sum of whole microseconds: the same mean whatever order the rows are added
+    -- in (a sum of doubles differs in its last digits from run to run, with the threads)
+    CAST(SUM(CAST(micros AS DECIMAL(38, 0))) AS DOUBLE) / COUNT(*) / 86400000000.0 AS mean,
     {picks}
   FROM positioned
   GROUP BY grp, transition

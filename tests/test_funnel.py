@@ -441,3 +441,33 @@ def test_module_is_fast(dataset):
     funnel.cohort_conversion(dataset, MONTH)
     funnel.velocity(dataset, MONTH)
     assert time.perf_counter() - start < 2
+
+
+def test_velocity_mean_is_the_same_whatever_the_order_of_addition(tmp_path):
+    """The mean is an exact sum of whole microseconds divided once: the same double however
+    the rows are split between threads (a sum of doubles added in another order differs in
+    its last digits: velocity.csv differed between two runs of the same data)."""
+    rng = np.random.default_rng(7)
+    n = 200_000
+    created = pd.Timestamp("2026-01-01") + pd.to_timedelta(
+        rng.integers(0, 40 * 86_400_000_000, n), unit="us"
+    )
+    mql = created + pd.to_timedelta(rng.integers(1, 50 * 86_400_000_000, n), unit="us")
+    folder = _write(tmp_path / "data")
+    ids = [f"R{i}" for i in range(n)]
+    pd.DataFrame(
+        {"lead_id": ids, "created_at": created, "product": "A", "lead_source": "web"}
+    ).to_csv(folder / "leads.csv", index=False)
+    pd.DataFrame({"lead_id": ids, "stage": "mql", "changed_at": mql}).to_csv(
+        folder / "stage_changes.csv", index=False
+    )
+    ds = load_dataset(folder, as_of=AS_OF)
+    means = []
+    for threads in (1, 2, 4):
+        ds.store.db.execute(f"SET threads = {threads}")
+        row = _speed(funnel.velocity(ds, MONTH, lookback_months=3), "A", "lead_to_mql")
+        means.append(row["mean"])
+    assert means[0] == means[1] == means[2]
+    kept = (mql >= pd.Timestamp("2026-01-01")) & (mql < pd.Timestamp("2026-04-01"))
+    assert row["n"] == kept.sum() > 100_000
+    assert means[0] == pytest.approx((mql - created)[kept].mean() / pd.Timedelta(days=1), rel=1e-12)
