@@ -103,6 +103,18 @@ class Store:
     def fresh_name(self, prefix: str) -> str:
         return f"{prefix}_{next(_names)}"
 
+    def clear(self) -> None:
+        """Drop every view and table, so that the database can serve another table."""
+        with self._lock:
+            db = self.db
+            for (name,) in db.execute(
+                "SELECT view_name FROM duckdb_views() WHERE NOT internal"
+            ).fetchall():
+                db.execute(f"DROP VIEW IF EXISTS {ident(name)}")
+            for (name,) in db.execute("SELECT table_name FROM duckdb_tables()").fetchall():
+                db.execute(f"DROP TABLE IF EXISTS {ident(name)}")
+        self.held.clear()
+
 
 def id_table(lead_ids: pd.Series) -> pa.Table | pd.DataFrame:
     """`lead_ids` as a one-column table `lead_id` for DuckDB to scan: Arrow text when they
