@@ -56,9 +56,18 @@ def kernel_manager_class(sink: IO[bytes]) -> type:
     from jupyter_client.manager import AsyncKernelManager
 
     class _KernelManager(AsyncKernelManager):
+        clients: list[Any]
+
         async def _async_launch_kernel(self, kernel_cmd: list[str], **kw: Any) -> None:
             kw["stderr"] = sink
             await super()._async_launch_kernel(kernel_cmd, **kw)
+
+        def client(self, **kw: Any) -> Any:
+            # remembered, so that shutting the kernel down closes their sockets: nbclient
+            # stops the channels of its client only for a kernel it started itself
+            kc = super().client(**kw)
+            self.__dict__.setdefault("clients", []).append(kc)
+            return kc
 
     return _KernelManager
 
@@ -72,11 +81,18 @@ class Kernel:
     sink: IO[bytes]
 
     def shut_down(self, keep_log: Path | None = None) -> None:
-        """Stop the kernel; its stderr goes to `keep_log` when given, else is dropped."""
+        """Stop the kernel and its clients' channels; its stderr goes to `keep_log` when
+        given, else is dropped."""
         try:
             asyncio.run(self.km.shutdown_kernel(now=True))
         except Exception:  # already dead, or gone: nothing left to stop
             pass
+        for kc in self.km.__dict__.get("clients", []):
+            try:
+                if kc.channels_running:
+                    kc.stop_channels()
+            except Exception:  # a client already closed: nothing left to stop
+                pass
         self.sink.close()
         if keep_log is not None:
             shutil.move(self.log, keep_log)

@@ -11,7 +11,7 @@ import nbformat
 import papermill
 import pytest
 
-from maops_utils.kernels import Kernel, KernelPool
+from maops_utils.kernels import Kernel, KernelPool, start_kernel
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -135,3 +135,14 @@ def test_after_the_first_kernels_one_waits_at_a_time(tmp_path):
                 kernel.shut_down()
         pool.close()
     assert pool.started == 3  # closing starts none of the fourth
+
+
+def test_shutting_a_kernel_down_closes_its_clients_channels(tmp_path):
+    """The channels of a client made on a pool kernel (papermill's, through nbclient, which
+    stops them only for a kernel it started) are stopped with the kernel."""
+    kernel = start_kernel(tmp_path, tmp_path / "kernel.log")
+    kc = kernel.km.client()
+    kc.start_channels()
+    assert kc.channels_running
+    kernel.shut_down()
+    assert not kc.channels_running
