@@ -742,3 +742,23 @@ def test_a_folder_is_typed_file_by_file_and_a_new_file_alone(tmp_path):
         load_dataset(data, as_of=AS_OF, cache_dir=cache)
     assert cached_error.value.problems == plain_error.value.problems
     assert "activity_id" in {p.column for p in plain_error.value.problems}
+
+
+def test_a_folder_with_an_empty_file_and_files_of_other_columns_is_cached_alike(tmp_path):
+    """A file without rows has an entry without data; a file without an optional column
+    (`category`, `campaign_id`) is typed with it empty: the folder cached gives the dataset
+    and findings of an uncached load."""
+    data, cache = _messy_folder(tmp_path), tmp_path / "cache"
+    first = sorted((data / "activities").rglob("*.parquet"))[0]
+    rows = pq.read_table(first).to_pandas()
+    pq.write_table(
+        pa.Table.from_pandas(rows.drop(columns=["category", "campaign_id"]), preserve_index=False),
+        first,
+    )
+    _write_part(data, "2026-09", rows.iloc[:0])
+    for _ in range(2):  # typed file by file, then read
+        cached = load_dataset(data, as_of=AS_OF, cache_dir=cache)
+        assert cached.bulk["activities"].pretyped
+        _same(cached, load_dataset(data, as_of=AS_OF))
+    assert cached.sources["activities"]["cache"].startswith("read")
+    assert len(list(cache.glob("activities_part-*"))) == 4
