@@ -647,8 +647,8 @@ def write_cache(
             )
         finally:
             cur.execute(f"SET preserve_insertion_order = {str(order).lower()}")
-        data = literal((entry / "data" / "**" / "*.parquet").as_posix())
         if summaries:
+            data = literal((entry / "data" / "**" / "*.parquet").as_posix())
             write_summaries(
                 bulk, entry, time_col, codes, f"read_parquet({data}, hive_partitioning = false)"
             )
