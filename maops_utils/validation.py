@@ -150,11 +150,14 @@ class Dataset:
         return self.store.cursor()
 
     def _store_select(
-        self, cur: duckdb.DuckDBPyConnection, name: str, columns: Sequence[str]
+        self, cur: duckdb.DuckDBPyConnection, name: str, columns: Sequence[str] = ()
     ) -> str:
+        """SQL of table `name`'s rows in the store (`columns`, or all), cut to the leads of a
+        product's dataset (the ids registered on `cur`)."""
         if not self.in_store(name):
             raise KeyError(f"table {name!r} does not lie in the dataset's DuckDB store")
-        select = f"SELECT {', '.join(ident(c) for c in columns)} FROM main.{self.lazy[name]}"
+        cols = ", ".join(ident(c) for c in columns) or "*"
+        select = f"SELECT {cols} FROM main.{self.lazy[name]}"
         if self.sliced:
             cur.register("ids_in", id_table(self.tables["leads"]["lead_id"]))
             select += " WHERE lead_id IN (SELECT lead_id FROM ids_in)"
@@ -188,14 +191,13 @@ class Dataset:
     def sql(self, name: str, query: str) -> pd.DataFrame:
         """Rows of `query` over table `name`, written `{table}` in the query, run in DuckDB
         where the table lies: a lazy table is never loaded into pandas for it."""
-        if name in self.lazy and name not in self.tables:
-            assert self.store is not None
-            source = f"(SELECT * FROM main.{self.lazy[name]}"
-            if self.sliced:
-                source += " WHERE lead_id IN (SELECT lead_id FROM ids_in)"
-                ids = id_table(self.tables["leads"]["lead_id"])
-                return self.store.frame(query.format(table=source + ")"), ids_in=ids)
-            return self.store.frame(query.format(table=source + ")"))
+        if self.in_store(name):
+            cur = self._store_cursor()
+            try:
+                source = f"({self._store_select(cur, name)})"
+                return cur.execute(query.format(table=source)).df()
+            finally:
+                cur.close()
         con = database()
         try:
             con.register("table_in", self[name])
