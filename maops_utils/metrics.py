@@ -76,6 +76,24 @@ def month_range(last: str, n: int) -> list[str]:
     return [str(end - i) for i in range(n - 1, -1, -1)]
 
 
+def month_labels(times: pd.Series) -> pd.Series:
+    """The month "YYYY-MM" of each timestamp (missing where it is), indexed like `times`:
+    `dt.strftime("%Y-%m")`, formatting each distinct month once instead of every row."""
+    present = times.notna().to_numpy()
+    codes = np.zeros(len(times), dtype="int64")
+    codes[present] = (
+        times.dt.year.to_numpy()[present].astype("int64") * 12
+        + times.dt.month.to_numpy()[present].astype("int64")
+        - 1
+    )
+    months, at = np.unique(codes[present], return_inverse=True)
+    labels = np.full(len(times), None, dtype=object)
+    labels[present] = np.array([f"{m // 12:04d}-{m % 12 + 1:02d}" for m in months], dtype=object)[
+        at
+    ]
+    return pd.Series(labels, index=times.index, dtype="str")
+
+
 # ---------------------------------------------------------------- SQL
 
 

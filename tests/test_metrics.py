@@ -158,3 +158,18 @@ def test_metrics_sharing_a_scan_count_what_each_counts_alone(dataset, dims):
     assert together.loc[together["metric"] == "open_pairs", "value"].sum() > 0
     if "won_amount" in specs:
         assert together.loc[together["metric"] == "won_amount", "value"].sum() > 0
+
+
+def test_month_labels_are_strftime_of_each_month_missing_where_the_time_is():
+    start = pd.Timestamp("2024-01-01")
+    times = pd.Series(
+        [start + pd.Timedelta(seconds=int(s)) for s in range(0, 3 * 365 * 86400, 86400 * 7 + 3599)]
+        + [pd.NaT, pd.Timestamp("1999-12-31 23:59:59.999999"), pd.Timestamp("2000-01-01")],
+        dtype="datetime64[us]",
+    ).sample(frac=1.0, random_state=3)
+    times.index = times.index * 3 + 1  # an index of its own
+    got = mx.month_labels(times)
+    expected = times.dt.strftime("%Y-%m")
+    pd.testing.assert_series_equal(got, expected)
+    assert got.isna().sum() == 1 and got.nunique() == 38
+    assert mx.month_labels(times.iloc[:0]).equals(expected.iloc[:0])

@@ -288,6 +288,93 @@ def test_activities_are_ordered_as_a_stable_sort_orders_them_with_missing_values
         assert "activities" not in ds.tables
 
 
+def reference_counted(ds: Dataset, model: ScoringModel) -> dict[int, float]:
+    """What each matched activity (by file row) counts, computed the plain way: every lead's
+    activities in cap order, a running sum of points per rule and period."""
+    acts = ds["activities"].reset_index(drop=True)
+    acts = acts[acts["occurred_at"] < CUTOFF]
+    acts = acts.sort_values(
+        ["lead_id", "occurred_at", "activity_type", "category"], kind="stable", na_position="first"
+    )
+    freq = {"day": "D", "week": "W-SUN", "month": "M"}[model.cap_period]
+    used: dict[tuple, float] = {}
+    out = {}
+    for row, a in acts.iterrows():
+        rules = [r for r in model.activities if r.activity_type == a["activity_type"]]
+        rule = next((r for r in rules if r.category == a["category"]), None)
+        rule = rule or next((r for r in rules if r.category is None), None)
+        if rule is None or rule.points == 0:
+            continue
+        if rule.cap is None:
+            out[row] = float(rule.points)
+            continue
+        period = (a["lead_id"], rule.key, a["occurred_at"].to_period(freq))
+        before = used.get(period, 0.0)
+        used[period] = before + abs(rule.points)
+        out[row] = float(np.sign(rule.points) * min(abs(rule.points), max(rule.cap - before, 0)))
+    return out
+
+
+@pytest.mark.parametrize("cap_period", ["day", "week", "month"])
+def test_capped_points_equal_a_running_sum_over_the_activities_in_order(cap_period):
+    # Most periods stay within the cap (every activity counts in full) and some pass it (the
+    # ordered sum decides): whole and fractional points, a negative rule, a rule whose single
+    # activity passes its cap, and rules without a cap.
+    model = ScoringModel(
+        activities=(
+            ActivityRule("email_open", 1, cap=3),
+            ActivityRule("email_click", 2, cap=5),
+            ActivityRule("page_view", 0.1, category="blog", cap=0.3),
+            ActivityRule("page_view", 8, category="pricing", cap=5),
+            ActivityRule("page_view", 1),
+            ActivityRule("unsubscribe", -3, cap=4),
+            ActivityRule("form_submit", 40, category="inquiry"),
+        ),
+        cap_period=cap_period,
+    )
+    rng = np.random.default_rng(11)
+    kinds = [
+        ("email_open", None),
+        ("email_click", None),
+        ("page_view", "blog"),
+        ("page_view", "pricing"),
+        ("page_view", "top"),
+        ("unsubscribe", None),
+        ("form_submit", "inquiry"),
+    ]
+    days = pd.date_range("2026-01-01", "2026-03-31", freq="D")
+    acts = [
+        (f"L{lead}", *kinds[kind], f"{days[day]:%Y-%m-%d} {hour:02d}:00")
+        for lead, kind, day, hour in zip(
+            rng.integers(0, 30, 3000),
+            rng.integers(0, len(kinds), 3000),
+            rng.integers(0, len(days), 3000),
+            rng.integers(0, 3, 3000),
+            strict=True,
+        )
+    ]
+    ds = make_dataset([(f"L{i}", "2026-01-01", "A", None, None) for i in range(30)], acts)
+    expected = reference_counted(ds, model)
+    got = dict(counted_by_row(ds, model))
+    assert got.keys() == expected.keys()
+    assert [got[r] for r in expected] == pytest.approx(list(expected.values()), abs=1e-12)
+    # both kinds of period are there: one with an activity that counts only in part or not
+    # at all, and many where every activity counts its points
+    full = _points(ds, model, expected)
+    assert any(abs(v) < abs(p) for v, p in zip(expected.values(), full, strict=True))
+    assert sum(v != 0 for v in expected.values()) > len(expected) / 2
+
+
+def _points(ds: Dataset, model: ScoringModel, rows) -> list[float]:
+    acts = ds["activities"]
+    by_kind = {(r.activity_type, r.category): r.points for r in model.activities}
+    return [
+        by_kind.get((acts.at[r, "activity_type"], acts.at[r, "category"]))
+        or by_kind[(acts.at[r, "activity_type"], None)]
+        for r in rows
+    ]
+
+
 def test_a_category_rule_wins_over_a_type_rule_and_unknown_kinds_score_nothing():
     model = ScoringModel(
         activities=(
@@ -662,10 +749,16 @@ def test_configuration_mistakes_name_the_entry(change, message):
 # ---------------------------------------------------------------- the study
 
 
-def _study_dataset(with_scores: bool) -> Dataset:
+def _study_dataset(
+    with_scores: bool,
+    leads: list[tuple] = (),
+    acts: list[tuple] = (),
+    stages: list[tuple] = (),
+) -> Dataset:
     # 8 leads of product A and 8 of C, each an MQL on 2026-02-01, judged over Jan-Mar 2026;
     # A leads 1-4 and C lead 1 reach SQL. Scores table: A leads 90 - i, C leads 40 + i.
-    leads, stages, acts, sc = [], [], [], []
+    # `leads`, `acts`, `stages`: more rows (as `make_dataset` takes them).
+    leads, stages, acts, sc = list(leads), list(stages), list(acts), []
     for product in ("A", "C"):
         for i in range(8):
             lid = f"{product}{i}"
@@ -710,6 +803,28 @@ def test_without_a_scores_table_the_rules_are_rebuilt_and_the_flags_show_the_wea
     assert products.loc["ALL", "expected"] == pytest.approx(5 / 16)
     model = parse_model(yaml.safe_load(proposed_yaml(study)))  # the YAML reads back as a model
     assert model.mql_threshold == study.proposed.mql_threshold
+
+
+def test_the_mql_check_scores_every_first_mql_entry_also_those_after_the_outcome():
+    # The study judges leads at their first MQL entry, less those that had reached SQL
+    # before (X: SQL on 01-20, MQL on 02-01); the check of the recorded MQLs counts them all.
+    # X (10 + 40 + 3 x 8 = 74) and A0 (50 + 2 x 8 = 66) had reached the threshold of 60.
+    ds = _study_dataset(
+        with_scores=False,
+        leads=[("X", "2026-01-05", "A", "manager", 100)],
+        acts=[("X", "form_submit", "inquiry", "2026-01-10")]
+        + [("X", "page_view", "pricing", f"2026-01-1{d}") for d in (1, 2, 3)]
+        + [("A0", "page_view", "pricing", f"2026-01-2{d}") for d in (1, 2)],
+        stages=[("X", "sql", "2026-01-20"), ("X", "mql", "2026-02-01")],
+    )
+    study = run(ds, _config(), "2026-04")
+    assert "X" not in set(study.rows["lead_id"])
+    assert study.mql_check == {"mqls": 17.0, "explained": 2 / 17}
+    every = engine.judgement_moments(
+        ds, "mql", "2026-01", "2026-04", pd.Series(dtype="datetime64[us]")
+    )
+    scored = engine.scores_at(ds, RULES, every, engine.month_bounds("2026-04")[1])
+    assert study.mql_check["explained"] == (scored["score"] >= 60).mean()
 
 
 def test_a_study_on_a_loaded_dataset_never_loads_the_activities_into_pandas(tmp_path):

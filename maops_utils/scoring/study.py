@@ -91,6 +91,9 @@ class ScoringStudy:
         return self.config.current
 
 
+NO_OUTCOME = pd.Series(dtype="datetime64[us]")  # outcome times of no lead
+
+
 def _data_start(dataset: Dataset) -> str:
     first = dataset["leads"]["created_at"].dropna().min()
     return str(pd.Period(first, freq="M"))
@@ -179,7 +182,14 @@ def run(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str = "j
         closed_months = [m for m in month_range(last_closed, ev.months) if m >= start]
         first_month = closed_months[0]
     use_scores = _use_scores(dataset, config)
-    moments = engine.judgement_moments(dataset, ev.judged_at, first_month, month, outcome_at)
+    # every first MQL entry: the check of the recorded MQLs reads them all, the study those
+    # before the outcome
+    every_mql = None
+    if not use_scores and ev.judged_at == "mql":
+        every_mql = engine.judgement_moments(dataset, "mql", first_month, month, NO_OUTCOME)
+        moments = engine.before_outcome(every_mql, outcome_at)
+    else:
+        moments = engine.judgement_moments(dataset, ev.judged_at, first_month, month, outcome_at)
     con = engine.connect(dataset, cutoff)
     try:
         rows = engine.label_outcomes(moments, outcome_at, ev.window_days, cutoff)
@@ -194,7 +204,9 @@ def run(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str = "j
 
         mql_check = {}
         if not use_scores:
-            mql_check = _mql_check(dataset, config, first_month, month, cutoff, con)
+            mql_check = _mql_check(
+                dataset, config, first_month, month, cutoff, con, every_mql, rows
+            )
 
         test_months = closed_months[-ev.test_months :] if closed_months else []
         test_start = month_bounds(test_months[0])[0] if test_months else cutoff
@@ -286,17 +298,31 @@ def _mql_check(
     month: str,
     cutoff: pd.Timestamp,
     con,
+    moments: pd.DataFrame | None = None,
+    known: pd.DataFrame | None = None,
 ) -> dict[str, float]:
     """How well the rebuilt score explains the recorded MQLs: the share of first MQL entries
-    at which the rebuilt score had reached the threshold."""
-    moments = engine.judgement_moments(
-        dataset, "mql", first_month, month, pd.Series(dtype="datetime64[us]")
-    )
+    at which the rebuilt score had reached the threshold.
+
+    `moments`: those entries, when the study has them (`judgement_moments` of "mql" without
+    outcome times). `known`: moments already scored with the current model (`lead_id, at,
+    score_current`; the study's own when it judges leads at their first MQL entry): only the
+    others are scored here."""
+    if moments is None:
+        moments = engine.judgement_moments(dataset, "mql", first_month, month, NO_OUTCOME)
     if moments.empty:
         return {}
-    scored = engine.scores_at(dataset, config.current, moments, cutoff, con=con)
-    reached = scored["score"] >= config.current.mql_threshold
-    return {"mqls": float(len(scored)), "explained": float(reached.mean())}
+    score = np.full(len(moments), np.nan)
+    if known is not None and not known.empty:
+        keys = ["lead_id", "at"]
+        found = moments[keys].merge(known[[*keys, "score_current"]], on=keys, how="left")
+        score = found["score_current"].to_numpy(dtype="float64", copy=True)
+    todo = np.isnan(score)
+    if todo.any():
+        rest = engine.scores_at(dataset, config.current, moments[todo], cutoff, con=con)
+        score[todo] = rest["score"].to_numpy(dtype="float64")
+    reached = score >= config.current.mql_threshold
+    return {"mqls": float(len(score)), "explained": float(reached.mean())}
 
 
 # ---------------------------------------------------------------- thresholds
