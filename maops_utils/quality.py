@@ -71,12 +71,18 @@ def load_quality(
     month = resolve_month(dataset, settings.month, now)
     months = month_range(month, settings.trend_months)
     rv = QualityReview(dataset, month, months, now, settings.locale, include_pii)
-    rv.pairs = dataset.derived(
+    rv.pairs = duplicate_pairs(dataset)
+    rv.findings = [*dataset.findings, *extra_findings(rv)]
+    return rv
+
+
+def duplicate_pairs(dataset: Dataset) -> pd.DataFrame:
+    """The 名寄せ candidate pairs of the dataset's leads (`dedupe.candidate_pairs`, confidence
+    0.5 and up), kept with the validated data (`Dataset.derived`): computed once per input."""
+    return dataset.derived(
         f"pairs-{dedupe.CODE_KEY}-0.5",
         lambda: dedupe.candidate_pairs(dataset["leads"], min_confidence=0.5),
     )
-    rv.findings = [*dataset.findings, *extra_findings(rv)]
-    return rv
 
 
 def row_counts(rv: QualityReview) -> pd.DataFrame:

@@ -21,6 +21,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import __version__, io, kpi, report
+from .ahead import NEEDS, Ahead
 from .config import RunSettings, suggest
 from .errors import ConfigError, MaopsError, NotEnoughData
 from .facts import MonthFacts
@@ -431,6 +432,71 @@ def _run_job(
     )
 
 
+def _start_ahead(
+    settings: RunSettings, month: str, plan: list[Job], now: pd.Timestamp
+) -> Ahead | None:
+    """Start preparing what the plan's notebooks read (`ahead.NEEDS`) in a process of its
+    own: only with a validated-data cache (where the results are kept) and when some notebook
+    needs nothing, to run while it is prepared."""
+    items = list(dict.fromkeys(NEEDS[j.name] for j in plan if _need(j) is not None))
+    if settings.cache_dir is None or not items or all(_need(j) is not None for j in plan):
+        return None
+    return Ahead(
+        items,
+        data_dir=Path(settings.data_dir).resolve(),
+        params_dir=settings.params_dir.resolve(),
+        cache_dir=Path(settings.cache_dir).resolve(),
+        timezone=settings.timezone,
+        encoding=settings.encoding,
+        as_of=now,
+        month=month,
+    )
+
+
+def _need(job: Job) -> str | None:
+    """What `job` reads that `Ahead` prepares (notebooks for one product read their own)."""
+    return NEEDS.get(job.name) if job.product is None else None
+
+
+def _run_jobs(
+    plan: list[Job],
+    stage: Path,
+    settings: RunSettings,
+    generated_at: str,
+    jobs: int,
+    kernels: KernelPool | None,
+    prepared: Ahead | None,
+    log: Callable[[str], None],
+) -> list[NotebookResult]:
+    """Run the plan in `jobs` kernels; its results in plan order. While `prepared` works,
+    the notebooks that need nothing of it run first, and the others start when their item is
+    ready."""
+
+    def run(i: int) -> NotebookResult:
+        job = plan[i]
+        item = _need(job)
+        if prepared is not None and item is not None:
+            problem = prepared.wait(item)
+            if problem:
+                log(f"{job.label}: {item} not prepared ahead ({problem}); the notebook computes it")
+        return _run_job(job, stage, settings, generated_at, i, kernels)
+
+    order = range(len(plan))
+    if prepared is not None:
+        order = sorted(order, key=lambda i: _need(plan[i]) is not None)  # stable
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        futures = {i: pool.submit(run, i) for i in order}
+        results = []
+        for i, job in enumerate(plan):
+            result = futures[i].result()
+            results.append(result)
+            log(
+                f"{job.label}: {result.status} ({result.seconds:.1f} s)"
+                + (f": {result.error}" if result.error else "")
+            )
+    return results
+
+
 def _skipped(
     job: Job, executed: Path, reason: str, settings: RunSettings, generated_at: str, t0: float
 ) -> NotebookResult:
@@ -617,19 +683,11 @@ def _build_and_publish(
         gc.collect()
         pa.default_memory_pool().release_unused()
         log(f"running {len(plan)} notebook(s) with {min(jobs, len(plan))} kernel(s)")
-        with ThreadPoolExecutor(max_workers=jobs) as pool:
-            futures = [
-                pool.submit(_run_job, job, stage, settings, generated_at, i, kernels)
-                for i, job in enumerate(plan)
-            ]
-            results = []
-            for job, future in zip(plan, futures, strict=True):
-                result = future.result()
-                results.append(result)
-                log(
-                    f"{job.label}: {result.status} ({result.seconds:.1f} s)"
-                    + (f": {result.error}" if result.error else "")
-                )
+        prepared = _start_ahead(settings, rv.month, plan, now)
+        try:
+            results = _run_jobs(plan, stage, settings, generated_at, jobs, kernels, prepared, log)
+        finally:
+            ahead_note = prepared.close() if prepared is not None else None
         failed = [r for r in results if r.status == "failed"]
         if failed:
             kept = _keep_failed(stage, out_dir / f"{rv.month}.failed", results)
@@ -660,6 +718,7 @@ def _build_and_publish(
             "options": {"products": products or [], "jobs": jobs, "include_pii": include_pii},
             "inputs": rv.dataset.sources,
             "metric_facts": _facts_note(rv.dataset.facts),
+            "prepared_ahead": ahead_note,
             "notebooks": [
                 {
                     "name": r.name,
@@ -730,6 +789,12 @@ def _log_text(manifest: dict[str, Any]) -> str:
         lines.append(
             f"  metric facts by month: {facts['months_read']} read from the cache, "
             f"{facts['months_queried']} queried and kept ({facts['folder']})"
+        )
+    ahead = manifest.get("prepared_ahead")
+    if ahead:
+        lines.append(
+            "  prepared ahead, while other notebooks ran: "
+            + "; ".join(f"{item} {problem or 'ready'}" for item, problem in ahead.items())
         )
     lines += ["", "settings:"] + [f"  {k}: {v}" for k, v in manifest["settings"].items()]
     lines += ["", "versions: " + ", ".join(f"{k} {v}" for k, v in manifest["versions"].items())]

@@ -72,9 +72,17 @@ def spill_folder() -> str:
     return folder
 
 
+# The memory each DuckDB database of this process may take before it spills (DuckDB's own
+# default, 80% of the machine's, when None): a process that runs beside others sets it.
+MEMORY_LIMIT: str | None = None
+
+
 def database() -> duckdb.DuckDBPyConnection:
     """A new in-process DuckDB database that spills only into `spill_folder()`."""
-    return duckdb.connect(":memory:", config={"temp_directory": spill_folder()})
+    config = {"temp_directory": spill_folder()}
+    if MEMORY_LIMIT is not None:
+        config["memory_limit"] = MEMORY_LIMIT
+    return duckdb.connect(":memory:", config=config)
 
 
 class Store:

@@ -310,3 +310,26 @@ def test_a_report_without_enough_data_is_skipped_with_its_reason_not_a_failure(p
         "01_kpi_evaluation": "ok",
         "03_product_comparison": "ok",
     }
+
+
+def test_the_pairs_and_scoring_points_are_prepared_while_the_other_notebooks_run(published):
+    month_dir = published["out"] / handmade.MONTH
+    manifest = json.loads((month_dir / "run.json").read_text(encoding="utf-8"))
+    assert manifest["prepared_ahead"] == {"pairs": None, "scoring_points": None}
+    log = (month_dir / "run.log").read_text(encoding="utf-8")
+    assert "prepared ahead, while other notebooks ran: pairs ready; scoring_points ready" in log
+    started = {
+        p.stem: pd.Timestamp(nbformat.read(p, as_version=4).metadata.papermill.start_time)
+        for p in month_dir.glob("0*.ipynb")
+    }
+    assert set(started) == {
+        "00_data_quality",
+        "01_kpi_evaluation",
+        "02_scoring_calibration",
+        "03_product_comparison",
+    }
+    # one kernel: the notebooks that need nothing prepared run first, the others after them
+    first = max(started["01_kpi_evaluation"], started["03_product_comparison"])
+    assert first < min(started["00_data_quality"], started["02_scoring_calibration"])
+    # and the report lists them in their own order
+    assert [n["name"] for n in manifest["notebooks"]] == sorted(started)

@@ -8,6 +8,7 @@ from .model import ScoringConfig, ScoringModel, load_config, parse_config, parse
 from .study import (
     ScoringStudy,
     band_table,
+    count_points,
     gain_curves,
     lead_scores,
     metrics_table,
@@ -24,6 +25,7 @@ __all__ = [
     "ScoringModel",
     "ScoringStudy",
     "band_table",
+    "count_points",
     "gain_curves",
     "lead_scores",
     "load_config",

@@ -136,7 +136,7 @@ def connect(dataset: Dataset, cutoff: pd.Timestamp) -> duckdb.DuckDBPyConnection
     activities of every month cost 0.8 GB at 1 M leads and saved no time); it vanishes when
     the connection is closed. `acts_all` has the activities of every month, and
     `acts_context` the cut-off and where the dataset keeps what is derived from it (its
-    month-facts folder, see `_count_points`)."""
+    month-facts folder, see `count_points`)."""
     con = mx.connect(dataset)
     facts = getattr(dataset, "facts", None)
     kept = literal(facts.folder.as_posix()) if facts is not None else "CAST(NULL AS VARCHAR)"
@@ -263,11 +263,13 @@ GROUP BY m.row_id, c.rule_key
 """
 
 
-# What `_count_points` keeps in a dataset's month-facts folder: bump when the counting changes.
+# What `count_points` keeps in a dataset's month-facts folder: bump when the counting changes.
 COUNTED_FORMAT = "maops-counted-1"
 
 
-def _count_points(con: duckdb.DuckDBPyConnection, rules: pd.DataFrame, cap_period: str) -> None:
+def count_points(
+    con: duckdb.DuckDBPyConnection, rules: Sequence[ActivityRule], cap_period: str
+) -> None:
     """Make `counted` (see `compile_counted_query`) the points of `rules` on `con`'s `acts`.
 
     With a validated-data cache, the points of every activity (every month) are kept in the
@@ -276,12 +278,13 @@ def _count_points(con: duckdb.DuckDBPyConnection, rules: pd.DataFrame, cap_perio
     again (the capped sum over every activity is the costly part). Otherwise the last one
     computed is kept on the connection: a study scores one model at several sets of moments.
     """
-    text = f"{COUNTED_FORMAT}\n{ACT_ORDER}\n{cap_period}\n{rules.to_json()}"
+    frame = _rules_frame(rules)
+    text = f"{COUNTED_FORMAT}\n{ACT_ORDER}\n{cap_period}\n{frame.to_json()}"
     key = hashlib.sha1(text.encode()).hexdigest()[:16]
     ((cutoff, kept),) = con.execute("SELECT cutoff, kept FROM acts_context").fetchall()
     if kept is not None:
         path = Path(kept) / f"counted-{key}.parquet"
-        if _readable(con, path) or _write_counted(con, rules, cap_period, path):
+        if _readable(con, path) or _write_counted(con, frame, cap_period, path):
             con.execute(
                 "CREATE OR REPLACE TEMP VIEW counted AS SELECT * FROM "
                 f"read_parquet({literal(path.as_posix())}) WHERE {_before(cutoff)}"
@@ -293,8 +296,8 @@ def _count_points(con: duckdb.DuckDBPyConnection, rules: pd.DataFrame, cap_perio
     if (f"counted_{key}",) not in tables:
         for (name,) in tables:
             con.execute(f"DROP TABLE {name}")
-        con.register("rules", rules)
-        con.execute(f"CREATE TEMP TABLE counted_{key} AS {_counted_sql(rules, cap_period)}")
+        con.register("rules", frame)
+        con.execute(f"CREATE TEMP TABLE counted_{key} AS {_counted_sql(frame, cap_period)}")
         con.unregister("rules")
     con.execute(f"CREATE OR REPLACE TEMP VIEW counted AS SELECT * FROM counted_{key}")
 
@@ -365,7 +368,7 @@ def points_by_rule(
     keys = [r.key for r in rules]
     if not rules or moments.empty:
         return pd.DataFrame(0.0, index=pd.Index(moments["row_id"], name="row_id"), columns=keys)
-    _count_points(con, _rules_frame(rules), cap_period)
+    count_points(con, rules, cap_period)
     con.register("moments", moments[["row_id", "lead_id", "at"]])
     long = con.execute(compile_points_at_query(lookback_days, half_life_days)).df()
     con.unregister("moments")
@@ -693,6 +696,7 @@ def last_closed_month(month: str, window_days: int) -> str | None:
 __all__ = [
     "before_outcome",
     "connect",
+    "count_points",
     "event_moments",
     "first_crossings",
     "judgement_moments",

@@ -281,6 +281,26 @@ def run(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str = "j
     )
 
 
+def count_points(dataset: Dataset, config: ScoringConfig, month: str) -> None:
+    """Count and keep the scoring points `run` reads for `month`: those of the current model
+    (unless the tool's own scores are used) and those of the proposal's features.
+
+    They are kept with the dataset's month facts (`engine.points_by_rule`), so this only
+    helps a dataset loaded with a validated-data cache: a monthly run calls it in a process of
+    its own while other notebooks run, and the study then reads them (docs/scale.md)."""
+    cutoff = month_bounds(month)[1]
+    con = engine.connect(dataset, cutoff)
+    try:
+        current = config.current
+        if current.activities and not _use_scores(dataset, config):
+            engine.count_points(con, current.activities, current.cap_period)
+        spec = propose.feature_spec(dataset, config.proposal, con)
+        if spec.activities:
+            engine.count_points(con, spec.activities, current.cap_period)
+    finally:
+        con.close()
+
+
 def raise_too_few(config: ScoringConfig, y: pd.Series) -> None:
     from ..errors import NotEnoughData
 

@@ -1,0 +1,157 @@
+"""Work a monthly run does ahead of the notebooks that read it.
+
+Two notebooks of the default set begin with a long computation whose result is kept in the
+validated-data cache: 00_data_quality the 名寄せ candidate pairs of every lead (one core,
+about 7 s at 1 M leads) and 02_scoring_calibration the scoring points of every activity
+(about 6 s). With a cache, `maops run` computes them in a process of its own, started once
+the data has been checked, while the other notebooks run; those two notebooks start after
+it and read the results instead of computing them (docs/scale.md). They compute anything
+this process could not, so what it does never changes a number, only when it is done.
+
+The process is `python -m maops_utils.ahead SPEC` (SPEC: JSON, see `Ahead`). It prints one
+JSON line per item when it is done: `{"item": ..., "error": null or what went wrong}`.
+"""
+
+from __future__ import annotations
+
+import gc
+import json
+import subprocess
+import sys
+import threading
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+# The memory each DuckDB database of the process may take before it spills.
+MEMORY_LIMIT = "1GB"
+# The item each notebook reads; notebooks not named here wait for nothing.
+NEEDS = {"00_data_quality": "pairs", "02_scoring_calibration": "scoring_points"}
+
+
+def prepare(item: str, dataset: Any, params_dir: Path, month: str) -> None:
+    """Compute and keep `item` (a value of `NEEDS`) for the report `month`."""
+    if item == "pairs":
+        from .quality import duplicate_pairs
+
+        duplicate_pairs(dataset)
+    elif item == "scoring_points":
+        from . import scoring
+
+        scoring.count_points(dataset, scoring.load_config(params_dir), month)
+    else:
+        raise ValueError(f"no such item to prepare: {item!r} (one of {sorted(NEEDS.values())})")
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """The process: load the checked data from the cache, then prepare each item in turn."""
+    from . import store
+    from .config import parse_as_of
+    from .validation import load_dataset
+
+    # it runs beside a notebook's kernel: its DuckDB queries (the scoring points' sums per
+    # period, 1.5 GB at 1 M leads) spill rather than take what the kernel needs
+    store.MEMORY_LIMIT = MEMORY_LIMIT
+    spec = json.loads((list(argv) if argv is not None else sys.argv[1:])[0])
+    dataset = load_dataset(
+        spec["data_dir"],
+        timezone=spec["timezone"],
+        encoding=spec["encoding"],
+        as_of=parse_as_of(spec["as_of"], spec["timezone"]),
+        cache_dir=spec["cache_dir"],
+    )
+    for item in spec["items"]:
+        try:
+            prepare(item, dataset, Path(spec["params_dir"]), spec["month"])
+            error = None
+        except Exception as exc:  # the notebook computes it itself, and says what is wrong
+            error = f"{type(exc).__name__}: {exc}"
+        gc.collect()  # what the item held, before the next one
+        print(json.dumps({"item": item, "error": error}), flush=True)
+    return 0
+
+
+class Ahead:
+    """The process preparing `items` for a run's notebooks.
+
+    `wait(item)` blocks until that item is done (or the process stopped) and says what went
+    wrong, if anything; `close()` stops the process if it still runs. Threads may wait at once.
+    """
+
+    def __init__(
+        self,
+        items: Sequence[str],
+        *,
+        data_dir: Path,
+        params_dir: Path,
+        cache_dir: Path,
+        timezone: str,
+        encoding: str,
+        as_of: pd.Timestamp,
+        month: str,
+    ):
+        spec = {
+            "items": list(items),
+            "data_dir": str(data_dir),
+            "params_dir": str(params_dir),
+            "cache_dir": str(cache_dir),
+            "timezone": timezone,
+            "encoding": encoding,
+            "as_of": as_of.isoformat(),
+            "month": month,
+        }
+        self.items = tuple(items)
+        self._done: dict[str, str | None] = {}
+        self._lock = threading.Lock()
+        self._stopped = False
+        self._proc = subprocess.Popen(
+            [sys.executable, "-m", "maops_utils.ahead", json.dumps(spec)],
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.DEVNULL,  # a failure is the notebook's to report
+            text=True,
+        )
+
+    def wait(self, item: str) -> str | None:
+        """None when `item` is ready; else why it is not (the notebook then computes it)."""
+        with self._lock:
+            while item not in self._done:
+                assert self._proc.stdout is not None
+                line = self._proc.stdout.readline()
+                if not line:  # the process ended without it
+                    code = self._proc.wait()
+                    why = (
+                        "the run ended before it was ready"
+                        if self._stopped
+                        else f"the process preparing it stopped with exit code {code}"
+                    )
+                    for name in self.items:
+                        self._done.setdefault(name, why)
+                    break
+                try:
+                    done = json.loads(line)
+                    self._done[str(done["item"])] = done["error"]
+                except (ValueError, KeyError, TypeError):
+                    continue  # not one of its lines
+            return self._done.get(item, f"{item} was not asked for")
+
+    def close(self) -> dict[str, str | None]:
+        """Stop the process if it still runs; what became of each item (None: ready)."""
+        if self._proc.poll() is None:
+            self._stopped = True
+            self._proc.terminate()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        outcome = {item: self.wait(item) for item in self.items}  # what it printed, to its end
+        if self._proc.stdout is not None:
+            self._proc.stdout.close()
+        return outcome
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

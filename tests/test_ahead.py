@@ -1,0 +1,106 @@
+"""What a monthly run prepares ahead, in a process of its own, is what the notebooks then read."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from maops_utils import ahead, config, dedupe, quality, scoring, validation
+from maops_utils.scoring import engine
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "data" / "sample"
+AS_OF = pd.Timestamp("2026-11-15 09:00")
+MONTH = "2026-10"
+
+
+def _start(items: list[str], cache: Path, data_dir: Path = SAMPLE) -> ahead.Ahead:
+    return ahead.Ahead(
+        items,
+        data_dir=data_dir,
+        params_dir=ROOT / "params",
+        cache_dir=cache,
+        timezone="Asia/Tokyo",
+        encoding="auto",
+        as_of=AS_OF,
+        month=MONTH,
+    )
+
+
+def _nothing_computed(monkeypatch) -> None:
+    """From here on, computing the pairs or counting the scoring points fails the test."""
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("computed again instead of read from the cache")
+
+    monkeypatch.setattr(dedupe, "candidate_pairs", refuse)
+    monkeypatch.setattr(engine, "_write_counted", refuse)
+
+
+def test_the_pairs_and_scoring_points_prepared_ahead_are_read_by_the_notebooks(
+    tmp_path, monkeypatch
+):
+    cache = tmp_path / ".cache"
+    # the run checks the data first, which writes the cache entry the process loads
+    validation.load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
+    prepared = _start(["pairs", "scoring_points"], cache)
+    try:
+        assert prepared.wait("scoring_points") is None
+        assert prepared.wait("pairs") is None
+    finally:
+        assert prepared.close() == {"pairs": None, "scoring_points": None}
+    assert len(list(cache.glob("facts-*/*/counted-*.parquet"))) == 2  # current and proposed
+
+    expected_pairs = quality.load_quality(
+        config.notebook_settings(ROOT / "params", data_dir=str(SAMPLE), cache_dir="off"),
+        as_of=AS_OF,
+    ).pairs
+    plain = validation.load_dataset(SAMPLE, as_of=AS_OF)
+    expected = scoring.run(plain, scoring.load_config(ROOT / "params"), MONTH)
+
+    _nothing_computed(monkeypatch)
+    settings = config.notebook_settings(ROOT / "params", data_dir=str(SAMPLE), cache_dir=str(cache))
+    pd.testing.assert_frame_equal(quality.load_quality(settings, as_of=AS_OF).pairs, expected_pairs)
+    cached = validation.load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
+    study = scoring.run(cached, scoring.load_config(ROOT / "params"), MONTH)
+    pd.testing.assert_frame_equal(study.rows, expected.rows)
+    assert study.proposed == expected.proposed and study.mql_check == expected.mql_check
+
+
+def test_an_item_that_cannot_be_prepared_is_named_and_the_others_are_done(tmp_path):
+    cache = tmp_path / ".cache"
+    validation.load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
+    prepared = _start(["nonsense", "pairs"], cache)
+    try:
+        assert "no such item to prepare: 'nonsense'" in (prepared.wait("nonsense") or "")
+        assert prepared.wait("pairs") is None
+    finally:
+        prepared.close()
+
+
+def test_a_process_that_stops_is_reported_and_not_waited_for(tmp_path):
+    prepared = _start(["pairs"], tmp_path / ".cache", data_dir=tmp_path / "no-such-folder")
+    try:
+        assert prepared.wait("pairs") == "the process preparing it stopped with exit code 1"
+    finally:
+        assert prepared.close() == {"pairs": "the process preparing it stopped with exit code 1"}
+
+
+def test_closing_stops_a_process_still_at_work(tmp_path):
+    cache = tmp_path / ".cache"
+    validation.load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
+    prepared = _start(["pairs", "scoring_points"], cache)
+    outcome = prepared.close()  # at once: the process is still loading the data
+    assert outcome == {
+        "pairs": "the run ended before it was ready",
+        "scoring_points": "the run ended before it was ready",
+    }
+    assert prepared._proc.returncode is not None
+
+
+@pytest.mark.parametrize("item", ["pairs", "scoring_points"])
+def test_each_item_names_the_notebook_that_reads_it(item):
+    readers = [name for name, needed in ahead.NEEDS.items() if needed == item]
+    assert readers and all((ROOT / "notebooks" / f"{name}.ipynb").is_file() for name in readers)
