@@ -638,8 +638,7 @@ def write_cache(
         if bulk.types.get(c) == "VARCHAR" and c in bulk.typed_sql and _may_differ(bulk, c)
     ]
     month = f"COALESCE(strftime({bulk.typed_sql[time_col]}, '%Y-%m'), 'none') AS _month"
-    select = f"SELECT {', '.join([*bulk.typed_columns, *raws, month])} FROM {bulk.typed_source}"
-    target = literal((entry / "data").as_posix())
+    columns = ", ".join([*bulk.typed_columns, *raws])
     cur = bulk.store.cursor()
     try:
         # rows carry `_row`, so their order in the files is free; with it free and smaller
@@ -649,10 +648,20 @@ def write_cache(
         cur.execute("SET preserve_insertion_order = false")
         cur.execute("SET partitioned_write_flush_threshold = 122880")
         try:
-            cur.execute(
-                f"COPY ({select}) TO {target} (FORMAT parquet, PARTITION_BY (_month), "
-                "OVERWRITE_OR_IGNORE)"
-            )
+            only = _only_month(bulk, time_col, cur)
+            if only is not None:  # the folder PARTITION_BY would write, without its cost
+                folder = entry / "data" / f"_month={only}"
+                folder.mkdir(parents=True)
+                target = literal((folder / "data_0.parquet").as_posix())
+                cur.execute(
+                    f"COPY (SELECT {columns} FROM {bulk.typed_source}) TO {target} (FORMAT parquet)"
+                )
+            else:
+                target = literal((entry / "data").as_posix())
+                cur.execute(
+                    f"COPY (SELECT {columns}, {month} FROM {bulk.typed_source}) TO {target} "
+                    "(FORMAT parquet, PARTITION_BY (_month), OVERWRITE_OR_IGNORE)"
+                )
         finally:
             cur.execute(f"SET preserve_insertion_order = {str(order).lower()}")
         if summaries:
@@ -662,6 +671,22 @@ def write_cache(
             )
     finally:
         cur.close()
+
+
+def _only_month(bulk: BulkTable, time_col: str, cur: duckdb.DuckDBPyConnection) -> str | None:
+    """The month ("YYYY-MM") of every row of `bulk`, when they all have one and it is the
+    same (a file of a folder partitioned by month), found from the lowest and highest time;
+    None otherwise, or when the time column is text (reading it twice would cost more than
+    partitioning). Writing such rows needs no partitioning (0.26 s of the 0.79 s of typing a
+    file of 1 M rows)."""
+    if bulk.types.get(time_col) not in ("TIMESTAMP", "DATE"):
+        return None
+    typed = bulk.typed_sql[time_col]
+    ((low, high, missing),) = cur.execute(
+        f"SELECT strftime(MIN({typed}), '%Y-%m'), strftime(MAX({typed}), '%Y-%m'), "
+        f"COUNT(*) FILTER (WHERE {typed} IS NULL) FROM {bulk.typed_source}"
+    ).fetchall()
+    return low if low is not None and low == high and missing == 0 else None
 
 
 def write_summaries(

@@ -762,3 +762,46 @@ def test_a_folder_with_an_empty_file_and_files_of_other_columns_is_cached_alike(
         _same(cached, load_dataset(data, as_of=AS_OF))
     assert cached.sources["activities"]["cache"].startswith("read")
     assert len(list(cache.glob("activities_part-*"))) == 4
+
+
+def test_files_of_one_month_with_typed_times_are_cached_without_partitioning_alike(
+    tmp_path, monkeypatch
+):
+    """A file whose times are all of one month is written straight into that month's folder
+    (no partitioning); a file of several months, or with a missing time, is partitioned. Both
+    give what an uncached load gives, in the same layout."""
+    data = handmade.write(tmp_path / "data")
+    acts = _csv_frame(data).replace("", None)
+    (data / "activities.csv").unlink()
+    acts["occurred_at"] = pd.to_datetime(acts["occurred_at"], format="mixed")
+    month = acts["occurred_at"].dt.strftime("%Y-%m")
+    months = sorted(month.dropna().unique())
+    assert len(months) >= 3 and acts["occurred_at"].notna().all()
+    mixed = month.isin(months[-2:]).to_numpy()
+    acts.loc[np.flatnonzero(mixed)[0], "occurred_at"] = pd.NaT  # a missing time: a finding
+    for name, rows in [*((m, acts[(month == m).to_numpy() & ~mixed]) for m in months[:-2]),
+                       ("mixed", acts[mixed])]:  # fmt: skip
+        part = data / "activities" / f"month={name}" / "part-0.parquet"
+        part.parent.mkdir(parents=True)
+        pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), part)
+    from maops_utils import store
+
+    found: list[str | None] = []
+    real = store._only_month
+    monkeypatch.setattr(store, "_only_month", lambda *a: found.append(real(*a)) or found[-1])
+    cache = tmp_path / "cache"
+    plain = load_dataset(data, as_of=AS_OF)
+    cached = load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    assert cached.bulk["activities"].pretyped
+    assert sorted(found, key=str) == sorted([*months[:-2], None], key=str)  # one file each
+    _same(cached, plain)
+    read_back = load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    _same(read_back, load_dataset(data, as_of=AS_OF))
+    layouts = sorted(
+        sorted(p.relative_to(e / "data").as_posix() for p in (e / "data").rglob("*.parquet"))
+        for e in cache.glob("activities_part-*")
+    )
+    assert layouts == sorted(
+        [[f"_month={m}/data_0.parquet"] for m in months[:-2]]
+        + [[f"_month={m}/data_0.parquet" for m in [*months[-2:], "none"]]]
+    )
