@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 # The memory each DuckDB database of the process may take before it spills.
-MEMORY_LIMIT = "1GB"
+MEMORY_LIMIT = "600MB"
 # The item each notebook reads; notebooks not named here wait for nothing.
 NEEDS = {"00_data_quality": "pairs", "02_scoring_calibration": "scoring_points"}
 
