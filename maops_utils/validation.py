@@ -16,6 +16,7 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -53,6 +54,7 @@ from .store import (
     database,
     id_table,
     ident,
+    key_range,
     literal,
     materialize,
     write_cache,
@@ -1343,7 +1345,18 @@ def _type_file(raw: ScanTable, entry: Path, timezone: str, keep: int, store: Sto
         return False
     finally:
         store.clear()
-    meta = {"format": CACHE_FORMAT, "name": raw.name, "rows": raw.rows, "columns": raw.columns}
+    meta: dict[str, Any] = {
+        "format": CACHE_FORMAT,
+        "name": raw.name,
+        "rows": raw.rows,
+        "columns": raw.columns,
+    }
+    key = TABLES[raw.name].key
+    if key is not None:  # for the check of the whole (`BulkTable.duplicates`)
+        try:
+            meta["keys"] = {key: key_range(store, tmp / "data", key)}
+        except duckdb.Error:
+            pass  # the whole is then checked by a scan
     return publish_cache_entry(tmp, entry, meta, keep=keep) or entry.is_dir()
 
 

@@ -805,3 +805,74 @@ def test_files_of_one_month_with_typed_times_are_cached_without_partitioning_ali
         [[f"_month={m}/data_0.parquet"] for m in months[:-2]]
         + [[f"_month={m}/data_0.parquet" for m in [*months[-2:], "none"]]]
     )
+
+
+def _keyed_folder(tmp_path: Path) -> Path:
+    """`_messy_folder` with an `activity_id` on every row, given in file order (A00001, ...):
+    each file's ids lie apart from the others'."""
+    data = _messy_folder(tmp_path)
+    first = 1
+    for part in sorted((data / "activities").glob("month=*/part-0.parquet")):
+        rows = pq.read_table(part).to_pandas()
+        rows.insert(0, "activity_id", [f"A{i:05d}" for i in range(first, first + len(rows))])
+        first += len(rows)
+        _write_part(data, part.parent.name.removeprefix("month="), rows)
+    return data
+
+
+def _part(data: Path, month: str) -> pd.DataFrame:
+    return pq.read_table(data / "activities" / f"month={month}" / "part-0.parquet").to_pandas()
+
+
+def test_files_whose_keys_lie_apart_are_not_scanned_for_repeats_as_a_whole(tmp_path, monkeypatch):
+    """Each file's entry keeps whether a key repeats in it and its lowest and highest key:
+    when none repeats and the ranges do not meet, no key can repeat across files, and the
+    scan of every key is skipped. Otherwise the scan decides, as without a cache."""
+    from maops_utils import store
+
+    scans: list[str] = []
+    real = store.BulkTable._query
+    monkeypatch.setattr(
+        store.BulkTable,
+        "_query",
+        lambda self, sql: (scans.append(sql) if "hash(" in sql else None) or real(self, sql),
+    )
+    data, cache = _keyed_folder(tmp_path), tmp_path / "cache"
+    cached = load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    assert not scans
+    _same(cached, load_dataset(data, as_of=AS_OF))
+    assert scans  # the uncached load scans
+
+    # two files trade an id: still no repeat, but their ranges meet
+    jan, mar = _part(data, "2026-01"), _part(data, "2026-03")
+    jan.loc[0, "activity_id"], mar.loc[0, "activity_id"] = (
+        mar.loc[0, "activity_id"],
+        jan.loc[0, "activity_id"],
+    )
+    _write_part(data, "2026-01", jan)
+    _write_part(data, "2026-03", mar)
+    scans.clear()
+    cached = load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    assert len(scans) == 1
+    assert not any("activity_id" in (f.column or "") for f in cached.findings)
+    _same(cached, load_dataset(data, as_of=AS_OF))
+
+    # a repeat within one file, whose range lies apart from the others': the scan finds it,
+    # fatal as without a cache
+    jan.loc[0, "activity_id"], mar.loc[0, "activity_id"] = (
+        mar.loc[0, "activity_id"],
+        jan.loc[0, "activity_id"],
+    )
+    _write_part(data, "2026-01", jan)
+    _write_part(data, "2026-03", mar)
+    feb = _part(data, "2026-02")
+    feb.loc[1, "activity_id"] = feb.loc[0, "activity_id"]
+    _write_part(data, "2026-02", feb)
+    scans.clear()
+    with pytest.raises(DataContractError) as cached_error:
+        load_dataset(data, as_of=AS_OF, cache_dir=cache)
+    assert scans
+    with pytest.raises(DataContractError) as plain_error:
+        load_dataset(data, as_of=AS_OF)
+    assert cached_error.value.problems == plain_error.value.problems
+    assert "activity_id" in {p.column for p in plain_error.value.problems}
