@@ -9,16 +9,19 @@ it and read the results instead of computing them (docs/scale.md). They compute 
 this process could not, so what it does never changes a number, only when it is done.
 
 The process is `python -m maops_utils.ahead SPEC` (SPEC: JSON, see `Ahead`). It prints one
-JSON line per item when it is done: `{"item": ..., "error": null or what went wrong}`.
+JSON line per item when it is done: `{"item": ..., "error": null or what went wrong, "at":
+epoch seconds}`.
 """
 
 from __future__ import annotations
 
 import gc
 import json
+import signal
 import subprocess
 import sys
 import threading
+import time
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -54,6 +57,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # it runs beside a notebook's kernel: its DuckDB queries (the scoring points' sums per
     # period, 1.5 GB at 1 M leads) spill rather than take what the kernel needs
     store.MEMORY_LIMIT = MEMORY_LIMIT
+    # stopped by the run (`Ahead.close`): exit through Python, so that the folder its DuckDB
+    # databases spill into is removed (atexit) rather than left in the temporary folder
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(128 + signum))
     spec = json.loads((list(argv) if argv is not None else sys.argv[1:])[0])
     dataset = load_dataset(
         spec["data_dir"],
@@ -69,7 +75,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         except Exception as exc:  # the notebook computes it itself, and says what is wrong
             error = f"{type(exc).__name__}: {exc}"
         gc.collect()  # what the item held, before the next one
-        print(json.dumps({"item": item, "error": error}), flush=True)
+        print(json.dumps({"item": item, "error": error, "at": time.time()}), flush=True)
     return 0
 
 
@@ -104,6 +110,7 @@ class Ahead:
         }
         self.items = tuple(items)
         self._done: dict[str, str | None] = {}
+        self._at: dict[str, float] = {}  # when the process said it was done (epoch seconds)
         self._lock = threading.Lock()
         self._stopped = False
         self._proc = subprocess.Popen(
@@ -133,12 +140,14 @@ class Ahead:
                 try:
                     done = json.loads(line)
                     self._done[str(done["item"])] = done["error"]
+                    self._at[str(done["item"])] = float(done["at"])
                 except (ValueError, KeyError, TypeError):
                     continue  # not one of its lines
             return self._done.get(item, f"{item} was not asked for")
 
-    def close(self) -> dict[str, str | None]:
-        """Stop the process if it still runs; what became of each item (None: ready)."""
+    def close(self) -> dict[str, dict[str, str | None]]:
+        """Stop the process if it still runs. What became of each item: `problem` (None: it
+        is ready) and `ready_at` (when, ISO 8601 in UTC; None when it is not)."""
         if self._proc.poll() is None:
             self._stopped = True
             self._proc.terminate()
@@ -147,10 +156,18 @@ class Ahead:
             except subprocess.TimeoutExpired:
                 self._proc.kill()
                 self._proc.wait()
-        outcome = {item: self.wait(item) for item in self.items}  # what it printed, to its end
+        problems = {item: self.wait(item) for item in self.items}  # what it printed, to its end
         if self._proc.stdout is not None:
             self._proc.stdout.close()
-        return outcome
+        return {
+            item: {
+                "problem": problem,
+                "ready_at": None
+                if problem or item not in self._at
+                else pd.Timestamp(self._at[item], unit="s", tz="UTC").isoformat(),
+            }
+            for item, problem in problems.items()
+        }
 
 
 if __name__ == "__main__":

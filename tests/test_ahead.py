@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import signal
+import time
 from pathlib import Path
 
 import pandas as pd
@@ -50,7 +52,13 @@ def test_the_pairs_and_scoring_points_prepared_ahead_are_read_by_the_notebooks(
         assert prepared.wait("scoring_points") is None
         assert prepared.wait("pairs") is None
     finally:
-        assert prepared.close() == {"pairs": None, "scoring_points": None}
+        outcome = prepared.close()
+    assert {item: done["problem"] for item, done in outcome.items()} == {
+        "pairs": None,
+        "scoring_points": None,
+    }
+    ready = {item: pd.Timestamp(done["ready_at"]) for item, done in outcome.items()}
+    assert ready["pairs"] <= ready["scoring_points"] <= pd.Timestamp.now(tz="UTC")  # in turn
     assert len(list(cache.glob("facts-*/*/counted-*.parquet"))) == 2  # current and proposed
 
     expected_pairs = quality.load_quality(
@@ -85,7 +93,12 @@ def test_a_process_that_stops_is_reported_and_not_waited_for(tmp_path):
     try:
         assert prepared.wait("pairs") == "the process preparing it stopped with exit code 1"
     finally:
-        assert prepared.close() == {"pairs": "the process preparing it stopped with exit code 1"}
+        assert prepared.close() == {
+            "pairs": {
+                "problem": "the process preparing it stopped with exit code 1",
+                "ready_at": None,
+            }
+        }
 
 
 def test_closing_stops_a_process_still_at_work(tmp_path):
@@ -93,11 +106,29 @@ def test_closing_stops_a_process_still_at_work(tmp_path):
     validation.load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
     prepared = _start(["pairs", "scoring_points"], cache)
     outcome = prepared.close()  # at once: the process is still loading the data
-    assert outcome == {
-        "pairs": "the run ended before it was ready",
-        "scoring_points": "the run ended before it was ready",
-    }
+    ended = {"problem": "the run ended before it was ready", "ready_at": None}
+    assert outcome == {"pairs": ended, "scoring_points": ended}
     assert prepared._proc.returncode is not None
+
+
+def test_a_process_stopped_at_work_leaves_no_spill_folder(tmp_path, monkeypatch):
+    cache, tmp = tmp_path / ".cache", tmp_path / "tmp"
+    tmp.mkdir()
+    validation.load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
+    monkeypatch.setenv("TMPDIR", str(tmp))  # where the process's DuckDB spills
+    prepared = _start(["scoring_points"], cache)
+    try:
+        deadline = time.monotonic() + 60
+        while not list(tmp.glob("maops-duckdb-*")) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert list(tmp.glob("maops-duckdb-*"))  # at work: its databases are open
+    finally:
+        outcome = prepared.close()
+    assert outcome == {
+        "scoring_points": {"problem": "the run ended before it was ready", "ready_at": None}
+    }
+    assert prepared._proc.returncode == 128 + signal.SIGTERM  # exited through Python
+    assert not list(tmp.iterdir())
 
 
 @pytest.mark.parametrize("item", ["pairs", "scoring_points"])

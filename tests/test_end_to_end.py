@@ -315,9 +315,13 @@ def test_a_report_without_enough_data_is_skipped_with_its_reason_not_a_failure(p
 def test_the_pairs_and_scoring_points_are_prepared_while_the_other_notebooks_run(published):
     month_dir = published["out"] / handmade.MONTH
     manifest = json.loads((month_dir / "run.json").read_text(encoding="utf-8"))
-    assert manifest["prepared_ahead"] == {"pairs": None, "scoring_points": None}
+    ahead = manifest["prepared_ahead"]
+    assert {item: done["problem"] for item, done in ahead.items()} == {
+        "pairs": None,
+        "scoring_points": None,
+    }
     log = (month_dir / "run.log").read_text(encoding="utf-8")
-    assert "prepared ahead, while other notebooks ran: pairs ready; scoring_points ready" in log
+    assert "prepared ahead, while other notebooks ran: pairs: ready; scoring_points: ready" in log
     started = {
         p.stem: pd.Timestamp(nbformat.read(p, as_version=4).metadata.papermill.start_time)
         for p in month_dir.glob("0*.ipynb")
@@ -329,7 +333,36 @@ def test_the_pairs_and_scoring_points_are_prepared_while_the_other_notebooks_run
         "03_product_comparison",
     }
     # one kernel: the notebooks that need nothing prepared run first, the others after them
+    # and after their item was ready
     first = max(started["01_kpi_evaluation"], started["03_product_comparison"])
     assert first < min(started["00_data_quality"], started["02_scoring_calibration"])
+    assert started["00_data_quality"] >= pd.Timestamp(ahead["pairs"]["ready_at"])
+    assert started["02_scoring_calibration"] >= pd.Timestamp(ahead["scoring_points"]["ready_at"])
     # and the report lists them in their own order
     assert [n["name"] for n in manifest["notebooks"]] == sorted(started)
+
+
+def test_with_two_kernels_and_work_prepared_ahead_the_tables_are_the_same(published, tmp_path):
+    out = tmp_path / "reports"
+    proc = maops(
+        "run",
+        "--data",
+        published["data"],
+        "--out",
+        out,
+        "--month",
+        handmade.MONTH,
+        "--as-of",
+        "2026-03-01 09:00",
+        "--jobs",
+        "2",
+    )
+    assert proc.returncode == 0, proc.stderr
+    month_dir = out / handmade.MONTH
+    ahead = json.loads((month_dir / "run.json").read_text(encoding="utf-8"))["prepared_ahead"]
+    assert all(done["problem"] is None for done in ahead.values()) and len(ahead) == 2
+    tables = sorted(p.name for p in (published["out"] / handmade.MONTH).glob("*.csv"))
+    assert "duplicate_candidates.csv" in tables
+    for name in tables:
+        expected = (published["out"] / handmade.MONTH / name).read_bytes()
+        assert (month_dir / name).read_bytes() == expected, name

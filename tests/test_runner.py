@@ -1,3 +1,7 @@
+import threading
+import time
+from pathlib import Path
+
 import nbformat
 import pytest
 
@@ -160,3 +164,51 @@ def test_the_unusual_addresses_are_those_the_python_pattern_misses():
     assert unusual_addresses(series) == expected
     assert len(expected) > 1000 and len(set(values) - expected) > 100  # both kinds met
     assert unusual_addresses(pd.Series(values, dtype=object)) == expected
+
+
+class _Preparing:
+    """Stands in for `ahead.Ahead`: its items are ready when the test says so."""
+
+    def __init__(self, items):
+        self.items = tuple(items)
+        self.ready = threading.Event()
+
+    def wait(self, item):
+        self.ready.wait(timeout=30)
+        return None
+
+
+@pytest.mark.parametrize("jobs", [1, 2, 3])
+def test_work_prepared_ahead_takes_a_place_only_with_two_jobs_or_more(jobs, monkeypatch):
+    from maops_utils import runner
+
+    names = [
+        "00_data_quality",
+        "01_kpi_evaluation",
+        "02_scoring_calibration",
+        "03_product_comparison",
+    ]
+    plan = [runner.Job(n, Path(f"{n}.ipynb"), None, {}) for n in names]
+    prepared = _Preparing(["pairs", "scoring_points"])
+    lock, running, most, started = threading.Lock(), [0], [0, 0], []
+
+    def notebook(job, *args, **kwargs):
+        with lock:
+            running[0] += 1
+            phase = 1 if prepared.ready.is_set() else 0
+            most[phase] = max(most[phase], running[0])
+            started.append(job.name)
+        time.sleep(0.3)
+        with lock:
+            running[0] -= 1
+        return runner.NotebookResult(job.name, "ok", 0.3, Path(job.name))
+
+    monkeypatch.setattr(runner, "_run_job", notebook)
+    threading.Timer(1.5, prepared.ready.set).start()
+    settings = runner.RunSettings(data_dir=Path("."), out_dir=Path("."), params_dir=Path("."))
+    results = runner._run_jobs(plan, Path("."), settings, "", jobs, None, prepared, lambda m: None)
+    assert [r.name for r in results] == names  # in plan order
+    assert started[:2] == ["01_kpi_evaluation", "03_product_comparison"]  # needing nothing
+    # while the work is prepared: one kernel beside it, or jobs - 1 kernels
+    assert most[0] == max(1, min(jobs - 1, 2))
+    assert most[1] <= jobs
