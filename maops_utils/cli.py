@@ -94,6 +94,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="validate every input from scratch and keep nothing between runs",
     )
     p.add_argument(
+        "--prepare-ahead",
+        choices=("auto", "always", "never"),
+        help="compute the 名寄せ pairs and the scoring points in a process of their own while "
+        "the notebooks that need neither run, when a cache is kept: auto does it for large "
+        "inputs (200,000 leads or 5,000,000 activities; default: auto; docs/scale.md)",
+    )
+    p.add_argument(
         "--show-code",
         action="store_true",
         default=None,
@@ -156,6 +163,7 @@ def _settings(args: argparse.Namespace):
             "engine",
             "spark_master",
             "cache_dir",
+            "prepare_ahead",
         )
     }
     cwd = Path.cwd()

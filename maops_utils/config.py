@@ -19,6 +19,9 @@ MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 # Where the metric SQL runs (maops_utils/engines.py, docs/scale.md) and the Spark masters
 # accepted: local[N] / local[*], spark://, yarn, k8s://, or a Spark Connect URL sc://.
 ENGINES = ("duckdb", "spark")
+# When `maops run` computes the 名寄せ pairs and scoring points in a process of its own while
+# other notebooks run (maops_utils/ahead.py): auto for large inputs only.
+PREPARE_AHEAD = ("auto", "always", "never")
 SPARK_MASTER_RE = re.compile(
     r"^(local(\[(\*|[1-9]\d*)(,[1-9]\d*)?\])?|yarn|(spark|k8s|sc)://[^\s/]\S*)$"
 )
@@ -75,6 +78,7 @@ class RunSettings:
     spark_master: str = "local[*]"
     # The validated-data cache (docs/scale.md): default `<out_dir>/.cache`; false/off: none.
     cache_dir: Path | None = None
+    prepare_ahead: str = "auto"  # PREPARE_AHEAD
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -110,6 +114,11 @@ def _check_settings(s: RunSettings, source: str) -> RunSettings:
         raise ConfigError(
             f"{source}: engine '{s.engine}' is not supported; use one of {', '.join(ENGINES)}"
             f"{suggest(str(s.engine), list(ENGINES))}"
+        )
+    if s.prepare_ahead not in PREPARE_AHEAD:
+        raise ConfigError(
+            f"{source}: prepare_ahead '{s.prepare_ahead}' is not supported; use one of "
+            f"{', '.join(PREPARE_AHEAD)}{suggest(str(s.prepare_ahead), list(PREPARE_AHEAD))}"
         )
     if not isinstance(s.spark_master, str) or not SPARK_MASTER_RE.match(s.spark_master):
         raise ConfigError(

@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import __version__, io, kpi, report
-from .ahead import NEEDS, Ahead
+from .ahead import NEEDS, Ahead, worth_it
 from .config import RunSettings, suggest
 from .errors import ConfigError, MaopsError, NotEnoughData
 from .facts import MonthFacts
@@ -434,13 +434,16 @@ def _run_job(
 
 
 def _start_ahead(
-    settings: RunSettings, month: str, plan: list[Job], now: pd.Timestamp
+    settings: RunSettings, rv: kpi.KpiReview, plan: list[Job], now: pd.Timestamp
 ) -> Ahead | None:
     """Start preparing what the plan's notebooks read (`ahead.NEEDS`) in a process of its
-    own: only with a validated-data cache (where the results are kept) and when some notebook
-    needs nothing, to run while it is prepared."""
+    own: as `prepare_ahead` says (auto: for large inputs), only with a validated-data cache
+    (where the results are kept) and when some notebook needs nothing, to run meanwhile."""
     items = list(dict.fromkeys(NEEDS[j.name] for j in plan if _need(j) is not None))
     if settings.cache_dir is None or not items or all(_need(j) is not None for j in plan):
+        return None
+    rows = {name: int(src.get("rows") or 0) for name, src in rv.dataset.sources.items()}
+    if not worth_it(settings.prepare_ahead, rows.get("leads", 0), rows.get("activities", 0)):
         return None
     return Ahead(
         items,
@@ -450,7 +453,7 @@ def _start_ahead(
         timezone=settings.timezone,
         encoding=settings.encoding,
         as_of=now,
-        month=month,
+        month=rv.month,
     )
 
 
@@ -699,7 +702,7 @@ def _build_and_publish(
         gc.collect()
         pa.default_memory_pool().release_unused()
         log(f"running {len(plan)} notebook(s) with {min(jobs, len(plan))} kernel(s)")
-        prepared = _start_ahead(settings, rv.month, plan, now)
+        prepared = _start_ahead(settings, rv, plan, now)
         try:
             results = _run_jobs(plan, stage, settings, generated_at, jobs, kernels, prepared, log)
         finally:

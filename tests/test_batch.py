@@ -162,9 +162,10 @@ def test_run_help_explains_every_option_with_its_default():
         "--params",
         "--timezone",
         "--encoding",
+        "--prepare-ahead",
     ):
         assert option in text
-    assert text.count("(default:") >= 13
+    assert text.count("(default:") >= 14
     assert "exit codes" in text
 
 

@@ -254,3 +254,30 @@ def test_unknown_engine_names_the_file_and_the_engines(tmp_path):
     run_file.write_text("engine: Spark\n", encoding="utf-8")
     with pytest.raises(ConfigError, match=rf"{run_file.name}: engine 'Spark'.*duckdb, spark"):
         load_settings(params, {}, run_file=run_file)  # the run file names the engine last
+
+
+def test_prepare_ahead_is_auto_by_default_and_checked(tmp_path):
+    params = _params(tmp_path, "")
+    assert load_settings(params, {}).prepare_ahead == "auto"
+    assert load_settings(params, {"prepare_ahead": "never"}).prepare_ahead == "never"
+    params = _params(tmp_path / "yes", "prepare_ahead: on\n")  # YAML reads `on` as true
+    with pytest.raises(ConfigError, match=r"prepare_ahead 'True' is not supported.*auto, always"):
+        load_settings(params, {})
+
+
+@pytest.mark.parametrize(
+    "setting, leads, activities, started",
+    [
+        ("auto", 5_000, 90_000, False),  # the sample: its start would cost more than it saves
+        ("auto", 200_000, 0, True),
+        ("auto", 1_000, 5_000_000, True),
+        ("always", 10, 10, True),
+        ("never", 10**7, 10**8, False),
+    ],
+)
+def test_prepare_ahead_auto_starts_the_process_for_large_inputs(
+    setting, leads, activities, started
+):
+    from maops_utils.ahead import worth_it
+
+    assert worth_it(setting, leads, activities) is started

@@ -312,8 +312,49 @@ def test_a_report_without_enough_data_is_skipped_with_its_reason_not_a_failure(p
     }
 
 
-def test_the_pairs_and_scoring_points_are_prepared_while_the_other_notebooks_run(published):
+def _run_prepared_ahead(published, out, jobs: int):
+    """The run of `published` again into `out`, the 名寄せ pairs and scoring points prepared
+    ahead (`auto` leaves the small handmade data alone), with `jobs` kernels."""
+    proc = maops(
+        "run",
+        "--data",
+        published["data"],
+        "--out",
+        out,
+        "--month",
+        handmade.MONTH,
+        "--as-of",
+        "2026-03-01 09:00",
+        "--prepare-ahead",
+        "always",
+        "--jobs",
+        str(jobs),
+    )
+    assert proc.returncode == 0, proc.stderr
+    month_dir = out / handmade.MONTH
+    # the same tables as the run that prepared nothing ahead
+    tables = sorted(p.name for p in (published["out"] / handmade.MONTH).glob("*.csv"))
+    assert "duplicate_candidates.csv" in tables
+    for name in tables:
+        expected = (published["out"] / handmade.MONTH / name).read_bytes()
+        assert (month_dir / name).read_bytes() == expected, name
+    return month_dir
+
+
+def test_small_data_is_not_prepared_ahead_by_default(published):
     month_dir = published["out"] / handmade.MONTH
+    assert json.loads((month_dir / "run.json").read_text("utf-8"))["prepared_ahead"] is None
+    assert (
+        json.loads((month_dir / "run.json").read_text("utf-8"))["settings"]["prepare_ahead"]
+        == "auto"
+    )
+    assert "prepared ahead" not in (month_dir / "run.log").read_text(encoding="utf-8")
+
+
+def test_the_pairs_and_scoring_points_are_prepared_while_the_other_notebooks_run(
+    published, tmp_path
+):
+    month_dir = _run_prepared_ahead(published, tmp_path / "reports", jobs=1)
     manifest = json.loads((month_dir / "run.json").read_text(encoding="utf-8"))
     ahead = manifest["prepared_ahead"]
     assert {item: done["problem"] for item, done in ahead.items()} == {
@@ -343,26 +384,6 @@ def test_the_pairs_and_scoring_points_are_prepared_while_the_other_notebooks_run
 
 
 def test_with_two_kernels_and_work_prepared_ahead_the_tables_are_the_same(published, tmp_path):
-    out = tmp_path / "reports"
-    proc = maops(
-        "run",
-        "--data",
-        published["data"],
-        "--out",
-        out,
-        "--month",
-        handmade.MONTH,
-        "--as-of",
-        "2026-03-01 09:00",
-        "--jobs",
-        "2",
-    )
-    assert proc.returncode == 0, proc.stderr
-    month_dir = out / handmade.MONTH
+    month_dir = _run_prepared_ahead(published, tmp_path / "reports", jobs=2)
     ahead = json.loads((month_dir / "run.json").read_text(encoding="utf-8"))["prepared_ahead"]
-    assert all(done["problem"] is None for done in ahead.values()) and len(ahead) == 2
-    tables = sorted(p.name for p in (published["out"] / handmade.MONTH).glob("*.csv"))
-    assert "duplicate_candidates.csv" in tables
-    for name in tables:
-        expected = (published["out"] / handmade.MONTH / name).read_bytes()
-        assert (month_dir / name).read_bytes() == expected, name
+    assert len(ahead) == 2 and all(done["problem"] is None for done in ahead.values())
