@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import signal
 import time
 from pathlib import Path
 
@@ -127,7 +126,8 @@ def test_a_process_stopped_at_work_leaves_no_spill_folder(tmp_path, monkeypatch)
     assert outcome == {
         "scoring_points": {"problem": "the run ended before it was ready", "ready_at": None}
     }
-    assert prepared._proc.returncode == 128 + signal.SIGTERM  # exited through Python
+    # it exited through Python (SystemExit, or what a library made of it), not by the signal
+    assert prepared._proc.returncode > 0
     assert not list(tmp.iterdir())
 
 
