@@ -243,49 +243,69 @@ def _domains(emails: np.ndarray) -> np.ndarray:
     return pc.if_else(pc.match_substring(texts, "@"), after, None).to_numpy(zero_copy_only=False)
 
 
+# The fields a pair shows as they were given, beside the normalised ones it is scored on.
+_SHOWN = ("source", "company", "email", "name")
+
+
 def _records(frame: pd.DataFrame, cols: Entity) -> pd.DataFrame:
     """One row per record to compare: leads already sharing a contact_id are one record.
 
-    Every column holds Python objects, None for a missing value."""
+    `id` and the normalised `email`, `phone`, `company`, `name` and `domain` hold Python
+    objects, None for a missing value. A record does not copy the values as given (a pair
+    shows them): `at_<field>` is the row of `frame` whose value of each `_SHOWN` field it
+    shows, -1 for none, so that 1 M records hold ints rather than 4 M Python strings."""
     get = lambda c: frame[c] if c in frame else pd.Series(None, index=frame.index, dtype=object)  # noqa: E731
-    raw = lambda c: get(c).astype(object).where(get(c).notna(), None).to_numpy()  # noqa: E731
+    rows = np.arange(len(frame), dtype="int64")
     ids = get(cols.id).astype(str)
     contact = get(cols.contact_id)
     rec = pd.DataFrame(
         {
             "id": ids.to_numpy(dtype=object),
-            "key": contact.where(contact.notna(), get(cols.id)).astype(str).to_numpy(dtype=object),
-            "source": raw(cols.source),
             "email": _normalized(get(cols.email), normalize_email),
             "phone": _normalized(get(cols.phone), normalize_phone),
             "company": _normalized(get(cols.company), normalize_company),
             "name": _normalized(get(cols.name), normalize_name),
-            "company_raw": raw(cols.company),
-            "email_raw": raw(cols.email),
-            "name_raw": raw(cols.name),
         },
         index=pd.RangeIndex(len(frame)),
         dtype=object,
     )
+    for f in _SHOWN:
+        rec[f"at_{f}"] = np.where(get(getattr(cols, f)).notna().to_numpy(), rows, -1)
     domain = _domains(rec["email"].to_numpy(dtype=object))
     domain[pd.Series(domain).isin(FREE_MAIL_DOMAINS).to_numpy()] = None
-    rec["domain"] = pd.Series(domain, index=rec.index, dtype=object)
-    shared = rec["key"].duplicated(keep=False).to_numpy()
+    rec.insert(5, "domain", pd.Series(domain, index=rec.index, dtype=object))
+    key = contact.where(contact.notna(), get(cols.id)).astype(str)
+    shared = key.duplicated(keep=False).to_numpy()
     if not shared.any():
         return rec
     # leads sharing a contact: one record, its ids joined, the first non-empty value of each
     # field among them; records keep the order of their first lead
-    many = rec[shared]
+    many = rec[shared].assign(key=key[shared].to_numpy(dtype=object))
+    at = [f"at_{f}" for f in _SHOWN]
+    many[at] = many[at].where(many[at] >= 0)  # none: NaN, which `first` skips
     joined = many.groupby("key", sort=False)["id"].agg(";".join)
     merged = many.drop(columns="id").groupby("key", sort=False).first()
-    merged = merged.astype(object).where(merged.notna(), None)  # all-empty groups: NaN
+    merged[at] = merged[at].fillna(-1).astype("int64")
     merged.insert(0, "id", joined)
-    merged = merged.reset_index()
+    merged = merged.reset_index(drop=True)
     merged["_at"] = np.flatnonzero(shared)[~many["key"].duplicated().to_numpy()]
     single = rec[~shared].assign(_at=np.flatnonzero(~shared))
     out = pd.concat([single, merged[single.columns]], ignore_index=True)
     out = out.sort_values("_at", kind="stable").drop(columns="_at").reset_index(drop=True)
-    return out.astype(object).where(out.notna(), None)
+    text = [c for c in out.columns if c not in at]
+    out[text] = out[text].astype(object).where(out[text].notna(), None)  # all-empty groups
+    return out
+
+
+def _shown(frame: pd.DataFrame, column: str, at: np.ndarray) -> np.ndarray:
+    """The values of `column` at rows `at` of `frame` as given (None for -1, or no column)."""
+    out = np.full(len(at), None, dtype=object)
+    if column not in frame or not len(at):
+        return out
+    some = at >= 0
+    values = frame[column].iloc[at[some]]
+    out[some] = values.astype(object).where(values.notna(), None).to_numpy()
+    return out
 
 
 def _groups(values: np.ndarray) -> list[np.ndarray]:
@@ -446,23 +466,30 @@ def candidate_pairs(
         if has_name:
             evidence.append(f"name {name:.0f}")
         kept.append((a, b, same_email, same_phone, company, name, conf, ", ".join(evidence)))
-    side = {c: rec[c].to_numpy(dtype=object) for c in ("id", "source")}
-    side |= {c: rec[f"{c}_raw"].to_numpy(dtype=object) for c in ("company", "email", "name")}
+    ids = rec["id"].to_numpy(dtype=object)
+    sides = (
+        np.array([k[0] for k in kept], dtype="int64"),
+        np.array([k[1] for k in kept], dtype="int64"),
+    )
+    shown = {
+        f: [_shown(frame, getattr(columns, f), rec[f"at_{f}"].to_numpy()[s]) for s in sides]
+        for f in _SHOWN
+    }
     rows = [
         [
-            side["id"][a],
-            side["id"][b],
-            side["source"][a],
-            side["source"][b],
+            ids[a],
+            ids[b],
+            shown["source"][0][i],
+            shown["source"][1][i],
             *scores,
-            side["company"][a],
-            side["company"][b],
-            side["email"][a],
-            side["email"][b],
-            side["name"][a],
-            side["name"][b],
+            shown["company"][0][i],
+            shown["company"][1][i],
+            shown["email"][0][i],
+            shown["email"][1][i],
+            shown["name"][0][i],
+            shown["name"][1][i],
         ]
-        for a, b, *scores in kept
+        for i, (a, b, *scores) in enumerate(kept)
     ]
     out = pd.DataFrame(rows, columns=cols)
     return out.sort_values(

@@ -310,3 +310,32 @@ def test_domains_are_what_email_domain_gives():
 
     emails = np.array(["a@b.c", None, "x@y@z.jp", "no-at", "@d.e", "f@"], dtype=object)
     assert list(_domains(emails)) == [email_domain(e) for e in emails]
+
+
+def test_a_pair_shows_each_record_as_given_and_a_contact_its_first_values():
+    """The pair's raw fields are the values as typed (not the normalised keys); a record of
+    several leads under one contact shows, field by field, the first value any of them has."""
+    frame = pd.DataFrame(
+        [
+            ("A1", None, "伊藤 健", None, None, "03-1111-2222", "X1"),
+            ("B1", "eloqua", "Ken Ito", "株式会社アサヒ", "Ken.Ito@Asahi.example.jp ", "", None),
+            ("A2", "hubspot", None, "㈱アサヒ", "ken.ito@asahi.example.jp", "", "X1"),
+            ("A3", "salesforce", "伊藤健", "アサヒ(株)", "other@asahi.example.jp", "", "X1"),
+        ],
+        columns=["lead_id", "source", "name", "company", "email", "phone", "contact_id"],
+    )
+    for f in (frame, frame.astype({c: "str" for c in frame.columns}).set_axis([7, 3, 9, 1])):
+        pairs = candidate_pairs(f, min_confidence=0.5)
+        assert len(pairs) == 1
+        row = pairs.iloc[0]
+        sides = {row["left"]: "left", row["right"]: "right"}
+        assert set(sides) == {"A1;A2;A3", "B1"}
+        a, b = sides["A1;A2;A3"], sides["B1"]
+        assert row[f"{a}_source"] == "hubspot"  # A1 has none: A2's
+        assert row[f"{a}_name"] == "伊藤 健"
+        assert row[f"{a}_company"] == "㈱アサヒ"
+        assert row[f"{a}_email"] == "ken.ito@asahi.example.jp"
+        assert row[f"{b}_source"] == "eloqua"
+        assert row[f"{b}_email"] == "Ken.Ito@Asahi.example.jp "  # as typed
+        assert row[f"{b}_company"] == "株式会社アサヒ"
+        assert row["same_email"]
