@@ -12,7 +12,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
@@ -364,16 +364,26 @@ def plan_jobs(
     return jobs
 
 
-def _run_job(
+@dataclass
+class _Executed:
+    """A notebook executed without error, its HTML still to render."""
+
+    job: Job
+    executed: Path
+    t0: float
+
+
+def _execute_job(
     job: Job,
     stage: Path,
     settings: RunSettings,
     generated_at: str,
     position: int,
     kernels: KernelPool | None = None,
-) -> NotebookResult:
-    """Execute one job into `stage/<job.folder>` and render its HTML; never raises for a
-    notebook error: the result says what happened."""
+) -> NotebookResult | _Executed:
+    """Execute one job into `stage/<job.folder>`; never raises for a notebook error: a
+    failed or skipped notebook's result says what happened, an executed one is to be
+    rendered (`_render_job`)."""
     t0 = time.perf_counter()
     folder = stage / job.folder
     folder.mkdir(parents=True, exist_ok=True)
@@ -410,7 +420,13 @@ def _run_job(
             error=f"{type(exc).__name__}: {last_line}",
         )
     io.remove_file(kernel_log)
-    nb = report.localize(nbformat.read(executed, as_version=4), settings.locale)
+    return _Executed(job, executed, t0)
+
+
+def _render_job(done: _Executed, settings: RunSettings, generated_at: str) -> NotebookResult:
+    """Render an executed notebook's HTML beside it."""
+    job = done.job
+    nb = report.localize(nbformat.read(done.executed, as_version=4), settings.locale)
     title = f"{_title(nb, job.name)} {job.parameters['month']}"
     if job.product:
         title += f" ({t('product', settings.locale)} {job.product})"
@@ -422,11 +438,11 @@ def _run_job(
         generated_at=generated_at,
         base_dir=job.path.parent,
     )
-    io.write_text(html, folder / f"{job.name}.html")
+    io.write_text(html, done.executed.with_suffix(".html"))
     return NotebookResult(
         job.name,
         "ok",
-        time.perf_counter() - t0,
+        time.perf_counter() - done.t0,
         job.folder / f"{job.name}.html",
         product=job.product,
         title=title,
@@ -490,7 +506,7 @@ def _run_jobs(
 
         threading.Thread(target=free_when_done, daemon=True).start()
 
-    def run(i: int) -> NotebookResult:
+    def run(i: int) -> NotebookResult | Future[NotebookResult]:
         job = plan[i]
         item = _need(job)
         if prepared is not None and item is not None:
@@ -498,16 +514,25 @@ def _run_jobs(
             if problem:
                 log(f"{job.label}: {item} not prepared ahead ({problem}); the notebook computes it")
         with places:
-            return _run_job(job, stage, settings, generated_at, i, kernels)
+            done = _execute_job(job, stage, settings, generated_at, i, kernels)
+        if isinstance(done, NotebookResult):
+            return done
+        return renderer.submit(_render_job, done, settings, generated_at)
 
     order = range(len(plan))
     if prepared is not None:
         order = sorted(order, key=lambda i: _need(plan[i]) is not None)  # stable
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
+    # the HTML is rendered in this process while the next notebook already runs in its kernel
+    with (
+        ThreadPoolExecutor(max_workers=1) as renderer,
+        ThreadPoolExecutor(max_workers=jobs) as pool,
+    ):
         futures = {i: pool.submit(run, i) for i in order}
         results = []
         for i, job in enumerate(plan):
             result = futures[i].result()
+            if isinstance(result, Future):
+                result = result.result()
             results.append(result)
             log(
                 f"{job.label}: {result.status} ({result.seconds:.1f} s)"

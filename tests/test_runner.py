@@ -203,7 +203,7 @@ def test_work_prepared_ahead_takes_a_place_only_with_two_jobs_or_more(jobs, monk
             running[0] -= 1
         return runner.NotebookResult(job.name, "ok", 0.3, Path(job.name))
 
-    monkeypatch.setattr(runner, "_run_job", notebook)
+    monkeypatch.setattr(runner, "_execute_job", notebook)
     threading.Timer(1.5, prepared.ready.set).start()
     settings = runner.RunSettings(data_dir=Path("."), out_dir=Path("."), params_dir=Path("."))
     results = runner._run_jobs(plan, Path("."), settings, "", jobs, None, prepared, lambda m: None)
