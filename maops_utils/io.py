@@ -9,6 +9,7 @@ import hashlib
 import io as _io
 import json
 import os
+import pickle
 import re
 import shutil
 import tempfile
@@ -17,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 import pyarrow as pa
@@ -886,6 +888,28 @@ def write_arrow_atomic(frame: pd.DataFrame, path: Path) -> Path:
     return _write_atomic(
         path, lambda tmp: feather.write_feather(table, tmp, compression="uncompressed")
     )
+
+
+def write_pickle_atomic(obj: Any, path: Path) -> Path:
+    """Keep a result of this package's own (a scoring study) as a pickle, atomically: only
+    for the cache, which only this package writes and reads."""
+    return _write_atomic(
+        path, lambda tmp: Path(tmp).write_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
+    )
+
+
+def read_pickle(path: Path) -> Any | None:
+    """What `write_pickle_atomic` kept at `path`, or None when it is absent or cannot be read
+    (damaged, or written by other versions of the libraries): a damaged one is removed."""
+    try:
+        data = path.read_bytes()
+    except OSError:
+        return None
+    try:
+        return pickle.loads(data)
+    except Exception:
+        path.unlink(missing_ok=True)
+        return None
 
 
 def read_arrow(path: Path) -> pa.Table:

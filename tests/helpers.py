@@ -1,15 +1,19 @@
 """What several test files need: the command line as a user runs it, a byte snapshot of
-folders, a copy of the project to add notebooks or change settings in, and a notebook that
-fails."""
+folders, a copy of the project to add notebooks or change settings in, a notebook that
+fails, and two scoring studies compared field by field."""
 
 from __future__ import annotations
 
+import dataclasses
 import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import nbformat
+import pandas as pd
+
+from maops_utils.scoring.propose import Fit
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -50,3 +54,17 @@ def add_broken_notebook(project: Path, message: str) -> str:
     broken.cells.append(nbformat.v4.new_code_cell(f"raise RuntimeError({message!r})"))
     nbformat.write(broken, project / "notebooks" / "99_broken.ipynb")
     return "99_broken"
+
+
+def assert_same_study(a, b) -> None:
+    """Two studies hold the same results, field by field (frames and series exactly)."""
+    for f in dataclasses.fields(a):
+        x, y = getattr(a, f.name), getattr(b, f.name)
+        if isinstance(x, pd.DataFrame):
+            pd.testing.assert_frame_equal(x, y, check_exact=True)
+        elif isinstance(x, Fit):
+            pd.testing.assert_series_equal(x.coefficients, y.coefficients, check_exact=True)
+            pd.testing.assert_series_equal(x.points, y.points, check_exact=True)
+            assert (x.intercept, x.model, x.base_points) == (y.intercept, y.model, y.base_points)
+        else:
+            assert x == y, f.name

@@ -8,6 +8,7 @@ Scoring model used unless a test says otherwise (`RULES`):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from pathlib import Path
 
@@ -15,6 +16,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import yaml
+from helpers import assert_same_study
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
 from maops_utils.errors import ConfigError
@@ -841,3 +843,42 @@ def test_a_study_on_a_loaded_dataset_never_loads_the_activities_into_pandas(tmp_
         "form_submit:inquiry"
     ]
     assert "activities" not in ds.tables
+
+
+def test_a_study_is_kept_with_the_cache_and_read_back_for_the_same_month_and_model(
+    tmp_path, monkeypatch
+):
+    from maops_utils.scoring import study as study_module
+
+    data = write_csv(tmp_path / "data", _study_dataset(with_scores=False))
+    cache = tmp_path / ".cache"
+    as_of = pd.Timestamp("2026-12-31")
+    fresh = run(load_dataset(data, as_of=as_of), _config(), "2026-04")  # no cache: nothing kept
+    assert not cache.exists()
+    first = run(load_dataset(data, as_of=as_of, cache_dir=cache), _config(), "2026-04")
+    assert_same_study(first, fresh)
+    (kept,) = cache.glob("facts-*/all/study-2026-04-*.pickle")
+
+    computed = []
+    compute = study_module._compute
+    monkeypatch.setattr(
+        study_module, "_compute", lambda *a, **k: computed.append(a[2]) or compute(*a, **k)
+    )
+    config = _config()
+    again = run(load_dataset(data, as_of=as_of, cache_dir=cache), config, "2026-04", locale="en")
+    assert computed == []  # read, not computed
+    assert again.config is config and again.locale == "en"
+    assert_same_study(dataclasses.replace(again, locale="ja"), fresh)
+
+    # another month, or another model (a setting changed), is computed and kept beside it
+    ds = load_dataset(data, as_of=as_of, cache_dir=cache)
+    run(ds, _config(), "2026-05")
+    other = run(ds, _config(window_days=20), "2026-04")
+    assert computed == ["2026-05", "2026-04"]
+    assert other.config.evaluation.window_days == 20
+    assert len(list(cache.glob("facts-*/all/study-*.pickle"))) == 3
+
+    # a damaged file is computed again and replaced
+    kept.write_bytes(b"not a pickle")
+    assert_same_study(run(ds, _config(), "2026-04"), fresh)
+    assert computed[-1] == "2026-04" and kept.stat().st_size > 100

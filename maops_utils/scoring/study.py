@@ -7,12 +7,17 @@ the result into the tables the notebook shows and the batch writes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import functools
+import hashlib
+import importlib.metadata
+from dataclasses import dataclass, field, replace
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import yaml
 
+from ..io import open_cache_folder, read_pickle, write_pickle_atomic
 from ..metrics import month_bounds, month_range
 from ..schema import ALL
 from ..stats import wilson_interval
@@ -157,6 +162,34 @@ def _fit_and_score(
     return fitted, score, mapping
 
 
+# What a kept study depends on besides the input, the month and the configuration: bump when
+# a study is kept differently.
+STUDY_FORMAT = "maops-study-1"
+
+
+@functools.cache
+def _code_key() -> str:
+    """A checksum of this package's code and of the libraries a study's numbers come from."""
+    digest = hashlib.sha256(STUDY_FORMAT.encode())
+    package = Path(__file__).resolve().parents[1]
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + path.read_bytes())
+    for name in ("numpy", "pandas", "pyarrow", "duckdb", "scipy", "scikit-learn"):
+        digest.update(f"{name}={importlib.metadata.version(name)}".encode())
+    return digest.hexdigest()[:24]
+
+
+def kept_study_path(dataset: Dataset, config: ScoringConfig, month: str) -> Path | None:
+    """Where the study of `month` is kept for this dataset (its month-facts folder, keyed by
+    the input), this configuration (its content, not its path) and this code; None without a
+    validated-data cache."""
+    facts = getattr(dataset, "facts", None)
+    if facts is None:
+        return None
+    text = f"{_code_key()}\n{month}\n{replace(config, path='')!r}"
+    return facts.folder / f"study-{month}-{hashlib.sha256(text.encode()).hexdigest()[:24]}.pickle"
+
+
 def run(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str = "ja") -> ScoringStudy:
     """Judge, score, fit, backtest and analyse thresholds for the report `month`.
 
@@ -168,7 +201,29 @@ def run(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str = "j
 
     Returns:
         A `ScoringStudy`.
+
+    With a validated-data cache, the study is kept with the dataset's month facts
+    (`kept_study_path`) and read by a later call for the same month, input and configuration:
+    the notebook reads the one `maops run` prepared ahead (docs/scale.md), and a report run
+    again reads its own. Only what the study computes is kept: a kept study is returned with
+    this `config` object (its path) and `locale`.
     """
+    path = kept_study_path(dataset, config, month)
+    if path is not None:
+        kept = read_pickle(path)
+        if isinstance(kept, ScoringStudy) and kept.month == month:
+            return replace(kept, config=config, locale=locale)
+    study = _compute(dataset, config, month, locale=locale)
+    if path is not None:
+        try:
+            open_cache_folder(path.parent.parent)  # the input's facts folder, as month facts do
+            write_pickle_atomic(study, path)
+        except OSError:
+            pass  # no room: not kept
+    return study
+
+
+def _compute(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str) -> ScoringStudy:
     ev = config.evaluation
     cutoff = month_bounds(month)[1]
     notes: list[tuple[str, dict]] = []
