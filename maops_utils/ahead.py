@@ -16,6 +16,7 @@ epoch seconds}`.
 from __future__ import annotations
 
 import gc
+import hashlib
 import json
 import signal
 import subprocess
@@ -23,10 +24,13 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pandas as pd
+
+from .io import open_cache_folder, write_text_atomic
 
 # The memory each DuckDB database of the process may take before it spills.
 MEMORY_LIMIT = "600MB"
@@ -46,6 +50,38 @@ def worth_it(setting: str, leads: int, activities: int) -> bool:
     if setting == "auto":
         return leads >= MIN_LEADS or activities >= MIN_ACTIVITIES
     return setting == "always"
+
+
+def done_mark(dataset: Any, params_dir: Path, items: Sequence[str]) -> Path | None:
+    """The file a process leaves once it prepared every one of `items` for this input (the
+    dataset's month-facts folder), these settings and this code (`scoring.study.code_key`).
+    What it prepares does not depend on the report month, so a later run on the same input,
+    for any month, finds the mark and starts no process: its notebooks read what is kept (and
+    compute what is not, as always). None without a cache, or when the settings cannot be
+    read (the process then starts, and each item says what is wrong)."""
+    facts = getattr(dataset, "facts", None)
+    if facts is None:
+        return None
+    from .scoring import load_config
+    from .scoring.study import code_key
+
+    try:
+        config = replace(load_config(params_dir), path="")
+    except Exception:
+        return None
+    text = "\n".join([code_key(), repr(config), *items])
+    return facts.folder / f"prepared-{hashlib.sha256(text.encode()).hexdigest()[:24]}.json"
+
+
+def _leave_mark(dataset: Any, params_dir: Path, items: Sequence[str]) -> None:
+    mark = done_mark(dataset, params_dir, items)
+    if mark is None:
+        return
+    try:
+        open_cache_folder(mark.parent.parent)
+        write_text_atomic(json.dumps({"items": list(items), "at": time.time()}), mark)
+    except OSError:
+        pass  # not kept: the next run prepares again, and finds everything kept
 
 
 def prepare(item: str, dataset: Any, params_dir: Path, month: str) -> None:
@@ -82,13 +118,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         as_of=parse_as_of(spec["as_of"], spec["timezone"]),
         cache_dir=spec["cache_dir"],
     )
-    for item in spec["items"]:
+    items, failed = spec["items"], False
+    for i, item in enumerate(items):
         try:
             prepare(item, dataset, Path(spec["params_dir"]), spec["month"])
             error = None
         except Exception as exc:  # the notebook computes it itself, and says what is wrong
             error = f"{type(exc).__name__}: {exc}"
+            failed = True
         gc.collect()  # what the item held, before the next one
+        if i == len(items) - 1 and not failed:  # before the run hears of the last item
+            _leave_mark(dataset, Path(spec["params_dir"]), items)
         print(json.dumps({"item": item, "error": error, "at": time.time()}), flush=True)
     return 0
 

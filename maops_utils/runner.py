@@ -22,7 +22,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from . import __version__, io, kpi, report
-from .ahead import NEEDS, Ahead, worth_it
+from .ahead import NEEDS, Ahead, done_mark, worth_it
 from .config import RunSettings, suggest
 from .errors import ConfigError, MaopsError, NotEnoughData
 from .facts import MonthFacts
@@ -451,17 +451,23 @@ def _render_job(done: _Executed, settings: RunSettings, generated_at: str) -> No
 
 def _start_ahead(
     settings: RunSettings, rv: kpi.KpiReview, plan: list[Job], now: pd.Timestamp
-) -> Ahead | None:
+) -> tuple[Ahead | None, dict[str, dict[str, Any]] | None]:
     """Start preparing what the plan's notebooks read (`ahead.NEEDS`) in a process of its
     own: as `prepare_ahead` says (auto: for large inputs), only with a validated-data cache
-    (where the results are kept) and when some notebook needs nothing, to run meanwhile."""
+    (where the results are kept) and when some notebook needs nothing, to run meanwhile.
+
+    Returns the process, or None and, when an earlier run on this input prepared every item
+    already (`ahead.done_mark`), what to report of them instead: nothing is started then."""
     items = list(dict.fromkeys(NEEDS[j.name] for j in plan if _need(j) is not None))
     if settings.cache_dir is None or not items or all(_need(j) is not None for j in plan):
-        return None
+        return None, None
     rows = {name: int(src.get("rows") or 0) for name, src in rv.dataset.sources.items()}
     if not worth_it(settings.prepare_ahead, rows.get("leads", 0), rows.get("activities", 0)):
-        return None
-    return Ahead(
+        return None, None
+    mark = done_mark(rv.dataset, settings.params_dir.resolve(), items)
+    if mark is not None and mark.is_file():
+        return None, {item: {"problem": None, "ready_at": None, "kept": True} for item in items}
+    process = Ahead(
         items,
         data_dir=Path(settings.data_dir).resolve(),
         params_dir=settings.params_dir.resolve(),
@@ -471,6 +477,7 @@ def _start_ahead(
         as_of=now,
         month=rv.month,
     )
+    return process, None
 
 
 def _need(job: Job) -> str | None:
@@ -727,11 +734,12 @@ def _build_and_publish(
         gc.collect()
         pa.default_memory_pool().release_unused()
         log(f"running {len(plan)} notebook(s) with {min(jobs, len(plan))} kernel(s)")
-        prepared = _start_ahead(settings, rv, plan, now)
+        prepared, ahead_note = _start_ahead(settings, rv, plan, now)
         try:
             results = _run_jobs(plan, stage, settings, generated_at, jobs, kernels, prepared, log)
         finally:
-            ahead_note = prepared.close() if prepared is not None else None
+            if prepared is not None:
+                ahead_note = prepared.close()
         failed = [r for r in results if r.status == "failed"]
         if failed:
             kept = _keep_failed(stage, out_dir / f"{rv.month}.failed", results)
@@ -835,7 +843,12 @@ def _log_text(manifest: dict[str, Any]) -> str:
             f"{facts['months_queried']} queried and kept ({facts['folder']})"
         )
     ahead = manifest.get("prepared_ahead")
-    if ahead:
+    if ahead and all(done.get("kept") for done in ahead.values()):
+        lines.append(
+            "  prepared ahead: nothing to do, an earlier run on this input prepared "
+            + ", ".join(ahead)
+        )
+    elif ahead:
         lines.append(
             "  prepared ahead, while other notebooks ran: "
             + "; ".join(f"{item}: {done['problem'] or 'ready'}" for item, done in ahead.items())

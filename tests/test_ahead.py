@@ -59,6 +59,11 @@ def test_the_pairs_and_scoring_points_prepared_ahead_are_read_by_the_notebooks(
     ready = {item: pd.Timestamp(done["ready_at"]) for item, done in outcome.items()}
     assert ready["pairs"] <= ready["scoring_points"] <= pd.Timestamp.now(tz="UTC")  # in turn
     assert len(list(cache.glob("facts-*/*/counted-*.parquet"))) == 2  # current and proposed
+    # every item prepared: a later run on this input starts no process (for any month)
+    loaded = validation.load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
+    mark = ahead.done_mark(loaded, ROOT / "params", ["pairs", "scoring_points"])
+    assert mark is not None and mark.is_file()
+    assert not ahead.done_mark(loaded, ROOT / "params", ["pairs"]).is_file()  # other items
 
     expected_pairs = quality.load_quality(
         config.notebook_settings(ROOT / "params", data_dir=str(SAMPLE), cache_dir="off"),
@@ -85,6 +90,12 @@ def test_an_item_that_cannot_be_prepared_is_named_and_the_others_are_done(tmp_pa
         assert prepared.wait("pairs") is None
     finally:
         prepared.close()
+    # not everything was prepared: the next run starts the process again
+    loaded = validation.load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
+    assert not ahead.done_mark(loaded, ROOT / "params", ["nonsense", "pairs"]).is_file()
+    assert (
+        ahead.done_mark(validation.load_dataset(SAMPLE, as_of=AS_OF), ROOT / "params", []) is None
+    )
 
 
 def test_a_process_that_stops_is_reported_and_not_waited_for(tmp_path):

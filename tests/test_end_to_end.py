@@ -382,6 +382,17 @@ def test_the_pairs_and_scoring_points_are_prepared_while_the_other_notebooks_run
     # and the report lists them in their own order
     assert [n["name"] for n in manifest["notebooks"]] == sorted(started)
 
+    # run again on the same input: everything is kept, so no process is started
+    month_dir = _run_prepared_ahead(published, tmp_path / "reports", jobs=1)
+    manifest = json.loads((month_dir / "run.json").read_text(encoding="utf-8"))
+    kept = {"problem": None, "ready_at": None, "kept": True}
+    assert manifest["prepared_ahead"] == {"pairs": kept, "scoring_points": kept}
+    log = (month_dir / "run.log").read_text(encoding="utf-8")
+    assert (
+        "prepared ahead: nothing to do, an earlier run on this input prepared pairs, "
+        "scoring_points" in log
+    )
+
 
 def test_with_two_kernels_and_work_prepared_ahead_the_tables_are_the_same(published, tmp_path):
     month_dir = _run_prepared_ahead(published, tmp_path / "reports", jobs=2)

@@ -168,7 +168,7 @@ STUDY_FORMAT = "maops-study-1"
 
 
 @functools.cache
-def _code_key() -> str:
+def code_key() -> str:
     """A checksum of this package's code and of the libraries a study's numbers come from."""
     digest = hashlib.sha256(STUDY_FORMAT.encode())
     package = Path(__file__).resolve().parents[1]
@@ -186,7 +186,7 @@ def kept_study_path(dataset: Dataset, config: ScoringConfig, month: str) -> Path
     facts = getattr(dataset, "facts", None)
     if facts is None:
         return None
-    text = f"{_code_key()}\n{month}\n{replace(config, path='')!r}"
+    text = f"{code_key()}\n{month}\n{replace(config, path='')!r}"
     return facts.folder / f"study-{month}-{hashlib.sha256(text.encode()).hexdigest()[:24]}.pickle"
 
 
