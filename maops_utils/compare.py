@@ -714,7 +714,7 @@ WITH acq AS (
   SELECT lead_id, campaign_id FROM (
     SELECT a.lead_id, a.campaign_id,
       ROW_NUMBER() OVER (PARTITION BY a.lead_id ORDER BY a.occurred_at, a.campaign_id) AS rn
-    FROM activities AS a JOIN leads AS l ON a.lead_id = l.lead_id
+    FROM activities_input AS a JOIN leads AS l ON a.lead_id = l.lead_id
     WHERE a.campaign_id IS NOT NULL AND a.activity_type IN ({types})
       AND a.occurred_at >= l.created_at - INTERVAL {ACQUISITION_SLACK_DAYS} DAY
       AND a.occurred_at <= l.created_at + INTERVAL {ACQUISITION_SLACK_DAYS} DAY
