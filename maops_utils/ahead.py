@@ -2,7 +2,7 @@
 
 Two notebooks of the default set begin with a long computation whose result is kept in the
 validated-data cache: 00_data_quality the 名寄せ candidate pairs of every lead (one core,
-about 7 s at 1 M leads) and 02_scoring_calibration the scoring points of every activity
+about 4 s at 1 M leads) and 02_scoring_calibration the scoring points of every activity
 (about 6 s). With a cache, `maops run` computes them in a process of its own, started once
 the data has been checked, while the other notebooks run; those two notebooks start after
 it and read the results instead of computing them (docs/scale.md). They compute anything
