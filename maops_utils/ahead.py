@@ -30,7 +30,7 @@ from typing import Any
 
 import pandas as pd
 
-from .io import open_cache_folder, write_text_atomic
+from .io import write_text_atomic
 
 # The memory each DuckDB database of the process may take before it spills.
 MEMORY_LIMIT = "600MB"
@@ -74,14 +74,11 @@ def done_mark(dataset: Any, params_dir: Path, items: Sequence[str]) -> Path | No
 
 
 def _leave_mark(dataset: Any, params_dir: Path, items: Sequence[str]) -> None:
+    """Leave `done_mark` (not kept: the next run prepares again, and finds everything kept)."""
     mark = done_mark(dataset, params_dir, items)
-    if mark is None:
-        return
-    try:
-        open_cache_folder(mark.parent.parent)
-        write_text_atomic(json.dumps({"items": list(items), "at": time.time()}), mark)
-    except OSError:
-        pass  # not kept: the next run prepares again, and finds everything kept
+    if mark is not None:
+        text = json.dumps({"items": list(items), "at": time.time()})
+        dataset.facts.keep(mark, lambda path: write_text_atomic(text, path))
 
 
 def prepare(item: str, dataset: Any, params_dir: Path, month: str) -> None:

@@ -21,6 +21,7 @@ the notebooks after `maops run`, or another month of the same data.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -85,9 +86,15 @@ class MonthFacts:
 
     def put(self, month: str, query: str, rows: pd.DataFrame) -> None:
         """Keep the month's rows; a cache that cannot be written is no reason to stop."""
+        if self.keep(self.path(month, query), lambda path: write_parquet_atomic(rows, path)):
+            self.written += 1
+
+    def keep(self, path: Path, write: Callable[[Path], object]) -> bool:
+        """Keep a file of this input in `path` (under `folder`): `write(path)` writes it
+        atomically. False when the cache cannot be written, which is no reason to stop."""
         try:
             open_cache_folder(self.cache_dir / f"facts-{self.key}")
-            write_parquet_atomic(rows, self.path(month, query))
+            write(path)
         except OSError:
-            return
-        self.written += 1
+            return False
+        return True

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ..io import open_cache_folder, read_pickle, write_pickle_atomic
+from ..io import read_pickle, write_pickle_atomic
 from ..metrics import month_bounds, month_range
 from ..schema import ALL
 from ..stats import wilson_interval
@@ -204,22 +204,18 @@ def run(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str = "j
 
     With a validated-data cache, the study is kept with the dataset's month facts
     (`kept_study_path`) and read by a later call for the same month, input and configuration:
-    the notebook reads the one `maops run` prepared ahead (docs/scale.md), and a report run
-    again reads its own. Only what the study computes is kept: a kept study is returned with
-    this `config` object (its path) and `locale`.
+    a report run again, or the notebook opened again after `maops run`, reads it
+    (docs/scale.md). Only what the study computes is kept: a kept study is returned with this
+    `config` object (its path) and `locale`.
     """
     path = kept_study_path(dataset, config, month)
     if path is not None:
         kept = read_pickle(path)
-        if isinstance(kept, ScoringStudy) and kept.month == month:
+        if isinstance(kept, ScoringStudy):
             return replace(kept, config=config, locale=locale)
     study = _compute(dataset, config, month, locale=locale)
     if path is not None:
-        try:
-            open_cache_folder(path.parent.parent)  # the input's facts folder, as month facts do
-            write_pickle_atomic(study, path)
-        except OSError:
-            pass  # no room: not kept
+        dataset.facts.keep(path, lambda p: write_pickle_atomic(study, p))
     return study
 
 
