@@ -5,8 +5,10 @@ to import pandas, matplotlib, seaborn (SciPy) and maops_utils. A batch runs its 
 one after another (or `--jobs` at a time), so `KernelPool` starts the next kernel, and
 imports those modules in it, while the run validates the data or the current notebook
 runs. The notebook then runs in that kernel exactly as in a new one: its own cells, its own
-imports (already loaded, so instant), no other state. Only modules are imported ahead:
-`PRELOAD` runs silently, outside the kernel's history, and binds no name.
+imports (already loaded, so instant), no other state. Only modules are imported ahead,
+silently, outside the kernel's history, binding no name (`preload_code`): those every report
+notebook imports, and those of the notebook the kernel is started for (`NOTEBOOK_MODULES`:
+scikit-learn, about a second of CPU, only for the scoring notebook).
 
 A kernel that failed to start, or died while waiting, is not used: the notebook gets a new
 kernel from papermill as before.
@@ -19,17 +21,17 @@ import shutil
 import tempfile
 import threading
 from collections import deque
+from collections.abc import Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
-# What the report notebooks import (their first code cell, and scikit-learn for the scoring
-# study), imported ahead without binding a name in the kernel's namespace.
+# What every report notebook imports (its first code cell), imported ahead without binding a
+# name in the kernel's namespace.
 PRELOAD_MODULES = (
     "matplotlib_inline.backend_inline",
     "seaborn",
-    "sklearn.linear_model",
     *(
         f"maops_utils.{m}"
         for m in (
@@ -46,7 +48,16 @@ PRELOAD_MODULES = (
         )
     ),
 )
-PRELOAD = f"list(map(__import__, {list(PRELOAD_MODULES)!r}))"
+# What one notebook imports besides (scikit-learn, for the scoring study's fits).
+NOTEBOOK_MODULES: dict[str, tuple[str, ...]] = {"02_scoring_calibration": ("sklearn.linear_model",)}
+
+
+def preload_code(notebook: str | None = None) -> str:
+    """The statement a kernel runs ahead for `notebook` (None: one not known yet)."""
+    modules = [*PRELOAD_MODULES, *NOTEBOOK_MODULES.get(notebook or "", ())]
+    return f"list(map(__import__, {modules!r}))"
+
+
 START_TIMEOUT_S = 120
 
 
@@ -100,8 +111,8 @@ class Kernel:
             self.log.unlink(missing_ok=True)
 
 
-def start_kernel(cwd: Path, log: Path) -> Kernel:
-    """Start a python3 kernel in `cwd` and run `PRELOAD` in it."""
+def start_kernel(cwd: Path, log: Path, notebook: str | None = None) -> Kernel:
+    """Start a python3 kernel in `cwd` and import ahead what `notebook` imports."""
     sink = log.open("wb")
     km = kernel_manager_class(sink)(kernel_name="python3")
 
@@ -112,7 +123,7 @@ def start_kernel(cwd: Path, log: Path) -> Kernel:
         try:
             await kc.wait_for_ready(timeout=START_TIMEOUT_S)
             reply = await kc.execute_interactive(
-                PRELOAD, silent=True, store_history=False, timeout=START_TIMEOUT_S
+                preload_code(notebook), silent=True, store_history=False, timeout=START_TIMEOUT_S
             )
             if reply["content"]["status"] != "ok":
                 raise RuntimeError(f"imports failed in the kernel: {reply['content']}")
@@ -133,13 +144,25 @@ class KernelPool:
     notebooks that start together), then `ahead` waiting at a time (each holds about
     0.25 GB while it waits).
 
-    `take()` hands out the oldest and starts the next one, until `expect(n)` kernels have
-    been started in all; `close()` stops the ones never taken."""
+    `take()` hands out the oldest and starts the next one, until `expect(names)` kernels have
+    been started in all; `close()` stops the ones never taken. `names`, the notebooks in the
+    order they will take kernels, says what each kernel imports ahead (`NOTEBOOK_MODULES`); a
+    kernel taken by another notebook than the one it was started for runs it all the same,
+    the notebook importing what was not imported ahead."""
 
-    def __init__(self, cwd: Path, *, first: int, expected: int, ahead: int = 1):
+    def __init__(
+        self,
+        cwd: Path,
+        *,
+        first: int,
+        expected: int,
+        ahead: int = 1,
+        names: Sequence[str] = (),
+    ):
         self.cwd = cwd
         self.ahead = max(ahead, 0)
         self.expected = expected
+        self.names = list(names)
         self.started = 0
         self._lock = threading.Lock()
         self._queue: deque[Future[Kernel]] = deque()
@@ -148,17 +171,29 @@ class KernelPool:
         with self._lock:
             self._fill(max(first, 0))
 
+    @classmethod
+    def for_run(cls, project: Path, notebooks: Sequence[str], jobs: int) -> KernelPool:
+        """The kernels of a batch of `notebooks` run `jobs` at a time from `project`: the
+        first `jobs` start at once (and import while the data is validated), and one more,
+        so that the kernel of the notebook after the first is ready when it ends, however
+        short the first is."""
+        first = min(jobs + 1, len(notebooks))
+        return cls(project / "notebooks", first=first, expected=first, names=notebooks[:first])
+
     def _fill(self, target: int | None = None) -> None:
         target = self.ahead if target is None else target
         while len(self._queue) < target and self.started < self.expected:
             log = self._logs / f"kernel-{self.started}.log"
-            self._queue.append(self._executor.submit(start_kernel, self.cwd, log))
+            name = self.names[self.started] if self.started < len(self.names) else None
+            self._queue.append(self._executor.submit(start_kernel, self.cwd, log, name))
             self.started += 1
 
-    def expect(self, n: int) -> None:
-        """The run will execute `n` notebooks: start no more kernels than that."""
+    def expect(self, names: Sequence[str]) -> None:
+        """The run will execute the notebooks `names`, taking kernels in that order: start
+        no more kernels than that, each importing what its notebook imports."""
         with self._lock:
-            self.expected = n
+            self.expected = len(names)
+            self.names[self.started :] = list(names)[self.started :]
 
     def take(self) -> Kernel | None:
         """A kernel ready to run a notebook, or None (papermill then starts one)."""

@@ -529,6 +529,8 @@ def _run_jobs(
     order = range(len(plan))
     if prepared is not None:
         order = sorted(order, key=lambda i: _need(plan[i]) is not None)  # stable
+        if kernels is not None:  # the notebooks take kernels in this order
+            kernels.expect([plan[i].name for i in order])
     # the HTML is rendered in this process while the next notebook already runs in its kernel
     with (
         ThreadPoolExecutor(max_workers=1) as renderer,
@@ -610,6 +612,7 @@ def run(
     jobs: int = 1,
     include_pii: bool = False,
     log: Callable[[str], None] = lambda line: print(line, file=sys.stderr),
+    kernels: KernelPool | None = None,
 ) -> RunResult:
     """Run the monthly batch for `settings.month` and publish `<out_dir>/<month>/`.
 
@@ -618,6 +621,9 @@ def run(
     the target and swapped in only when every notebook succeeded and no personal data is in
     it (unless `include_pii`), so a failed run leaves the month's previous report as it was
     and keeps what it produced in `<out_dir>/<month>.failed/`.
+
+    `kernels`: the batch's kernels, when the caller started them already
+    (`KernelPool.for_run`); they are closed when the run ends, as are those it starts.
     """
     started = time.perf_counter()
     started_at = pd.Timestamp.now(tz=settings.timezone)
@@ -629,9 +635,8 @@ def run(
     check_out_dir(Path(settings.out_dir), Path(settings.data_dir), root)
     cache_before = io.cache_snapshot(settings.cache_dir)
     out_existed = Path(settings.out_dir).exists()
-    # the first kernels start (and import) while the data is validated
-    first = min(jobs, len(settings.notebooks))
-    kernels = KernelPool(root / "notebooks", first=first, expected=first)
+    if kernels is None:
+        kernels = KernelPool.for_run(root, settings.notebooks, jobs)
     try:
         return _run(
             settings,
@@ -678,7 +683,7 @@ def _run(
         products = list(rv.products)
     plan = plan_jobs(settings, rv, now, products=products, include_pii=include_pii)
     if kernels is not None:
-        kernels.expect(len(plan))
+        kernels.expect([job.name for job in plan])
 
     out_dir = Path(settings.out_dir)
     final = out_dir / rv.month

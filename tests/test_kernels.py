@@ -39,24 +39,29 @@ def _run(kernel: Kernel, code: str) -> str:
     return asyncio.run(go())
 
 
+def _loaded(kernel: Kernel) -> str:
+    return _run(
+        kernel,
+        "import os, sys; print('maops_utils.plots' in sys.modules, 'sklearn' in sys.modules, "
+        "[n for n in ('seaborn', 'plots', 'maops_utils', 'sklearn') if n in dir()], "
+        "os.getcwd())",
+    )
+
+
 def test_kernels_start_ahead_with_the_imports_done_and_no_history(tmp_path):
-    pool = KernelPool(tmp_path, first=1, expected=1)
+    pool = KernelPool(tmp_path, first=1, expected=1, names=["00_data_quality"])
     try:
         assert pool.started == 1
-        pool.expect(2)
+        pool.expect(["00_data_quality", "02_scoring_calibration"])
         first = pool.take()
         assert first is not None and pool.started == 2  # taking one starts the next
-        printed = _run(
-            first,
-            "import os, sys; print('maops_utils.plots' in sys.modules, 'sklearn' in sys.modules, "
-            "[n for n in ('seaborn', 'plots', 'maops_utils', 'sklearn') if n in dir()], "
-            "os.getcwd())",
-        )
         # imported ahead, in the notebook's folder, no name bound and no history left: the
-        # first cell a notebook runs is the kernel's execution 1
-        assert printed == f"True True [] {tmp_path}\n|1"
+        # first cell a notebook runs is the kernel's execution 1; scikit-learn only for the
+        # scoring notebook
+        assert _loaded(first) == f"True False [] {tmp_path}\n|1"
         second = pool.take()
         assert second is not None and second.km is not first.km
+        assert _loaded(second) == f"True True [] {tmp_path}\n|1"
         assert pool.take() is None  # two expected: papermill starts any further kernel
         log = tmp_path / "kept.log"
         first.shut_down(keep_log=log)
@@ -120,7 +125,8 @@ def test_a_notebook_runs_the_same_in_a_kernel_started_ahead(tmp_path):
 
 
 def test_after_the_first_kernels_one_waits_at_a_time(tmp_path):
-    pool = KernelPool(tmp_path, first=2, expected=4)
+    pool = KernelPool(tmp_path, first=2, expected=2)
+    pool.expect(["a", "b", "c", "d"])
     taken = []
     try:
         assert pool.started == 2  # the two notebooks that start together
@@ -146,3 +152,20 @@ def test_shutting_a_kernel_down_closes_its_clients_channels(tmp_path):
     assert kc.channels_running
     kernel.shut_down()
     assert not kc.channels_running
+
+
+def test_a_batch_starts_one_kernel_more_than_it_runs_at_once(tmp_path):
+    """The kernel of the notebook after the first is ready when the first ends, however
+    short; the kernels run in the project's notebooks folder."""
+    (tmp_path / "notebooks").mkdir()
+    pool = KernelPool.for_run(tmp_path, ("00_data_quality", "01_kpi_evaluation", "x"), jobs=1)
+    alone = KernelPool.for_run(tmp_path, ("00_data_quality",), jobs=1)
+    try:
+        assert pool.started == 2 and alone.started == 1
+        kernel = pool.take()
+        assert kernel is not None
+        assert _loaded(kernel) == f"True False [] {tmp_path / 'notebooks'}\n|1"
+        kernel.shut_down()
+    finally:
+        pool.close()
+        alone.close()
