@@ -52,6 +52,9 @@ Measured:
                      `maops run` of the month before M on it into a fresh folder (its time and
                      peak are given as `previous_run_s`, `previous_run_peak_mb`). Measured:
                      `maops run --data DATA` of M into that folder, with --jobs 1
+  (f) batch_sample   (b) on data/sample (5,000 leads), into a fresh folder of its own: what
+                     the batch costs whatever the data (kernels, imports, charts, HTML), the
+                     floor under (b2) and (b4)
   (c) duckdb_sql     one hand-written DuckDB query straight on the Parquet files (the base)
   (d) pandas         plain pandas on the Parquet files
   (+) maops_scan     maops's compiled SQL on DuckDB views over the Parquet files (no pandas,
@@ -99,10 +102,15 @@ DATA = HERE / "data"
 RESULTS = HERE / "results"
 MARKER = "_complete.json"
 BASE = "duckdb_sql"
-BATCH = ("batch", "batch_warm", "batch_jobs2", "batch_next_export")
+BATCH = ("batch", "batch_warm", "batch_jobs2", "batch_next_export", "batch_sample")
 JOBS = {"batch_jobs2": 2}  # kernels of a batch task (--jobs); 1 when not named
-AFTER_BATCH = ("batch_warm", "batch_next_export")  # need (b) in the same run: × its time
-OUT_FOLDERS = {"batch_jobs2": "reports-jobs2", "batch_next_export": "reports-next-export"}
+AFTER_BATCH = ("batch_warm", "batch_next_export", "batch_sample")  # × (b)'s time, with (b)
+OUT_FOLDERS = {
+    "batch_jobs2": "reports-jobs2",
+    "batch_next_export": "reports-next-export",
+    "batch_sample": "reports-sample",
+}
+SAMPLE = ROOT / "data" / "sample"
 LABELS = {
     "maops": "(a) maops: load + validate + compute",
     "maops_warm": "(a2) maops, validated-data cache warm",
@@ -112,6 +120,7 @@ LABELS = {
     "batch_warm": "(b2) whole batch, warm: next month",
     "batch_jobs2": "(b3) whole batch, cold, 2 kernels",
     "batch_next_export": "(b4) whole batch, next month, new export",
+    "batch_sample": "(f) whole batch on the sample data",
     "duckdb_sql": "(c) plain DuckDB SQL on Parquet",
     "pandas": "(d) plain pandas on Parquet",
     "maops_scan": "(+) maops SQL on DuckDB Parquet scans",
@@ -403,9 +412,9 @@ def main() -> None:
     ap.add_argument(
         "--tasks",
         default="maops,maops_warm,maops_facts,maops_csv,batch,batch_warm,batch_jobs2,"
-        "batch_next_export,duckdb_sql,pandas,maops_scan",
+        "batch_next_export,batch_sample,duckdb_sql,pandas,maops_scan",
         help="tasks to run, comma-separated (maops,maops_warm,maops_facts,maops_csv,batch,"
-        "batch_warm,batch_jobs2,batch_next_export,duckdb_sql,pandas,maops_scan)",
+        "batch_warm,batch_jobs2,batch_next_export,batch_sample,duckdb_sql,pandas,maops_scan)",
     )
     ap.add_argument("--spark", action="store_true", help="also run maops on Spark local[*]")
     ap.add_argument("--spark-repeat", type=int, default=1, help="runs of the Spark task (1)")
@@ -484,7 +493,7 @@ def main() -> None:
     for name in AFTER_BATCH:
         if name in by_task:
             warm = by_task[name]
-            ok = cold["status"] == "ok" and warm["status"] == "ok"
+            ok = cold is not None and cold["status"] == "ok" and warm["status"] == "ok"
             warm["warm_x_cold"] = warm["seconds"] / cold["seconds"] if ok else float("nan")
 
     table = pd.DataFrame(rows)
@@ -615,11 +624,16 @@ def measure_batch(
         if row.get("status"):
             row.update(seconds=nan, peak_mb=nan)
             return row, None
+    # the sample in its own month: the one a plain `maops run` reports
+    data, month_args = (SAMPLE, []) if task == "batch_sample" else (folder, ["--month", run_month])
     cmd = [
-        sys.executable, "-m", "maops_utils", "run", "--data", str(folder), "--out", str(reports),
-        "--month", run_month, "--jobs", str(jobs),
+        sys.executable, "-m", "maops_utils", "run", "--data", str(data), "--out", str(reports),
+        *month_args, "--jobs", str(jobs),
     ]  # fmt: skip
     r = run_measured(cmd, args.timeout, cwd=ROOT, memory_cap_mb=args.memory_cap)
+    if task == "batch_sample":
+        done = sorted(p.name for p in reports.glob("[0-9][0-9][0-9][0-9]-[0-9][0-9]"))
+        run_month = row["month_run"] = done[-1] if done else ""
     r.update(_peak(r))
     row.update(
         status=r["status"],
@@ -650,7 +664,7 @@ def measure_batch(
                 )
                 if p
             )
-        if run_month == month and metrics.is_file():
+        if run_month == month and metrics.is_file() and task != "batch_sample":
             output = pd.read_csv(metrics, encoding="utf-8-sig")[["product", "metric", "value"]]
     print(
         f"  {task:<12} {run_month}: {r['status']}, {r['process_s']:7.2f} s, "
@@ -771,7 +785,7 @@ def render(table: pd.DataFrame) -> str:
     if "warm_x_cold" in table:
         for i, v in table["warm_x_cold"].items():
             if pd.notna(v):
-                shown.loc[i, "target"] = f"{shown.loc[i, 'target']} (×(b) {v:.2f})"
+                shown.loc[i, "target"] = f"{shown.loc[i, 'target']} (×(b) {v:.2f})".strip()
     if "input_mb" in table:
         for i, v in table["input_mb"].items():
             if pd.notna(v):
