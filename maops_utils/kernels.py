@@ -174,10 +174,10 @@ class KernelPool:
     @classmethod
     def for_run(cls, project: Path, notebooks: Sequence[str], jobs: int) -> KernelPool:
         """The kernels of a batch of `notebooks` run `jobs` at a time from `project`: the
-        first `jobs` start at once (and import while the data is validated), and one more,
-        so that the kernel of the notebook after the first is ready when it ends, however
-        short the first is."""
-        first = min(jobs + 1, len(notebooks))
+        first `jobs` start at once (and import while the data is validated); with one job,
+        the second too, so that it is ready when the first notebook ends, however short.
+        (With two jobs or more, a third one would only add its imports to the data's check.)"""
+        first = min(max(jobs, 2), len(notebooks))
         return cls(project / "notebooks", first=first, expected=first, names=notebooks[:first])
 
     def _fill(self, target: int | None = None) -> None:

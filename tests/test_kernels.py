@@ -154,14 +154,17 @@ def test_shutting_a_kernel_down_closes_its_clients_channels(tmp_path):
     assert not kc.channels_running
 
 
-def test_a_batch_starts_one_kernel_more_than_it_runs_at_once(tmp_path):
-    """The kernel of the notebook after the first is ready when the first ends, however
-    short; the kernels run in the project's notebooks folder."""
+def test_a_batch_of_one_job_starts_the_second_kernel_at_once(tmp_path):
+    """With one job, the kernel of the notebook after the first is ready when the first ends,
+    however short; with two, two kernels start. The kernels run in the project's notebooks
+    folder."""
     (tmp_path / "notebooks").mkdir()
-    pool = KernelPool.for_run(tmp_path, ("00_data_quality", "01_kpi_evaluation", "x"), jobs=1)
-    alone = KernelPool.for_run(tmp_path, ("00_data_quality",), jobs=1)
+    names = ("00_data_quality", "01_kpi_evaluation", "x")
+    pool = KernelPool.for_run(tmp_path, names, jobs=1)
+    alone = KernelPool.for_run(tmp_path, names[:1], jobs=1)
+    two = KernelPool.for_run(tmp_path, names, jobs=2)
     try:
-        assert pool.started == 2 and alone.started == 1
+        assert pool.started == 2 and alone.started == 1 and two.started == 2
         kernel = pool.take()
         assert kernel is not None
         assert _loaded(kernel) == f"True False [] {tmp_path / 'notebooks'}\n|1"
@@ -169,3 +172,4 @@ def test_a_batch_starts_one_kernel_more_than_it_runs_at_once(tmp_path):
     finally:
         pool.close()
         alone.close()
+        two.close()
