@@ -526,11 +526,11 @@ def _run_jobs(
             return done
         return renderer.submit(_render_job, done, settings, generated_at)
 
-    order = range(len(plan))
+    order = list(range(len(plan)))
     if prepared is not None:
-        order = sorted(order, key=lambda i: _need(plan[i]) is not None)  # stable
-        if kernels is not None:  # the notebooks take kernels in this order
-            kernels.expect([plan[i].name for i in order])
+        order.sort(key=lambda i: _need(plan[i]) is not None)  # stable
+    if kernels is not None:  # the notebooks take kernels in this order
+        kernels.expect([plan[i].name for i in order])
     # the HTML is rendered in this process while the next notebook already runs in its kernel
     with (
         ThreadPoolExecutor(max_workers=1) as renderer,
@@ -682,8 +682,6 @@ def _run(
     if products is not None and not products:  # --products without codes: every product
         products = list(rv.products)
     plan = plan_jobs(settings, rv, now, products=products, include_pii=include_pii)
-    if kernels is not None:
-        kernels.expect([job.name for job in plan])
 
     out_dir = Path(settings.out_dir)
     final = out_dir / rv.month
