@@ -16,7 +16,6 @@ epoch seconds}`.
 from __future__ import annotations
 
 import gc
-import hashlib
 import json
 import signal
 import subprocess
@@ -24,7 +23,6 @@ import sys
 import threading
 import time
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -59,18 +57,16 @@ def done_mark(dataset: Any, params_dir: Path, items: Sequence[str]) -> Path | No
     for any month, finds the mark and starts no process: its notebooks read what is kept (and
     compute what is not, as always). None without a cache, or when the settings cannot be
     read (the process then starts, and each item says what is wrong)."""
-    facts = getattr(dataset, "facts", None)
-    if facts is None:
+    if getattr(dataset, "facts", None) is None:
         return None
     from .scoring import load_config
-    from .scoring.study import code_key
+    from .scoring.study import kept_path
 
     try:
-        config = replace(load_config(params_dir), path="")
+        config = load_config(params_dir)
     except Exception:
         return None
-    text = "\n".join([code_key(), repr(config), *items])
-    return facts.folder / f"prepared-{hashlib.sha256(text.encode()).hexdigest()[:24]}.json"
+    return kept_path(dataset, config, "prepared", *items, suffix=".json")
 
 
 def _leave_mark(dataset: Any, params_dir: Path, items: Sequence[str]) -> None:

@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
-from ..io import read_pickle, write_pickle_atomic
+from ..io import read_pickle, sha256_bytes, write_pickle_atomic
 from ..metrics import month_bounds, month_range
 from ..schema import ALL
 from ..stats import wilson_interval
@@ -179,15 +179,22 @@ def code_key() -> str:
     return digest.hexdigest()[:24]
 
 
-def kept_study_path(dataset: Dataset, config: ScoringConfig, month: str) -> Path | None:
-    """Where the study of `month` is kept for this dataset (its month-facts folder, keyed by
-    the input), this configuration (its content, not its path) and this code; None without a
-    validated-data cache."""
+def kept_path(
+    dataset: Dataset, config: ScoringConfig, name: str, *parts: str, suffix: str
+) -> Path | None:
+    """A file kept in `dataset`'s month-facts folder (keyed by the input), named `name` and a
+    key of this code (`code_key`), `config` (its content, not its path) and `parts`; None
+    without a validated-data cache."""
     facts = getattr(dataset, "facts", None)
     if facts is None:
         return None
-    text = f"{code_key()}\n{month}\n{replace(config, path='')!r}"
-    return facts.folder / f"study-{month}-{hashlib.sha256(text.encode()).hexdigest()[:24]}.pickle"
+    text = "\n".join([code_key(), repr(replace(config, path="")), *parts])
+    return facts.folder / f"{name}-{sha256_bytes(text.encode())[:24]}{suffix}"
+
+
+def kept_study_path(dataset: Dataset, config: ScoringConfig, month: str) -> Path | None:
+    """Where the study of `month` is kept for this dataset, configuration and code."""
+    return kept_path(dataset, config, f"study-{month}", month, suffix=".pickle")
 
 
 def run(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str = "ja") -> ScoringStudy:
