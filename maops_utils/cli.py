@@ -188,41 +188,29 @@ def _summary(results) -> str:
 
 def _cmd_run(args: argparse.Namespace) -> int:
     from .config import parse_as_of
-    from .kernels import KernelPool
 
     settings = _settings(args)
-    # the kernels start (and import) while this process imports the rest and checks the data
-    kernels = (
-        KernelPool.for_run(settings.params_dir.resolve().parent, settings.notebooks, args.jobs)
-        if args.jobs >= 1
-        else None
-    )
-    try:
-        from .runner import NotebookFailed, run
+    from .runner import NotebookFailed, run
 
-        products = None
-        if args.products:
-            products = (
-                []
-                if args.products == "all"
-                else [p.strip() for p in args.products.split(",") if p.strip()]
-            )
-        try:
-            result = run(
-                settings,
-                as_of=parse_as_of(args.as_of or "", settings.timezone),
-                products=products,
-                jobs=args.jobs,
-                include_pii=args.include_pii,
-                kernels=kernels,
-            )
-        except NotebookFailed as exc:
-            if exc.results:
-                print(_summary(exc.results))
-            raise
-    finally:
-        if kernels is not None:
-            kernels.close()
+    products = None
+    if args.products:
+        products = (
+            []
+            if args.products == "all"
+            else [p.strip() for p in args.products.split(",") if p.strip()]
+        )
+    try:
+        result = run(
+            settings,
+            as_of=parse_as_of(args.as_of or "", settings.timezone),
+            products=products,
+            jobs=args.jobs,
+            include_pii=args.include_pii,
+        )
+    except NotebookFailed as exc:
+        if exc.results:
+            print(_summary(exc.results))
+        raise
     print(_summary(result.notebooks))
     print(result.index_html)
     return 0

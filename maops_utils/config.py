@@ -91,38 +91,46 @@ class RunSettings:
 _SETTING_NAMES = [f.name for f in fields(RunSettings) if f.name != "params_dir"]
 
 
-def _check_settings(s: RunSettings, source: str) -> RunSettings:
+def _check_settings(s: RunSettings, origin: dict[str, str], default: str) -> RunSettings:
+    """Each value checked, an error naming where that value came from (`origin`: a file,
+    the command line, a notebook parameter; `default` for those set nowhere)."""
+
+    def source(key: str) -> str:
+        return origin.get(key, default)
+
     if s.month is not None:
-        check_month(s.month, f"{source}: month")
+        check_month(s.month, f"{source('month')}: month")
     if s.locale not in LOCALES:
         raise ConfigError(
-            f"{source}: locale '{s.locale}' is not supported; use one of {', '.join(LOCALES)}"
+            f"{source('locale')}: locale '{s.locale}' is not supported; use one of {', '.join(LOCALES)}"
         )
     if s.encoding not in ENCODINGS:
         raise ConfigError(
-            f"{source}: encoding '{s.encoding}' is not supported; use one of {', '.join(ENCODINGS)}"
+            f"{source('encoding')}: encoding '{s.encoding}' is not supported; use one of {', '.join(ENCODINGS)}"
         )
     try:
         pd.Timestamp("2020-01-01").tz_localize(s.timezone)
     except Exception:
         raise ConfigError(
-            f"{source}: timezone '{s.timezone}' is not a known time zone (e.g. Asia/Tokyo)"
+            f"{source('timezone')}: timezone '{s.timezone}' is not a known time zone (e.g. Asia/Tokyo)"
         ) from None
     if not isinstance(s.trend_months, int) or not 1 <= s.trend_months <= 120:
-        raise ConfigError(f"{source}: trend_months must be a whole number from 1 to 120")
+        raise ConfigError(
+            f"{source('trend_months')}: trend_months must be a whole number from 1 to 120"
+        )
     if s.engine not in ENGINES:
         raise ConfigError(
-            f"{source}: engine '{s.engine}' is not supported; use one of {', '.join(ENGINES)}"
+            f"{source('engine')}: engine '{s.engine}' is not supported; use one of {', '.join(ENGINES)}"
             f"{suggest(str(s.engine), list(ENGINES))}"
         )
     if s.prepare_ahead not in PREPARE_AHEAD:
         raise ConfigError(
-            f"{source}: prepare_ahead '{s.prepare_ahead}' is not supported; use one of "
+            f"{source('prepare_ahead')}: prepare_ahead '{s.prepare_ahead}' is not supported; use one of "
             f"{', '.join(PREPARE_AHEAD)}{suggest(str(s.prepare_ahead), list(PREPARE_AHEAD))}"
         )
     if not isinstance(s.spark_master, str) or not SPARK_MASTER_RE.match(s.spark_master):
         raise ConfigError(
-            f"{source}: spark_master '{s.spark_master}' is not a Spark master; use local[*], "
+            f"{source('spark_master')}: spark_master '{s.spark_master}' is not a Spark master; use local[*], "
             "local[4], spark://host:7077, yarn, k8s://https://host:443 or a Spark Connect URL "
             "sc://host:15002"
         )
@@ -135,19 +143,28 @@ def load_settings(
     *,
     run_file: Path | None = None,
     root: Path | None = None,
+    overrides_from: str = "command-line flag",
 ) -> RunSettings:
-    """Settings from `params/run.yaml`, then a run file, then `overrides` (CLI flags; None = unset).
+    """Settings from `params/run.yaml`, then a run file, then `overrides` (CLI flags or
+    notebook parameters, as `overrides_from` says; None = unset).
 
-    Relative paths are resolved against the project folder `root`.
+    `params/run.yaml` must exist: without it a run would silently report without targets or
+    with another project's data. Relative paths are resolved against the project folder
+    `root`, whichever file or flag gave them.
     """
     root = root or params_dir.resolve().parent
     values: dict[str, Any] = {}
-    sources = [(params_dir / "run.yaml", True), *([(run_file, True)] if run_file else [])]
-    for path, must_exist in sources:
+    origin: dict[str, str] = {}
+    run_yaml = params_dir / "run.yaml"
+    if not run_yaml.is_file():
+        raise ConfigError(
+            f"{run_yaml} does not exist: {params_dir} is not a maops settings folder; point "
+            "params_dir (--params on the command line, -p params_dir for papermill) at the "
+            "project's params/ folder, or copy params/ from the project"
+        )
+    for path in [run_yaml, *([run_file] if run_file else [])]:
         if not path.is_file():
-            if must_exist and path != params_dir / "run.yaml":
-                raise ConfigError(f"run file '{path}' does not exist")
-            continue
+            raise ConfigError(f"run file '{path}' does not exist")
         data = load_yaml(path)
         for key, value in data.items():
             if key not in _SETTING_NAMES:
@@ -157,9 +174,11 @@ def load_settings(
             if value is None and key != "month":
                 continue  # `key:` left empty means "use the default"
             values[key] = value
+            origin[key] = str(path)
     for key, value in (overrides or {}).items():
         if value is not None:
             values[key] = value
+            origin[key] = overrides_from
     for key in ("data_dir", "out_dir"):
         if key in values:
             p = Path(str(values[key]))
@@ -177,8 +196,8 @@ def load_settings(
     try:
         settings = RunSettings(params_dir=params_dir, **values)
     except TypeError as exc:
-        raise ConfigError(f"{params_dir / 'run.yaml'}: {exc}") from None
-    return _check_settings(settings, str(run_file or params_dir / "run.yaml"))
+        raise ConfigError(f"{run_file or run_yaml}: {exc}") from None
+    return _check_settings(settings, origin, str(run_file or run_yaml))
 
 
 CACHE_OFF = ("off", "false", "no", "none")
@@ -194,11 +213,38 @@ def _cache_dir(value: Any, out_dir: Path, root: Path) -> Path | None:
     return p if p.is_absolute() else root / p
 
 
-def notebook_settings(params_dir: str | Path, **given: Any) -> RunSettings:
-    """Settings for a notebook: its parameters where set ("" means "take params/run.yaml")."""
-    params = Path(params_dir).resolve()
+# What a notebook made from an older template says for "the project's params/"; it was
+# resolved against the working folder, which is the project root under papermill.
+_OLD_PARAMS_DEFAULT = "../params"
+
+
+def notebook_settings(params_dir: str | Path = "", **given: Any) -> RunSettings:
+    """Settings for a notebook: its parameters where set ("" means "take params/run.yaml").
+
+    The project is found from the working folder (`project_root`): papermill run from the
+    project root or from `notebooks/`, and JupyterLab, read the same settings. A relative
+    path parameter (`params_dir`, `data_dir`, `cache_dir`) is read from the project folder,
+    as the paths in `params/run.yaml` are; an error names the parameter it came from.
+    """
+    where = "notebook parameter (papermill -p or the parameters cell)"
+    if params_dir in ("", _OLD_PARAMS_DEFAULT):
+        root = project_root()
+        params = root / "params"
+    else:
+        params = Path(params_dir)
+        if not params.is_absolute():
+            params = project_root() / params
+        params = params.resolve()
+        root = params.parent
     overrides = {k: (None if v == "" else v) for k, v in given.items()}
-    return load_settings(params, overrides, root=params.parent)
+    settings = load_settings(params, overrides, root=root, overrides_from=where)
+    if not Path(settings.data_dir).is_dir():
+        came_from = where if overrides.get("data_dir") else f"{params / 'run.yaml'}"
+        raise ConfigError(
+            f"{came_from}: data_dir: folder '{settings.data_dir}' does not exist or is not a folder; "
+            f"a relative data_dir is read from the project folder {root}"
+        )
+    return settings
 
 
 def parse_as_of(value: str, timezone: str) -> pd.Timestamp | None:

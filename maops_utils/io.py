@@ -101,7 +101,8 @@ def locate_tables(data_dir: Path) -> dict[str, Path]:
     if not data_dir.is_dir():
         raise ConfigError(
             f"data folder '{data_dir}' does not exist or is not a folder; "
-            "pass --data DIR pointing at a dataset in data contract v1 (see data/sample/)."
+            "point data_dir (--data on the command line, -p data_dir for papermill, data_dir in "
+            "params/run.yaml) at a dataset in data contract v1 (see data/sample/)."
         )
     found: dict[str, Path] = {}
     for name in TABLES:

@@ -3,8 +3,9 @@
 A kernel takes about a second to start, and a report notebook's first cell about three more
 to import pandas, matplotlib, seaborn (SciPy) and maops_utils. A batch runs its notebooks
 one after another (or `--jobs` at a time), so `KernelPool` starts the next kernel, and
-imports those modules in it, while the run validates the data or the current notebook
-runs. The notebook then runs in that kernel exactly as in a new one: its own cells, its own
+imports those modules in it, while the run computes the month's review or the current
+notebook runs. The batch starts them only once its settings, its input and its plan were
+found valid: a run on bad input says so without waiting on kernels. The notebook then runs in that kernel exactly as in a new one: its own cells, its own
 imports (already loaded, so instant), no other state. Only modules are imported ahead,
 silently, outside the kernel's history, binding no name (`preload_code`): those every report
 notebook imports, and those of the notebook the kernel is started for (`NOTEBOOK_MODULES`:
@@ -111,6 +112,25 @@ class Kernel:
             self.log.unlink(missing_ok=True)
 
 
+async def _reply_while_alive(km: Any, kc: Any, msg_id: str) -> dict[str, Any]:
+    """The shell reply to `msg_id`; a kernel that dies meanwhile (killed, out of memory)
+    fails at once instead of after the start-up timeout."""
+    import queue
+    import time
+
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while time.monotonic() < deadline:
+        try:
+            msg = await kc.get_shell_msg(timeout=0.2)
+        except queue.Empty:
+            if not await km.is_alive():
+                raise RuntimeError("the kernel died while importing ahead") from None
+            continue
+        if msg["parent_header"].get("msg_id") == msg_id:
+            return msg
+    raise RuntimeError(f"the kernel did not import ahead within {START_TIMEOUT_S} s")
+
+
 def start_kernel(cwd: Path, log: Path, notebook: str | None = None) -> Kernel:
     """Start a python3 kernel in `cwd` and import ahead what `notebook` imports."""
     sink = log.open("wb")
@@ -122,9 +142,8 @@ def start_kernel(cwd: Path, log: Path, notebook: str | None = None) -> Kernel:
         kc.start_channels()
         try:
             await kc.wait_for_ready(timeout=START_TIMEOUT_S)
-            reply = await kc.execute_interactive(
-                preload_code(notebook), silent=True, store_history=False, timeout=START_TIMEOUT_S
-            )
+            msg_id = kc.execute(preload_code(notebook), silent=True, store_history=False)
+            reply = await _reply_while_alive(km, kc, msg_id)
             if reply["content"]["status"] != "ok":
                 raise RuntimeError(f"imports failed in the kernel: {reply['content']}")
         finally:
@@ -174,7 +193,7 @@ class KernelPool:
     @classmethod
     def for_run(cls, project: Path, notebooks: Sequence[str], jobs: int) -> KernelPool:
         """The kernels of a batch of `notebooks` run `jobs` at a time from `project`: the
-        first `jobs` start at once (and import while the data is validated); with one job,
+        first `jobs` start at once (and import while the review is computed); with one job,
         the second too, so that it is ready when the first notebook ends, however short.
         (With two jobs or more, a third one would only add its imports to the data's check.)"""
         first = min(max(jobs, 2), len(notebooks))

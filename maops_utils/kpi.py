@@ -90,7 +90,7 @@ def resolve_month(dataset: Dataset, month: str | None, now: pd.Timestamp) -> str
     if period < pd.Period(first, freq="M") or period > pd.Period(last, freq="M"):
         raise ConfigError(
             f"month {month} is outside the data, which covers {first:%Y-%m} to {last:%Y-%m}; "
-            "choose a month in that range or check --data"
+            "choose a month in that range or check data_dir"
         )
     return month
 
@@ -178,23 +178,25 @@ def review(
     )
 
 
-def load_review(
-    settings: RunSettings,
-    *,
-    as_of: pd.Timestamp | None = None,
-    product: str = "",
-    engine: str | None = None,
-) -> KpiReview:
-    """Load and validate the dataset and the catalogue, resolve the month, compute the review.
+@dataclass
+class Inputs:
+    """A run's settings read and its input validated: everything a review needs, checked,
+    before anything is computed (the batch starts its kernels only once it has these)."""
+
+    settings: RunSettings
+    catalogue: Catalogue
+    funnel_def: Funnel
+    dataset: Dataset
+    month: str
+
+
+def load_inputs(
+    settings: RunSettings, *, as_of: pd.Timestamp | None = None, product: str = ""
+) -> Inputs:
+    """Read the catalogue and funnel, load and validate the dataset, resolve the month.
 
     `as_of` is the run time in local time (default: now); it decides the default month and
-    which rows are "in the future". With `product`, the review covers that product only.
-
-    Every metric and funnel query of the review runs on one engine, opened here for the
-    dataset: `engine` ("duckdb" or "spark"; default: `settings.engine`), on
-    `settings.spark_master` for Spark. The review keeps it open for `channels`,
-    `email_campaigns` and `report_tables`; `rv.close()` (or `with kpi.load_review(...) as rv`)
-    closes it and stops a Spark session it started. A process that ends stops its Spark too.
+    which rows are "in the future". With `product`, the inputs cover that product only.
     """
     now = as_of if as_of is not None else pd.Timestamp.now(tz=settings.timezone).tz_localize(None)
     catalogue = load_catalogue(settings.params_dir)
@@ -213,13 +215,28 @@ def load_review(
                 f"product '{product}' is not in the data (products: {', '.join(dataset.products)})"
             )
         dataset = dataset.for_product(product)
-    eng, closer = open_engine(engine or settings.engine, dataset, master=settings.spark_master)
+    return Inputs(settings, catalogue, funnel_def, dataset, month)
+
+
+def review_inputs(inputs: Inputs, *, engine: str | None = None) -> KpiReview:
+    """The review of checked `inputs` (`load_inputs`), on one engine opened here.
+
+    Every metric and funnel query of the review runs on that engine: `engine` ("duckdb" or
+    "spark"; default: the settings' engine), on the settings' `spark_master` for Spark. The
+    review keeps it open for `channels`, `email_campaigns` and `report_tables`; `rv.close()`
+    (or `with ... as rv`) closes it and stops a Spark session it started. A process that ends
+    stops its Spark too.
+    """
+    settings = inputs.settings
+    eng, closer = open_engine(
+        engine or settings.engine, inputs.dataset, master=settings.spark_master
+    )
     try:
         rv = review(
-            dataset,
-            catalogue,
-            month,
-            funnel_def=funnel_def,
+            inputs.dataset,
+            inputs.catalogue,
+            inputs.month,
+            funnel_def=inputs.funnel_def,
             trend_months=settings.trend_months,
             locale=settings.locale,
             currency=settings.currency,
@@ -230,6 +247,18 @@ def load_review(
         raise
     rv._closer = closer
     return rv
+
+
+def load_review(
+    settings: RunSettings,
+    *,
+    as_of: pd.Timestamp | None = None,
+    product: str = "",
+    engine: str | None = None,
+) -> KpiReview:
+    """Load and validate the dataset and the catalogue, resolve the month, compute the review
+    (`load_inputs`, then `review_inputs`)."""
+    return review_inputs(load_inputs(settings, as_of=as_of, product=product), engine=engine)
 
 
 def open_engine(

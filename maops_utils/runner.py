@@ -5,6 +5,7 @@ from __future__ import annotations
 import ast
 import gc
 import importlib.metadata
+import json
 import platform
 import re
 import subprocess
@@ -15,20 +16,22 @@ from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import __version__, io, kpi, report
+from . import __version__, io, kpi
 from .ahead import NEEDS, Ahead, done_mark, worth_it
 from .config import RunSettings, suggest
 from .errors import ConfigError, MaopsError, NotEnoughData
 from .facts import MonthFacts
 from .i18n import format_ratio, format_value, t
 from .kernels import Kernel, KernelPool, kernel_manager_class
-from .notebook_format import nbformat
+
+if TYPE_CHECKING:
+    from .notebook_format import nbformat
 
 PACKAGES = (
     "pandas",
@@ -81,16 +84,26 @@ class RunResult:
 
 def notebook_parameters(path: Path) -> dict[str, str]:
     """Names and annotated types (`str`, `int`, ...) of the notebook's `parameters` cell."""
-    nb = nbformat.read(path, as_version=4)
-    cells = [
-        c for c in nb.cells if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])
-    ]
+    # read as JSON: planning a run (and refusing a bad one) need not import nbformat and
+    # nbconvert, which only the rendering of executed notebooks needs
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        cells = [
+            c
+            for c in nb["cells"]
+            if c.get("cell_type") == "code"
+            and "parameters" in c.get("metadata", {}).get("tags", [])
+        ]
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        raise ConfigError(f"{path}: not a readable notebook ({exc})") from None
     if not cells:
         raise ConfigError(
             f"{path}: no cell is tagged 'parameters'; tag the cell holding the parameters"
         )
+    source = cells[0].get("source", "")
+    source = "".join(source) if isinstance(source, list) else str(source)
     out: dict[str, str] = {}
-    for node in ast.parse(cells[0].source).body:
+    for node in ast.parse(source).body:
         if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
             out[node.target.id] = ast.unparse(node.annotation)
         elif isinstance(node, ast.Assign):
@@ -311,7 +324,7 @@ def check_out_dir(out_dir: Path, data_dir: Path, root: Path) -> None:
 
 def plan_jobs(
     settings: RunSettings,
-    rv: kpi.KpiReview,
+    inputs: kpi.Inputs | kpi.KpiReview,
     now: pd.Timestamp,
     *,
     products: list[str] | None = None,
@@ -323,11 +336,12 @@ def plan_jobs(
     `product` parameter run once more per product.
     """
     notebooks_dir = settings.params_dir.resolve().parent / "notebooks"
+    known_products = inputs.dataset.products
     for product in products or []:
-        if product not in rv.products:
+        if product not in known_products:
             raise ConfigError(
-                f"--products: no product '{product}' in the data{suggest(product, rv.products)} "
-                f"(products: {', '.join(rv.products)})"
+                f"--products: no product '{product}' in the data{suggest(product, known_products)} "
+                f"(products: {', '.join(known_products)})"
             )
     jobs = []
     for name in settings.notebooks:
@@ -340,7 +354,7 @@ def plan_jobs(
             )
         declared = notebook_parameters(path)
         base = {
-            "month": rv.month,
+            "month": inputs.month,
             "data_dir": str(Path(settings.data_dir).resolve()),
             "params_dir": str(settings.params_dir.resolve()),
             "locale": settings.locale,
@@ -425,6 +439,9 @@ def _execute_job(
 
 def _render_job(done: _Executed, settings: RunSettings, generated_at: str) -> NotebookResult:
     """Render an executed notebook's HTML beside it."""
+    from . import report
+    from .notebook_format import nbformat
+
     job = done.job
     nb = report.localize(nbformat.read(done.executed, as_version=4), settings.locale)
     title = f"{_title(nb, job.name)} {job.parameters['month']}"
@@ -554,6 +571,9 @@ def _skipped(
     job: Job, executed: Path, reason: str, settings: RunSettings, generated_at: str, t0: float
 ) -> NotebookResult:
     """A notebook that found too little data to report on: a short page says why."""
+    from . import report
+    from .notebook_format import nbformat
+
     nb = report.localize(nbformat.read(executed, as_version=4), settings.locale)
     title = f"{_title(nb, job.name)} {job.parameters['month']}"
     if job.product:
@@ -622,8 +642,9 @@ def run(
     it (unless `include_pii`), so a failed run leaves the month's previous report as it was
     and keeps what it produced in `<out_dir>/<month>.failed/`.
 
-    `kernels`: the batch's kernels, when the caller started them already
-    (`KernelPool.for_run`); they are closed when the run ends, as are those it starts.
+    `kernels`: the batch's kernels, when the caller started them already; else they start
+    once the settings, the input and the plan are valid (a run on bad input starts none).
+    They are closed when the run ends.
     """
     started = time.perf_counter()
     started_at = pd.Timestamp.now(tz=settings.timezone)
@@ -635,8 +656,7 @@ def run(
     check_out_dir(Path(settings.out_dir), Path(settings.data_dir), root)
     cache_before = io.cache_snapshot(settings.cache_dir)
     out_existed = Path(settings.out_dir).exists()
-    if kernels is None:
-        kernels = KernelPool.for_run(root, settings.notebooks, jobs)
+    pool: list[KernelPool] = [kernels] if kernels is not None else []
     try:
         return _run(
             settings,
@@ -647,7 +667,7 @@ def run(
             jobs=jobs,
             include_pii=include_pii,
             log=log,
-            kernels=kernels,
+            pool=pool,
         )
     except BaseException:
         io.drop_new_cache(settings.cache_dir, cache_before)  # a failed run leaves nothing
@@ -655,7 +675,8 @@ def run(
             io.remove_empty_dir(Path(settings.out_dir))
         raise
     finally:
-        kernels.close()
+        for started_pool in pool:
+            started_pool.close()
 
 
 def _run(
@@ -668,9 +689,19 @@ def _run(
     jobs: int,
     include_pii: bool,
     log: Callable[[str], None],
-    kernels: KernelPool | None = None,
+    pool: list[KernelPool],
 ) -> RunResult:
-    rv = kpi.load_review(settings, as_of=now)
+    inputs = kpi.load_inputs(settings, as_of=now)
+    if products is not None and not products:  # --products without codes: every product
+        products = list(inputs.dataset.products)
+    plan = plan_jobs(settings, inputs, now, products=products, include_pii=include_pii)
+    if not pool:
+        # only now that the settings, the input and the plan are valid: the kernels' imports
+        # run while the review is computed, and bad input is reported without waiting on them
+        pool.append(
+            KernelPool.for_run(settings.params_dir.resolve().parent, settings.notebooks, jobs)
+        )
+    rv = kpi.review_inputs(inputs)
     rv.close()  # the run reads only the review's values from here on: free its engine (Spark)
     engine = settings.engine + (f" {settings.spark_master}" if settings.engine == "spark" else "")
     log(
@@ -679,9 +710,6 @@ def _run(
     )
     for finding in rv.findings:
         log(f"  {finding.severity}: {finding.describe()}")
-    if products is not None and not products:  # --products without codes: every product
-        products = list(rv.products)
-    plan = plan_jobs(settings, rv, now, products=products, include_pii=include_pii)
 
     out_dir = Path(settings.out_dir)
     final = out_dir / rv.month
@@ -703,7 +731,7 @@ def _run(
             jobs=jobs,
             include_pii=include_pii,
             log=log,
-            kernels=kernels,
+            kernels=pool[0],
         )
 
 
@@ -724,6 +752,8 @@ def _build_and_publish(
     log: Callable[[str], None],
     kernels: KernelPool | None = None,
 ) -> RunResult:
+    from . import report
+
     root = settings.params_dir.resolve().parent
     with io.staging_dir(final) as stage:
         io.write_csv(kpi.metrics_table(rv), stage / "metrics.csv")

@@ -60,13 +60,22 @@ def test_load_settings_reads_run_yaml(tmp_path):
     assert s.as_dict()["data_dir"] == str(root / "data" / "client")
 
 
-def test_load_settings_defaults_without_run_yaml(tmp_path):
-    params = _params(tmp_path)
+def test_load_settings_defaults_with_an_empty_run_yaml(tmp_path):
+    params = _params(tmp_path, "")
     s = load_settings(params)
     root = params.resolve().parent
     assert s.data_dir == root / "data" / "sample"
     assert s.out_dir == root / "reports"
     assert (s.month, s.timezone, s.locale, s.encoding) == (None, "Asia/Tokyo", "ja", "auto")
+
+
+def test_a_missing_run_yaml_is_an_error_not_a_report_without_targets(tmp_path):
+    params = _params(tmp_path)
+    with pytest.raises(ConfigError) as info:
+        load_settings(params)
+    message = str(info.value)
+    assert str(params / "run.yaml") in message and "does not exist" in message
+    assert "-p params_dir" in message and "--params" in message
 
 
 def test_load_settings_explicit_root(tmp_path):
@@ -117,7 +126,7 @@ def test_unknown_setting_names_file_and_suggests(tmp_path):
 
 
 def test_unknown_override_is_config_error(tmp_path):
-    params = _params(tmp_path)
+    params = _params(tmp_path, "")
     with pytest.raises(ConfigError, match="colour"):
         load_settings(params, {"colour": "red"})
 
@@ -173,6 +182,7 @@ def test_null_data_dir_is_default_or_error(tmp_path):
 
 def test_notebook_settings_empty_string_is_unset(tmp_path):
     params = _params(tmp_path, RUN_YAML)
+    (params.parent / "data" / "client").mkdir(parents=True)
     s = notebook_settings(str(params), month="", locale="ja", data_dir="", timezone="")
     root = params.resolve().parent
     assert s.month == "2026-10"  # "" -> take run.yaml
@@ -186,6 +196,64 @@ def test_notebook_settings_checks_values(tmp_path):
     params = _params(tmp_path, RUN_YAML)
     with pytest.raises(ConfigError, match="not a month"):
         notebook_settings(params, month="October")
+
+
+def _project(tmp_path: Path) -> Path:
+    """A project folder: params/run.yaml reading data/client, a notebooks/ folder."""
+    params = _params(tmp_path, "data_dir: data/client\nmonth: 2026-09\n")
+    root = params.parent
+    (root / "pyproject.toml").write_text("", encoding="utf-8")
+    (root / "notebooks").mkdir()
+    (root / "data" / "client").mkdir(parents=True)
+    (root / "data" / "other").mkdir(parents=True)
+    return root.resolve()
+
+
+@pytest.mark.parametrize("where", [".", "notebooks"])
+def test_a_notebook_finds_its_project_from_the_root_or_its_folder(tmp_path, monkeypatch, where):
+    root = _project(tmp_path)
+    monkeypatch.chdir(root / where)
+    s = notebook_settings("", month="", data_dir="")
+    assert s.params_dir == root / "params" and s.data_dir == root / "data" / "client"
+    assert s.month == "2026-09" and s.out_dir == root / "reports"
+    # a relative path parameter is read from the project folder, wherever papermill runs
+    assert notebook_settings("", data_dir="data/other").data_dir == root / "data" / "other"
+    assert notebook_settings("params").params_dir == root / "params"
+    # what notebooks made from the older template say: the project's params/ too
+    assert notebook_settings("../params").params_dir == root / "params"
+
+
+def test_a_bad_notebook_parameter_is_blamed_on_the_parameter_not_run_yaml(tmp_path, monkeypatch):
+    root = _project(tmp_path)
+    monkeypatch.chdir(root)
+    with pytest.raises(ConfigError) as info:
+        notebook_settings("", month="2026-8")
+    message = str(info.value)
+    assert message.startswith("notebook parameter (papermill -p or the parameters cell): month")
+    assert "run.yaml" not in message
+    with pytest.raises(ConfigError) as info:
+        notebook_settings("", data_dir="data/missing")
+    message = str(info.value)
+    assert message.startswith("notebook parameter") and str(root / "data" / "missing") in message
+    assert f"read from the project folder {root}" in message and "--data" not in message
+    # a bad value in run.yaml is blamed on run.yaml
+    (root / "params" / "run.yaml").write_text("month: 2026-9\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=f"^{root / 'params' / 'run.yaml'}: month"):
+        notebook_settings("")
+
+
+def test_a_bad_flag_is_blamed_on_the_command_line(tmp_path):
+    params = _params(tmp_path, "month: 2026-09\n")
+    with pytest.raises(ConfigError, match="^command-line flag: month: '2026-8' is not a month"):
+        load_settings(params, {"month": "2026-8"})
+
+
+def test_a_params_dir_without_run_yaml_is_an_error_naming_it(tmp_path, monkeypatch):
+    root = _project(tmp_path)
+    monkeypatch.chdir(root)
+    (root / "empty").mkdir()
+    with pytest.raises(ConfigError, match="run.yaml does not exist"):
+        notebook_settings("empty")
 
 
 # ----------------------------------------------------------------------------- parse_as_of

@@ -10,6 +10,7 @@ import pytest
 from helpers import ROOT, make_project, snapshot
 
 from maops_utils import cli
+from maops_utils.kernels import KernelPool
 
 import handmade
 
@@ -52,9 +53,12 @@ def test_fatal_input_gives_a_clear_error_and_writes_nothing(case, tmp_path, caps
     monkeypatch.chdir(tmp_path)
     data, project, out, argv = prepare(tmp_path, case)
     before = snapshot(data, project)
+    started = []
+    monkeypatch.setattr(KernelPool, "for_run", lambda *a, **k: started.append(a))
     code = cli.main(argv)
     err = capsys.readouterr().err
     assert code == case.exit, err
+    assert started == []  # bad input or settings are reported before any kernel starts
     for fragment in case.says:
         assert fragment in err, f"{fragment!r} not in: {err}"
     assert "Traceback" not in err

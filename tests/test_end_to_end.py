@@ -3,11 +3,13 @@
 import json
 import math
 import shutil
+import subprocess
+import sys
 
 import nbformat
 import pandas as pd
 import pytest
-from helpers import add_broken_notebook, make_project, maops, snapshot
+from helpers import ROOT, add_broken_notebook, make_project, maops, snapshot
 
 from maops_utils.catalogue import CORE_METRICS
 
@@ -398,3 +400,46 @@ def test_with_two_kernels_and_work_prepared_ahead_the_tables_are_the_same(publis
     month_dir = _run_prepared_ahead(published, tmp_path / "reports", jobs=2)
     ahead = json.loads((month_dir / "run.json").read_text(encoding="utf-8"))["prepared_ahead"]
     assert len(ahead) == 2 and all(done["problem"] is None for done in ahead.values())
+
+
+@pytest.mark.parametrize("where", [".", "notebooks"])
+def test_papermill_from_the_project_root_or_notebooks_gives_the_batchs_tables(
+    published, tmp_path, where
+):
+    out = tmp_path / "tables"
+    out.mkdir()
+    notebook = ROOT / "notebooks" / "01_kpi_evaluation.ipynb"
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "papermill",
+            str(notebook),
+            str(tmp_path / "executed.ipynb"),
+            "-p",
+            "month",
+            handmade.MONTH,
+            "-p",
+            "data_dir",
+            str(published["data"]),
+            "-p",
+            "as_of",
+            "2026-03-01 09:00",
+            "-p",
+            "output_dir",
+            str(out),
+            "-p",
+            "cache_dir",
+            "off",
+        ],  # fmt: skip
+        cwd=ROOT / where,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    written = sorted(p.name for p in out.glob("*.csv"))
+    assert {"trend.csv", "channels.csv", "campaigns.csv", "cohorts.csv"} <= set(written)
+    batch = published["out"] / handmade.MONTH
+    for name in written:
+        assert (out / name).read_bytes() == (batch / name).read_bytes(), name

@@ -26,9 +26,8 @@ MONTHS = ["2025-12", "2026-01", "2026-02"]
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    folder = handmade.write(tmp_path_factory.mktemp("handmade"))
-    return load_dataset(folder, as_of=pd.Timestamp("2026-03-01"))
+def dataset(handmade_ds):
+    return handmade_ds
 
 
 @pytest.fixture(scope="module")
@@ -111,8 +110,8 @@ def test_notebooks_declaring_the_engine_get_it(tmp_path):
         {"engine": "spark", "spark_master": "local[2]", "data_dir": str(tmp_path / "data"),
          "notebooks": "00_data_quality,01_kpi_evaluation"},
     )  # fmt: skip
-    rv = SimpleNamespace(month="2026-01", products=["A", "B"])
-    jobs = runner.plan_jobs(settings, rv, pd.Timestamp("2026-03-01"))
+    inputs = SimpleNamespace(month="2026-01", dataset=SimpleNamespace(products=["A", "B"]))
+    jobs = runner.plan_jobs(settings, inputs, pd.Timestamp("2026-03-01"))
     by_name = {job.name: job.parameters for job in jobs}
     assert by_name["01_kpi_evaluation"]["engine"] == "spark"
     assert by_name["01_kpi_evaluation"]["spark_master"] == "local[2]"

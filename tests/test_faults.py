@@ -124,6 +124,7 @@ def test_recovery_puts_back_a_report_left_aside_by_a_killed_publish(tmp_path):
     assert io.recover_dir(tmp_path / "2026-01") == []  # nothing left to do
 
 
+@pytest.mark.slow
 def test_a_parameter_crafted_as_code_is_injected_as_a_string(tmp_path):
     nb = nbformat.v4.new_notebook()
     nb.metadata["kernelspec"] = {

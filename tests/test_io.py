@@ -289,10 +289,12 @@ def test_stream_csv_detects_cp932_after_a_clean_utf8_start(tmp_path, small_piece
 
 
 def test_stream_csv_staging_lives_with_the_dataset_and_goes_on_error(tmp_path, monkeypatch):
+    from maops_utils.store import spill_folder
     from maops_utils.validation import load_dataset
 
     import handmade
 
+    spill_folder()  # the process's DuckDB spill folder (one, made once) is not this test's
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path / "tmp"))
     (tmp_path / "tmp").mkdir()
     data = handmade.write(tmp_path / "data")

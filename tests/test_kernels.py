@@ -14,6 +14,7 @@ import pytest
 from maops_utils.kernels import Kernel, KernelPool, start_kernel
 
 ROOT = Path(__file__).resolve().parents[1]
+pytestmark = pytest.mark.slow  # real kernel processes
 
 
 def _run(kernel: Kernel, code: str) -> str:
@@ -80,6 +81,22 @@ def test_a_kernel_that_died_while_waiting_is_not_used(tmp_path):
         assert pool.take() is None
     finally:
         pool.close()
+
+
+def test_a_kernel_that_dies_while_importing_ahead_fails_at_once(tmp_path, monkeypatch):
+    import time
+
+    from maops_utils import kernels
+
+    # the kernel ends itself in the middle of its imports, as one killed or out of memory
+    monkeypatch.setattr(kernels, "preload_code", lambda notebook=None: "import os; os._exit(9)")
+    t0 = time.monotonic()
+    pool = KernelPool(tmp_path, first=1, expected=1)
+    try:
+        assert pool.take() is None  # the notebook gets a kernel of its own from papermill
+    finally:
+        pool.close()
+    assert time.monotonic() - t0 < 30  # not the start-up timeout (120 s)
 
 
 def test_close_stops_the_kernels_never_taken(tmp_path):

@@ -6,7 +6,6 @@ import sqlglot
 
 from maops_utils import metrics as mx
 from maops_utils.catalogue import CORE, CORE_METRICS
-from maops_utils.validation import load_dataset
 
 import handmade
 
@@ -14,9 +13,8 @@ AS_OF = pd.Timestamp("2026-03-01 00:00")
 
 
 @pytest.fixture(scope="module")
-def dataset(tmp_path_factory):
-    folder = handmade.write(tmp_path_factory.mktemp("handmade"))
-    return load_dataset(folder, as_of=AS_OF)
+def dataset(handmade_ds):  # validated as of AS_OF (conftest.py)
+    return handmade_ds
 
 
 def _value(frame, product, metric):

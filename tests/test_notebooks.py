@@ -98,7 +98,7 @@ def test_golden_copy_has_the_notebook_code():
 
 
 def test_golden_regression(nb_regression, tmp_path):
-    # executed in notebooks/ so that its relative params_dir resolves as in JupyterLab
+    # executed in notebooks/, as in JupyterLab: the notebook finds its project from there
     nb_regression.exec_cwd = str(NOTEBOOK.parent)
     nb_regression.exec_timeout = 300
     nb_regression.diff_ignore = (

@@ -99,7 +99,7 @@ def test_notebook_layout_follows_notebook_01():
     for line in (
         'month: str = ""',
         'data_dir: str = ""',
-        'params_dir: str = "../params"',
+        'params_dir: str = ""',
         'output_dir: str = ""',
         'locale: str = ""',
         'timezone: str = ""',

@@ -409,6 +409,7 @@ def test_reports_index_newest_first() -> None:
 # ------------------------------------------------------------- a really executed notebook
 
 
+@pytest.mark.slow
 def test_executed_notebook_renders_offline() -> None:
     """One end-to-end run through a real kernel (about 2 s): pandas table + matplotlib plot."""
     nbclient = pytest.importorskip("nbclient")

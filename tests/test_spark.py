@@ -29,6 +29,7 @@ import handmade
 _UNAVAILABLE = engines.spark_unavailable()
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.spark,
     pytest.mark.skipif(_UNAVAILABLE is not None, reason=f"Spark tests need Spark: {_UNAVAILABLE}"),
 ]
 
@@ -55,13 +56,6 @@ EDGE_OPPORTUNITIES = "O6,L5,B,2026-01-31 23:59:59,won,2026-01-31 23:59:59,\n"
 @pytest.fixture(scope="module")
 def spark():
     return engines.spark_session("local[2]")
-
-
-@pytest.fixture(scope="module")
-def handmade_ds(tmp_path_factory):
-    return load_dataset(
-        handmade.write(tmp_path_factory.mktemp("handmade")), as_of=pd.Timestamp("2026-03-01")
-    )
 
 
 @pytest.fixture(scope="module")
