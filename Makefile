@@ -50,7 +50,7 @@ test: $(DEV) ## run the whole test suite (unit, notebooks, end-to-end, conforman
 	$(PY) -m pytest -n $(TEST_JOBS) --dist loadfile
 
 test-fast: $(DEV) ## the fast tier: no kernel, browser or Spark; for every change
-	$(PY) -m pytest -m "not slow and not browser and not spark"
+	$(PY) -m pytest -n $(TEST_JOBS) -m "not slow and not browser and not spark"
 
 lint: $(DEV) ## ruff on code and notebooks; notebooks must be committed without outputs
 	$(VENV)/bin/ruff check maops_utils tests notebooks

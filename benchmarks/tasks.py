@@ -46,6 +46,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from maops_utils import relations
+
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
@@ -196,7 +198,7 @@ def task_maops_scan(data: Path, month: str, phases: dict) -> pd.DataFrame:
         "CREATE VIEW opportunities_input AS SELECT opportunity_id, lead_id, product, created_at, "
         f"status, closed_at, CAST(amount AS DOUBLE) AS amount FROM {p['opportunities']}"
     )
-    for name, sql in mx.VIEWS_SQL.items():
+    for name, sql in relations.VIEWS_SQL.items():
         con.execute(f"CREATE VIEW {name} AS {sql}")
     products = sorted(
         r[0]

@@ -15,11 +15,12 @@ from typing import Any
 
 import yaml
 
-from .config import bilingual, check_month, suggest
-from .errors import ConfigError
+from .config import bilingual
+from .core.errors import ConfigError, suggest
+from .core.months import check_month
+from .core.schema import TABLES
 from .io import load_yaml
-from .metrics import Count, Difference, Ratio, Spec, Sum
-from .schema import TABLES
+from .specs import Count, Difference, Ratio, Spec, Sum
 
 TIERS = ("KGI", "KPI")
 UNITS = ("count", "rate", "currency", "days")

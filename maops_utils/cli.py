@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from . import __version__
-from .errors import EXIT_INPUT, MaopsError
+from .core.errors import EXIT_INPUT, MaopsError
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -264,7 +264,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 
 def _cmd_sample(args: argparse.Namespace) -> int:
-    from .errors import ConfigError
+    from .core.errors import ConfigError
     from .sample import generate_sample, write_sample
 
     kwargs = {"months": args.months, "seed": args.seed, "end_month": args.end_month}

@@ -40,13 +40,14 @@ import numpy as np
 import pandas as pd
 from scipy.stats import fisher_exact
 
-from . import engines, funnel, kpi
+from . import engines, funnel, kpi, relations
 from . import metrics as mx
-from .config import suggest
-from .errors import ConfigError
-from .i18n import t
-from .schema import ALL
-from .stats import wilson_interval
+from .core.errors import ConfigError, suggest
+from .core.i18n import t
+from .core.months import month_bounds, month_range
+from .core.schema import ALL
+from .core.stats import wilson_interval
+from .specs import Spec
 from .validation import Dataset
 
 REST = "rest"
@@ -131,17 +132,17 @@ class Window:
 
     @property
     def start(self) -> pd.Timestamp:
-        return mx.month_bounds(self.months[0])[0]
+        return month_bounds(self.months[0])[0]
 
     @property
     def cutoff(self) -> pd.Timestamp:
-        return mx.month_bounds(self.month)[1]
+        return month_bounds(self.month)[1]
 
     @property
     def mature_months(self) -> tuple[str, ...]:
         """Cohort months whose last lead had N days before the cut-off."""
         span = pd.Timedelta(days=self.days)
-        return tuple(m for m in self.months if mx.month_bounds(m)[1] + span <= self.cutoff)
+        return tuple(m for m in self.months if month_bounds(m)[1] + span <= self.cutoff)
 
     @property
     def last_mql(self) -> pd.Timestamp:
@@ -169,7 +170,7 @@ def comparison_window(month: str, months: int = 12, window_days: int = 90) -> Wi
         )
     if isinstance(window_days, bool) or not isinstance(window_days, int) or window_days < 1:
         raise ConfigError(f"window_days: {window_days!r} must be a whole number of days >= 1")
-    return Window(month, tuple(mx.month_range(month, months)), window_days)
+    return Window(month, tuple(month_range(month, months)), window_days)
 
 
 def parse_products(products: str | Sequence[str], available: Sequence[str]) -> list[str]:
@@ -376,7 +377,7 @@ def window_counts(
     window: Window,
     products: Sequence[str],
     *,
-    specs: dict[str, mx.Spec] | None = None,
+    specs: dict[str, Spec] | None = None,
     con=None,
     engine: str | engines.Engine | None = None,
 ) -> pd.DataFrame:
@@ -408,7 +409,7 @@ def _rows(
     on `engine` (`engines.run_query`: transpiled for it; DuckDB in this process by default)."""
     if con is not None:
         return con.execute(sql).df()
-    return engines.run_query(dataset, lambda dialect: mx.to_dialect(sql, dialect), engine)
+    return engines.run_query(dataset, lambda dialect: relations.to_dialect(sql, dialect), engine)
 
 
 def mql_to_sql_counts(
@@ -420,13 +421,13 @@ def mql_to_sql_counts(
 SELECT m.product,
   COUNT(*) AS n,
   CAST(SUM(CASE WHEN s.entered_at <= m.entered_at + INTERVAL 1 DAY * {window.days}
-    AND s.entered_at < {mx.timestamp_literal(window.cutoff)} THEN 1 ELSE 0 END) AS BIGINT)
+    AND s.entered_at < {relations.timestamp_literal(window.cutoff)} THEN 1 ELSE 0 END) AS BIGINT)
     AS successes
 FROM first_stages AS m
 LEFT JOIN first_stages AS s ON s.lead_id = m.lead_id AND s.stage = 'sql'
 WHERE m.stage = 'mql'
-  AND m.entered_at >= {mx.timestamp_literal(window.start)}
-  AND m.entered_at <= {mx.timestamp_literal(window.last_mql)}
+  AND m.entered_at >= {relations.timestamp_literal(window.start)}
+  AND m.entered_at <= {relations.timestamp_literal(window.last_mql)}
 GROUP BY m.product
 """
     return _rows(dataset, sql, con=con, engine=engine)
@@ -485,7 +486,7 @@ class ProductComparison:
     rates: pd.DataFrame  # product, metric, successes, n
     tests: pd.DataFrame  # `compare_rates`
     counts: pd.DataFrame  # product, metric, value: core counts summed over the window
-    specs: dict[str, mx.Spec] | None = None
+    specs: dict[str, Spec] | None = None
     locale: str = "ja"
     currency: str = "JPY"
     labels: dict[str, str] = dataclasses.field(default_factory=dict)  # count metric -> label
@@ -566,7 +567,7 @@ def compare_products(
     window_days: int = 90,
     min_n: int = 30,
     min_ready: int = MIN_READY_DEFAULT,
-    specs: dict[str, mx.Spec] | None = None,
+    specs: dict[str, Spec] | None = None,
     labels: dict[str, str] | None = None,
     locale: str = "ja",
     currency: str = "JPY",
@@ -600,7 +601,7 @@ def compare_products(
     window = comparison_window(month, months, window_days)
     alpha = _check_alpha(alpha)
     # plain DuckDB: one connection for the three queries; an engine holds its own
-    con = None if _on_engine(engine) else mx.connect(dataset)
+    con = None if _on_engine(engine) else relations.connect(dataset)
     try:
         counts = window_counts(dataset, window, chosen, specs=specs, con=con, engine=engine)
         mql_sql = mql_to_sql_counts(dataset, window, con=con, engine=engine)
@@ -706,8 +707,8 @@ def mql_quality(cmp: ProductComparison) -> pd.DataFrame:
 
 def _lead_query(window: Window) -> str:
     mature = window.mature_months
-    mature_end = mx.month_bounds(mature[-1])[1] if mature else window.start
-    ts = mx.timestamp_literal
+    mature_end = month_bounds(mature[-1])[1] if mature else window.start
+    ts = relations.timestamp_literal
     types = ", ".join(f"'{a}'" for a in ACQUISITION_TYPES)
     return f"""
 WITH acq AS (

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import difflib
 import re
 from dataclasses import dataclass, fields
 from pathlib import Path
@@ -10,12 +9,12 @@ from typing import Any
 
 import pandas as pd
 
-from .errors import ConfigError
+from .core.errors import ConfigError, suggest
+from .core.months import check_month
 from .io import ENCODINGS, load_yaml
 
 PACKAGE_DIR = Path(__file__).resolve().parent
 LOCALES = ("ja", "en")
-MONTH_RE = re.compile(r"^\d{4}-(0[1-9]|1[0-2])$")
 # Where the metric SQL runs (maops_utils/engines.py, docs/scale.md) and the Spark masters
 # accepted: local[N] / local[*], spark://, yarn, k8s://, or a Spark Connect URL sc://.
 ENGINES = ("duckdb", "spark")
@@ -40,18 +39,6 @@ def project_root(start: Path | None = None) -> Path:
         "cannot find the maops project folder (a folder with params/ and pyproject.toml); "
         "run from inside the project or pass --params DIR"
     )
-
-
-def suggest(name: str, known: list[str]) -> str:
-    """ "; did you mean 'x'?" for the closest known name, or ""."""
-    close = difflib.get_close_matches(name, known, n=1)
-    return f"; did you mean '{close[0]}'?" if close else ""
-
-
-def check_month(value: str, where: str = "month") -> str:
-    if not isinstance(value, str) or not MONTH_RE.match(value):
-        raise ConfigError(f"{where}: '{value}' is not a month; write it as YYYY-MM, e.g. 2026-10")
-    return value
 
 
 @dataclass(frozen=True)

@@ -44,9 +44,9 @@ from typing import Any
 import pandas as pd
 import pyarrow as pa
 
-from . import metrics as mx
+from . import relations
 from .config import ENGINES, SPARK_MASTER_RE
-from .errors import EXIT_INPUT, MaopsError
+from .core.errors import EXIT_INPUT, MaopsError
 from .validation import Dataset
 
 DEFAULT_SPARK_MASTER = "local[*]"
@@ -113,7 +113,7 @@ class DuckDBEngine(Engine):
 
     def __init__(self, dataset: Dataset):
         super().__init__(dataset)
-        self.con = mx.connect(dataset)
+        self.con = relations.connect(dataset)
 
     def run(self, sql: str) -> pd.DataFrame:
         return self.con.execute(sql).df()
@@ -153,11 +153,11 @@ class SparkEngine(Engine):
             for key, value in SPARK_SQL_CONF.items():
                 session.conf.set(key, value)
             with _quiet():
-                for name, cols in mx.ENGINE_COLUMNS.items():
+                for name, cols in relations.ENGINE_COLUMNS.items():
                     self._table(name, cols).createOrReplaceTempView(name)
                     self.views.append(name)
-                for name, sql in mx.VIEWS_SQL.items():
-                    spark_sql = mx.to_dialect(sql, "spark")
+                for name, sql in relations.VIEWS_SQL.items():
+                    spark_sql = relations.to_dialect(sql, "spark")
                     session.sql(f"CREATE OR REPLACE TEMP VIEW {name} AS {spark_sql}")
                     self.views.append(name)
         except BaseException:
@@ -170,7 +170,7 @@ class SparkEngine(Engine):
         (local mode) reads it from a Parquet file DuckDB writes into a private temporary
         folder, removed on close; another Spark (a cluster, Spark Connect) receives it as
         Arrow. A table in pandas is sent as Arrow."""
-        source = mx._SOURCE.get(name, name)
+        source = relations.SOURCE_TABLES.get(name, name)
         if not self.dataset.in_store(source):
             return self.session.createDataFrame(arrow_table(self.dataset[source][columns]))
         if not _reads_local_files(self.session):

@@ -56,9 +56,10 @@ import numpy as np
 import pandas as pd
 
 from . import engines
-from .metrics import month_bounds, month_range, timestamp_literal, to_dialect
-from .schema import ALL
-from .stats import wilson_interval
+from .core.months import month_bounds, month_range
+from .core.schema import ALL
+from .core.stats import wilson_interval
+from .relations import timestamp_literal, to_dialect
 from .validation import Dataset
 
 FUNNEL_STAGES: tuple[str, ...] = ("mql", "sql", "won")

@@ -26,8 +26,8 @@ import pyarrow.feather as feather
 import pyarrow.parquet as pq
 import yaml
 
-from .errors import ConfigError, DataContractError, Finding, RunInProgress
-from .schema import TABLES
+from .core.errors import ConfigError, DataContractError, Finding, RunInProgress
+from .core.schema import TABLES
 
 ENCODINGS = ("auto", "utf-8", "utf-8-sig", "cp932", "shift_jis")
 _MONTH_DIR = re.compile(r"\d{4}-(0[1-9]|1[0-2])")

@@ -23,11 +23,12 @@ import pandas as pd
 from . import engines
 from . import metrics as mx
 from .catalogue import Catalogue, load_catalogue
-from .config import Funnel, RunSettings, check_month, default_funnel, load_funnel
-from .errors import ConfigError, Finding
-from .metrics import Ratio
-from .schema import ALL
-from .stats import wilson_interval
+from .config import Funnel, RunSettings, default_funnel, load_funnel
+from .core.errors import ConfigError, Finding
+from .core.months import check_month, month_bounds, month_range, shift_month
+from .core.schema import ALL
+from .core.stats import wilson_interval
+from .specs import Ratio
 from .validation import Dataset, load_dataset
 
 CONTRACT_COLUMNS = ["month", "product", "metric", "value", "target", "attainment"]
@@ -95,10 +96,6 @@ def resolve_month(dataset: Dataset, month: str | None, now: pd.Timestamp) -> str
     return month
 
 
-def shift_month(month: str, by: int) -> str:
-    return str(pd.Period(month, freq="M") + by)
-
-
 # ---------------------------------------------------------------- the review
 
 
@@ -160,7 +157,7 @@ def review(
     run: "duckdb", "spark" (an engine opened per query), an `engines.Engine` opened for
     `dataset` (left open), or None for the current `engines.use_engine` block, else DuckDB.
     """
-    months = mx.month_range(month, max(trend_months, 1))
+    months = month_range(month, max(trend_months, 1))
     wanted = sorted(set(months) | {shift_month(month, -1), shift_month(month, -12)})
     specs = catalogue.specs
     values = mx.compute_metrics(dataset, wanted, specs=specs, names=list(specs), engine=engine)
@@ -441,7 +438,7 @@ def campaign_costs(dataset: Dataset, month: str) -> tuple[pd.DataFrame, int]:
     placed = start.notna()
     lo, hi = start.where(start <= end, end), end.where(start <= end, start)
     days = (hi - lo).dt.days + 1
-    m0, m1 = mx.month_bounds(month)
+    m0, m1 = month_bounds(month)
     overlap_lo = lo.where(lo > m0, m0)
     overlap_hi = hi.where(hi < m1 - pd.Timedelta(days=1), m1 - pd.Timedelta(days=1))
     overlap = ((overlap_hi - overlap_lo).dt.days + 1).clip(lower=0)

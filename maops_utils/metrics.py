@@ -1,4 +1,4 @@
-"""The metric engine: declarative specs compiled to SQL and run in DuckDB.
+"""The metrics: declarative specs (`specs`) compiled to SQL and computed, in DuckDB or Spark.
 
 Each metric is a small spec (`Count`, `Sum`, `Difference`, `Ratio`), declared in the KPI
 catalogue (`catalogue/core.yaml` for the contract's core metrics, `params/kpis.yaml` for a
@@ -10,102 +10,20 @@ are arithmetic on the aggregated counts. pandas only ever sees the aggregated ro
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
-from dataclasses import dataclass
 
 import duckdb
 import numpy as np
 import pandas as pd
-import sqlglot
 
-from .schema import ALL
-from .store import database
+from . import engines
+from .catalogue import CORE, CORE_METRICS
+from .core.months import month_bounds
+from .core.schema import ALL
+from .relations import ENGINE_COLUMNS, VIEWS_SQL, connect, timestamp_literal, to_dialect
+from .specs import Count, Difference, Filter, Ratio, Spec, Sum
 from .validation import Dataset
 
-Filter = tuple[str, tuple[str, ...]]
-
-
-@dataclass(frozen=True)
-class Count:
-    """Rows of `table` whose `time` falls in the month, optionally distinct on `distinct`."""
-
-    table: str
-    time: str
-    where: tuple[Filter, ...] = ()
-    distinct: tuple[str, ...] = ()
-
-
-@dataclass(frozen=True)
-class Sum:
-    """Sum of `column` over rows of `table` whose `time` falls in the month (0 when none)."""
-
-    table: str
-    time: str
-    column: str
-    where: tuple[Filter, ...] = ()
-
-
-@dataclass(frozen=True)
-class Difference:
-    minuend: str
-    subtrahend: str
-
-
-@dataclass(frozen=True)
-class Ratio:
-    """numerator / denominator; empty (NaN) when the denominator is 0."""
-
-    numerator: str
-    denominator: str
-
-
-Spec = Count | Sum | Difference | Ratio
-
-
-# ---------------------------------------------------------------- months
-
-
-def month_bounds(month: str) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """Half-open local-time interval [first day 00:00, first day of next month 00:00)."""
-    start = pd.Timestamp(f"{month}-01")
-    return start, start + pd.offsets.MonthBegin(1)
-
-
-def month_range(last: str, n: int) -> list[str]:
-    """The `n` months ending with `last`, oldest first."""
-    end = pd.Period(last, freq="M")
-    return [str(end - i) for i in range(n - 1, -1, -1)]
-
-
-def month_labels(times: pd.Series) -> pd.Series:
-    """The month "YYYY-MM" of each timestamp (missing where it is), indexed like `times`:
-    `dt.strftime("%Y-%m")`, formatting each distinct month once instead of every row."""
-    present = times.notna().to_numpy()
-    codes = np.zeros(len(times), dtype="int64")
-    codes[present] = (
-        times.dt.year.to_numpy()[present].astype("int64") * 12
-        + times.dt.month.to_numpy()[present].astype("int64")
-        - 1
-    )
-    months, at = np.unique(codes[present], return_inverse=True)
-    labels = np.full(len(times), None, dtype=object)
-    labels[present] = np.array([f"{m // 12:04d}-{m % 12 + 1:02d}" for m in months], dtype=object)[
-        at
-    ]
-    return pd.Series(labels, index=times.index, dtype="str")
-
-
 # ---------------------------------------------------------------- SQL
-
-
-def timestamp_literal(value: pd.Timestamp) -> str:
-    return f"TIMESTAMP '{value:%Y-%m-%d %H:%M:%S}'"
-
-
-def to_dialect(sql: str, dialect: str) -> str:
-    """SQL written in DuckDB's dialect, transpiled by SQLGlot for another engine."""
-    if dialect == "duckdb":
-        return sql
-    return ";\n".join(sqlglot.transpile(sql, read="duckdb", write=dialect))
 
 
 def _literal(value: str) -> str:
@@ -227,84 +145,6 @@ def compile_base_query(
     return to_dialect("\nUNION ALL\n".join(parts), dialect)
 
 
-# Views every engine is given. Every table carries the dimensions a report groups by: the
-# lead's product and lead_source (an opportunity keeps its own product; one without a known
-# lead is `sales_sourced`). `first_stages` is where "metrics use the first entry" lives.
-SALES_SOURCED = "sales_sourced"
-VIEWS_SQL = {
-    "activities": (
-        "SELECT a.*, l.product, l.lead_source "
-        "FROM activities_input AS a JOIN leads AS l ON a.lead_id = l.lead_id"
-    ),
-    "first_stages": (
-        "SELECT s.lead_id, s.stage, MIN(s.changed_at) AS entered_at, l.product, l.lead_source "
-        "FROM stage_changes AS s JOIN leads AS l ON s.lead_id = l.lead_id "
-        "GROUP BY s.lead_id, s.stage, l.product, l.lead_source"
-    ),
-    "opportunities": (
-        f"SELECT o.*, COALESCE(l.lead_source, '{SALES_SOURCED}') AS lead_source "
-        "FROM opportunities_input AS o LEFT JOIN leads AS l ON o.lead_id = l.lead_id"
-    ),
-}
-
-
-ENGINE_COLUMNS = {
-    "leads": ["lead_id", "created_at", "product", "lead_source"],
-    "activities_input": ["lead_id", "activity_type", "occurred_at", "campaign_id", "category"],
-    "stage_changes": ["lead_id", "stage", "changed_at"],
-    "opportunities_input": [
-        "opportunity_id",
-        "lead_id",
-        "product",
-        "created_at",
-        "status",
-        "closed_at",
-        "amount",
-    ],
-}
-_SOURCE = {"activities_input": "activities", "opportunities_input": "opportunities"}
-
-
-def _tables_for_engine(dataset: Dataset) -> dict[str, pd.DataFrame]:
-    return {name: dataset[_SOURCE.get(name, name)][cols] for name, cols in ENGINE_COLUMNS.items()}
-
-
-def connect(dataset: Dataset) -> duckdb.DuckDBPyConnection:
-    """An in-process DuckDB holding the dataset's tables and the metric views.
-
-    When the dataset keeps its activities in its DuckDB store (validation.BULK_TABLES), the
-    connection is a cursor on that store and reads them where they are: only the small tables
-    are copied in, as temporary tables that vanish when the connection is closed. Every
-    `activities_input` row carries `_row`, its position in the file, to break ties stably."""
-    if "activities" in dataset.lazy and dataset.store is not None:
-        con = dataset.store.cursor()
-        for name, cols in ENGINE_COLUMNS.items():
-            if name == "activities_input":
-                continue
-            con.register(f"{name}_df", dataset[_SOURCE.get(name, name)][cols])
-            con.execute(f"CREATE TEMP TABLE {name} AS SELECT * FROM {name}_df")
-            con.unregister(f"{name}_df")
-        cut = " WHERE lead_id IN (SELECT lead_id FROM leads)" if dataset.sliced else ""
-        cols = ", ".join(["_row", *ENGINE_COLUMNS["activities_input"]])
-        con.execute(
-            f"CREATE TEMP VIEW activities_input AS SELECT {cols} "
-            f"FROM main.{dataset.lazy['activities']}{cut}"
-        )
-        for name, sql in VIEWS_SQL.items():
-            con.execute(f"CREATE TEMP VIEW {name} AS {sql}")
-        return con
-    con = database()
-    for name, frame in _tables_for_engine(dataset).items():
-        if name == "activities_input":
-            frame = frame.assign(_row=np.arange(len(frame), dtype="int64"))
-        con.register(f"{name}_df", frame)
-        con.execute(f"CREATE TABLE {name} AS SELECT * FROM {name}_df")
-        con.unregister(f"{name}_df")
-    for name, sql in VIEWS_SQL.items():
-        con.execute(f"CREATE VIEW {name} AS {sql}")
-    return con
-
-
 def _derive(wide: pd.DataFrame, specs: Mapping[str, Spec]) -> pd.DataFrame:
     for name, spec in specs.items():
         if isinstance(spec, Difference):
@@ -352,8 +192,6 @@ def _query_months(
     engine: str | object | None,
 ) -> pd.DataFrame:
     """The base rows of `months` (sorted), from one query over the months they span."""
-    from . import engines
-
     start, end = month_bounds(months[0])[0], month_bounds(months[-1])[1]
     leased = None if con is not None else engines.lease(dataset, engine)
     if leased is not None:
@@ -407,8 +245,6 @@ def compute_metrics(
         Long frame `month, *dims, metric, value`; rates are NaN where the denominator is 0.
     """
     if specs is None or names is None:
-        from .catalogue import CORE, CORE_METRICS
-
         specs = specs if specs is not None else {n: k.spec for n, k in CORE.items()}
         names = names if names is not None else CORE_METRICS
     names = list(names)
@@ -416,8 +252,6 @@ def compute_metrics(
     columns = ["month", *dims, "metric", "value"]
     if not months:
         return pd.DataFrame(columns=columns)
-    from . import engines  # imported here: engines builds on this module
-
     if con is not None and engine not in (None, "duckdb"):
         raise ValueError("give either con (a DuckDB connection) or engine, not both")
     name = "duckdb" if con is not None else engines.engine_name(engine)

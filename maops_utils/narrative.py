@@ -15,9 +15,9 @@ import pandas as pd
 
 from .catalogue import SOURCES, Catalogue, Kpi
 from .config import Funnel
-from .i18n import format_ratio, format_value, t
-from .metrics import Count, Difference, Ratio, Sum
-from .schema import ALL
+from .core.i18n import format_ratio, format_value, t
+from .core.schema import ALL
+from .specs import Count, Difference, Ratio, Sum
 
 if TYPE_CHECKING:
     from .kpi import KpiReview

@@ -9,7 +9,7 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from .i18n import t
+from .core.i18n import t
 
 # Figures are built without pyplot so that none is left open: a notebook displays the returned
 # figure exactly once, and batch runs keep no global figure state.

@@ -11,11 +11,11 @@ import pandas as pd
 
 from . import dedupe
 from .config import RunSettings
-from .errors import Finding
-from .i18n import t
+from .core.errors import Finding
+from .core.i18n import t
+from .core.months import month_range
+from .core.schema import TABLES
 from .kpi import resolve_month
-from .metrics import month_range
-from .schema import TABLES
 from .validation import Dataset, load_dataset
 
 # The timestamp that places a row of each table in a month.

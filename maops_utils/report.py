@@ -37,6 +37,7 @@ from pygments.formatters import HtmlFormatter
 from traitlets.config import Config
 
 from . import __version__
+from .core.months import check_month
 from .notebook_format import HTMLExporter, nbformat
 
 __all__ = ["notebook_to_html", "render_month_index", "render_reports_index"]
@@ -125,8 +126,6 @@ _LABELS: dict[str, dict[str, str]] = {
     },
 }
 
-_MONTH_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
-
 
 # --------------------------------------------------------------------------- helpers
 
@@ -136,13 +135,6 @@ def _labels(lang: str) -> dict[str, str]:
         return _LABELS[lang]
     except KeyError:
         raise ValueError(f"unsupported lang {lang!r}; use one of {sorted(_LABELS)}") from None
-
-
-def _check_month(month: str) -> re.Match[str]:
-    m = _MONTH_RE.match(month) if isinstance(month, str) else None
-    if m is None:
-        raise ValueError(f"month must look like YYYY-MM, got {month!r}")
-    return m
 
 
 def _timestamp(generated_at: str | None) -> str:
@@ -487,7 +479,7 @@ def render_month_index(
     ``findings``: dicts with ``severity``, ``table``, ``message``, ``count`` (section left
     out when None).  Every value is HTML-escaped.
     """
-    _check_month(month)
+    check_month(month)
     t = _labels(lang)
     title = t["month_title"].format(month=month)
     parts: list[str] = []
@@ -559,7 +551,7 @@ def render_reports_index(
     Duplicates are listed once; a month not shaped ``YYYY-MM`` raises ``ValueError``.
     """
     t = _labels(lang)
-    newest_first = sorted({_check_month(m).group(0) for m in months}, reverse=True)
+    newest_first = sorted({check_month(m) for m in months}, reverse=True)
     if newest_first:
         items = []
         for month in newest_first:

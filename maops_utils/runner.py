@@ -24,10 +24,10 @@ import pyarrow.compute as pc
 
 from . import __version__, io, kpi
 from .ahead import NEEDS, Ahead, done_mark, worth_it
-from .config import RunSettings, suggest
-from .errors import ConfigError, MaopsError, NotEnoughData
+from .config import RunSettings
+from .core.errors import ConfigError, MaopsError, NotEnoughData, suggest
+from .core.i18n import format_ratio, format_value, t
 from .facts import MonthFacts
-from .i18n import format_ratio, format_value, t
 from .kernels import Kernel, KernelPool, kernel_manager_class
 
 if TYPE_CHECKING:

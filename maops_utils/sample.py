@@ -1501,7 +1501,7 @@ def write_sample(
     folders written, in table order.
     """
     from . import io
-    from .errors import ConfigError
+    from .core.errors import ConfigError
 
     partitioned = tuple(dict.fromkeys(partition_months))
     unknown = [t for t in partitioned if t not in tables or t not in MONTH_COLUMNS]

@@ -32,8 +32,8 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from .core.schema import TABLES
 from .io import RawTable, ScanTable, read_cache_meta
-from .schema import TABLES
 
 # What Python's str.strip() removes, so trimming in SQL equals trimming in pandas.
 WHITESPACE = (
@@ -245,7 +245,7 @@ class BulkTable:
                 cur.execute(f"CREATE TABLE {self.src} AS SELECT * FROM frame_in")
                 cur.unregister("frame_in")
         except duckdb.Error as exc:
-            from .errors import DataContractError, Finding
+            from .core.errors import DataContractError, Finding
 
             raise DataContractError(
                 [Finding("error", self.name, f"cannot be read ({exc})", file=str(raw.path))]

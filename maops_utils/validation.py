@@ -24,7 +24,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .errors import DataContractError, Finding
+from .core.errors import DataContractError, Finding
+from .core.schema import ACTIVITY_TYPES, ALL, OPPORTUNITY_STATUSES, STAGES, TABLES, UNKNOWN_SOURCE
 from .facts import MonthFacts
 from .io import (
     CHECKSUMS_FILE,
@@ -45,7 +46,6 @@ from .io import (
     source_digest,
     write_arrow_atomic,
 )
-from .schema import ACTIVITY_TYPES, ALL, OPPORTUNITY_STATUSES, STAGES, TABLES, UNKNOWN_SOURCE
 from .store import (
     CACHE_FORMAT,
     BulkTable,

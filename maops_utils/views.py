@@ -9,9 +9,9 @@ import pandas as pd
 from IPython.display import HTML, Markdown
 
 from . import kpi
-from .errors import Finding
-from .i18n import format_ratio, format_value, t
-from .schema import ALL
+from .core.errors import Finding
+from .core.i18n import format_ratio, format_value, t
+from .core.schema import ALL
 
 
 def _pct(value: float) -> str:
@@ -659,7 +659,7 @@ def scoring_products(
 ) -> pd.DataFrame:
     """Per product: observed and expected success rate, their ratio and verdict, the backtest
     AUC of both models and the recommended thresholds."""
-    from .stats import wilson_interval
+    from .core.stats import wilson_interval
 
     loc = study.locale
     rec = study.recommendations.set_index(["model", "product"])["recommended"]

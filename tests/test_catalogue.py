@@ -10,7 +10,8 @@ import pytest
 from maops_utils import kpi
 from maops_utils import metrics as mx
 from maops_utils.catalogue import CORE, CORE_METRICS, Kpi, load_catalogue
-from maops_utils.errors import ConfigError
+from maops_utils.core.errors import ConfigError
+from maops_utils.core.months import month_bounds
 from maops_utils.validation import load_dataset
 
 import handmade
@@ -255,7 +256,7 @@ def test_custom_definitions_transpile_to_spark(tmp_path):
     import sqlglot
 
     cat = load_catalogue(_params(tmp_path, CUSTOM))
-    start, end = mx.month_bounds("2026-01")
+    start, end = month_bounds("2026-01")
     sql = mx.compile_base_query(cat.specs, start, end, dialect="spark")
     assert sqlglot.parse(sql, read="spark")
 

@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 
 from maops_utils import compare, plots
-from maops_utils.errors import ConfigError
+from maops_utils.core.errors import ConfigError
 from maops_utils.validation import Dataset, load_dataset
 
 # ---------------------------------------------------------------- statistics

@@ -9,13 +9,13 @@ import pytest
 
 from maops_utils import config
 from maops_utils.config import (
-    check_month,
     load_settings,
     notebook_settings,
     parse_as_of,
     project_root,
 )
-from maops_utils.errors import ConfigError
+from maops_utils.core.errors import ConfigError
+from maops_utils.core.months import check_month
 
 
 def _params(tmp_path: Path, run_yaml: str | None = None, kpis_yaml: str | None = None) -> Path:

@@ -13,11 +13,11 @@ import pyarrow.parquet as pq
 import pytest
 from helpers import make_project
 
-from maops_utils import cli, engines, funnel, kpi, runner
+from maops_utils import cli, engines, funnel, kpi, relations, runner
 from maops_utils import metrics as mx
 from maops_utils.catalogue import load_catalogue
 from maops_utils.config import load_settings
-from maops_utils.errors import ConfigError
+from maops_utils.core.errors import ConfigError
 from maops_utils.validation import load_dataset
 
 import handmade
@@ -179,7 +179,7 @@ def test_wrong_engine_arguments(dataset):
     with pytest.raises(ValueError, match="unknown engine"):
         with engines.use_engine("sqlite"):
             pass
-    con = mx.connect(dataset)
+    con = relations.connect(dataset)
     try:
         with pytest.raises(ValueError, match="either con"):
             mx.compute_metrics(dataset, MONTHS, con=con, engine="spark")
@@ -194,7 +194,7 @@ def test_run_query_compiles_for_the_engine(dataset):
     def ordered(frame: pd.DataFrame) -> pd.DataFrame:  # the query has no ORDER BY
         return frame.sort_values(list(frame.columns)).reset_index(drop=True)
 
-    con = mx.connect(dataset)
+    con = relations.connect(dataset)
     try:
         direct = ordered(con.execute(build("duckdb")).df())
     finally:
@@ -314,7 +314,7 @@ def test_activities_leave_the_store_as_typed_arrow_and_parquet(tmp_path):
     folder = handmade.write(tmp_path / "data")
     ds = load_dataset(folder, as_of=pd.Timestamp("2026-03-01"))
     loaded = load_dataset(folder, as_of=pd.Timestamp("2026-03-01"))
-    cols = mx.ENGINE_COLUMNS["activities_input"]
+    cols = relations.ENGINE_COLUMNS["activities_input"]
 
     def rows(table: pa.Table) -> pd.DataFrame:
         return table.to_pandas().sort_values(cols).reset_index(drop=True)

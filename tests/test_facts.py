@@ -7,6 +7,7 @@ import pytest
 
 from maops_utils import metrics as mx
 from maops_utils.catalogue import CORE, CORE_METRICS
+from maops_utils.specs import Count
 from maops_utils.validation import load_dataset
 
 import handmade
@@ -128,9 +129,7 @@ def test_a_changed_definition_is_queried_afresh(data, tmp_path):
     cache = tmp_path / "cache"
     specs = {n: k.spec for n, k in CORE.items()}
     _metrics(load_dataset(data, as_of=AS_OF, cache_dir=cache), specs=specs, names=CORE_METRICS)
-    specs["email_sends"] = mx.Count(
-        "activities", "occurred_at", (("activity_type", ("email_open",)),)
-    )
+    specs["email_sends"] = Count("activities", "occurred_at", (("activity_type", ("email_open",)),))
     dataset = load_dataset(data, as_of=AS_OF, cache_dir=cache)
     got = _metrics(dataset, specs=specs, names=["email_sends"])
     assert dataset.facts.read == 0

@@ -13,7 +13,7 @@ import pytest
 from helpers import ROOT, snapshot
 
 from maops_utils import io
-from maops_utils.errors import RunInProgress
+from maops_utils.core.errors import RunInProgress
 from maops_utils.runner import _execute
 
 import handmade

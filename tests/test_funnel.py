@@ -51,7 +51,7 @@ import pytest
 import sqlglot
 
 from maops_utils import funnel
-from maops_utils.stats import wilson_interval
+from maops_utils.core.stats import wilson_interval
 from maops_utils.validation import Dataset, load_dataset
 
 LEADS = """lead_id,created_at,product,lead_source

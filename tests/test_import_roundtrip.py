@@ -617,7 +617,7 @@ def test_import_writes_a_validated_dataset_and_refuses_foreign_folders(original,
     busy = tmp_path / "busy"
     busy.mkdir()
     (busy / "notes.txt").write_text("mine", encoding="utf-8")
-    from maops_utils.errors import ConfigError
+    from maops_utils.core.errors import ConfigError
 
     with pytest.raises(ConfigError, match="other files"):
         write_import(result, busy)

@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 
 import maops_utils.io as mio
-from maops_utils.errors import EXIT_INPUT, ConfigError, DataContractError
+from maops_utils.core.errors import EXIT_INPUT, ConfigError, DataContractError
 from maops_utils.io import (
     decode_text,
     list_report_months,

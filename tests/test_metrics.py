@@ -5,7 +5,10 @@ import pytest
 import sqlglot
 
 from maops_utils import metrics as mx
+from maops_utils import relations
 from maops_utils.catalogue import CORE, CORE_METRICS
+from maops_utils.core.months import month_bounds, month_labels, month_range
+from maops_utils.specs import Count, Sum
 
 import handmade
 
@@ -74,13 +77,13 @@ def test_no_months_gives_an_empty_frame(dataset):
 
 
 def test_month_helpers():
-    assert mx.month_range("2026-02", 3) == ["2025-12", "2026-01", "2026-02"]
-    start, end = mx.month_bounds("2026-12")
+    assert month_range("2026-02", 3) == ["2025-12", "2026-01", "2026-02"]
+    start, end = month_bounds("2026-12")
     assert (start, end) == (pd.Timestamp("2026-12-01"), pd.Timestamp("2027-01-01"))
 
 
 def test_every_query_transpiles_to_spark_sql():
-    start, end = mx.month_bounds("2026-01")
+    start, end = month_bounds("2026-01")
     specs = {n: k.spec for n, k in CORE.items()}
     spark = mx.compile_base_query(
         specs, start, end, dialect="spark", dims=("product", "lead_source")
@@ -89,13 +92,13 @@ def test_every_query_transpiles_to_spark_sql():
     assert parsed is not None
     assert "GROUPING SETS" in spark.upper()
     assert "DATE_TRUNC('MONTH'" in spark.upper()
-    for view in mx.VIEWS_SQL.values():
+    for view in relations.VIEWS_SQL.values():
         sqlglot.parse_one(sqlglot.transpile(view, read="duckdb", write="spark")[0], read="spark")
 
 
 def test_compiled_sql_quotes_filter_values():
-    spec = mx.Count("activities", "occurred_at", (("category", ("it's",)),))
-    start, end = mx.month_bounds("2026-01")
+    spec = Count("activities", "occurred_at", (("category", ("it's",)),))
+    start, end = month_bounds("2026-01")
     sql = mx.compile_branch([("x", spec)], start, end)
     assert "'it''s'" in sql
     sqlglot.parse_one(sql, read="duckdb")
@@ -104,37 +107,37 @@ def test_compiled_sql_quotes_filter_values():
 # Metrics whose filters overlap, share a distinct key, leave NULLs in the key or sum a column:
 # compiled together they share one scan per table, and must count exactly what each counts alone.
 SHARED_SCAN = {
-    "sends": mx.Count("activities", "occurred_at", (("activity_type", ("email_send",)),)),
-    "sends_or_bounces": mx.Count(
+    "sends": Count("activities", "occurred_at", (("activity_type", ("email_send",)),)),
+    "sends_or_bounces": Count(
         "activities", "occurred_at", (("activity_type", ("email_send", "email_bounce")),)
     ),
-    "product_views": mx.Count(
+    "product_views": Count(
         "activities",
         "occurred_at",
         (("activity_type", ("page_view",)), ("category", ("product_detail",))),
     ),
-    "open_pairs": mx.Count(
+    "open_pairs": Count(
         "activities",
         "occurred_at",
         (("activity_type", ("email_open",)),),
         ("lead_id", "campaign_id"),
     ),
-    "click_pairs": mx.Count(
+    "click_pairs": Count(
         "activities",
         "occurred_at",
         (("activity_type", ("email_click",)),),
         ("lead_id", "campaign_id"),
     ),
-    "active_leads": mx.Count("activities", "occurred_at", (), ("lead_id",)),
-    "opening_leads": mx.Count(
+    "active_leads": Count("activities", "occurred_at", (), ("lead_id",)),
+    "opening_leads": Count(
         "activities", "occurred_at", (("activity_type", ("email_open",)),), ("lead_id",)
     ),
-    "categories": mx.Count("activities", "occurred_at", (), ("category",)),
-    "won": mx.Count("opportunities", "closed_at", (("status", ("won",)),)),
-    "won_amount": mx.Sum("opportunities", "closed_at", "amount", (("status", ("won",)),)),
-    "lost": mx.Count("opportunities", "closed_at", (("status", ("lost",)),)),
-    "created": mx.Count("opportunities", "created_at"),
-    "pipeline": mx.Sum("opportunities", "created_at", "amount"),
+    "categories": Count("activities", "occurred_at", (), ("category",)),
+    "won": Count("opportunities", "closed_at", (("status", ("won",)),)),
+    "won_amount": Sum("opportunities", "closed_at", "amount", (("status", ("won",)),)),
+    "lost": Count("opportunities", "closed_at", (("status", ("lost",)),)),
+    "created": Count("opportunities", "created_at"),
+    "pipeline": Sum("opportunities", "created_at", "amount"),
 }
 
 
@@ -166,8 +169,8 @@ def test_month_labels_are_strftime_of_each_month_missing_where_the_time_is():
         dtype="datetime64[us]",
     ).sample(frac=1.0, random_state=3)
     times.index = times.index * 3 + 1  # an index of its own
-    got = mx.month_labels(times)
+    got = month_labels(times)
     expected = times.dt.strftime("%Y-%m")
     pd.testing.assert_series_equal(got, expected)
     assert got.isna().sum() == 1 and got.nunique() == 38
-    assert mx.month_labels(times.iloc[:0]).equals(expected.iloc[:0])
+    assert month_labels(times.iloc[:0]).equals(expected.iloc[:0])

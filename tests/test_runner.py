@@ -5,7 +5,7 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from maops_utils.errors import ConfigError
+from maops_utils.core.errors import ConfigError
 from maops_utils.runner import check_parameters, notebook_parameters
 
 

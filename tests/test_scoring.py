@@ -19,7 +19,8 @@ import yaml
 from helpers import assert_same_study
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
-from maops_utils.errors import ConfigError
+from maops_utils.core.errors import ConfigError
+from maops_utils.core.months import month_bounds
 from maops_utils.scoring import engine, evaluate, propose, thresholds
 from maops_utils.scoring.model import (
     ActivityRule,
@@ -825,7 +826,7 @@ def test_the_mql_check_scores_every_first_mql_entry_also_those_after_the_outcome
     every = engine.judgement_moments(
         ds, "mql", "2026-01", "2026-04", pd.Series(dtype="datetime64[us]")
     )
-    scored = engine.scores_at(ds, RULES, every, engine.month_bounds("2026-04")[1])
+    scored = engine.scores_at(ds, RULES, every, month_bounds("2026-04")[1])
     assert study.mql_check["explained"] == (scored["score"] >= 60).mean()
 
 

@@ -20,8 +20,9 @@ from helpers import maops
 from maops_utils import engines, funnel, kpi
 from maops_utils import metrics as mx
 from maops_utils.catalogue import CORE, CORE_METRICS, load_catalogue
+from maops_utils.core.months import month_range
 from maops_utils.io import write_csv
-from maops_utils.metrics import Ratio
+from maops_utils.specs import Ratio
 from maops_utils.validation import load_dataset
 
 import handmade
@@ -34,7 +35,7 @@ pytestmark = [
 ]
 
 ROOT = Path(__file__).resolve().parents[1]
-SAMPLE_MONTHS = mx.month_range("2026-10", 12)
+SAMPLE_MONTHS = month_range("2026-10", 12)
 HANDMADE_MONTHS = ["2025-12", "2026-01", "2026-02"]
 EMAIL = ["email_sends", "email_bounces", "email_open_pairs", "email_click_pairs",
          "email_delivered", "email_open_rate", "email_ctr", "email_ctor", "unsubscribe_rate"]  # fmt: skip

@@ -3,7 +3,7 @@ import math
 import numpy as np
 import pytest
 
-from maops_utils.stats import wilson_interval
+from maops_utils.core.stats import wilson_interval
 
 
 def test_wilson_matches_the_textbook_value():

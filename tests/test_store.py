@@ -16,7 +16,7 @@ import pytest
 from maops_utils import kpi
 from maops_utils import metrics as mx
 from maops_utils.catalogue import load_catalogue
-from maops_utils.errors import DataContractError
+from maops_utils.core.errors import DataContractError
 from maops_utils.io import ScanTable, locate_tables, read_raw_dataset
 from maops_utils.validation import Dataset, load_dataset, parse_timestamps
 

@@ -7,7 +7,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from maops_utils.errors import EXIT_INPUT, DataContractError, Finding
+from maops_utils.core.errors import EXIT_INPUT, DataContractError, Finding
 from maops_utils.io import read_raw_dataset
 from maops_utils.validation import Dataset, load_dataset, parse_timestamps, validate
 

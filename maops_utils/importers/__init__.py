@@ -17,8 +17,8 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import io
-from ..errors import ConfigError
-from ..schema import TABLES
+from ..core.errors import ConfigError
+from ..core.schema import TABLES
 from ..validation import Dataset, load_dataset
 from .command import add_parser, run
 from .engine import ImportResult, import_exports

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ..errors import ConfigError
+from ..core.errors import ConfigError
 from .mapping import available_sources
 
 

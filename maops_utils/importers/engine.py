@@ -15,10 +15,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ..config import suggest
-from ..errors import ConfigError, DataContractError, Finding
+from ..core.errors import ConfigError, DataContractError, Finding, suggest
+from ..core.schema import TABLES
 from ..io import RawTable, read_raw_table
-from ..schema import TABLES
 from .mapping import ColumnSpec, Mapping, TableSpec
 from .parsing import clean_text, parse_datetimes, parse_numbers
 

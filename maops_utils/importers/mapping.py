@@ -14,10 +14,9 @@ from typing import Any
 
 import pandas as pd
 
-from ..config import suggest
-from ..errors import ConfigError
+from ..core.errors import ConfigError, suggest
+from ..core.schema import TABLES
 from ..io import ENCODINGS, load_yaml
-from ..schema import TABLES
 from .parsing import DATE_FORMAT_WORDS, DEFAULT_NULLS
 
 PACKAGE_PARAMS = Path(__file__).resolve().parents[2] / "params" / "mappings"

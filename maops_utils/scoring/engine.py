@@ -37,9 +37,9 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .. import metrics as mx
+from .. import relations
+from ..core.months import month_bounds, month_labels, month_range
 from ..io import open_cache_folder
-from ..metrics import month_bounds, month_range
 from ..store import database, literal
 from ..validation import Dataset, isin
 from .model import EMPTY, ActivityRule, ProfileRule, RatingGrid, ScoringModel
@@ -137,7 +137,7 @@ def connect(dataset: Dataset, cutoff: pd.Timestamp) -> duckdb.DuckDBPyConnection
     the connection is closed. `acts_all` has the activities of every month, and
     `acts_context` the cut-off and where the dataset keeps what is derived from it (its
     month-facts folder, see `count_points`)."""
-    con = mx.connect(dataset)
+    con = relations.connect(dataset)
     facts = getattr(dataset, "facts", None)
     kept = literal(facts.folder.as_posix()) if facts is not None else "CAST(NULL AS VARCHAR)"
     try:
@@ -466,7 +466,7 @@ def event_moments(
     negative = {(r.activity_type, r.category) for r in model.activities if r.points < 0}
     with_expiry = bool(model.lookback_days and negative)
     own = con is None
-    con = con or mx.connect(dataset)
+    con = con or relations.connect(dataset)
     try:
         kinds = {"scoring_positive_kinds": positive}
         if with_expiry:
@@ -644,7 +644,7 @@ def judgement_moments(
         rows = rows[(rows["at"] >= start) & (rows["at"] < end)]
     rows = rows.sort_values(["at", "lead_id"], kind="stable").reset_index(drop=True)
     rows["at"] = rows["at"].astype("datetime64[us]")
-    rows["month"] = mx.month_labels(rows["at"])
+    rows["month"] = month_labels(rows["at"])
     rows.insert(0, "row_id", np.arange(len(rows), dtype="int64"))
     return before_outcome(rows[["row_id", "lead_id", "product", "at", "month"]], outcome_at)
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from ..stats import wilson_interval
+from ..core.stats import wilson_interval
 
 
 def auc(y: np.ndarray | pd.Series, score: np.ndarray | pd.Series) -> float:

@@ -15,10 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from ..config import suggest
-from ..errors import ConfigError
+from ..core.errors import ConfigError, suggest
+from ..core.schema import ACTIVITY_TYPES, TABLES
 from ..io import load_yaml
-from ..schema import ACTIVITY_TYPES, TABLES
 
 # An empty attribute value is "" inside maops and "(empty)" in YAML (the contract treats an
 # empty cell as missing; PyYAML would write an empty key in the hard-to-read `? ''` form).

@@ -26,7 +26,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from .. import metrics as mx
+from .. import relations
 from ..validation import Dataset
 from .engine import lead_positions, points_by_rule
 from .model import EMPTY, ActivityRule, Band, ProfileRule, Proposal, ScoringModel
@@ -82,7 +82,7 @@ def activity_kinds(
     rows `activity_type, category, n`; the category is empty but for page views and forms,
     and the types in `ignore_activities` are left out."""
     own = con is None
-    con = con or mx.connect(dataset)
+    con = con or relations.connect(dataset)
     try:
         ignore = ", ".join(_literal(t) for t in proposal.ignore_activities)
         where = f"WHERE NOT COALESCE(activity_type IN ({ignore}), false)" if ignore else ""

@@ -17,10 +17,10 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from ..core.months import month_bounds, month_range
+from ..core.schema import ALL
+from ..core.stats import wilson_interval
 from ..io import read_pickle, sha256_bytes, write_pickle_atomic
-from ..metrics import month_bounds, month_range
-from ..schema import ALL
-from ..stats import wilson_interval
 from ..validation import Dataset
 from . import engine, evaluate, propose, thresholds
 from .model import ScoringConfig, ScoringModel
@@ -112,7 +112,7 @@ def _months_between(first: str, last: str) -> list[str]:
 def _use_scores(dataset: Dataset, config: ScoringConfig) -> bool:
     has = dataset.has("scores") and not dataset["scores"].empty
     if config.source == "scores" and not has:
-        from ..errors import ConfigError
+        from ..core.errors import ConfigError
 
         raise ConfigError(
             f"{config.path}: source is 'scores' but the dataset has no scores table (or it is "
@@ -360,7 +360,7 @@ def count_points(dataset: Dataset, config: ScoringConfig, month: str) -> None:
 
 
 def raise_too_few(config: ScoringConfig, y: pd.Series) -> None:
-    from ..errors import NotEnoughData
+    from ..core.errors import NotEnoughData
 
     raise NotEnoughData(
         f"the leads judged in this period whose outcome window has closed hold {int(y.sum())} "

@@ -24,7 +24,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from ..stats import wilson_interval
+from ..core.stats import wilson_interval
 from .model import Thresholds
 
 THRESHOLD_COLUMNS = [

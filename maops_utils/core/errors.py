@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 
 # Exit codes of the command line: 2 = the input or configuration is wrong (fix it and re-run),
@@ -16,7 +17,7 @@ class MaopsError(Exception):
     exit_code = EXIT_FAILED
 
 
-class ConfigError(MaopsError):
+class ConfigError(MaopsError, ValueError):
     """A parameter, flag or YAML setting is wrong."""
 
     exit_code = EXIT_INPUT
@@ -92,3 +93,9 @@ class DataContractError(MaopsError):
             "Nothing was written. Fix the input and run again (see docs/data-contract.md)."
         )
         super().__init__("\n".join(lines))
+
+
+def suggest(name: str, known: list[str]) -> str:
+    """ "; did you mean 'x'?" for the closest known name, or ""."""
+    close = difflib.get_close_matches(name, known, n=1)
+    return f"; did you mean '{close[0]}'?" if close else ""
