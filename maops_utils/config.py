@@ -184,7 +184,28 @@ def load_settings(
         settings = RunSettings(params_dir=params_dir, **values)
     except TypeError as exc:
         raise ConfigError(f"{run_file or run_yaml}: {exc}") from None
+    _check_cache_dir(settings, origin, str(run_file or run_yaml))
     return _check_settings(settings, origin, str(run_file or run_yaml))
+
+
+def _check_cache_dir(s: RunSettings, origin: dict[str, str], default: str) -> None:
+    """Refuse a cache folder on the data: the cache writes its entries there and removes its
+    old ones, so it must never share a folder with the inputs."""
+    if s.cache_dir is None:
+        return
+    cache, data = Path(s.cache_dir).resolve(), Path(s.data_dir).resolve()
+    if cache == data or data in cache.parents:
+        problem = "is the data folder or lies inside it"
+    elif cache in data.parents:
+        problem = "holds the data folder"
+    else:
+        return
+    where = origin.get("cache_dir", origin.get("data_dir", default))
+    raise ConfigError(
+        f"{where}: cache_dir {cache} {problem} ({data}): the cache writes and removes its "
+        "entries there, and a run never writes among its inputs; choose another cache_dir "
+        "(--cache-dir), or leave it empty for <out_dir>/.cache"
+    )
 
 
 CACHE_OFF = ("off", "false", "no", "none")

@@ -2,10 +2,11 @@
 
 A month's facts are the rows (metric, month_start, dimensions, value) that the compiled metric
 query gives for that month (`metrics.compute_metrics`), before ratios and differences. They
-depend only on the validated input and on the query, so they are kept as one small Parquet
-file per month under the validated-data cache and read instead of querying again:
+depend only on the validated input and on the query, so they are kept as one small file per
+month under the validated-data cache (`cache.keep`: checked on every read, a damaged or
+edited one is queried again) and read instead of querying again:
 
-    <cache_dir>/facts-<input key>/<scope>/<YYYY-MM>-<query key>.parquet
+    <cache_dir>/facts-<input key>/<scope>/<YYYY-MM>-<query key>.kept
 
 - the input key is a checksum of every input file's checksum, the time zone, the encoding
   setting and this format; and of the run time when it left rows out (future rows, a closing
@@ -27,9 +28,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from .io import open_cache_folder, read_parquet_file, sha256_bytes, write_parquet_atomic
+from . import cache
+from .io import open_cache_folder, sha256_bytes
 
-FACTS_FORMAT = "maops-facts-1"
+FACTS_FORMAT = "maops-facts-2"
 
 
 @dataclass
@@ -75,18 +77,19 @@ class MonthFacts:
         return self.cache_dir / f"facts-{self.key}" / self.scope
 
     def path(self, month: str, query: str) -> Path:
-        return self.folder / f"{month}-{sha256_bytes(query.encode())[:24]}.parquet"
+        return self.folder / f"{month}-{sha256_bytes(query.encode())[:24]}.kept"
 
     def get(self, month: str, query: str) -> pd.DataFrame | None:
         """The month's rows for `query` (the key text of the month's query), or None."""
-        rows = read_parquet_file(self.path(month, query))
-        if rows is not None:
-            self.read += 1
+        rows = cache.load(self.path(month, query))
+        if not isinstance(rows, pd.DataFrame):
+            return None
+        self.read += 1
         return rows
 
     def put(self, month: str, query: str, rows: pd.DataFrame) -> None:
         """Keep the month's rows; a cache that cannot be written is no reason to stop."""
-        if self.keep(self.path(month, query), lambda path: write_parquet_atomic(rows, path)):
+        if self.keep(self.path(month, query), lambda path: cache.keep(path, rows)):
             self.written += 1
 
     def keep(self, path: Path, write: Callable[[Path], object]) -> bool:

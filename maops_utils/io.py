@@ -9,17 +9,17 @@ import hashlib
 import io as _io
 import json
 import os
-import pickle
 import re
 import shutil
 import tempfile
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.feather as feather
@@ -602,11 +602,31 @@ def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+def whole_numbers(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with every whole number of a float column written as one (`13`, not `13.0`):
+    counts are computed as floats beside rates in the same column, and read as counts."""
+    out = frame.copy(deep=False)
+    for column in frame.columns:
+        values = frame[column]
+        if values.dtype.kind != "f":
+            continue
+        number = values.to_numpy(dtype="float64", na_value=np.nan)
+        whole = np.isfinite(number) & (np.abs(number) < 2**53) & (number == np.round(number))
+        if whole.any():
+            cells = values.astype(object)
+            cells[whole] = [int(v) for v in number[whole]]
+            out[column] = cells
+    return out
+
+
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
-    """A report table as CSV for people: UTF-8 with BOM (Excel then shows Japanese text) and
-    formula-like text neutralised (see `neutralize_formulas`)."""
+    """A report table as CSV for people: UTF-8 with BOM (Excel then shows Japanese text),
+    whole numbers without a decimal point, formula-like text neutralised (see
+    `neutralize_formulas`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    neutralize_formulas(frame).to_csv(path, index=False, encoding="utf-8-sig", lineterminator="\n")
+    whole_numbers(neutralize_formulas(frame)).to_csv(
+        path, index=False, encoding="utf-8-sig", lineterminator="\n"
+    )
     return path
 
 
@@ -787,18 +807,70 @@ def copy_file(src: Path, dest: Path) -> Path:
 
 
 _PUBLISHED: set[Path] = set()  # cache entries this process published
+# In every folder the cache makes: only a folder holding it is ever removed by the cache's
+# clean-up, so a cache folder set by mistake on a folder of the user's (an exports folder
+# with `activities-2026-07/` in it) loses nothing.
+CACHE_MARK = ".maops-cache-entry"
 
 
 def cache_entry(cache_dir: Path, table: str, key: str) -> Path:
     return Path(cache_dir) / f"{table}-{key}"
 
 
+def is_cache_entry(folder: Path) -> bool:
+    """Whether `folder` is an entry the cache made (it holds `CACHE_MARK`)."""
+    return (folder / CACHE_MARK).is_file()
+
+
+def _mark_entry(folder: Path) -> None:
+    (folder / CACHE_MARK).write_text("made by the maops validated-data cache\n", encoding="utf-8")
+
+
+_DROPPED: list[dict[str, str]] = []  # kept results found damaged or edited, and removed
+_DROPPED_LOCK = threading.Lock()
+
+
+def note_dropped(path: Path, reason: str) -> None:
+    """Remember that the cache found `path` damaged or edited (for `run.json`)."""
+    with _DROPPED_LOCK:
+        _DROPPED.append({"path": str(path), "reason": reason})
+
+
+def dropped_from_cache() -> list[dict[str, str]]:
+    """What this process found damaged or edited in the cache, and computed again."""
+    with _DROPPED_LOCK:
+        return list(_DROPPED)
+
+
+def _contents(folder: Path) -> dict[str, list]:
+    """Every file of an entry but its meta.json: relative path -> [size, sha256]."""
+    return {
+        p.relative_to(folder).as_posix(): [p.stat().st_size, sha256_file(p)]
+        for p in sorted(folder.rglob("*"))
+        if p.is_file() and p.name != "meta.json"
+    }
+
+
 def read_cache_meta(entry: Path) -> dict | None:
-    """The description of a complete cache entry, or None (absent, unfinished, unreadable)."""
+    """The description of a complete cache entry, or None (absent, unfinished, unreadable,
+    or a file of it not as it was written: missing, truncated or edited, which is noted)."""
     try:
-        return json.loads((entry / "meta.json").read_text(encoding="utf-8"))
+        meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    contents = meta.get("contents") if isinstance(meta, dict) else None
+    if not isinstance(contents, dict):
+        return None  # not written by this version: typed again
+    for rel, (size, digest) in contents.items():
+        path = entry / rel
+        try:
+            same = path.stat().st_size == size and sha256_file(path) == digest
+        except OSError:
+            same = False
+        if not same:
+            note_dropped(path, "a file of this cache entry is missing, truncated or edited")
+            return None
+    return meta
 
 
 def new_cache_entry(entry: Path) -> Path:
@@ -806,6 +878,7 @@ def new_cache_entry(entry: Path) -> Path:
     entry.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=entry.parent))
     os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
+    _mark_entry(tmp)
     return tmp
 
 
@@ -814,7 +887,7 @@ def publish_cache_entry(tmp: Path, entry: Path, meta: Mapping, *, keep: int = 3)
     the same entry first wins. Then only the `keep` newest entries of the table are kept.
     Returns whether this call published it."""
     try:
-        write_json(meta, tmp / "meta.json")
+        write_json({**meta, "contents": _contents(tmp)}, tmp / "meta.json")
         os.rename(tmp, entry)
     except OSError:
         shutil.rmtree(tmp, ignore_errors=True)  # published meanwhile, or no room: no cache
@@ -825,10 +898,15 @@ def publish_cache_entry(tmp: Path, entry: Path, meta: Mapping, *, keep: int = 3)
 
 
 def _keep_newest(entry: Path, keep: int) -> None:
-    """Remove all but the `keep` newest folders of `entry`'s kind (`<kind>-<key>`)."""
+    """Remove all but the `keep` newest entries of `entry`'s kind (`<kind>-<key>`); a folder
+    the cache did not make is never touched."""
     kind = entry.name.rsplit("-", 1)[0]
     older = sorted(
-        (p for p in entry.parent.glob(f"{kind}-*") if p.is_dir() and p != entry),
+        (
+            p
+            for p in entry.parent.glob(f"{kind}-*")
+            if p.is_dir() and p != entry and is_cache_entry(p)
+        ),
         key=lambda p: p.stat().st_mtime,
         reverse=True,
     )
@@ -846,20 +924,9 @@ def open_cache_folder(entry: Path, *, keep: int = 3) -> None:
         entry.mkdir(parents=True)
     except FileExistsError:
         return  # another process made it meanwhile
+    _mark_entry(entry)
     _PUBLISHED.add(entry)
     _keep_newest(entry, keep)
-
-
-def read_parquet_file(path: Path) -> pd.DataFrame | None:
-    """A Parquet file written by `write_parquet_atomic`, or None when it is absent or damaged
-    (a damaged one is removed)."""
-    try:
-        return pd.read_parquet(path)
-    except FileNotFoundError:
-        return None
-    except (OSError, ValueError, pa.ArrowException):
-        path.unlink(missing_ok=True)
-        return None
 
 
 def _write_atomic(path: Path, write: Callable[[str], None]) -> Path:
@@ -877,11 +944,6 @@ def _write_atomic(path: Path, write: Callable[[str], None]) -> Path:
     return path
 
 
-def write_parquet_atomic(frame: pd.DataFrame, path: Path) -> Path:
-    """Write `frame` as Parquet to a temporary file beside `path`, then rename it over `path`."""
-    return _write_atomic(path, lambda tmp: frame.to_parquet(tmp, index=False))
-
-
 def write_arrow_atomic(frame: pd.DataFrame, path: Path) -> Path:
     """Write `frame` as an uncompressed Arrow file (Arrow's own format: 1 M leads are read
     back in 0.03 s, against 0.25 s from Parquet, for 4.5 times the disk), atomically."""
@@ -891,31 +953,9 @@ def write_arrow_atomic(frame: pd.DataFrame, path: Path) -> Path:
     )
 
 
-def write_pickle_atomic(obj: Any, path: Path) -> Path:
-    """Keep a result of this package's own (a scoring study) as a pickle, atomically: only
-    for the cache, which only this package writes and reads."""
-    return _write_atomic(
-        path, lambda tmp: Path(tmp).write_bytes(pickle.dumps(obj, protocol=pickle.HIGHEST_PROTOCOL))
-    )
-
-
-def read_pickle(path: Path) -> Any | None:
-    """What `write_pickle_atomic` kept at `path`, or None when it is absent or cannot be read
-    (damaged, or written by other versions of the libraries): a damaged one is removed."""
-    try:
-        data = path.read_bytes()
-    except OSError:
-        return None
-    try:
-        return pickle.loads(data)
-    except Exception:
-        path.unlink(missing_ok=True)
-        return None
-
-
-def read_arrow(path: Path) -> pa.Table:
-    """An Arrow file written by `write_arrow_atomic` (its pandas types kept in its schema)."""
-    return feather.read_table(path)
+def write_bytes_atomic(data: bytes, path: Path) -> Path:
+    """Write `data` to a temporary file beside `path`, then rename it over `path`."""
+    return _write_atomic(path, lambda tmp: Path(tmp).write_bytes(data))
 
 
 CHECKSUMS_FILE = "checksums.json"  # in a cache folder: the inputs' checksums (`Checksums`)
@@ -950,7 +990,7 @@ def drop_new_cache(cache_dir: Path | None, before: CacheSnapshot | None) -> None
         return
     folder = Path(cache_dir)
     for entry in [p for p in _PUBLISHED if p.parent == folder]:
-        if before is None or entry.name not in before.names:
+        if (before is None or entry.name not in before.names) and is_cache_entry(entry):
             shutil.rmtree(entry, ignore_errors=True)
             _PUBLISHED.discard(entry)
     memo = folder / CHECKSUMS_FILE

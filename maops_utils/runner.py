@@ -22,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from . import __version__, io, kpi
+from . import __version__, cache, io, kpi
 from .ahead import NEEDS, Ahead, done_mark, worth_it
 from .config import RunSettings
 from .core.errors import ConfigError, MaopsError, NotEnoughData, suggest
@@ -803,6 +803,8 @@ def _build_and_publish(
             "options": {"products": products or [], "jobs": jobs, "include_pii": include_pii},
             "inputs": rv.dataset.sources,
             "metric_facts": _facts_note(rv.dataset.facts),
+            # kept results found damaged or edited: dropped and computed again, never shown
+            "cache_dropped": cache.dropped(),
             "prepared_ahead": ahead_note,
             "notebooks": [
                 {
@@ -875,6 +877,8 @@ def _log_text(manifest: dict[str, Any]) -> str:
             f"  metric facts by month: {facts['months_read']} read from the cache, "
             f"{facts['months_queried']} queried and kept ({facts['folder']})"
         )
+    for dropped in manifest.get("cache_dropped") or []:
+        lines.append(f"  cache: dropped {dropped['path']}: {dropped['reason']}; computed again")
     ahead = manifest.get("prepared_ahead")
     if ahead and all(done.get("kept") for done in ahead.values()):
         lines.append(

@@ -24,6 +24,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from . import cache
 from .core.errors import DataContractError, Finding
 from .core.schema import ACTIVITY_TYPES, ALL, OPPORTUNITY_STATUSES, STAGES, TABLES, UNKNOWN_SOURCE
 from .facts import MonthFacts
@@ -37,14 +38,12 @@ from .io import (
     locate_tables,
     new_cache_entry,
     publish_cache_entry,
-    read_arrow,
     read_cache_meta,
     read_raw_dataset,
     remove_tree,
     scan_parquet,
     sha256_bytes,
     source_digest,
-    write_arrow_atomic,
 )
 from .store import (
     CACHE_FORMAT,
@@ -101,13 +100,12 @@ class Dataset:
         if self.kept is None:
             return compute()
         path = self.kept / f"derived-{name}.arrow"
-        try:
-            return read_arrow(path).to_pandas()
-        except (OSError, ValueError, pa.ArrowException):
-            path.unlink(missing_ok=True)  # absent or damaged
+        table = cache.load_table(path)  # None: absent, damaged or edited
+        if table is not None:
+            return table.to_pandas()
         frame = compute()
         try:
-            write_arrow_atomic(frame, path)
+            cache.keep_table(path, frame)
         except (OSError, ValueError, TypeError, pa.ArrowException):
             pass  # a value Arrow cannot hold, or no room: not kept
         return frame
@@ -1112,7 +1110,9 @@ def _tables_from_cache(
     try:
         for name, info in meta["tables"].items():
             path = paths[name]
-            table = read_arrow(entry / f"{name}.arrow")
+            table = cache.load_table(entry / f"{name}.arrow")
+            if table is None:  # damaged or edited: the whole entry is typed again
+                raise ValueError(f"{name}.arrow")
             frames[name] = frame = table.to_pandas()
             for column in table.schema:
                 spec = TABLES[name].column(column.name)
@@ -1173,7 +1173,7 @@ def _tables_to_cache(typed: KeptTables, raw: dict[str, RawTable | ScanTable], en
     try:
         os.chmod(tmp, 0o700)
         for name, frame in typed.frames.items():
-            write_arrow_atomic(frame, tmp / f"{name}.arrow")
+            cache.keep_table(tmp / f"{name}.arrow", frame)
     except (OSError, ValueError, TypeError, pa.ArrowException):
         remove_tree(tmp)  # a value Arrow cannot hold, or no room: no cache, the run goes on
         return False

@@ -80,7 +80,13 @@ def test_run_writes_the_contract_outputs(published):
     others = {p.name for p in (published["out"] / ".cache").iterdir() if not p.is_dir()}
     assert others <= {"checksums.json"}
     kept = list(facts.glob("all/*"))
-    assert kept and all(p.name.endswith(".parquet") and not p.name.startswith(".") for p in kept)
+    # month facts and the study (`.kept`), counted points sealed with their checksum, the mark
+    # of work prepared ahead; nothing half-written (a temporary file starts with a dot)
+    assert kept and all(
+        p.name.endswith((".kept", ".parquet", ".sha256", ".json")) and not p.name.startswith(".")
+        for p in kept
+    )
+    assert any(p.name.endswith(".kept") for p in kept)
 
 
 def test_metrics_csv_equals_the_hand_computation(published):

@@ -143,10 +143,10 @@ def test_a_damaged_month_file_is_queried_again(data, tmp_path):
     cache = tmp_path / "cache"
     plain = _metrics(load_dataset(data, as_of=AS_OF))
     _metrics(load_dataset(data, as_of=AS_OF, cache_dir=cache))
-    files = sorted(cache.glob("facts-*/all/2026-01-*.parquet"))
+    files = sorted(cache.glob("facts-*/all/2026-01-*.kept"))
     assert len(files) == 1
-    files[0].write_bytes(b"not parquet")
+    files[0].write_bytes(b"not a kept file")
     dataset = load_dataset(data, as_of=AS_OF, cache_dir=cache)
     pd.testing.assert_frame_equal(_metrics(dataset), plain)
     assert (dataset.facts.read, dataset.facts.written) == (len(MONTHS) - 1, 1)
-    assert files[0].read_bytes()[:4] == b"PAR1"
+    assert files[0].read_bytes().startswith(b"maops-kept-1 ")  # written anew

@@ -522,3 +522,24 @@ def test_list_report_months_ignores_non_month_names_of_month_length(tmp_path):
     _report(reports, "2026-10")
     _report(reports, "test-01")
     assert list_report_months(reports) == ["2026-10"]
+
+
+def test_write_csv_writes_whole_numbers_without_a_decimal_point(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "metric": ["new_leads", "mql_rate", "zero", "none", "big"],
+            "value": [13.0, 0.37142857142857144, -0.0, float("nan"), 2.0**60],
+            "low": [0.0, 1 / 3, 0.0, float("nan"), 1e300],
+        }
+    )
+    path = write_csv(frame, tmp_path / "t.csv")
+    lines = path.read_text(encoding="utf-8-sig").splitlines()
+    assert lines[1:] == [
+        "new_leads,13,0",
+        "mql_rate,0.37142857142857144,0.3333333333333333",
+        "zero,0,0",
+        "none,,",
+        "big,1.152921504606847e+18,1e+300",
+    ]
+    back = pd.read_csv(path, encoding="utf-8-sig")
+    pd.testing.assert_series_equal(back["value"], frame["value"].abs(), check_names=False)

@@ -858,7 +858,7 @@ def test_a_study_is_kept_with_the_cache_and_read_back_for_the_same_month_and_mod
     assert not cache.exists()
     first = run(load_dataset(data, as_of=as_of, cache_dir=cache), _config(), "2026-04")
     assert_same_study(first, fresh)
-    (kept,) = cache.glob("facts-*/all/study-2026-04-*.pickle")
+    (kept,) = cache.glob("facts-*/all/study-2026-04-*.kept")
 
     computed = []
     compute = study_module._compute
@@ -877,9 +877,9 @@ def test_a_study_is_kept_with_the_cache_and_read_back_for_the_same_month_and_mod
     other = run(ds, _config(window_days=20), "2026-04")
     assert computed == ["2026-05", "2026-04"]
     assert other.config.evaluation.window_days == 20
-    assert len(list(cache.glob("facts-*/all/study-*.pickle"))) == 3
+    assert len(list(cache.glob("facts-*/all/study-*.kept"))) == 3
 
     # a damaged file is computed again and replaced
-    kept.write_bytes(b"not a pickle")
+    kept.write_bytes(b"not a kept study")
     assert_same_study(run(ds, _config(), "2026-04"), fresh)
     assert computed[-1] == "2026-04" and kept.stat().st_size > 100

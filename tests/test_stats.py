@@ -23,3 +23,9 @@ def test_wilson_edges_stay_inside_zero_one():
 def test_wilson_is_empty_where_not_a_proportion(k, n):
     low, high = wilson_interval(k, n)
     assert math.isnan(float(low)) and math.isnan(float(high))
+
+
+@pytest.mark.parametrize("n", [1, 3, 7, 30, 1000])
+def test_wilson_bounds_at_none_and_all_are_exactly_zero_and_one(n):
+    low, high = wilson_interval(np.array([0, n]), np.array([n, n]))
+    assert low[0] == 0.0 and high[1] == 1.0  # not 5.55e-17 or 0.9999999999999999

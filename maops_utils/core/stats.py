@@ -26,6 +26,8 @@ def wilson_interval(
     denom = 1 + z**2 / n_safe
     centre = (p + z**2 / (2 * n_safe)) / denom
     half = z * np.sqrt(p * (1 - p) / n_safe + z**2 / (4 * n_safe**2)) / denom
-    low = np.where(valid, np.clip(centre - half, 0.0, 1.0), np.nan)
-    high = np.where(valid, np.clip(centre + half, 0.0, 1.0), np.nan)
+    # at no success the lower bound is 0 and at all successes the upper bound is 1 exactly;
+    # the formula gives them with rounding noise (5.55e-17) that would reach the CSV files
+    low = np.where(valid, np.where(k == 0, 0.0, np.clip(centre - half, 0.0, 1.0)), np.nan)
+    high = np.where(valid, np.where(k == n, 1.0, np.clip(centre + half, 0.0, 1.0)), np.nan)
     return low, high

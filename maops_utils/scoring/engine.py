@@ -37,7 +37,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .. import relations
+from .. import cache, relations
 from ..core.months import month_bounds, month_labels, month_range
 from ..io import open_cache_folder
 from ..store import database, literal
@@ -310,8 +310,9 @@ def _counted_sql(rules: pd.DataFrame, cap_period: str, source: str = "acts") -> 
 
 
 def _readable(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
-    """Whether the kept file `path` is there and readable (a damaged one is removed)."""
-    if not path.is_file():
+    """Whether the kept file `path` is there, as it was written, and readable (a damaged or
+    edited one is removed)."""
+    if not path.is_file() or cache.verified(path) is None:
         return False
     try:
         con.execute(f"SELECT num_rows FROM parquet_file_metadata({literal(path.as_posix())})")
@@ -336,6 +337,7 @@ def _write_counted(
             f"TO {literal(tmp.as_posix())} (FORMAT parquet, COMPRESSION zstd)"
         )
         os.replace(tmp, path)
+        cache.seal(path)
     except (duckdb.Error, OSError):
         tmp.unlink(missing_ok=True)
         return False

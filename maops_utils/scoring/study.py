@@ -17,13 +17,14 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from .. import cache
 from ..core.months import month_bounds, month_range
 from ..core.schema import ALL
 from ..core.stats import wilson_interval
-from ..io import read_pickle, sha256_bytes, write_pickle_atomic
+from ..io import sha256_bytes
 from ..validation import Dataset
 from . import engine, evaluate, propose, thresholds
-from .model import ScoringConfig, ScoringModel
+from .model import ActivityRule, Band, ProfileRule, RatingGrid, ScoringConfig, ScoringModel
 
 MODELS = ("current", "proposed")
 LEAD_SCORE_COLUMNS = ["lead_id", "product", "scored_at", "score_current", "p_proposed"]
@@ -164,19 +165,29 @@ def _fit_and_score(
 
 # What a kept study depends on besides the input, the month and the configuration: bump when
 # a study is kept differently.
-STUDY_FORMAT = "maops-study-1"
+STUDY_FORMAT = "maops-study-2"
 
 
 @functools.cache
 def code_key() -> str:
-    """A checksum of this package's code and of the libraries a study's numbers come from."""
+    """The declared format of a kept study with the versions of the libraries its numbers
+    come from: bump `STUDY_FORMAT` when the study's computation changes."""
     digest = hashlib.sha256(STUDY_FORMAT.encode())
-    package = Path(__file__).resolve().parents[1]
-    for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode() + path.read_bytes())
     for name in ("numpy", "pandas", "pyarrow", "duckdb", "scipy", "scikit-learn"):
         digest.update(f"{name}={importlib.metadata.version(name)}".encode())
     return digest.hexdigest()[:24]
+
+
+# What a kept study may hold besides frames, series and plain values (`cache.load`).
+KEPT_CLASSES = (
+    ScoringStudy,
+    ScoringModel,
+    ProfileRule,
+    ActivityRule,
+    Band,
+    RatingGrid,
+    propose.Fit,
+)
 
 
 def kept_path(
@@ -194,7 +205,7 @@ def kept_path(
 
 def kept_study_path(dataset: Dataset, config: ScoringConfig, month: str) -> Path | None:
     """Where the study of `month` is kept for this dataset, configuration and code."""
-    return kept_path(dataset, config, f"study-{month}", month, suffix=".pickle")
+    return kept_path(dataset, config, f"study-{month}", month, suffix=".kept")
 
 
 def run(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str = "ja") -> ScoringStudy:
@@ -217,12 +228,13 @@ def run(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str = "j
     """
     path = kept_study_path(dataset, config, month)
     if path is not None:
-        kept = read_pickle(path)
+        kept = cache.load(path, KEPT_CLASSES)
         if isinstance(kept, ScoringStudy):
             return replace(kept, config=config, locale=locale)
     study = _compute(dataset, config, month, locale=locale)
     if path is not None:
-        dataset.facts.keep(path, lambda p: write_pickle_atomic(study, p))
+        # the configuration is the caller's: it is not kept, the study is returned with it
+        dataset.facts.keep(path, lambda p: cache.keep(p, replace(study, config=None)))
     return study
 
 
