@@ -842,10 +842,19 @@ def dropped_from_cache() -> list[dict[str, str]]:
         return list(_DROPPED)
 
 
-def _contents(folder: Path) -> dict[str, list]:
-    """Every file of an entry but its meta.json: relative path -> [size, sha256]."""
+def _stamp(path: Path) -> list[int]:
+    info = path.stat()
+    return [info.st_size, info.st_mtime_ns]
+
+
+def _contents(folder: Path) -> dict[str, list[int]]:
+    """Every file of an entry but its meta.json: relative path -> [size, mtime in ns]. An
+    entry's files are written once and never again (renaming the entry into place keeps
+    their times), so a file whose size or time differs was truncated, replaced or edited.
+    Hashing them instead would read every partition again in every process that loads the
+    entry: the run and each notebook."""
     return {
-        p.relative_to(folder).as_posix(): [p.stat().st_size, sha256_file(p)]
+        p.relative_to(folder).as_posix(): _stamp(p)
         for p in sorted(folder.rglob("*"))
         if p.is_file() and p.name != "meta.json"
     }
@@ -853,7 +862,8 @@ def _contents(folder: Path) -> dict[str, list]:
 
 def read_cache_meta(entry: Path) -> dict | None:
     """The description of a complete cache entry, or None (absent, unfinished, unreadable,
-    or a file of it not as it was written: missing, truncated or edited, which is noted)."""
+    or a file of it not as it was written: missing, truncated, replaced or edited, which is
+    noted)."""
     try:
         meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -861,10 +871,10 @@ def read_cache_meta(entry: Path) -> dict | None:
     contents = meta.get("contents") if isinstance(meta, dict) else None
     if not isinstance(contents, dict):
         return None  # not written by this version: typed again
-    for rel, (size, digest) in contents.items():
+    for rel, stamp in contents.items():
         path = entry / rel
         try:
-            same = path.stat().st_size == size and sha256_file(path) == digest
+            same = _stamp(path) == stamp
         except OSError:
             same = False
         if not same:

@@ -312,3 +312,42 @@ def compute_metrics(
 
     long = long.sort_values(["month", "metric", *dims], key=key)
     return long[columns].reset_index(drop=True)
+
+
+def is_count(specs: Mapping[str, Spec], name: str) -> bool:
+    """Whether metric `name` counts rows (a `Count`, or a difference of counts): a whole number."""
+    spec = specs[name]
+    if isinstance(spec, Count):
+        return True
+    if isinstance(spec, Difference):
+        return is_count(specs, spec.minuend) and is_count(specs, spec.subtrahend)
+    return False
+
+
+def metric_values(
+    dataset: Dataset,
+    months: str | Sequence[str],
+    names: Sequence[str] | None = None,
+    *,
+    by: str | tuple[str, ...] = "product",
+    specs: Mapping[str, Spec] | None = None,
+) -> pd.DataFrame:
+    """Metrics as a table to read: a row per month and group of `by` (and `ALL`), a column per
+    metric; counts as whole numbers (`Int64`), sums and rates as floats (NaN where a rate's
+    denominator is 0). `months`: one month "YYYY-MM" or several. `specs`: the catalogue's
+    (`load_catalogue(params_dir).specs`) for a team's own KPIs; default the core metrics.
+
+        metric_values(dataset, "2026-10", ["mqls"], by="lead_source")
+    """
+    months = [months] if isinstance(months, str) else list(months)
+    dims = (by,) if isinstance(by, str) else tuple(by)
+    specs = dict(specs) if specs is not None else {n: k.spec for n, k in CORE.items()}
+    names = list(names) if names is not None else list(CORE_METRICS)
+    long = compute_metrics(dataset, months, specs=specs, names=names, dims=dims)
+    wide = long.pivot(index=["month", *dims], columns="metric", values="value")
+    wide = wide.reindex(columns=names).reset_index()
+    wide.columns.name = None
+    for name in names:
+        if is_count(specs, name):
+            wide[name] = wide[name].round().astype("Int64")
+    return wide

@@ -697,3 +697,23 @@ def product_heatmaps(
     fig.suptitle(title)
     fig.tight_layout()
     return fig
+
+
+def bar_chart(values: pd.Series, *, title: str = "", percent: bool = False) -> Figure:
+    """Horizontal bars of `values` (its index as labels, largest first) in the reports' style:
+    the Japanese font, the colour-blind palette, values written at the bars' ends."""
+    setup_style()
+    data = values.dropna().sort_values()
+    fig = Figure(figsize=(6.4, 0.45 * max(len(data), 1) + 1.2))
+    ax = fig.subplots()
+    ax.barh([str(i) for i in data.index], data.to_numpy(), color=sns.color_palette(PALETTE)[0])
+    top = float(data.abs().max()) if len(data) else 1.0
+    for y, value in enumerate(data.to_numpy()):
+        text = f"{value:.1%}" if percent else f"{value:,.0f}"
+        ax.text(value + top * 0.01, y, text, va="center", fontsize=9)
+    ax.xaxis.set_major_formatter(FuncFormatter(_percent if percent else _thousands))
+    ax.set_xlim(0, top * 1.15 if top > 0 else 1)
+    if title:
+        ax.set_title(title)
+    fig.tight_layout()
+    return fig

@@ -23,6 +23,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.feather as feather
 
 from . import cache
 from .core.errors import DataContractError, Finding
@@ -44,6 +45,7 @@ from .io import (
     scan_parquet,
     sha256_bytes,
     source_digest,
+    write_arrow_atomic,
 )
 from .store import (
     CACHE_FORMAT,
@@ -1110,9 +1112,7 @@ def _tables_from_cache(
     try:
         for name, info in meta["tables"].items():
             path = paths[name]
-            table = cache.load_table(entry / f"{name}.arrow")
-            if table is None:  # damaged or edited: the whole entry is typed again
-                raise ValueError(f"{name}.arrow")
+            table = feather.read_table(entry / f"{name}.arrow")  # checked by read_cache_meta
             frames[name] = frame = table.to_pandas()
             for column in table.schema:
                 spec = TABLES[name].column(column.name)
@@ -1173,7 +1173,7 @@ def _tables_to_cache(typed: KeptTables, raw: dict[str, RawTable | ScanTable], en
     try:
         os.chmod(tmp, 0o700)
         for name, frame in typed.frames.items():
-            cache.keep_table(tmp / f"{name}.arrow", frame)
+            write_arrow_atomic(frame, tmp / f"{name}.arrow")
     except (OSError, ValueError, TypeError, pa.ArrowException):
         remove_tree(tmp)  # a value Arrow cannot hold, or no room: no cache, the run goes on
         return False
