@@ -152,6 +152,29 @@ def sha256_bytes(data: bytes) -> str:
     return hashlib.sha256(data).hexdigest()
 
 
+def input_stamps(data_dir: Path) -> dict[str, tuple[int, int]]:
+    """Every file of the contract's tables in `data_dir` (a folder's files one by one) with
+    its size and modification time: taken before a run reads its input and again before it
+    publishes, so that an input rewritten meanwhile is never published as one report."""
+    stamps: dict[str, tuple[int, int]] = {}
+    try:
+        tables = locate_tables(data_dir)
+    except (ConfigError, DataContractError):
+        return stamps  # the load says what is wrong
+    for path in tables.values():
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        for f in files:
+            info = f.stat()
+            stamps[str(f)] = (info.st_size, info.st_mtime_ns)
+    return stamps
+
+
+def changed_inputs(before: dict[str, tuple[int, int]], data_dir: Path) -> list[str]:
+    """The files of `before` (`input_stamps`) that changed, went or came since."""
+    after = input_stamps(data_dir)
+    return sorted(f for f in before.keys() | after.keys() if before.get(f) != after.get(f))
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with path.open("rb") as f:

@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 from . import __version__, cache, io, kpi
 from .ahead import NEEDS, Ahead, done_mark, worth_it
 from .config import RunSettings
-from .core.errors import ConfigError, MaopsError, NotEnoughData, suggest
+from .core.errors import ConfigError, InputChanged, MaopsError, NotEnoughData, suggest
 from .core.i18n import format_ratio, format_value, t
 from .facts import MonthFacts
 from .kernels import Kernel, KernelPool, kernel_manager_class
@@ -691,6 +691,7 @@ def _run(
     log: Callable[[str], None],
     pool: list[KernelPool],
 ) -> RunResult:
+    stamps = io.input_stamps(Path(settings.data_dir))
     inputs = kpi.load_inputs(settings, as_of=now)
     if products is not None and not products:  # --products without codes: every product
         products = list(inputs.dataset.products)
@@ -732,6 +733,7 @@ def _run(
             include_pii=include_pii,
             log=log,
             kernels=pool[0],
+            stamps=stamps,
         )
 
 
@@ -751,6 +753,7 @@ def _build_and_publish(
     include_pii: bool,
     log: Callable[[str], None],
     kernels: KernelPool | None = None,
+    stamps: dict[str, tuple[int, int]] | None = None,
 ) -> RunResult:
     from . import report
 
@@ -784,6 +787,15 @@ def _build_and_publish(
                 + f". What the run produced is in {out_dir / (rv.month + '.failed')}; "
                 f"the previous report of {rv.month} was left as it was.",
                 results=kept,
+            )
+        changed = io.changed_inputs(stamps, Path(settings.data_dir)) if stamps else []
+        if changed:
+            # the run's own tables and each notebook's may come from different exports
+            raise InputChanged(
+                f"the input changed while the run was reading it ({', '.join(changed[:3])}"
+                f"{', ...' if len(changed) > 3 else ''}), so the report could mix two exports "
+                f"and was not published; the previous report of {rv.month} was left as it "
+                "was. Run again once the export is complete."
             )
         if not include_pii:
             hits = find_personal_data(stage, emails)

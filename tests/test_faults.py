@@ -174,3 +174,32 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(tmp_path):
     assert back["name"][4] == "普通の名前" and pd.isna(back["name"][5])
     assert list(back["value"]) == [-5.0, 1.0, 2.0, 3.0, 4.0, 5.0]  # numbers untouched
     assert frame["name"][0].startswith("=")  # the caller's frame is not changed
+
+
+@pytest.mark.slow
+def test_an_input_rewritten_while_the_run_reads_it_is_never_published(tmp_path):
+    from helpers import make_project, maops
+
+    project = make_project(tmp_path / "project")
+    # a notebook that rewrites the export as a late copy job would, before the KPI notebook
+    rewrite = nbformat.read(project / "notebooks" / "templates" / "starter.ipynb", as_version=4)
+    rewrite.cells.append(
+        nbformat.v4.new_code_cell(
+            "from pathlib import Path\n"
+            "leads = Path(settings.data_dir) / 'leads.csv'\n"
+            "leads.write_bytes(leads.read_bytes() + b'L99,2026-01-20 10:00:00,A,webinar,,\\n')"
+        )
+    )
+    nbformat.write(rewrite, project / "notebooks" / "05_rewrite.ipynb")
+    data = handmade.write(tmp_path / "data")
+    out = tmp_path / "reports"
+    proc = maops(
+        "run", "--params", project / "params", "--data", data, "--out", out,
+        "--month", handmade.MONTH, "--as-of", "2026-03-01 09:00",
+        "--notebooks", "05_rewrite,01_kpi_evaluation",
+    )  # fmt: skip
+    assert proc.returncode == 2, proc.stderr
+    assert "the input changed while the run was reading it" in proc.stderr
+    assert str(data / "leads.csv") in proc.stderr and "Traceback" not in proc.stderr
+    assert not (out / handmade.MONTH).exists()  # nothing published
+    assert staging(out) == []  # and no half-built folder left

@@ -543,3 +543,22 @@ def test_write_csv_writes_whole_numbers_without_a_decimal_point(tmp_path):
     ]
     back = pd.read_csv(path, encoding="utf-8-sig")
     pd.testing.assert_series_equal(back["value"], frame["value"].abs(), check_names=False)
+
+
+def test_input_stamps_see_a_file_rewritten_added_or_removed(tmp_path):
+    import os
+
+    from maops_utils.io import changed_inputs, input_stamps
+
+    import handmade
+
+    data = handmade.write(tmp_path / "data")
+    before = input_stamps(data)
+    assert str(data / "leads.csv") in before and changed_inputs(before, data) == []
+    leads = data / "leads.csv"
+    info = leads.stat()
+    leads.write_bytes(leads.read_bytes().replace(b"L1,", b"L0,", 1))  # same size
+    os.utime(leads, ns=(info.st_atime_ns, info.st_mtime_ns + 1_000_000))
+    assert changed_inputs(before, data) == [str(leads)]
+    (data / "campaigns.csv").unlink()
+    assert str(data / "campaigns.csv") in changed_inputs(before, data)

@@ -31,6 +31,12 @@ class NotEnoughData(MaopsError):
     """
 
 
+class InputChanged(MaopsError):
+    """An input file changed while the run read it: its report would mix two exports."""
+
+    exit_code = EXIT_INPUT
+
+
 class RunInProgress(MaopsError):
     """Another run is writing the same month; this one refuses rather than interleave."""
 
