@@ -7,7 +7,7 @@ dataset, against plain DuckDB SQL and plain pandas on the same Parquet files.
     .venv/bin/python benchmarks/bench_scale.py --spark          # also maops on Spark local
     make bench BENCH_ARGS="--leads 100000"                      # the same through make
 
-The dataset (`maops_utils.sample.generate_sample`, 24 months to 2026-10, every table as
+The dataset (`maops_utils.tools.sample.generate_sample`, 24 months to 2026-10, every table as
 Parquet) is generated once, written under benchmarks/data/ in two layouts and reused:
 `--layout hive` (the default) has the activities as a Hive-partitioned folder
 `activities/month=YYYY-MM/part-0.parquet` (`maops sample --partition-months activities`),

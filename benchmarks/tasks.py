@@ -406,7 +406,7 @@ MARKER = "_complete.json"
 def generate(single: Path, hive: Path, leads: int, months: int, seed: int, end_month: str) -> dict:
     """Generate once; write every table as Parquet, in both layouts (`maops sample`'s writer,
     with `--partition-months activities` for HIVE). The marker file is written last."""
-    from maops_utils.sample import generate_sample, write_sample
+    from maops_utils.tools.sample import generate_sample, write_sample
 
     t = time.perf_counter()
     tables = generate_sample(leads=leads, months=months, seed=seed, end_month=end_month)
@@ -427,7 +427,7 @@ def generate(single: Path, hive: Path, leads: int, months: int, seed: int, end_m
 
 def partition(single: Path, hive: Path) -> dict:
     """HIVE from the files of SINGLE: the same rows, activities partitioned by month."""
-    from maops_utils.sample import MONTH_COLUMNS, write_month_partitions
+    from maops_utils.tools.sample import MONTH_COLUMNS, write_month_partitions
 
     (hive / MARKER).unlink(missing_ok=True)
     hive.mkdir(parents=True, exist_ok=True)
@@ -491,7 +491,7 @@ def earlier(full: Path, target: Path, month: str) -> dict:
     left out. Every other table, and in the Hive layout every other `month=...` partition,
     is the same file (hard-linked, or copied), byte for byte; a single activities file is
     written again without those rows (in batches; nulls kept, as their partition is)."""
-    from maops_utils.sample import MONTH_COLUMNS, NULL_PARTITION
+    from maops_utils.tools.sample import MONTH_COLUMNS, NULL_PARTITION
 
     t = time.perf_counter()
     if target.exists():

@@ -265,7 +265,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_sample(args: argparse.Namespace) -> int:
     from .core.errors import ConfigError
-    from .sample import generate_sample, write_sample
+    from .tools.sample import generate_sample, write_sample
 
     kwargs = {"months": args.months, "seed": args.seed, "end_month": args.end_month}
     if args.leads is not None:

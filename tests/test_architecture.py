@@ -95,3 +95,22 @@ def test_no_module_of_the_package_imports_one_that_imports_it_back():
     # modules importing siblings through it is not a loop of meaning: leave those edges out
     edges = {m: {t for t in ts if t not in _parents(m)} for m, ts in graph.items()}
     assert cycles(edges) == []
+
+
+def test_only_the_sample_command_reaches_the_tools():
+    graph = import_graph()
+    users = {
+        m
+        for m, targets in graph.items()
+        if not m.startswith("maops_utils.tools")
+        and any(t.startswith("maops_utils.tools") for t in targets)
+    }
+    assert users == {"maops_utils.cli"}  # `maops sample`; no run imports the generator
+    # and the generator stands on the core and io only
+    reached = set().union(*(graph[m] for m in graph if m.startswith("maops_utils.tools")))
+    assert {t for t in reached if not t.startswith("maops_utils.tools")} <= {
+        "maops_utils",
+        "maops_utils.io",
+        "maops_utils.core",
+        "maops_utils.core.errors",
+    }

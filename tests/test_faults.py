@@ -203,3 +203,24 @@ def test_an_input_rewritten_while_the_run_reads_it_is_never_published(tmp_path):
     assert str(data / "leads.csv") in proc.stderr and "Traceback" not in proc.stderr
     assert not (out / handmade.MONTH).exists()  # nothing published
     assert staging(out) == []  # and no half-built folder left
+
+
+@pytest.mark.slow
+def test_a_kernel_that_dies_fails_its_notebook_and_the_next_one_runs(tmp_path):
+    from helpers import make_project, maops
+
+    project = make_project(tmp_path / "project")
+    dies = nbformat.read(project / "notebooks" / "templates" / "starter.ipynb", as_version=4)
+    dies.cells.append(nbformat.v4.new_code_cell("import os\nos._exit(9)"))  # killed, as by OOM
+    nbformat.write(dies, project / "notebooks" / "30_dies.ipynb")
+    data = handmade.write(tmp_path / "data")
+    out = tmp_path / "reports"
+    proc = maops(
+        "run", "--params", project / "params", "--data", data, "--out", out,
+        "--month", handmade.MONTH, "--as-of", "2026-03-01 09:00",
+        "--notebooks", "30_dies,01_kpi_evaluation", timeout=300,
+    )  # fmt: skip
+    assert proc.returncode == 1, proc.stderr
+    assert "30_dies: DeadKernelError" in proc.stderr and "Traceback" not in proc.stderr
+    assert (out / f"{handmade.MONTH}.failed" / "01_kpi_evaluation.html").is_file()
+    assert not (out / handmade.MONTH).exists()

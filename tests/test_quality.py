@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from maops_utils import config, io, quality
-from maops_utils.sample import generate_sample
+from maops_utils.tools.sample import generate_sample
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "00_data_quality.ipynb"

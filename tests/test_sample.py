@@ -1,4 +1,4 @@
-"""Tests of the seeded synthetic-data generator (maops_utils.sample)."""
+"""Tests of the seeded synthetic-data generator (maops_utils.tools.sample)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from maops_utils.sample import PRODUCT_NAMES, generate_sample, last_complete_month
+from maops_utils.tools.sample import PRODUCT_NAMES, generate_sample, last_complete_month
 
 END = "2026-10"
 END_EXCL = pd.Timestamp("2026-11-01")
