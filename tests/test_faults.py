@@ -176,28 +176,36 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(tmp_path):
     assert frame["name"][0].startswith("=")  # the caller's frame is not changed
 
 
-@pytest.mark.slow
-def test_an_input_rewritten_while_the_run_reads_it_is_never_published(tmp_path):
+def _run_with_own_notebook(tmp_path: Path, name: str, code: str):
+    """`maops run` on the handmade data of a project copy holding notebook `name` (the starter
+    with `code` as its last cell), run before the KPI notebook. Returns the process, the
+    data and the output folder."""
     from helpers import make_project, maops
 
     project = make_project(tmp_path / "project")
-    # a notebook that rewrites the export as a late copy job would, before the KPI notebook
-    rewrite = nbformat.read(project / "notebooks" / "templates" / "starter.ipynb", as_version=4)
-    rewrite.cells.append(
-        nbformat.v4.new_code_cell(
-            "from pathlib import Path\n"
-            "leads = Path(settings.data_dir) / 'leads.csv'\n"
-            "leads.write_bytes(leads.read_bytes() + b'L99,2026-01-20 10:00:00,A,webinar,,\\n')"
-        )
-    )
-    nbformat.write(rewrite, project / "notebooks" / "05_rewrite.ipynb")
+    nb = nbformat.read(project / "notebooks" / "templates" / "starter.ipynb", as_version=4)
+    nb.cells.append(nbformat.v4.new_code_cell(code))
+    nbformat.write(nb, project / "notebooks" / f"{name}.ipynb")
     data = handmade.write(tmp_path / "data")
     out = tmp_path / "reports"
     proc = maops(
         "run", "--params", project / "params", "--data", data, "--out", out,
         "--month", handmade.MONTH, "--as-of", "2026-03-01 09:00",
-        "--notebooks", "05_rewrite,01_kpi_evaluation",
+        "--notebooks", f"{name},01_kpi_evaluation", timeout=300,
     )  # fmt: skip
+    return proc, data, out
+
+
+@pytest.mark.slow
+def test_an_input_rewritten_while_the_run_reads_it_is_never_published(tmp_path):
+    # a notebook that rewrites the export as a late copy job would, before the KPI notebook
+    proc, data, out = _run_with_own_notebook(
+        tmp_path,
+        "05_rewrite",
+        "from pathlib import Path\n"
+        "leads = Path(settings.data_dir) / 'leads.csv'\n"
+        "leads.write_bytes(leads.read_bytes() + b'L99,2026-01-20 10:00:00,A,webinar,,\\n')",
+    )
     assert proc.returncode == 2, proc.stderr
     assert "the input changed while the run was reading it" in proc.stderr
     assert str(data / "leads.csv") in proc.stderr and "Traceback" not in proc.stderr
@@ -207,19 +215,8 @@ def test_an_input_rewritten_while_the_run_reads_it_is_never_published(tmp_path):
 
 @pytest.mark.slow
 def test_a_kernel_that_dies_fails_its_notebook_and_the_next_one_runs(tmp_path):
-    from helpers import make_project, maops
-
-    project = make_project(tmp_path / "project")
-    dies = nbformat.read(project / "notebooks" / "templates" / "starter.ipynb", as_version=4)
-    dies.cells.append(nbformat.v4.new_code_cell("import os\nos._exit(9)"))  # killed, as by OOM
-    nbformat.write(dies, project / "notebooks" / "30_dies.ipynb")
-    data = handmade.write(tmp_path / "data")
-    out = tmp_path / "reports"
-    proc = maops(
-        "run", "--params", project / "params", "--data", data, "--out", out,
-        "--month", handmade.MONTH, "--as-of", "2026-03-01 09:00",
-        "--notebooks", "30_dies,01_kpi_evaluation", timeout=300,
-    )  # fmt: skip
+    # the kernel ends in the middle of the notebook, as one killed or out of memory
+    proc, _, out = _run_with_own_notebook(tmp_path, "30_dies", "import os\nos._exit(9)")
     assert proc.returncode == 1, proc.stderr
     assert "30_dies: DeadKernelError" in proc.stderr and "Traceback" not in proc.stderr
     assert (out / f"{handmade.MONTH}.failed" / "01_kpi_evaluation.html").is_file()
