@@ -29,7 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from . import cache
-from .io import open_cache_folder, sha256_bytes
+from .io import sha256_bytes
 
 FACTS_FORMAT = "maops-facts-2"
 
@@ -96,7 +96,7 @@ class MonthFacts:
         """Keep a file of this input in `path` (under `folder`): `write(path)` writes it
         atomically. False when the cache cannot be written, which is no reason to stop."""
         try:
-            open_cache_folder(self.cache_dir / f"facts-{self.key}")
+            cache.open_cache_folder(self.cache_dir / f"facts-{self.key}")
             write(path)
         except OSError:
             return False

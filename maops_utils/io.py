@@ -12,7 +12,6 @@ import os
 import re
 import shutil
 import tempfile
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
@@ -689,7 +688,7 @@ def write_dataset(
     return written
 
 
-def _umask() -> int:
+def current_umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
@@ -703,7 +702,7 @@ def staging_dir(final: Path) -> Iterator[Path]:
     """
     final.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
-    tmp.chmod(0o777 & ~_umask())  # mkdtemp makes 0700: a shared report must be readable
+    tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700: a shared report must be readable
     try:
         yield tmp
     except BaseException:
@@ -801,7 +800,7 @@ def write_text_atomic(text: str, path: Path) -> Path:
     """Write `text` to a temporary file beside `path`, then rename it over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    os.chmod(tmp, 0o666 & ~_umask())  # mkstemp makes 0600
+    os.chmod(tmp, 0o666 & ~current_umask())  # mkstemp makes 0600
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as f:
             f.write(text)
@@ -826,148 +825,12 @@ def copy_file(src: Path, dest: Path) -> Path:
     return dest
 
 
-# ---------------------------------------------------------------- the validated-data cache
-
-
-_PUBLISHED: set[Path] = set()  # cache entries this process published
-# In every folder the cache makes: only a folder holding it is ever removed by the cache's
-# clean-up, so a cache folder set by mistake on a folder of the user's (an exports folder
-# with `activities-2026-07/` in it) loses nothing.
-CACHE_MARK = ".maops-cache-entry"
-
-
-def cache_entry(cache_dir: Path, table: str, key: str) -> Path:
-    return Path(cache_dir) / f"{table}-{key}"
-
-
-def is_cache_entry(folder: Path) -> bool:
-    """Whether `folder` is an entry the cache made (it holds `CACHE_MARK`)."""
-    return (folder / CACHE_MARK).is_file()
-
-
-def _mark_entry(folder: Path) -> None:
-    (folder / CACHE_MARK).write_text("made by the maops validated-data cache\n", encoding="utf-8")
-
-
-_DROPPED: list[dict[str, str]] = []  # kept results found damaged or edited, and removed
-_DROPPED_LOCK = threading.Lock()
-
-
-def note_dropped(path: Path, reason: str) -> None:
-    """Remember that the cache found `path` damaged or edited (for `run.json`)."""
-    with _DROPPED_LOCK:
-        _DROPPED.append({"path": str(path), "reason": reason})
-
-
-def dropped_from_cache() -> list[dict[str, str]]:
-    """What this process found damaged or edited in the cache, and computed again."""
-    with _DROPPED_LOCK:
-        return list(_DROPPED)
-
-
-def _stamp(path: Path) -> list[int]:
-    info = path.stat()
-    return [info.st_size, info.st_mtime_ns]
-
-
-def _contents(folder: Path) -> dict[str, list[int]]:
-    """Every file of an entry but its meta.json: relative path -> [size, mtime in ns]. An
-    entry's files are written once and never again (renaming the entry into place keeps
-    their times), so a file whose size or time differs was truncated, replaced or edited.
-    Hashing them instead would read every partition again in every process that loads the
-    entry: the run and each notebook."""
-    return {
-        p.relative_to(folder).as_posix(): _stamp(p)
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != "meta.json"
-    }
-
-
-def read_cache_meta(entry: Path) -> dict | None:
-    """The description of a complete cache entry, or None (absent, unfinished, unreadable,
-    or a file of it not as it was written: missing, truncated, replaced or edited, which is
-    noted)."""
-    try:
-        meta = json.loads((entry / "meta.json").read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    contents = meta.get("contents") if isinstance(meta, dict) else None
-    if not isinstance(contents, dict):
-        return None  # not written by this version: typed again
-    for rel, stamp in contents.items():
-        path = entry / rel
-        try:
-            same = _stamp(path) == stamp
-        except OSError:
-            same = False
-        if not same:
-            note_dropped(path, "a file of this cache entry is missing, truncated or edited")
-            return None
-    return meta
-
-
-def new_cache_entry(entry: Path) -> Path:
-    """An empty folder beside `entry` to write a cache entry into before publishing it."""
-    entry.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{entry.name}.", dir=entry.parent))
-    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes 0700
-    _mark_entry(tmp)
-    return tmp
-
-
-def publish_cache_entry(tmp: Path, entry: Path, meta: Mapping, *, keep: int = 3) -> bool:
-    """Write `meta.json` last and rename the folder into place; another process that published
-    the same entry first wins. Then only the `keep` newest entries of the table are kept.
-    Returns whether this call published it."""
-    try:
-        write_json({**meta, "contents": _contents(tmp)}, tmp / "meta.json")
-        os.rename(tmp, entry)
-    except OSError:
-        shutil.rmtree(tmp, ignore_errors=True)  # published meanwhile, or no room: no cache
-        return False
-    _PUBLISHED.add(entry)
-    _keep_newest(entry, keep)
-    return True
-
-
-def _keep_newest(entry: Path, keep: int) -> None:
-    """Remove all but the `keep` newest entries of `entry`'s kind (`<kind>-<key>`); a folder
-    the cache did not make is never touched."""
-    kind = entry.name.rsplit("-", 1)[0]
-    older = sorted(
-        (
-            p
-            for p in entry.parent.glob(f"{kind}-*")
-            if p.is_dir() and p != entry and is_cache_entry(p)
-        ),
-        key=lambda p: p.stat().st_mtime,
-        reverse=True,
-    )
-    for old in older[max(keep - 1, 0) :]:
-        shutil.rmtree(old, ignore_errors=True)
-
-
-def open_cache_folder(entry: Path, *, keep: int = 3) -> None:
-    """Make sure the cache folder `entry` (`<kind>-<key>`) exists. Creating it registers it
-    as published by this process (see `drop_new_cache`) and keeps only the `keep` newest
-    folders of its kind."""
-    if entry.is_dir():
-        return
-    try:
-        entry.mkdir(parents=True)
-    except FileExistsError:
-        return  # another process made it meanwhile
-    _mark_entry(entry)
-    _PUBLISHED.add(entry)
-    _keep_newest(entry, keep)
-
-
 def _write_atomic(path: Path, write: Callable[[str], None]) -> Path:
     """`write(tmp)` into a temporary file beside `path`, then rename it over `path`."""
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     os.close(fd)
-    os.chmod(tmp, 0o666 & ~_umask())
+    os.chmod(tmp, 0o666 & ~current_umask())
     try:
         write(tmp)
         os.replace(tmp, path)
@@ -992,53 +855,6 @@ def write_bytes_atomic(data: bytes, path: Path) -> Path:
 
 
 CHECKSUMS_FILE = "checksums.json"  # in a cache folder: the inputs' checksums (`Checksums`)
-
-
-@dataclass(frozen=True)
-class CacheSnapshot:
-    """A cache folder at the start of a run: its entries and its checksums file."""
-
-    names: frozenset[str]
-    checksums: bytes | None
-
-
-def cache_snapshot(cache_dir: Path | None) -> CacheSnapshot | None:
-    """The entries of a cache folder and its checksums (None: the folder does not exist)."""
-    if cache_dir is None or not Path(cache_dir).is_dir():
-        return None
-    folder = Path(cache_dir)
-    try:
-        checksums: bytes | None = (folder / CHECKSUMS_FILE).read_bytes()
-    except OSError:
-        checksums = None
-    return CacheSnapshot(frozenset(p.name for p in folder.iterdir()), checksums)
-
-
-def drop_new_cache(cache_dir: Path | None, before: CacheSnapshot | None) -> None:
-    """Remove the cache entries this process published since `before` (`cache_snapshot` at the
-    start of a run that failed), put the checksums file back as it was, and remove the
-    folder if the run created it and left it empty: a failed run leaves nothing behind.
-    Entries other processes wrote meanwhile are kept."""
-    if cache_dir is None:
-        return
-    folder = Path(cache_dir)
-    for entry in [p for p in _PUBLISHED if p.parent == folder]:
-        if (before is None or entry.name not in before.names) and is_cache_entry(entry):
-            shutil.rmtree(entry, ignore_errors=True)
-            _PUBLISHED.discard(entry)
-    memo = folder / CHECKSUMS_FILE
-    if before is None or before.checksums is None:
-        memo.unlink(missing_ok=True)
-    elif not memo.is_file() or memo.read_bytes() != before.checksums:
-        try:
-            write_text_atomic(before.checksums.decode("utf-8"), memo)
-        except OSError:
-            memo.unlink(missing_ok=True)  # remembered checksums are only a shortcut
-    if before is None:
-        try:
-            folder.rmdir()
-        except OSError:
-            pass  # not empty: another run's entries
 
 
 def remove_empty_dir(path: Path) -> None:

@@ -654,7 +654,7 @@ def run(
         raise ConfigError(f"--jobs must be 1 or more, got {jobs}")
 
     check_out_dir(Path(settings.out_dir), Path(settings.data_dir), root)
-    cache_before = io.cache_snapshot(settings.cache_dir)
+    cache_before = cache.cache_snapshot(settings.cache_dir)
     out_existed = Path(settings.out_dir).exists()
     pool: list[KernelPool] = [kernels] if kernels is not None else []
     try:
@@ -670,7 +670,7 @@ def run(
             pool=pool,
         )
     except BaseException:
-        io.drop_new_cache(settings.cache_dir, cache_before)  # a failed run leaves nothing
+        cache.drop_new_cache(settings.cache_dir, cache_before)  # a failed run leaves nothing
         if not out_existed:
             io.remove_empty_dir(Path(settings.out_dir))
         raise

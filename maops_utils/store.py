@@ -32,8 +32,9 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from .cache import read_cache_meta
 from .core.schema import TABLES
-from .io import RawTable, ScanTable, read_cache_meta
+from .io import RawTable, ScanTable
 
 # What Python's str.strip() removes, so trimming in SQL equals trimming in pandas.
 WHITESPACE = (

@@ -26,6 +26,7 @@ import pyarrow.compute as pc
 import pyarrow.feather as feather
 
 from . import cache
+from .cache import cache_entry, new_cache_entry, publish_cache_entry, read_cache_meta
 from .core.errors import DataContractError, Finding
 from .core.schema import ACTIVITY_TYPES, ALL, OPPORTUNITY_STATUSES, STAGES, TABLES, UNKNOWN_SOURCE
 from .facts import MonthFacts
@@ -35,11 +36,7 @@ from .io import (
     KeptTable,
     RawTable,
     ScanTable,
-    cache_entry,
     locate_tables,
-    new_cache_entry,
-    publish_cache_entry,
-    read_cache_meta,
     read_raw_dataset,
     remove_tree,
     scan_parquet,

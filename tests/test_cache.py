@@ -11,7 +11,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from maops_utils import cache, io
+from maops_utils import cache
 from maops_utils.catalogue import CORE_METRICS
 from maops_utils.config import load_settings
 from maops_utils.core.errors import ConfigError
@@ -154,16 +154,16 @@ def test_the_clean_up_removes_only_entries_the_cache_made(tmp_path):
     mine = folder / "activities-2026-07"  # a user's folder that looks like an entry
     mine.mkdir(parents=True)
     (mine / "activities.csv").write_text("lead_id\n", encoding="utf-8")
-    before = io.cache_snapshot(folder)
+    before = cache.cache_snapshot(folder)
     entries = []
     for key in ("k1", "k2", "k3", "k4"):
-        entry = io.cache_entry(folder, "activities", key)
-        tmp = io.new_cache_entry(entry)
-        assert io.publish_cache_entry(tmp, entry, {"format": "test"}, keep=2)
+        entry = cache.cache_entry(folder, "activities", key)
+        tmp = cache.new_cache_entry(entry)
+        assert cache.publish_cache_entry(tmp, entry, {"format": "test"}, keep=2)
         entries.append(entry)
     assert [e.exists() for e in entries] == [False, False, True, True]  # the newest two
     assert (mine / "activities.csv").is_file()
-    io.drop_new_cache(folder, before)  # a failed run: what it published goes
+    cache.drop_new_cache(folder, before)  # a failed run: what it published goes
     assert not entries[-1].exists() and (mine / "activities.csv").is_file()
 
 

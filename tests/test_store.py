@@ -581,20 +581,21 @@ def test_a_warm_load_reads_no_input_file(tmp_path, monkeypatch):
 
 def test_a_failed_run_puts_the_checksums_back(tmp_path):
     import maops_utils.io as io
+    from maops_utils.cache import cache_snapshot, drop_new_cache
 
     cache = tmp_path / "cache"
     cache.mkdir()
     memo = cache / io.CHECKSUMS_FILE
     memo.write_text('{"files": {}}', encoding="utf-8")
-    before = io.cache_snapshot(cache)
+    before = cache_snapshot(cache)
     memo.write_text('{"files": {"x": [1, 2, 3, 4, 5, "abc"]}}', encoding="utf-8")
-    io.drop_new_cache(cache, before)
+    drop_new_cache(cache, before)
     assert memo.read_text(encoding="utf-8") == '{"files": {}}'
     # a run that found no checksums file leaves none
     memo.unlink()
-    before = io.cache_snapshot(cache)
+    before = cache_snapshot(cache)
     memo.write_text('{"files": {}}', encoding="utf-8")
-    io.drop_new_cache(cache, before)
+    drop_new_cache(cache, before)
     assert not memo.exists()
 
 

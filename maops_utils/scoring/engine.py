@@ -39,7 +39,6 @@ import pyarrow.compute as pc
 
 from .. import cache, relations
 from ..core.months import month_bounds, month_labels, month_range
-from ..io import open_cache_folder
 from ..store import database, literal
 from ..validation import Dataset, isin
 from .model import EMPTY, ActivityRule, ProfileRule, RatingGrid, ScoringModel
@@ -330,7 +329,7 @@ def _write_counted(
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
     con.register("rules", rules)
     try:
-        open_cache_folder(path.parent.parent)  # the input's facts folder, as month facts do
+        cache.open_cache_folder(path.parent.parent)  # the input's facts folder, as month facts do
         path.parent.mkdir(parents=True, exist_ok=True)
         con.execute(
             f"COPY ({_counted_sql(rules, cap_period, 'acts_all')}) "
