@@ -89,8 +89,8 @@ def _long(wide: pd.DataFrame) -> pd.DataFrame:
 
 def task_maops(data: Path, month: str, phases: dict) -> pd.DataFrame:
     from maops_utils import metrics as mx
+    from maops_utils.contract.rules import validate
     from maops_utils.io import read_raw_dataset
-    from maops_utils.validation import validate
 
     t = time.perf_counter()
     raw = read_raw_dataset(data)
@@ -124,7 +124,7 @@ def task_maops_facts(data: Path, month: str, phases: dict) -> pd.DataFrame:
 
 def _maops_cached(data: Path, month: str, phases: dict) -> pd.DataFrame:
     from maops_utils import metrics as mx
-    from maops_utils.validation import load_dataset
+    from maops_utils.contract.load import load_dataset
 
     t = time.perf_counter()
     dataset = load_dataset(data, cache_dir=CACHE_DIR)
@@ -138,7 +138,7 @@ def _maops_cached(data: Path, month: str, phases: dict) -> pd.DataFrame:
 def task_maops_spark(data: Path, month: str, phases: dict) -> pd.DataFrame:
     from maops_utils import engines
     from maops_utils import metrics as mx
-    from maops_utils.validation import load_dataset
+    from maops_utils.contract.load import load_dataset
 
     t = time.perf_counter()
     dataset = load_dataset(data)
@@ -574,8 +574,8 @@ def main(argv: list[str]) -> None:
     import duckdb  # noqa: F401
     import pyarrow  # noqa: F401
 
+    import maops_utils.contract.load  # noqa: F401
     import maops_utils.metrics  # noqa: F401
-    import maops_utils.validation  # noqa: F401
 
     import_rss = _rss_mb()
     phases: dict[str, float] = {}

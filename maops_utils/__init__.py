@@ -25,8 +25,8 @@ _EXPORTS = {
     "parse_as_of": "config",
     "RunSettings": "config",
     # the data
-    "load_dataset": "validation",
-    "Dataset": "validation",
+    "load_dataset": "contract.load",
+    "Dataset": "contract.dataset",
     # metrics
     "metric_values": "metrics",
     "compute_metrics": "metrics",

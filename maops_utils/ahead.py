@@ -95,7 +95,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """The process: load the checked data from the cache, then prepare each item in turn."""
     from . import store
     from .config import parse_as_of
-    from .validation import load_dataset
+    from .contract.load import load_dataset
 
     # it runs beside a notebook's kernel: its DuckDB queries (the scoring points' sums per
     # period, 1.5 GB at 1 M leads) spill rather than take what the kernel needs

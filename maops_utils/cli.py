@@ -226,7 +226,7 @@ def _table(rows: list[tuple[str, ...]]) -> str:
 
 def _cmd_validate(args: argparse.Namespace) -> int:
     from .config import parse_as_of
-    from .validation import load_dataset
+    from .contract.load import load_dataset
 
     settings = _settings(args)
     now = parse_as_of("", settings.timezone)

@@ -42,13 +42,13 @@ from scipy.stats import fisher_exact
 
 from . import engines, funnel, kpi, relations
 from . import metrics as mx
+from .contract.dataset import Dataset
 from .core.errors import ConfigError, suggest
 from .core.i18n import t
 from .core.months import month_bounds, month_range
 from .core.schema import ALL
 from .core.stats import wilson_interval
 from .specs import Spec
-from .validation import Dataset
 
 REST = "rest"
 TESTED: tuple[str, ...] = ("lead_to_mql", "mql_to_sql", "win_rate")

@@ -46,8 +46,8 @@ import pyarrow as pa
 
 from . import relations
 from .config import ENGINES, SPARK_MASTER_RE
+from .contract.dataset import Dataset
 from .core.errors import EXIT_INPUT, MaopsError
-from .validation import Dataset
 
 DEFAULT_SPARK_MASTER = "local[*]"
 SESSION_TIME_ZONE = "UTC"

@@ -56,11 +56,11 @@ import numpy as np
 import pandas as pd
 
 from . import engines
+from .contract.dataset import Dataset
 from .core.months import month_bounds, month_range
 from .core.schema import ALL
 from .core.stats import wilson_interval
 from .relations import timestamp_literal, to_dialect
-from .validation import Dataset
 
 FUNNEL_STAGES: tuple[str, ...] = ("mql", "sql", "won")
 TRANSITIONS: tuple[str, ...] = ("lead_to_mql", "mql_to_sql", "sql_to_won", "lead_to_won")
@@ -180,7 +180,7 @@ def cohort_conversion(
     """Share of each month's new leads that reached MQL, SQL and won within N days.
 
     Args:
-        dataset: a validated dataset (`validation.load_dataset`).
+        dataset: a validated dataset (`contract.load.load_dataset`).
         month: the report month "YYYY-MM"; the table is as of its end (first day of the next
             month 00:00): later stage entries and closes are not counted.
         cohorts: how many cohort months, ending with `month`.
@@ -342,7 +342,7 @@ def velocity(
     """Days between funnel stages, for transitions that ended in the look-back months.
 
     Args:
-        dataset: a validated dataset (`validation.load_dataset`).
+        dataset: a validated dataset (`contract.load.load_dataset`).
         month: the last month "YYYY-MM" of the look-back period.
         lookback_months: how many months, ending with `month`, the later event may fall in.
         products: product codes to report (default: every product of the dataset); `ALL`

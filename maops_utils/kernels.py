@@ -37,6 +37,7 @@ PRELOAD_MODULES = (
         f"maops_utils.{m}"
         for m in (
             "compare",
+            "contract.load",
             "config",
             "io",
             "kpi",
@@ -44,7 +45,6 @@ PRELOAD_MODULES = (
             "plots",
             "quality",
             "scoring",
-            "validation",
             "views",
         )
     ),

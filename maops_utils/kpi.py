@@ -24,12 +24,13 @@ from . import engines
 from . import metrics as mx
 from .catalogue import Catalogue, load_catalogue
 from .config import Funnel, RunSettings, default_funnel, load_funnel
+from .contract.dataset import Dataset
+from .contract.load import load_dataset
 from .core.errors import ConfigError, Finding
 from .core.months import check_month, month_bounds, month_range, shift_month
 from .core.schema import ALL
 from .core.stats import wilson_interval
 from .specs import Ratio
-from .validation import Dataset, load_dataset
 
 CONTRACT_COLUMNS = ["month", "product", "metric", "value", "target", "attainment"]
 METRICS_CSV_COLUMNS = [

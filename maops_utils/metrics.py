@@ -17,11 +17,11 @@ import pandas as pd
 
 from . import engines
 from .catalogue import CORE, CORE_METRICS
+from .contract.dataset import Dataset
 from .core.months import month_bounds
 from .core.schema import ALL
 from .relations import ENGINE_COLUMNS, VIEWS_SQL, connect, timestamp_literal, to_dialect
 from .specs import Count, Difference, Filter, Ratio, Spec, Sum
-from .validation import Dataset
 
 # ---------------------------------------------------------------- SQL
 

@@ -11,12 +11,13 @@ import pandas as pd
 
 from . import dedupe
 from .config import RunSettings
+from .contract.dataset import Dataset
+from .contract.load import load_dataset
 from .core.errors import Finding
 from .core.i18n import t
 from .core.months import month_range
 from .core.schema import TABLES
 from .kpi import resolve_month
-from .validation import Dataset, load_dataset
 
 # The timestamp that places a row of each table in a month.
 TIME_COLUMNS = {

@@ -10,8 +10,8 @@ import numpy as np
 import pandas as pd
 import sqlglot
 
+from .contract.dataset import Dataset
 from .store import database
-from .validation import Dataset
 
 
 def timestamp_literal(value: pd.Timestamp) -> str:
@@ -72,7 +72,7 @@ def _tables_for_engine(dataset: Dataset) -> dict[str, pd.DataFrame]:
 def connect(dataset: Dataset) -> duckdb.DuckDBPyConnection:
     """An in-process DuckDB holding the dataset's tables and the metric views.
 
-    When the dataset keeps its activities in its DuckDB store (validation.BULK_TABLES), the
+    When the dataset keeps its activities in its DuckDB store (contract.dataset.BULK_TABLES), the
     connection is a cursor on that store and reads them where they are: only the small tables
     are copied in, as temporary tables that vanish when the connection is closed. Every
     `activities_input` row carries `_row`, its position in the file, to break ties stably."""

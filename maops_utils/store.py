@@ -11,8 +11,8 @@ A dataset's `Store` is one in-process DuckDB database. The activities are a chai
 
 Only the columns a query reads are scanned, and Parquet row-group statistics skip months a
 query does not ask for. Each rule gives exactly the values and findings the pandas rules of
-`validation.py` give (docs/scale.md): timestamps DuckDB cannot read strictly as ISO 8601 are
-handed, row by row, to `validation.parse_timestamps`, the one definition of the time rule.
+`contract/rules.py` give (docs/scale.md): timestamps DuckDB cannot read strictly as ISO 8601 are
+handed, row by row, to `contract.values.parse_timestamps`, the one definition of the time rule.
 """
 
 from __future__ import annotations
@@ -146,7 +146,7 @@ class Problem:
 
 
 class BulkTable:
-    """Validation of one bulk table in SQL, step by step in the order `validation.py` checks."""
+    """Validation of one bulk table in SQL, step by step in the order `contract/rules.py` checks."""
 
     def __init__(self, store: Store, raw: RawTable | ScanTable, timezone: str):
         self.store = store
@@ -321,7 +321,7 @@ class BulkTable:
 
     def _timestamp(self, col: str, fallback: Callable[[pd.Series], pd.Series]) -> tuple[str, str]:
         """SQL for a timestamp column in naive local time, and a join it needs. Values DuckDB
-        cannot read strictly as ISO 8601 are parsed by `fallback` (validation.parse_timestamps)
+        cannot read strictly as ISO 8601 are parsed by `fallback` (contract.values.parse_timestamps)
         and joined back by row."""
         kind, c = self.types[col], f"s.{ident(col)}"
         if kind == "TIMESTAMP WITH TIME ZONE":
@@ -474,7 +474,7 @@ class BulkTable:
         allowed: dict[str, Sequence[str]],
     ) -> dict[str, Problem]:
         """Leave out future rows, then orphans, then rows with a code outside `allowed`, in
-        that order (each later rule sees only the rows kept so far, as in validation.py).
+        that order (each later rule sees only the rows kept so far, as in contract/rules.py).
         `known_leads` None: the rows are known to reference only leads (no orphan rule).
 
         Returns the problem found by each rule: "future", "orphans", and one per column of
@@ -605,7 +605,7 @@ class BulkTable:
 
 def materialize(store: Store, view: str, lead_ids: pd.Series | None = None) -> pd.DataFrame:
     """The rows of `view` as pandas, in file order, without `_row`; only rows of `lead_ids`
-    when given. Text columns hold str or pd.NA, as validation.py's frames do."""
+    when given. Text columns hold str or pd.NA, as the contract's frames do."""
     if lead_ids is None:
         frame = store.frame(f"SELECT * FROM {view} ORDER BY _row")
     else:

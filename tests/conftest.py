@@ -29,7 +29,7 @@ def handmade_dir(tmp_path_factory) -> Path:
 @pytest.fixture(scope="session")
 def handmade_ds(handmade_dir):
     """The hand-computed dataset validated as of 2026-03-01 (its month under test: 2026-01)."""
-    from maops_utils.validation import load_dataset
+    from maops_utils.contract.load import load_dataset
 
     return load_dataset(handmade_dir, as_of=HANDMADE_AS_OF)
 
@@ -37,7 +37,7 @@ def handmade_ds(handmade_dir):
 @pytest.fixture(scope="session")
 def sample_ds():
     """The bundled sample (data/sample) validated as of now."""
-    from maops_utils.validation import load_dataset
+    from maops_utils.contract.load import load_dataset
 
     return load_dataset(ROOT / "data" / "sample")
 

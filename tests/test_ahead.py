@@ -8,7 +8,8 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from maops_utils import ahead, config, dedupe, quality, scoring, validation
+from maops_utils import ahead, config, dedupe, quality, scoring
+from maops_utils.contract.load import load_dataset
 from maops_utils.scoring import engine
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,7 +46,7 @@ def test_the_pairs_and_scoring_points_prepared_ahead_are_read_by_the_notebooks(
 ):
     cache = tmp_path / ".cache"
     # the run checks the data first, which writes the cache entry the process loads
-    validation.load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
+    load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
     prepared = _start(["pairs", "scoring_points"], cache)
     try:
         assert prepared.wait("scoring_points") is None
@@ -60,7 +61,7 @@ def test_the_pairs_and_scoring_points_prepared_ahead_are_read_by_the_notebooks(
     assert ready["pairs"] <= ready["scoring_points"] <= pd.Timestamp.now(tz="UTC")  # in turn
     assert len(list(cache.glob("facts-*/*/counted-*.parquet"))) == 2  # current and proposed
     # every item prepared: a later run on this input starts no process (for any month)
-    loaded = validation.load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
+    loaded = load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
     mark = ahead.done_mark(loaded, ROOT / "params", ["pairs", "scoring_points"])
     assert mark is not None and mark.is_file()
     assert not ahead.done_mark(loaded, ROOT / "params", ["pairs"]).is_file()  # other items
@@ -69,13 +70,13 @@ def test_the_pairs_and_scoring_points_prepared_ahead_are_read_by_the_notebooks(
         config.notebook_settings(ROOT / "params", data_dir=str(SAMPLE), cache_dir="off"),
         as_of=AS_OF,
     ).pairs
-    plain = validation.load_dataset(SAMPLE, as_of=AS_OF)
+    plain = load_dataset(SAMPLE, as_of=AS_OF)
     expected = scoring.run(plain, scoring.load_config(ROOT / "params"), MONTH)
 
     _nothing_computed(monkeypatch)
     settings = config.notebook_settings(ROOT / "params", data_dir=str(SAMPLE), cache_dir=str(cache))
     pd.testing.assert_frame_equal(quality.load_quality(settings, as_of=AS_OF).pairs, expected_pairs)
-    cached = validation.load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
+    cached = load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
     study = scoring.run(cached, scoring.load_config(ROOT / "params"), MONTH)
     pd.testing.assert_frame_equal(study.rows, expected.rows)
     assert study.proposed == expected.proposed and study.mql_check == expected.mql_check
@@ -83,7 +84,7 @@ def test_the_pairs_and_scoring_points_prepared_ahead_are_read_by_the_notebooks(
 
 def test_an_item_that_cannot_be_prepared_is_named_and_the_others_are_done(tmp_path):
     cache = tmp_path / ".cache"
-    validation.load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
+    load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
     prepared = _start(["nonsense", "pairs"], cache)
     try:
         assert "no such item to prepare: 'nonsense'" in (prepared.wait("nonsense") or "")
@@ -91,11 +92,9 @@ def test_an_item_that_cannot_be_prepared_is_named_and_the_others_are_done(tmp_pa
     finally:
         prepared.close()
     # not everything was prepared: the next run starts the process again
-    loaded = validation.load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
+    loaded = load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
     assert not ahead.done_mark(loaded, ROOT / "params", ["nonsense", "pairs"]).is_file()
-    assert (
-        ahead.done_mark(validation.load_dataset(SAMPLE, as_of=AS_OF), ROOT / "params", []) is None
-    )
+    assert ahead.done_mark(load_dataset(SAMPLE, as_of=AS_OF), ROOT / "params", []) is None
 
 
 def test_a_process_that_stops_is_reported_and_not_waited_for(tmp_path):
@@ -113,7 +112,7 @@ def test_a_process_that_stops_is_reported_and_not_waited_for(tmp_path):
 
 def test_closing_stops_a_process_still_at_work(tmp_path):
     cache = tmp_path / ".cache"
-    validation.load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
+    load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
     prepared = _start(["pairs", "scoring_points"], cache)
     outcome = prepared.close()  # at once: the process is still loading the data
     ended = {"problem": "the run ended before it was ready", "ready_at": None}
@@ -124,7 +123,7 @@ def test_closing_stops_a_process_still_at_work(tmp_path):
 def test_a_process_stopped_at_work_leaves_no_spill_folder(tmp_path, monkeypatch):
     cache, tmp = tmp_path / ".cache", tmp_path / "tmp"
     tmp.mkdir()
-    validation.load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
+    load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
     monkeypatch.setenv("TMPDIR", str(tmp))  # where the process's DuckDB spills
     prepared = _start(["scoring_points"], cache)
     try:

@@ -14,9 +14,9 @@ import pytest
 from maops_utils import cache
 from maops_utils.catalogue import CORE_METRICS
 from maops_utils.config import load_settings
+from maops_utils.contract.load import load_dataset
 from maops_utils.core.errors import ConfigError
 from maops_utils.metrics import compute_metrics
-from maops_utils.validation import load_dataset
 
 import handmade
 

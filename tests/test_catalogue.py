@@ -10,9 +10,9 @@ import pytest
 from maops_utils import kpi
 from maops_utils import metrics as mx
 from maops_utils.catalogue import CORE, CORE_METRICS, Kpi, load_catalogue
+from maops_utils.contract.load import load_dataset
 from maops_utils.core.errors import ConfigError
 from maops_utils.core.months import month_bounds
-from maops_utils.validation import load_dataset
 
 import handmade
 

@@ -12,8 +12,9 @@ import pandas as pd
 import pytest
 
 from maops_utils import compare, plots
+from maops_utils.contract.dataset import Dataset
+from maops_utils.contract.load import load_dataset
 from maops_utils.core.errors import ConfigError
-from maops_utils.validation import Dataset, load_dataset
 
 # ---------------------------------------------------------------- statistics
 

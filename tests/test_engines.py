@@ -17,8 +17,8 @@ from maops_utils import cli, engines, funnel, kpi, relations, runner
 from maops_utils import metrics as mx
 from maops_utils.catalogue import load_catalogue
 from maops_utils.config import load_settings
+from maops_utils.contract.load import load_dataset
 from maops_utils.core.errors import ConfigError
-from maops_utils.validation import load_dataset
 
 import handmade
 

@@ -7,8 +7,8 @@ import pytest
 
 from maops_utils import metrics as mx
 from maops_utils.catalogue import CORE, CORE_METRICS
+from maops_utils.contract.load import load_dataset
 from maops_utils.specs import Count
-from maops_utils.validation import load_dataset
 
 import handmade
 

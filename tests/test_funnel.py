@@ -51,8 +51,9 @@ import pytest
 import sqlglot
 
 from maops_utils import funnel
+from maops_utils.contract.dataset import Dataset
+from maops_utils.contract.load import load_dataset
 from maops_utils.core.stats import wilson_interval
-from maops_utils.validation import Dataset, load_dataset
 
 LEADS = """lead_id,created_at,product,lead_source
 L1,2026-01-31 23:59:59,A,webinar
@@ -303,7 +304,7 @@ def test_windows_are_configurable(dataset):
 
 def test_without_opportunity_lead_ids_nothing_is_won(dataset):
     # lead_id is optional in opportunities: without it no deal belongs to a lead. A file
-    # without the column loads with it empty (tests/test_validation.py), as here.
+    # without the column loads with it empty (tests/test_contract.py), as here.
     opps = dataset["opportunities"].assign(lead_id=None)
     ds = Dataset({**{n: dataset[n] for n in dataset.names}, "opportunities": opps})
     got = funnel.cohort_conversion(ds, MONTH, cohorts=4)

@@ -289,8 +289,8 @@ def test_stream_csv_detects_cp932_after_a_clean_utf8_start(tmp_path, small_piece
 
 
 def test_stream_csv_staging_lives_with_the_dataset_and_goes_on_error(tmp_path, monkeypatch):
+    from maops_utils.contract.load import load_dataset
     from maops_utils.store import spill_folder
-    from maops_utils.validation import load_dataset
 
     import handmade
 

@@ -7,7 +7,7 @@ import pytest
 
 from maops_utils import kpi
 from maops_utils.catalogue import load_catalogue
-from maops_utils.validation import load_dataset
+from maops_utils.contract.load import load_dataset
 
 import handmade
 

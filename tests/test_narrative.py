@@ -11,9 +11,9 @@ import pytest
 from maops_utils import kpi, narrative
 from maops_utils.catalogue import load_catalogue
 from maops_utils.config import default_funnel, load_funnel
+from maops_utils.contract.load import load_dataset
 from maops_utils.core.i18n import format_value
 from maops_utils.core.schema import ALL
-from maops_utils.validation import load_dataset
 
 import handmade
 

@@ -19,6 +19,8 @@ import yaml
 from helpers import assert_same_study
 from sklearn.metrics import brier_score_loss, roc_auc_score
 
+from maops_utils.contract.dataset import Dataset
+from maops_utils.contract.load import load_dataset
 from maops_utils.core.errors import ConfigError
 from maops_utils.core.months import month_bounds
 from maops_utils.scoring import engine, evaluate, propose, thresholds
@@ -33,7 +35,6 @@ from maops_utils.scoring.model import (
     parse_model,
 )
 from maops_utils.scoring.study import lead_scores, product_table, proposed_yaml, run
-from maops_utils.validation import Dataset, load_dataset
 
 CUTOFF = pd.Timestamp("2026-07-01")
 

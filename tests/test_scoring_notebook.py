@@ -11,7 +11,8 @@ import pandas as pd
 import pytest
 import yaml
 
-from maops_utils import runner, scoring, validation
+from maops_utils import runner, scoring
+from maops_utils.contract.load import load_dataset
 from maops_utils.scoring.model import parse_model
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -55,7 +56,7 @@ def test_the_notebook_is_committed_clean_and_bilingual():
 
 @pytest.fixture(scope="module")
 def sample():
-    return validation.load_dataset(SAMPLE, as_of=pd.Timestamp(AS_OF))
+    return load_dataset(SAMPLE, as_of=pd.Timestamp(AS_OF))
 
 
 def test_judging_at_month_ends_never_judges_a_lead_after_its_success(sample):
@@ -89,7 +90,7 @@ def test_points_kept_in_the_cache_give_the_study_of_a_load_without_it(sample, tm
 
     for month in ("2026-10", "2026-09"):
         plain = scoring.run(sample, config, month)
-        cached_ds = validation.load_dataset(SAMPLE, as_of=pd.Timestamp(AS_OF), cache_dir=cache)
+        cached_ds = load_dataset(SAMPLE, as_of=pd.Timestamp(AS_OF), cache_dir=cache)
         scoring_engine._write_counted = writing
         try:
             cached = scoring.run(cached_ds, config, month)

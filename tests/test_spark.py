@@ -20,10 +20,10 @@ from helpers import maops
 from maops_utils import engines, funnel, kpi
 from maops_utils import metrics as mx
 from maops_utils.catalogue import CORE, CORE_METRICS, load_catalogue
+from maops_utils.contract.load import load_dataset
 from maops_utils.core.months import month_range
 from maops_utils.io import write_csv
 from maops_utils.specs import Ratio
-from maops_utils.validation import load_dataset
 
 import handmade
 
@@ -484,7 +484,7 @@ import sys, warnings
 import pandas as pd
 from pyspark.sql import SparkSession
 from maops_utils import engines, metrics as mx
-from maops_utils.validation import load_dataset
+from maops_utils.contract.load import load_dataset
 
 folder, port = sys.argv[1], sys.argv[2]
 # a classic local Spark that serves Spark Connect on `port` (what start-connect-server.sh runs)

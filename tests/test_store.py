@@ -16,9 +16,11 @@ import pytest
 from maops_utils import kpi
 from maops_utils import metrics as mx
 from maops_utils.catalogue import load_catalogue
+from maops_utils.contract.dataset import Dataset
+from maops_utils.contract.load import load_dataset
+from maops_utils.contract.values import parse_timestamps
 from maops_utils.core.errors import DataContractError
 from maops_utils.io import ScanTable, locate_tables, read_raw_dataset
-from maops_utils.validation import Dataset, load_dataset, parse_timestamps
 
 import handmade
 
@@ -203,7 +205,7 @@ def test_a_streamed_csv_gives_the_dataset_and_findings_of_one_read_whole(tmp_pat
     (`io.stream_csv`); validating it must give what validating the file read whole gives,
     line numbers in the findings included."""
     import maops_utils.io as io
-    from maops_utils.validation import validate
+    from maops_utils.contract.rules import validate
 
     data = _messy(tmp_path)
     whole = read_raw_dataset(data)

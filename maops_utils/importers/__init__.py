@@ -17,9 +17,10 @@ from __future__ import annotations
 from pathlib import Path
 
 from .. import io
+from ..contract.dataset import Dataset
+from ..contract.load import load_dataset
 from ..core.errors import ConfigError
 from ..core.schema import TABLES
-from ..validation import Dataset, load_dataset
 from .command import add_parser, run
 from .engine import ImportResult, import_exports
 from .mapping import Mapping, available_sources, load_mapping

@@ -12,7 +12,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
-from ..validation import parse_timestamps
+from ..contract.values import parse_timestamps
 
 # Cell texts that vendor exports use for "no value" (Marketo writes `null`, Excel users `-`).
 DEFAULT_NULLS = ("null", "NULL", "None", "none", "N/A", "n/a", "#N/A", "(blank)", "-", "－", "―")

@@ -38,9 +38,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from .. import cache, relations
+from ..contract.dataset import Dataset, isin
 from ..core.months import month_bounds, month_labels, month_range
 from ..store import database, literal
-from ..validation import Dataset, isin
 from .model import EMPTY, ActivityRule, ProfileRule, RatingGrid, ScoringModel
 
 SECOND = pd.Timedelta(seconds=1)

@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from .. import relations
-from ..validation import Dataset
+from ..contract.dataset import Dataset
 from .engine import lead_positions, points_by_rule
 from .model import EMPTY, ActivityRule, Band, ProfileRule, Proposal, ScoringModel
 

@@ -18,11 +18,11 @@ import pandas as pd
 import yaml
 
 from .. import cache
+from ..contract.dataset import Dataset
 from ..core.months import month_bounds, month_range
 from ..core.schema import ALL
 from ..core.stats import wilson_interval
 from ..io import sha256_bytes
-from ..validation import Dataset
 from . import engine, evaluate, propose, thresholds
 from .model import ActivityRule, Band, ProfileRule, RatingGrid, ScoringConfig, ScoringModel
 
@@ -212,7 +212,7 @@ def run(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str = "j
     """Judge, score, fit, backtest and analyse thresholds for the report `month`.
 
     Args:
-        dataset: a validated dataset (`validation.load_dataset`).
+        dataset: a validated dataset (`contract.load.load_dataset`).
         config: `params/scoring.yaml` (`model.load_config`).
         month: the report month "YYYY-MM"; nothing at or after the end of it is read.
         locale: ja or en, for the views.

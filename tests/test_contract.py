@@ -1,4 +1,4 @@
-"""Tests of maops_utils.validation: the data contract's fatal problems, findings and time rule."""
+"""Tests of maops_utils.contract: the data contract's fatal problems, findings and time rule."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from maops_utils.contract.dataset import Dataset
+from maops_utils.contract.load import load_dataset
+from maops_utils.contract.rules import validate
+from maops_utils.contract.values import parse_timestamps
 from maops_utils.core.errors import EXIT_INPUT, DataContractError, Finding
 from maops_utils.io import read_raw_dataset
-from maops_utils.validation import Dataset, load_dataset, parse_timestamps, validate
 
 # A complete, minimal, valid dataset (data contract v1). Each test breaks one thing.
 VALID = {
