@@ -40,6 +40,7 @@ import pyarrow.feather as feather
 from .io import (
     CHECKSUMS_FILE,
     current_umask,
+    file_stamp,
     write_arrow_atomic,
     write_bytes_atomic,
     write_json,
@@ -89,11 +90,6 @@ def dropped() -> list[dict[str, str]]:
         return list(_DROPPED)
 
 
-def _stamp(path: Path) -> list[int]:
-    info = path.stat()
-    return [info.st_size, info.st_mtime_ns]
-
-
 def _contents(folder: Path) -> dict[str, list[int]]:
     """Every file of an entry but its meta.json: relative path -> [size, mtime in ns]. An
     entry's files are written once and never again (renaming the entry into place keeps
@@ -101,7 +97,7 @@ def _contents(folder: Path) -> dict[str, list[int]]:
     Hashing them instead would read every partition again in every process that loads the
     entry: the run and each notebook."""
     return {
-        p.relative_to(folder).as_posix(): _stamp(p)
+        p.relative_to(folder).as_posix(): list(file_stamp(p))
         for p in sorted(folder.rglob("*"))
         if p.is_file() and p.name != "meta.json"
     }
@@ -121,7 +117,7 @@ def read_cache_meta(entry: Path) -> dict | None:
     for rel, stamp in contents.items():
         path = entry / rel
         try:
-            same = _stamp(path) == stamp
+            same = list(file_stamp(path)) == stamp
         except OSError:
             same = False
         if not same:
@@ -316,11 +312,19 @@ def _decoder(classes: Iterable[type]) -> Callable[[Any], Any]:
 # ---------------------------------------------------------------- files
 
 
+def _checksum_line(data: bytes) -> bytes:
+    """`maops-kept-<format> <sha256 of data>` and a newline: what `_matches` checks."""
+    return f"{FORMAT} {hashlib.sha256(data).hexdigest()}\n".encode("ascii")
+
+
+def _matches(line: bytes, data: bytes) -> bool:
+    return line.rstrip(b"\n") + b"\n" == _checksum_line(data)
+
+
 def keep(path: Path, value: Any) -> Path:
     """Write `value` to `path` atomically, with the checksum `load` verifies."""
     body = json.dumps(_encode(value), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
-    head = f"{FORMAT} {hashlib.sha256(body).hexdigest()}\n".encode("ascii")
-    return write_bytes_atomic(head + body, path)
+    return write_bytes_atomic(_checksum_line(body) + body, path)
 
 
 def load(path: Path, classes: Iterable[type] = ()) -> Any | None:
@@ -331,11 +335,10 @@ def load(path: Path, classes: Iterable[type] = ()) -> Any | None:
     except OSError:
         return None
     head, newline, body = data.partition(b"\n")
-    fmt, _, digest = head.decode("ascii", errors="replace").partition(" ")
-    if not newline or fmt != FORMAT:
+    if not newline or not head.startswith(f"{FORMAT} ".encode("ascii")):
         _drop(path, f"not a {FORMAT} file")
         return None
-    if hashlib.sha256(body).hexdigest() != digest:
+    if not _matches(head, body):
         _drop(path, "its checksum does not match its content (damaged or edited)")
         return None
     try:
@@ -350,8 +353,7 @@ def load(path: Path, classes: Iterable[type] = ()) -> Any | None:
 
 def seal(path: Path) -> Path:
     """Write the checksum of the file `path`, just written, beside it (`<path>.sha256`)."""
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    write_bytes_atomic(f"{FORMAT} {digest}\n".encode("ascii"), _digest_path(path))
+    write_bytes_atomic(_checksum_line(path.read_bytes()), _digest_path(path))
     return path
 
 
@@ -363,10 +365,10 @@ def verified(path: Path) -> bytes | None:
     except OSError:
         return None
     try:
-        expected = _digest_path(path).read_text(encoding="ascii").split()
-    except (OSError, UnicodeDecodeError):
-        expected = []
-    if expected != [FORMAT, hashlib.sha256(data).hexdigest()]:
+        line = _digest_path(path).read_bytes()
+    except OSError:
+        line = b""
+    if not _matches(line, data):
         _digest_path(path).unlink(missing_ok=True)
         _drop(path, "its checksum is missing or does not match its content (damaged or edited)")
         return None

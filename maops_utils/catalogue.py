@@ -346,6 +346,8 @@ def core_catalogue() -> dict[str, Kpi]:
 CORE: dict[str, Kpi] = core_catalogue()
 # The contract's core metrics, in the contract's order.
 CORE_METRICS: tuple[str, ...] = tuple(k.name for k in CORE.values() if not k.internal)
+# Their definitions, in the order of core.yaml: what the metric functions compute by default.
+CORE_SPECS: dict[str, Spec] = {name: kpi.spec for name, kpi in CORE.items()}
 
 
 def load_catalogue(params_dir: Path) -> Catalogue:

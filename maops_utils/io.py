@@ -162,10 +162,14 @@ def input_stamps(data_dir: Path) -> dict[str, tuple[int, int]]:
         return stamps  # the load says what is wrong
     for path in tables.values():
         files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-        for f in files:
-            info = f.stat()
-            stamps[str(f)] = (info.st_size, info.st_mtime_ns)
+        stamps.update((str(f), file_stamp(f)) for f in files)
     return stamps
+
+
+def file_stamp(path: Path) -> tuple[int, int]:
+    """A file's size and modification time (ns): what changes when it is rewritten."""
+    info = path.stat()
+    return info.st_size, info.st_mtime_ns
 
 
 def changed_inputs(before: dict[str, tuple[int, int]], data_dir: Path) -> list[str]:

@@ -5,8 +5,9 @@ to import pandas, matplotlib, seaborn (SciPy) and maops_utils. A batch runs its 
 one after another (or `--jobs` at a time), so `KernelPool` starts the next kernel, and
 imports those modules in it, while the run computes the month's review or the current
 notebook runs. The batch starts them only once its settings, its input and its plan were
-found valid: a run on bad input says so without waiting on kernels. The notebook then runs in that kernel exactly as in a new one: its own cells, its own
-imports (already loaded, so instant), no other state. Only modules are imported ahead,
+found valid: a run on bad input says so without waiting on kernels. The notebook then runs
+in that kernel exactly as in a new one: its own cells, its own imports (already loaded, so
+instant), no other state. Only modules are imported ahead,
 silently, outside the kernel's history, binding no name (`preload_code`): those every report
 notebook imports, and those of the notebook the kernel is started for (`NOTEBOOK_MODULES`:
 scikit-learn, about a second of CPU, only for the scoring notebook).

@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import engines
-from .catalogue import CORE, CORE_METRICS
+from .catalogue import CORE_METRICS, CORE_SPECS
 from .contract.dataset import Dataset
 from .core.months import month_bounds
 from .core.schema import ALL
@@ -245,7 +245,7 @@ def compute_metrics(
         Long frame `month, *dims, metric, value`; rates are NaN where the denominator is 0.
     """
     if specs is None or names is None:
-        specs = specs if specs is not None else {n: k.spec for n, k in CORE.items()}
+        specs = specs if specs is not None else CORE_SPECS
         names = names if names is not None else CORE_METRICS
     names = list(names)
     specs = _needed(specs, names)
@@ -341,7 +341,7 @@ def metric_values(
     """
     months = [months] if isinstance(months, str) else list(months)
     dims = (by,) if isinstance(by, str) else tuple(by)
-    specs = dict(specs) if specs is not None else {n: k.spec for n, k in CORE.items()}
+    specs = dict(specs) if specs is not None else CORE_SPECS
     names = list(names) if names is not None else list(CORE_METRICS)
     long = compute_metrics(dataset, months, specs=specs, names=names, dims=dims)
     wide = long.pivot(index=["month", *dims], columns="metric", values="value")

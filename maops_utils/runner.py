@@ -324,7 +324,7 @@ def check_out_dir(out_dir: Path, data_dir: Path, root: Path) -> None:
 
 def plan_jobs(
     settings: RunSettings,
-    inputs: kpi.Inputs | kpi.KpiReview,
+    inputs: kpi.Inputs,
     now: pd.Timestamp,
     *,
     products: list[str] | None = None,
@@ -656,10 +656,21 @@ def run(
     check_out_dir(Path(settings.out_dir), Path(settings.data_dir), root)
     cache_before = cache.cache_snapshot(settings.cache_dir)
     out_existed = Path(settings.out_dir).exists()
-    pool: list[KernelPool] = [kernels] if kernels is not None else []
     try:
+        stamps = io.input_stamps(Path(settings.data_dir))
+        inputs = kpi.load_inputs(settings, as_of=now)
+        if products is not None and not products:  # --products without codes: every product
+            products = list(inputs.dataset.products)
+        plan = plan_jobs(settings, inputs, now, products=products, include_pii=include_pii)
+        if kernels is None:
+            # only now that the settings, the input and the plan are valid: the kernels'
+            # imports run while the review is computed, and bad input does not wait on them
+            kernels = KernelPool.for_run(root, settings.notebooks, jobs)
         return _run(
             settings,
+            inputs,
+            plan,
+            stamps,
             now=now,
             started=started,
             started_at=started_at,
@@ -667,7 +678,7 @@ def run(
             jobs=jobs,
             include_pii=include_pii,
             log=log,
-            pool=pool,
+            kernels=kernels,
         )
     except BaseException:
         cache.drop_new_cache(settings.cache_dir, cache_before)  # a failed run leaves nothing
@@ -675,12 +686,15 @@ def run(
             io.remove_empty_dir(Path(settings.out_dir))
         raise
     finally:
-        for started_pool in pool:
-            started_pool.close()
+        if kernels is not None:
+            kernels.close()
 
 
 def _run(
     settings: RunSettings,
+    inputs: kpi.Inputs,
+    plan: list[Job],
+    stamps: dict[str, tuple[int, int]],
     *,
     now: pd.Timestamp,
     started: float,
@@ -689,19 +703,8 @@ def _run(
     jobs: int,
     include_pii: bool,
     log: Callable[[str], None],
-    pool: list[KernelPool],
+    kernels: KernelPool,
 ) -> RunResult:
-    stamps = io.input_stamps(Path(settings.data_dir))
-    inputs = kpi.load_inputs(settings, as_of=now)
-    if products is not None and not products:  # --products without codes: every product
-        products = list(inputs.dataset.products)
-    plan = plan_jobs(settings, inputs, now, products=products, include_pii=include_pii)
-    if not pool:
-        # only now that the settings, the input and the plan are valid: the kernels' imports
-        # run while the review is computed, and bad input is reported without waiting on them
-        pool.append(
-            KernelPool.for_run(settings.params_dir.resolve().parent, settings.notebooks, jobs)
-        )
     rv = kpi.review_inputs(inputs)
     rv.close()  # the run reads only the review's values from here on: free its engine (Spark)
     engine = settings.engine + (f" {settings.spark_master}" if settings.engine == "spark" else "")
@@ -732,7 +735,7 @@ def _run(
             jobs=jobs,
             include_pii=include_pii,
             log=log,
-            kernels=pool[0],
+            kernels=kernels,
             stamps=stamps,
         )
 
@@ -752,8 +755,8 @@ def _build_and_publish(
     jobs: int,
     include_pii: bool,
     log: Callable[[str], None],
-    kernels: KernelPool | None = None,
-    stamps: dict[str, tuple[int, int]] | None = None,
+    kernels: KernelPool,
+    stamps: dict[str, tuple[int, int]],
 ) -> RunResult:
     from . import report
 
@@ -788,7 +791,7 @@ def _build_and_publish(
                 f"the previous report of {rv.month} was left as it was.",
                 results=kept,
             )
-        changed = io.changed_inputs(stamps, Path(settings.data_dir)) if stamps else []
+        changed = io.changed_inputs(stamps, Path(settings.data_dir))
         if changed:
             # the run's own tables and each notebook's may come from different exports
             raise InputChanged(
