@@ -46,7 +46,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from maops_utils import relations
+from maops_utils.backends import relations
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
@@ -88,9 +88,9 @@ def _long(wide: pd.DataFrame) -> pd.DataFrame:
 
 
 def task_maops(data: Path, month: str, phases: dict) -> pd.DataFrame:
-    from maops_utils import metrics as mx
     from maops_utils.contract.rules import validate
-    from maops_utils.io import read_raw_dataset
+    from maops_utils.core.io import read_raw_dataset
+    from maops_utils.metrics import compute as mx
 
     t = time.perf_counter()
     raw = read_raw_dataset(data)
@@ -123,8 +123,8 @@ def task_maops_facts(data: Path, month: str, phases: dict) -> pd.DataFrame:
 
 
 def _maops_cached(data: Path, month: str, phases: dict) -> pd.DataFrame:
-    from maops_utils import metrics as mx
     from maops_utils.contract.load import load_dataset
+    from maops_utils.metrics import compute as mx
 
     t = time.perf_counter()
     dataset = load_dataset(data, cache_dir=CACHE_DIR)
@@ -136,9 +136,9 @@ def _maops_cached(data: Path, month: str, phases: dict) -> pd.DataFrame:
 
 
 def task_maops_spark(data: Path, month: str, phases: dict) -> pd.DataFrame:
-    from maops_utils import engines
-    from maops_utils import metrics as mx
+    from maops_utils.backends import engines
     from maops_utils.contract.load import load_dataset
+    from maops_utils.metrics import compute as mx
 
     t = time.perf_counter()
     dataset = load_dataset(data)
@@ -178,7 +178,7 @@ def _vm_hwm_mb(pid: int) -> float:
 def task_maops_scan(data: Path, month: str, phases: dict) -> pd.DataFrame:
     import duckdb
 
-    from maops_utils import metrics as mx
+    from maops_utils.metrics import compute as mx
 
     t = time.perf_counter()
     con = duckdb.connect(":memory:")
@@ -575,7 +575,7 @@ def main(argv: list[str]) -> None:
     import pyarrow  # noqa: F401
 
     import maops_utils.contract.load  # noqa: F401
-    import maops_utils.metrics  # noqa: F401
+    import maops_utils.metrics.compute  # noqa: F401
 
     import_rss = _rss_mb()
     phases: dict[str, float] = {}

@@ -13,7 +13,7 @@ from pathlib import Path
 import nbformat
 import pandas as pd
 
-from maops_utils.scoring.propose import Fit
+from maops_utils.reports.scoring.propose import Fit
 
 ROOT = Path(__file__).resolve().parents[1]
 

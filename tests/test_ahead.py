@@ -8,9 +8,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from maops_utils import ahead, config, dedupe, quality, scoring
+from maops_utils.batch import config
+from maops_utils.contract import dedupe
 from maops_utils.contract.load import load_dataset
-from maops_utils.scoring import engine
+from maops_utils.reports import scoring
+from maops_utils.reports.quality import checks as quality
+from maops_utils.reports.scoring import engine
+from maops_utils.speed import ahead
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"

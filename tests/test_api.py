@@ -12,7 +12,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 import maops_utils as mu
-from maops_utils.metrics import compute_metrics
+from maops_utils.metrics.compute import compute_metrics
 
 import handmade
 

@@ -11,12 +11,12 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from maops_utils import cache
-from maops_utils.catalogue import CORE_METRICS
-from maops_utils.config import load_settings
+from maops_utils.batch.config import load_settings
 from maops_utils.contract.load import load_dataset
 from maops_utils.core.errors import ConfigError
-from maops_utils.metrics import compute_metrics
+from maops_utils.metrics.catalogue import CORE_METRICS
+from maops_utils.metrics.compute import compute_metrics
+from maops_utils.speed import cache
 
 import handmade
 

@@ -7,12 +7,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from maops_utils import kpi
-from maops_utils import metrics as mx
-from maops_utils.catalogue import CORE, CORE_METRICS, Kpi, load_catalogue
 from maops_utils.contract.load import load_dataset
 from maops_utils.core.errors import ConfigError
 from maops_utils.core.months import month_bounds
+from maops_utils.metrics import compute as mx
+from maops_utils.metrics.catalogue import CORE, CORE_METRICS, Kpi, load_catalogue
+from maops_utils.reports.kpi import review as kpi
 
 import handmade
 

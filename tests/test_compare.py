@@ -11,10 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from maops_utils import compare, plots
 from maops_utils.contract.dataset import Dataset
 from maops_utils.contract.load import load_dataset
 from maops_utils.core.errors import ConfigError
+from maops_utils.reports import plots
+from maops_utils.reports.compare import comparison as compare
 
 # ---------------------------------------------------------------- statistics
 
@@ -328,7 +329,8 @@ def test_counts_summed_from_the_grid_are_the_query_s_own(sample_cmp, dims):
 def sample_rv():
     from pathlib import Path
 
-    from maops_utils import config, kpi
+    from maops_utils.batch import config
+    from maops_utils.reports.kpi import review as kpi
 
     root = Path(__file__).resolve().parents[1]
     settings = config.load_settings(root / "params", {"data_dir": root / "data" / "sample"})
@@ -422,7 +424,7 @@ def test_charts_draw_japanese_on_figures_without_pyplot(sample_cmp, small):
 
 
 def test_definitions_and_views_switch_language(sample_cmp):
-    from maops_utils import views
+    from maops_utils.reports import views
 
     ja = compare.definitions(sample_cmp, "ja")
     en = compare.definitions(sample_cmp, "en")

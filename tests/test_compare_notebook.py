@@ -8,7 +8,9 @@ import nbformat
 import pandas as pd
 import pytest
 
-from maops_utils import compare, report, runner
+from maops_utils.batch import html as report
+from maops_utils.batch import runner
+from maops_utils.reports.compare import comparison as compare
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "03_product_comparison.ipynb"

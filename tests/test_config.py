@@ -1,4 +1,4 @@
-"""Tests of maops_utils.config: run settings, the run time, the funnel definitions."""
+"""Tests of maops_utils.batch.config: run settings, the run time, the funnel definitions."""
 
 from __future__ import annotations
 
@@ -7,15 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from maops_utils import config
-from maops_utils.config import (
-    load_settings,
-    notebook_settings,
-    parse_as_of,
-    project_root,
-)
+from maops_utils.batch import config
+from maops_utils.batch.config import load_settings, notebook_settings, project_root
 from maops_utils.core.errors import ConfigError
 from maops_utils.core.months import check_month
+from maops_utils.core.settings import parse_as_of
 
 
 def _params(tmp_path: Path, run_yaml: str | None = None, kpis_yaml: str | None = None) -> Path:
@@ -346,6 +342,6 @@ def test_prepare_ahead_is_auto_by_default_and_checked(tmp_path):
 def test_prepare_ahead_auto_starts_the_process_for_large_inputs(
     setting, leads, activities, started
 ):
-    from maops_utils.ahead import worth_it
+    from maops_utils.speed.ahead import worth_it
 
     assert worth_it(setting, leads, activities) is started

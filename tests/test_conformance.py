@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from maops_utils import metrics as mx
 from maops_utils.contract.load import load_dataset
+from maops_utils.metrics import compute as mx
 
 SHARED = Path(os.environ.get("MAOPS_SHARED_DIR", Path(__file__).resolve().parents[2] / "shared"))
 KIT = SHARED / "conformance" / "v1"

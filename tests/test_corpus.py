@@ -9,8 +9,8 @@ import pandas as pd
 import pytest
 from helpers import ROOT, make_project, snapshot
 
-from maops_utils import cli
-from maops_utils.kernels import KernelPool
+from maops_utils.batch import cli
+from maops_utils.speed.kernels import KernelPool
 
 import handmade
 

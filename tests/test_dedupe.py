@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from maops_utils.dedupe import (
+from maops_utils.contract.dedupe import (
     assign_contact_ids,
     candidate_pairs,
     mask_email,
@@ -214,7 +214,7 @@ def test_blocking_keeps_it_fast(n):
 
 
 def test_missing_values_are_not_a_crash():
-    from maops_utils.dedupe import email_domain
+    from maops_utils.contract.dedupe import email_domain
 
     assert email_domain(float("nan")) is None and email_domain(None) is None
     assert email_domain("a@example.co.jp") == "example.co.jp"
@@ -270,7 +270,7 @@ def test_ascii_twins_give_what_the_python_normalisers_give(name):
     built from every kind of character the rules treat apart (each white space `strip` and
     `\\s` know, `@`, dots, digits, `+`, capitals, a non-ASCII letter), the result must be the
     Python function's, value for value."""
-    import maops_utils.dedupe as dedupe
+    import maops_utils.contract.dedupe as dedupe
 
     normalize = getattr(dedupe, name)
     rng = np.random.default_rng(11)
@@ -306,7 +306,7 @@ def test_ascii_twins_give_what_the_python_normalisers_give(name):
 
 
 def test_domains_are_what_email_domain_gives():
-    from maops_utils.dedupe import _domains, email_domain
+    from maops_utils.contract.dedupe import _domains, email_domain
 
     emails = np.array(["a@b.c", None, "x@y@z.jp", "no-at", "@d.e", "f@"], dtype=object)
     assert list(_domains(emails)) == [email_domain(e) for e in emails]

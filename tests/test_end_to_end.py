@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 from helpers import ROOT, add_broken_notebook, make_project, maops, snapshot
 
-from maops_utils.catalogue import CORE_METRICS
+from maops_utils.metrics.catalogue import CORE_METRICS
 
 import handmade
 

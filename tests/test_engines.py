@@ -1,4 +1,4 @@
-"""Choosing where the metric SQL runs (maops_utils.engines) without starting Spark: the engine
+"""Choosing where the metric SQL runs (maops_utils.backends.engines) without starting Spark: the engine
 setting in run.yaml and its flags, the notebooks' engine parameters, the DuckDB engine,
 `use_engine` scopes, one engine per KPI review, Arrow conversion."""
 
@@ -13,12 +13,15 @@ import pyarrow.parquet as pq
 import pytest
 from helpers import make_project
 
-from maops_utils import cli, engines, funnel, kpi, relations, runner
-from maops_utils import metrics as mx
-from maops_utils.catalogue import load_catalogue
-from maops_utils.config import load_settings
+from maops_utils.backends import engines, relations
+from maops_utils.batch import cli, runner
+from maops_utils.batch.config import load_settings
 from maops_utils.contract.load import load_dataset
 from maops_utils.core.errors import ConfigError
+from maops_utils.metrics import compute as mx
+from maops_utils.metrics import funnel
+from maops_utils.metrics.catalogue import load_catalogue
+from maops_utils.reports.kpi import review as kpi
 
 import handmade
 

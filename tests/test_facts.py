@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from maops_utils import metrics as mx
-from maops_utils.catalogue import CORE, CORE_METRICS
 from maops_utils.contract.load import load_dataset
-from maops_utils.specs import Count
+from maops_utils.metrics import compute as mx
+from maops_utils.metrics.catalogue import CORE, CORE_METRICS
+from maops_utils.metrics.specs import Count
 
 import handmade
 

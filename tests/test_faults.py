@@ -12,9 +12,9 @@ import pandas as pd
 import pytest
 from helpers import ROOT, snapshot
 
-from maops_utils import io
+from maops_utils.batch.runner import _execute
+from maops_utils.core import io
 from maops_utils.core.errors import RunInProgress
-from maops_utils.runner import _execute
 
 import handmade
 

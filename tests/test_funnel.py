@@ -50,10 +50,10 @@ import pandas as pd
 import pytest
 import sqlglot
 
-from maops_utils import funnel
 from maops_utils.contract.dataset import Dataset
 from maops_utils.contract.load import load_dataset
 from maops_utils.core.stats import wilson_interval
+from maops_utils.metrics import funnel
 
 LEADS = """lead_id,created_at,product,lead_source
 L1,2026-01-31 23:59:59,A,webinar

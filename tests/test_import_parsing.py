@@ -8,8 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from maops_utils.batch.importing import add_parser, run
 from maops_utils.core.errors import EXIT_INPUT, ConfigError, DataContractError
-from maops_utils.importers import add_parser, import_exports, load_mapping, run
+from maops_utils.importers import import_exports, load_mapping
 from maops_utils.importers.parsing import clean_text, parse_datetimes, parse_numbers
 
 FIXTURES = Path(__file__).parent / "fixtures" / "exports"

@@ -17,11 +17,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from maops_utils import io
-from maops_utils.catalogue import CORE_METRICS
 from maops_utils.contract.load import load_dataset
+from maops_utils.core import io
 from maops_utils.importers import import_exports, load_mapping, write_import
-from maops_utils.metrics import compute_metrics
+from maops_utils.metrics.catalogue import CORE_METRICS
+from maops_utils.metrics.compute import compute_metrics
 from maops_utils.tools.sample import generate_sample
 
 MONTHS = ["2026-05", "2026-06", "2026-07", "2026-08", "2026-09", "2026-10"]

@@ -1,4 +1,4 @@
-"""Tests of maops_utils.io: decoding, reading tables, YAML, and atomic writing/publishing."""
+"""Tests of maops_utils.core.io: decoding, reading tables, YAML, and atomic writing/publishing."""
 
 from __future__ import annotations
 
@@ -11,9 +11,9 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-import maops_utils.io as mio
+import maops_utils.core.io as mio
 from maops_utils.core.errors import EXIT_INPUT, ConfigError, DataContractError
-from maops_utils.io import (
+from maops_utils.core.io import (
     decode_text,
     list_report_months,
     load_yaml,
@@ -290,7 +290,7 @@ def test_stream_csv_detects_cp932_after_a_clean_utf8_start(tmp_path, small_piece
 
 def test_stream_csv_staging_lives_with_the_dataset_and_goes_on_error(tmp_path, monkeypatch):
     from maops_utils.contract.load import load_dataset
-    from maops_utils.store import spill_folder
+    from maops_utils.contract.store import spill_folder
 
     import handmade
 
@@ -548,7 +548,7 @@ def test_write_csv_writes_whole_numbers_without_a_decimal_point(tmp_path):
 def test_input_stamps_see_a_file_rewritten_added_or_removed(tmp_path):
     import os
 
-    from maops_utils.io import changed_inputs, input_stamps
+    from maops_utils.core.io import changed_inputs, input_stamps
 
     import handmade
 

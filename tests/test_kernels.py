@@ -11,7 +11,7 @@ import nbformat
 import papermill
 import pytest
 
-from maops_utils.kernels import Kernel, KernelPool, start_kernel
+from maops_utils.speed.kernels import Kernel, KernelPool, start_kernel
 
 ROOT = Path(__file__).resolve().parents[1]
 pytestmark = pytest.mark.slow  # real kernel processes
@@ -43,7 +43,7 @@ def _run(kernel: Kernel, code: str) -> str:
 def _loaded(kernel: Kernel) -> str:
     return _run(
         kernel,
-        "import os, sys; print('maops_utils.plots' in sys.modules, 'sklearn' in sys.modules, "
+        "import os, sys; print('maops_utils.reports.plots' in sys.modules, 'sklearn' in sys.modules, "
         "[n for n in ('seaborn', 'plots', 'maops_utils', 'sklearn') if n in dir()], "
         "os.getcwd())",
     )
@@ -86,7 +86,7 @@ def test_a_kernel_that_died_while_waiting_is_not_used(tmp_path):
 def test_a_kernel_that_dies_while_importing_ahead_fails_at_once(tmp_path, monkeypatch):
     import time
 
-    from maops_utils import kernels
+    from maops_utils.speed import kernels
 
     # the kernel ends itself in the middle of its imports, as one killed or out of memory
     monkeypatch.setattr(kernels, "preload_code", lambda notebook=None: "import os; os._exit(9)")

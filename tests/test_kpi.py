@@ -5,9 +5,9 @@ import math
 import pandas as pd
 import pytest
 
-from maops_utils import kpi
-from maops_utils.catalogue import load_catalogue
 from maops_utils.contract.load import load_dataset
+from maops_utils.metrics.catalogue import load_catalogue
+from maops_utils.reports.kpi import review as kpi
 
 import handmade
 

@@ -4,11 +4,11 @@ import pandas as pd
 import pytest
 import sqlglot
 
-from maops_utils import metrics as mx
-from maops_utils import relations
-from maops_utils.catalogue import CORE, CORE_METRICS
+from maops_utils.backends import relations
 from maops_utils.core.months import month_bounds, month_labels, month_range
-from maops_utils.specs import Count, Sum
+from maops_utils.metrics import compute as mx
+from maops_utils.metrics.catalogue import CORE, CORE_METRICS
+from maops_utils.metrics.specs import Count, Sum
 
 import handmade
 

@@ -8,12 +8,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from maops_utils import kpi, narrative
-from maops_utils.catalogue import load_catalogue
-from maops_utils.config import default_funnel, load_funnel
 from maops_utils.contract.load import load_dataset
 from maops_utils.core.i18n import format_value
 from maops_utils.core.schema import ALL
+from maops_utils.metrics.catalogue import load_catalogue
+from maops_utils.metrics.stages import default_funnel, load_funnel
+from maops_utils.reports.kpi import narrative
+from maops_utils.reports.kpi import review as kpi
 
 import handmade
 

@@ -8,7 +8,9 @@ import nbformat
 import pandas as pd
 import pytest
 
-from maops_utils import config, kpi, plots
+from maops_utils.batch import config
+from maops_utils.reports import plots
+from maops_utils.reports.kpi import review as kpi
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "01_kpi_evaluation.ipynb"

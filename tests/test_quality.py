@@ -1,4 +1,4 @@
-"""Data-quality tables (maops_utils.quality) and notebook 00 executed on the sample."""
+"""Data-quality tables (maops_utils.reports.quality.checks) and notebook 00 executed on the sample."""
 
 from __future__ import annotations
 
@@ -8,7 +8,9 @@ import nbformat
 import pandas as pd
 import pytest
 
-from maops_utils import config, io, quality
+from maops_utils.batch import config
+from maops_utils.core import io
+from maops_utils.reports.quality import checks as quality
 from maops_utils.tools.sample import generate_sample
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -164,7 +166,7 @@ def test_a_month_without_new_leads_is_a_gap(flawed, tmp_path):
 
 
 def test_the_candidate_pairs_are_kept_with_the_cached_leads(tmp_path, monkeypatch):
-    from maops_utils import dedupe
+    from maops_utils.contract import dedupe
 
     tables = generate_sample(leads=400, months=6, seed=5, end_month="2026-10")
     leads = tables["leads"].copy()

@@ -1,4 +1,4 @@
-"""Tests of maops_utils.report: self-contained, escaped, navigable HTML pages."""
+"""Tests of maops_utils.batch.html: self-contained, escaped, navigable HTML pages."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
 from maops_utils import __version__
-from maops_utils.report import (
+from maops_utils.batch.html import (
     notebook_to_html,
     render_month_index,
     render_reports_index,

@@ -5,8 +5,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from maops_utils.batch.runner import check_parameters, notebook_parameters
 from maops_utils.core.errors import ConfigError
-from maops_utils.runner import check_parameters, notebook_parameters
 
 
 @pytest.fixture
@@ -64,7 +64,7 @@ def test_notebook_without_parameters_cell_is_an_error(tmp_path):
 
 
 def test_the_batch_process_imports_nbformat_without_the_iri_grammars_and_still_validates():
-    """`maops run` imports nbformat through maops_utils.notebook_format: jsonschema comes
+    """`maops run` imports nbformat through maops_utils.batch.notebook_format: jsonschema comes
     without its IRI checker (seconds of grammar compiling), notebooks are still validated,
     and the checker's library can still be imported by anything that wants it."""
     import subprocess
@@ -74,8 +74,8 @@ def test_the_batch_process_imports_nbformat_without_the_iri_grammars_and_still_v
     root = Path(__file__).resolve().parents[1]
     code = """
 import importlib.util, sys
-import maops_utils.runner
-from maops_utils.notebook_format import nbformat  # what the batch renders with
+import maops_utils.batch.runner
+from maops_utils.batch.notebook_format import nbformat  # what the batch renders with
 assert "rfc3987_syntax" not in sys.modules, "the IRI grammars were compiled"
 import jsonschema.exceptions
 nb = nbformat.read("notebooks/01_kpi_evaluation.ipynb", as_version=4)
@@ -103,7 +103,7 @@ def test_the_run_keeps_only_the_addresses_the_pattern_misses_and_still_finds_all
     not match whole; the scan of the report must still find every address of the dataset."""
     import pandas as pd
 
-    from maops_utils.runner import find_personal_data, unusual_addresses
+    from maops_utils.batch.runner import find_personal_data, unusual_addresses
 
     emails = pd.Series(
         [
@@ -142,7 +142,7 @@ def test_the_unusual_addresses_are_those_the_python_pattern_misses():
 
     import pandas as pd
 
-    from maops_utils.runner import _EMAIL, unusual_addresses
+    from maops_utils.batch.runner import _EMAIL, unusual_addresses
 
     rng = random.Random(8)
     alphabet = "ab.Z9-_%+@'@..@ ｈ\u3000\n\t日é"
@@ -181,7 +181,7 @@ class _Preparing:
 
 @pytest.mark.parametrize("jobs", [1, 2, 3])
 def test_work_prepared_ahead_takes_a_place_only_with_two_jobs_or_more(jobs, monkeypatch):
-    from maops_utils import runner
+    from maops_utils.batch import runner
 
     names = [
         "00_data_quality",

@@ -330,7 +330,7 @@ def test_partitioned_months_hold_the_same_rows_as_the_single_file(tmp_path) -> N
     import duckdb
     import pyarrow.dataset as ds
 
-    from maops_utils.cli import main
+    from maops_utils.batch.cli import main
 
     common = ["sample", "--leads", "300", "--months", "6", "--end-month", END, "--seed", "7"]
     assert main([*common, "--out", str(tmp_path / "single")]) == 0
@@ -383,7 +383,7 @@ def test_partitioned_months_hold_the_same_rows_as_the_single_file(tmp_path) -> N
 
 
 def test_unknown_partitioned_table_is_refused(tmp_path) -> None:
-    from maops_utils.cli import main
+    from maops_utils.batch.cli import main
 
     code = main(["sample", "--out", str(tmp_path), "--leads", "20", "--months", "2",
                  "--end-month", END, "--partition-months", "nope"])  # fmt: skip

@@ -23,8 +23,8 @@ from maops_utils.contract.dataset import Dataset
 from maops_utils.contract.load import load_dataset
 from maops_utils.core.errors import ConfigError
 from maops_utils.core.months import month_bounds
-from maops_utils.scoring import engine, evaluate, propose, thresholds
-from maops_utils.scoring.model import (
+from maops_utils.reports.scoring import engine, evaluate, propose, thresholds
+from maops_utils.reports.scoring.model import (
     ActivityRule,
     Band,
     ProfileRule,
@@ -34,7 +34,7 @@ from maops_utils.scoring.model import (
     parse_config,
     parse_model,
 )
-from maops_utils.scoring.study import lead_scores, product_table, proposed_yaml, run
+from maops_utils.reports.scoring.study import lead_scores, product_table, proposed_yaml, run
 
 CUTOFF = pd.Timestamp("2026-07-01")
 
@@ -850,7 +850,7 @@ def test_a_study_on_a_loaded_dataset_never_loads_the_activities_into_pandas(tmp_
 def test_a_study_is_kept_with_the_cache_and_read_back_for_the_same_month_and_model(
     tmp_path, monkeypatch
 ):
-    from maops_utils.scoring import study as study_module
+    from maops_utils.reports.scoring import study as study_module
 
     data = write_csv(tmp_path / "data", _study_dataset(with_scores=False))
     cache = tmp_path / ".cache"

@@ -11,9 +11,10 @@ import pandas as pd
 import pytest
 import yaml
 
-from maops_utils import runner, scoring
+from maops_utils.batch import runner
 from maops_utils.contract.load import load_dataset
-from maops_utils.scoring.model import parse_model
+from maops_utils.reports import scoring
+from maops_utils.reports.scoring.model import parse_model
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "02_scoring_calibration.ipynb"
@@ -77,7 +78,7 @@ def test_points_kept_in_the_cache_give_the_study_of_a_load_without_it(sample, tm
     """With a validated-data cache, the capped points of every activity are kept per rule set
     in the input's month-facts folder and read by later studies, for any month: the studies
     equal those of a load without the cache (rows, scores, the fit, the thresholds)."""
-    import maops_utils.scoring.engine as scoring_engine
+    import maops_utils.reports.scoring.engine as scoring_engine
 
     config = scoring.load_config(ROOT / "params")
     cache = tmp_path / "cache"

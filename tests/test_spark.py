@@ -17,13 +17,15 @@ import pandas as pd
 import pytest
 from helpers import maops
 
-from maops_utils import engines, funnel, kpi
-from maops_utils import metrics as mx
-from maops_utils.catalogue import CORE, CORE_METRICS, load_catalogue
+from maops_utils.backends import engines
 from maops_utils.contract.load import load_dataset
+from maops_utils.core.io import write_csv
 from maops_utils.core.months import month_range
-from maops_utils.io import write_csv
-from maops_utils.specs import Ratio
+from maops_utils.metrics import compute as mx
+from maops_utils.metrics import funnel
+from maops_utils.metrics.catalogue import CORE, CORE_METRICS, load_catalogue
+from maops_utils.metrics.specs import Ratio
+from maops_utils.reports.kpi import review as kpi
 
 import handmade
 
@@ -321,7 +323,7 @@ def test_velocity_query_matches_duckdb(request, which):
 def test_product_comparison_is_the_same_on_spark(sample_spark, sample_ds, monkeypatch):
     """Notebook 03's queries (core counts, MQL->SQL, cohorts, the acquisition campaigns,
     velocity) run on the review's engine: on Spark they give DuckDB's tables."""
-    from maops_utils import compare
+    from maops_utils.reports.compare import comparison as compare
 
     ran: list[str] = []
     run = sample_spark.run
@@ -483,7 +485,8 @@ CONNECT_SCRIPT = """
 import sys, warnings
 import pandas as pd
 from pyspark.sql import SparkSession
-from maops_utils import engines, metrics as mx
+from maops_utils.backends import engines
+from maops_utils.metrics import compute as mx
 from maops_utils.contract.load import load_dataset
 
 folder, port = sys.argv[1], sys.argv[2]

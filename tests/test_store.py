@@ -13,14 +13,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
-from maops_utils import kpi
-from maops_utils import metrics as mx
-from maops_utils.catalogue import load_catalogue
 from maops_utils.contract.dataset import Dataset
 from maops_utils.contract.load import load_dataset
 from maops_utils.contract.values import parse_timestamps
 from maops_utils.core.errors import DataContractError
-from maops_utils.io import ScanTable, locate_tables, read_raw_dataset
+from maops_utils.core.io import ScanTable, locate_tables, read_raw_dataset
+from maops_utils.metrics import compute as mx
+from maops_utils.metrics.catalogue import load_catalogue
+from maops_utils.reports.kpi import review as kpi
 
 import handmade
 
@@ -204,7 +204,7 @@ def test_a_streamed_csv_gives_the_dataset_and_findings_of_one_read_whole(tmp_pat
     """The activities CSV is parsed a few rows at a time into a staged Parquet file
     (`io.stream_csv`); validating it must give what validating the file read whole gives,
     line numbers in the findings included."""
-    import maops_utils.io as io
+    import maops_utils.core.io as io
     from maops_utils.contract.rules import validate
 
     data = _messy(tmp_path)
@@ -291,7 +291,7 @@ def test_the_cache_keeps_a_raw_column_only_where_a_value_differs_from_its_typed_
 def test_the_cache_reads_no_input_row_again(tmp_path, monkeypatch):
     data, cache = _messy(tmp_path), tmp_path / "cache"
     load_dataset(data, as_of=AS_OF, cache_dir=cache)
-    import maops_utils.io as io
+    import maops_utils.core.io as io
 
     real = io.read_raw_table
 
@@ -335,7 +335,7 @@ def test_a_damaged_or_unfinished_cache_entry_is_ignored(tmp_path):
 
 
 def test_a_cached_load_skips_the_rule_scan_only_when_no_row_can_be_left_out(tmp_path, monkeypatch):
-    import maops_utils.store as store
+    import maops_utils.contract.store as store
 
     data, cache = handmade.write(tmp_path / "data"), tmp_path / "cache"
     acts = _csv_frame(data)
@@ -437,7 +437,7 @@ def test_the_small_tables_cached_are_not_read_again(tmp_path, monkeypatch):
     plain = load_dataset(data, as_of=late)
     assert not any(f.table in ("leads", "stage_changes") for f in plain.findings)
     load_dataset(data, as_of=late, cache_dir=cache)
-    import maops_utils.io as io
+    import maops_utils.core.io as io
 
     read: list[str] = []
     real = io.read_raw_table
@@ -521,7 +521,7 @@ def test_checksums_are_remembered_until_a_file_changes(tmp_path, monkeypatch):
     import os
     import time
 
-    import maops_utils.io as io
+    import maops_utils.core.io as io
 
     f, memo_file = tmp_path / "leads.csv", tmp_path / "checksums.json"
     f.write_text("lead_id\nL1\n", encoding="utf-8")
@@ -546,7 +546,7 @@ def test_checksums_are_remembered_until_a_file_changes(tmp_path, monkeypatch):
 
 
 def test_a_warm_load_reads_no_input_file(tmp_path, monkeypatch):
-    import maops_utils.io as io
+    import maops_utils.core.io as io
 
     monkeypatch.setattr(io.Checksums, "RECENT_S", 0.0)
     data = _as_parquet(handmade.write(tmp_path / "csv"), tmp_path / "hive", "hive")
@@ -582,8 +582,8 @@ def test_a_warm_load_reads_no_input_file(tmp_path, monkeypatch):
 
 
 def test_a_failed_run_puts_the_checksums_back(tmp_path):
-    import maops_utils.io as io
-    from maops_utils.cache import cache_snapshot, drop_new_cache
+    import maops_utils.core.io as io
+    from maops_utils.speed.cache import cache_snapshot, drop_new_cache
 
     cache = tmp_path / "cache"
     cache.mkdir()
@@ -615,7 +615,7 @@ def test_a_csv_read_in_another_encoding_gets_an_entry_of_its_own(tmp_path):
 
 SPILL = """
 import os, sys
-from maops_utils.store import Store, spill_folder
+from maops_utils.contract.store import Store, spill_folder
 store = Store()
 con = store.cursor()
 con.execute("SET memory_limit = '64MB'")
@@ -655,7 +655,7 @@ def test_a_cold_load_looks_up_distinct_lead_ids_not_rows(tmp_path, monkeypatch):
     """Without a cache entry, the orphan rule first looks up the distinct lead ids: when
     none is an orphan (a missing id is one), the rows are not looked up and the findings are
     those of the row rule; the ids written for later loads are the distinct ids of the rows."""
-    from maops_utils import store
+    from maops_utils.contract import store
 
     data, cache = handmade.write(tmp_path / "data"), tmp_path / "cache"
     acts = _csv_frame(data)
@@ -795,7 +795,7 @@ def test_files_of_one_month_with_typed_times_are_cached_without_partitioning_ali
         part = data / "activities" / f"month={name}" / "part-0.parquet"
         part.parent.mkdir(parents=True)
         pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), part)
-    from maops_utils import store
+    from maops_utils.contract import store
 
     found: list[str | None] = []
     real = store._only_month
@@ -839,7 +839,7 @@ def test_files_whose_keys_lie_apart_are_not_scanned_for_repeats_as_a_whole(tmp_p
     """Each file's entry keeps whether a key repeats in it and its lowest and highest key:
     when none repeats and the ranges do not meet, no key can repeat across files, and the
     scan of every key is skipped. Otherwise the scan decides, as without a cache."""
-    from maops_utils import store
+    from maops_utils.contract import store
 
     scans: list[str] = []
     real = store.BulkTable._query

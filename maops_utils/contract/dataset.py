@@ -11,18 +11,10 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from .. import cache
 from ..core.errors import Finding
-from ..facts import MonthFacts
-from ..store import (
-    BulkTable,
-    Store,
-    database,
-    id_table,
-    ident,
-    literal,
-    materialize,
-)
+from ..speed import cache
+from ..speed.facts import MonthFacts
+from .store import BulkTable, Store, database, id_table, ident, literal, materialize
 
 # Tables validated in DuckDB (store.py) and kept there; pandas sees them only when asked.
 BULK_TABLES = ("activities",)

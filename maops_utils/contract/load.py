@@ -14,11 +14,8 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.feather as feather
 
-from ..cache import cache_entry, new_cache_entry, publish_cache_entry, read_cache_meta
 from ..core.errors import Finding
-from ..core.schema import TABLES
-from ..facts import MonthFacts
-from ..io import (
+from ..core.io import (
     CHECKSUMS_FILE,
     Checksums,
     KeptTable,
@@ -32,16 +29,12 @@ from ..io import (
     source_digest,
     write_arrow_atomic,
 )
-from ..store import (
-    CACHE_FORMAT,
-    BulkTable,
-    Store,
-    key_range,
-    write_cache,
-    write_summaries,
-)
+from ..core.schema import TABLES
+from ..speed.cache import cache_entry, new_cache_entry, publish_cache_entry, read_cache_meta
+from ..speed.facts import MonthFacts
 from .dataset import BULK_CODE, BULK_TABLES, BULK_TIME, Dataset, isin
 from .rules import KeptTables, _validate
+from .store import CACHE_FORMAT, BulkTable, Store, key_range, write_cache, write_summaries
 from .values import _absent, _columns, parse_timestamps
 
 

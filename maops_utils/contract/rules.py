@@ -9,17 +9,10 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..core.errors import DataContractError, Finding
+from ..core.io import RawTable, ScanTable
 from ..core.schema import ACTIVITY_TYPES, ALL, OPPORTUNITY_STATUSES, STAGES, TABLES, UNKNOWN_SOURCE
-from ..io import (
-    RawTable,
-    ScanTable,
-)
-from ..store import (
-    BulkTable,
-    Problem,
-    Store,
-)
 from .dataset import BULK_CODE, BULK_TABLES, BULK_TIME, MAX_EXAMPLES, Dataset, isin
+from .store import BulkTable, Problem, Store
 from .values import (
     _DUPLICATE_ACTION,
     _FUTURE_ACTION,

@@ -9,10 +9,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from ..io import (
-    RawTable,
-    ScanTable,
-)
+from ..core.io import RawTable, ScanTable
 from .dataset import MAX_EXAMPLES
 
 _OFFSET = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$", re.I)

@@ -16,23 +16,20 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from .. import io
 from ..contract.dataset import Dataset
 from ..contract.load import load_dataset
+from ..core import io
 from ..core.errors import ConfigError
 from ..core.schema import TABLES
-from .command import add_parser, run
 from .engine import ImportResult, import_exports
 from .mapping import Mapping, available_sources, load_mapping
 
 __all__ = [
     "ImportResult",
     "Mapping",
-    "add_parser",
     "available_sources",
     "import_exports",
     "load_mapping",
-    "run",
     "with_contact_ids",
     "write_import",
 ]
@@ -42,8 +39,8 @@ _OWN_FILES = {f"{t}.{ext}" for t in TABLES for ext in ("csv", "parquet")} | {"im
 
 
 def with_contact_ids(result: ImportResult, *, threshold: float = 0.8) -> ImportResult:
-    """The result with `leads.contact_id` filled by 名寄せ (see `maops_utils.dedupe`)."""
-    from ..dedupe import assign_contact_ids, candidate_pairs
+    """The result with `leads.contact_id` filled by 名寄せ (see `maops_utils.contract.dedupe`)."""
+    from ..contract.dedupe import assign_contact_ids, candidate_pairs
 
     leads = result.tables["leads"]
     pairs = candidate_pairs(leads, min_confidence=threshold)

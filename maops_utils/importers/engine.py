@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from ..core.errors import ConfigError, DataContractError, Finding, suggest
+from ..core.io import RawTable, read_raw_table
 from ..core.schema import TABLES
-from ..io import RawTable, read_raw_table
 from .mapping import ColumnSpec, Mapping, TableSpec
 from .parsing import clean_text, parse_datetimes, parse_numbers
 
@@ -399,7 +399,7 @@ def _explode_products(
 
 
 def _norm_email(values: pd.Series) -> pd.Series:
-    from ..dedupe import normalize_email
+    from ..contract.dedupe import normalize_email
 
     return values.map(normalize_email)
 

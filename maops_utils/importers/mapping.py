@@ -15,8 +15,8 @@ from typing import Any
 import pandas as pd
 
 from ..core.errors import ConfigError, suggest
+from ..core.io import ENCODINGS, load_yaml
 from ..core.schema import TABLES
-from ..io import ENCODINGS, load_yaml
 from .parsing import DATE_FORMAT_WORDS, DEFAULT_NULLS
 
 PACKAGE_PARAMS = Path(__file__).resolve().parents[2] / "params" / "mappings"

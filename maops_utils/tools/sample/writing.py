@@ -101,7 +101,7 @@ def write_sample(
     is a month-partitioned folder of a table now written as one file. Returns the files and
     folders written, in table order.
     """
-    from ... import io
+    from ...core import io
     from ...core.errors import ConfigError
 
     partitioned = tuple(dict.fromkeys(partition_months))

@@ -1,0 +1,567 @@
+"""Self-contained HTML for the monthly reports: notebook pages and index pages.
+
+Everything here is pure: the functions return a ``str`` and never write files; the caller
+writes them (``reports/YYYY-MM/<report>.html``, ``reports/YYYY-MM/index.html``,
+``reports/index.html``).
+
+The pages are forwarded by e-mail and opened offline, so they must not load anything from
+the network.  nbconvert's stock ``lab``/``classic`` page templates do: they emit
+``<script src="https://cdnjs.cloudflare.com/.../require.min.js">`` and a MathJax
+``<script src="https://cdnjs...">`` (the URLs are the ``HTMLExporter.require_js_url`` and
+``HTMLExporter.mathjax_url`` traits), and ``lab`` adds a Mermaid ES-module loader and, for
+notebooks with widget state, the widget manager from unpkg.  We therefore keep nbconvert's
+*cell* markup (``lab/base.html.j2``) but wrap it in our own page template
+(``templates/report.html.j2``) that has no ``<script>`` at all, and after rendering we
+neutralise any external reference that a cell output may carry itself (a plotly CDN
+``<script>``, a remote markdown image, a CSS ``@import``).
+"""
+
+from __future__ import annotations
+
+import copy
+import html
+import importlib.resources
+import logging
+import os
+import re
+import unicodedata
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from functools import cache
+from typing import Any
+from urllib.parse import quote, urlsplit
+
+import jinja2
+from bs4 import BeautifulSoup, Tag
+from pygments.formatters import HtmlFormatter
+from traitlets.config import Config
+
+from .. import __version__
+from ..core.months import check_month
+from .notebook_format import HTMLExporter, nbformat
+
+__all__ = ["notebook_to_html", "render_month_index", "render_reports_index"]
+
+log = logging.getLogger(__name__)
+
+_TEMPLATE_NAME = "maops_report.html.j2"
+# Cell tags (Jupyter Book / papermill conventions).
+REMOVE_CELL_TAGS = frozenset({"remove-cell"})
+REMOVE_INPUT_TAGS = frozenset({"remove-input"})
+REMOVE_OUTPUT_TAGS = frozenset({"remove-output"})
+PAPERMILL_PARAMETERS_TAG = "injected-parameters"
+
+# Output mime types we render, best first.  Leaving out application/javascript, widget
+# views and text/vnd.mermaid means those outputs fall back to a static representation
+# (text/html, an image or text/plain) instead of a script that needs a CDN to work.
+# text/plain comes before text/latex because the pages load no MathJax.
+_DISPLAY_PRIORITY = [
+    "text/html",
+    "text/markdown",
+    "image/svg+xml",
+    "image/png",
+    "image/jpeg",
+    "text/plain",
+    "text/latex",
+]
+
+_NBCONVERT_DEFAULT_ALT = "No description has been provided for this image"
+
+_LABELS: dict[str, dict[str, str]] = {
+    "ja": {
+        "toc": "目次",
+        "figure": "図",
+        "external_image": "外部画像（オフライン表示のため読み込みません）",
+        "external_content": "外部コンテンツ（オフライン表示のため読み込みません）",
+        "month_title": "月次レポート {month}",
+        "headline": "主要指標",
+        "reports": "レポート",
+        "data": "データ",
+        "findings": "データ品質の指摘",
+        "no_findings": "指摘はありません。",
+        "no_reports": "レポートはありません。",
+        "no_headline": "指標はありません。",
+        "label": "指標",
+        "value": "実績",
+        "target": "目標",
+        "attainment": "達成率",
+        "severity": "重要度",
+        "table": "テーブル",
+        "message": "内容",
+        "count": "件数",
+        "metrics_csv": "指標データ（CSV）",
+        "run_log": "実行ログ（JSON）",
+        "all_months": "月次レポート一覧へ",
+        "index_title": "月次レポート一覧",
+        "no_months": "まだレポートはありません。",
+        "month_link": "{year}年{mon}月",
+    },
+    "en": {
+        "toc": "Contents",
+        "figure": "Figure",
+        "external_image": "external image (not loaded: this page works offline)",
+        "external_content": "external content (not loaded: this page works offline)",
+        "month_title": "Monthly report {month}",
+        "headline": "Key figures",
+        "reports": "Reports",
+        "data": "Data",
+        "findings": "Data-quality findings",
+        "no_findings": "No findings.",
+        "no_reports": "No reports.",
+        "no_headline": "No figures.",
+        "label": "Metric",
+        "value": "Actual",
+        "target": "Target",
+        "attainment": "Attainment",
+        "severity": "Severity",
+        "table": "Table",
+        "message": "Message",
+        "count": "Count",
+        "metrics_csv": "Metrics (CSV)",
+        "run_log": "Run log (JSON)",
+        "all_months": "All monthly reports",
+        "index_title": "Monthly reports",
+        "no_months": "No reports yet.",
+        "month_link": "{year}-{mm}",
+    },
+}
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _labels(lang: str) -> dict[str, str]:
+    try:
+        return _LABELS[lang]
+    except KeyError:
+        raise ValueError(f"unsupported lang {lang!r}; use one of {sorted(_LABELS)}") from None
+
+
+def _timestamp(generated_at: str | None) -> str:
+    if generated_at is not None:
+        return str(generated_at)
+    return datetime.now().astimezone().isoformat(timespec="seconds")
+
+
+def _footer_text(generated_at: str | None) -> str:
+    return f"generated by maops {__version__} at {_timestamp(generated_at)}"
+
+
+@cache
+def _package_text(name: str) -> str:
+    return (importlib.resources.files("maops_utils.batch") / "templates" / name).read_text("utf-8")
+
+
+def report_css() -> str:
+    """The stylesheet inlined into every page (``maops_utils/templates/report.css``)."""
+    return _package_text("report.css")
+
+
+@cache
+def _code_css() -> str:
+    # Syntax colours for show_code=True.  We generate them here instead of letting the lab
+    # template's CSSHTMLHeaderPreprocessor do it: that one uses JupyterLab CSS variables
+    # (undefined without the 250 kB lab stylesheet) and also appends the user's
+    # ~/.jupyter/custom/custom.css, which would make the pages depend on who renders them.
+    return HtmlFormatter(style="default").get_style_defs(".highlight")
+
+
+def _e(value: Any) -> str:
+    """Escape any value for HTML text or a double-quoted attribute."""
+    return html.escape("" if value is None else str(value), quote=True)
+
+
+def _safe_href(href: Any) -> str:
+    """A relative link from the caller, percent-encoded and escaped for an attribute.
+
+    Links on the index pages are file names next to the page; anything with a scheme
+    (``https:``, ``javascript:``) or an absolute/network path is refused.
+    """
+    if not isinstance(href, str) or not href.strip():
+        raise ValueError(f"href must be a non-empty relative path, got {href!r}")
+    href = href.strip()
+    parts = urlsplit(href)
+    if parts.scheme or parts.netloc or href.startswith(("/", "\\")):
+        raise ValueError(f"href must be a relative path inside the reports folder, got {href!r}")
+    return _e(quote(href, safe="/#?&=%~+,;@!$'()*-._"))
+
+
+def _page(*, lang: str, title: str, body: str, footer: str) -> str:
+    """Wrap already-escaped body HTML in the common page shell (title/footer are text)."""
+    return (
+        "<!DOCTYPE html>\n"
+        f'<html lang="{_e(lang)}">\n<head>\n<meta charset="utf-8">\n'
+        '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
+        f'<meta name="generator" content="maops {_e(__version__)}">\n'
+        f"<title>{_e(title)}</title>\n<style>\n{report_css()}</style>\n</head>\n"
+        '<body class="maops-page">\n'
+        f'<header class="maops-header">\n<p class="maops-title">{_e(title)}</p>\n</header>\n'
+        f'<div class="maops-container">\n<main>\n{body}</main>\n'
+        f'<footer class="maops-footer">{_e(footer)}</footer>\n</div>\n</body>\n</html>\n'
+    )
+
+
+# ------------------------------------------------------------- external references
+
+
+_EXTERNAL_URL = re.compile(r"^\s*(?:[a-z][a-z0-9+.\-]*:)?//", re.IGNORECASE)
+# Attributes that make a browser fetch something on its own (an <a href> does not).
+_FETCH_ATTRS = ("src", "href", "xlink:href", "srcset", "data", "poster", "background", "lowsrc")
+_NO_FETCH_TAGS = frozenset({"a", "area"})
+_DROP_TAGS = frozenset({"script", "link", "base", "meta", "track"})
+_REPLACE_WITH_LINK_TAGS = frozenset(
+    {"img", "iframe", "frame", "embed", "object", "video", "audio", "source", "input"}
+)
+_CSS_IMPORT = re.compile(r"@import\s+(?:url\(\s*)?['\"]?\s*(?:[a-z][a-z0-9+.\-]*:)?//[^;]*;?", re.I)
+_CSS_URL = re.compile(r"url\(\s*['\"]?\s*(?:[a-z][a-z0-9+.\-]*:)?//[^)]*\)", re.IGNORECASE)
+
+
+def _is_external(value: str, *, srcset: bool = False) -> bool:
+    """True for absolute URLs with a host (http:, https:, ftp:, protocol-relative ...)."""
+    if not value:
+        return False
+    if srcset:  # "url 1x, url 2x": any external candidate counts
+        return any(_EXTERNAL_URL.match(part) for part in value.split(","))
+    return bool(_EXTERNAL_URL.match(value))
+
+
+def _clean_css(text: str) -> str:
+    return _CSS_URL.sub("none", _CSS_IMPORT.sub("", text))
+
+
+def _strip_external_references(soup: BeautifulSoup, labels: Mapping[str, str]) -> None:
+    """Remove or defuse everything in the page that would make a network request."""
+    for el in list(soup.find_all(True)):
+        if el.decomposed or el.name in _NO_FETCH_TAGS:
+            continue
+        external = {
+            a: el.get(a)
+            for a in _FETCH_ATTRS
+            if _is_external(str(el.get(a) or ""), srcset=a == "srcset")
+        }
+        if external:
+            if el.name in _DROP_TAGS:
+                el.decompose()
+                continue
+            if el.name in _REPLACE_WITH_LINK_TAGS:
+                url = (
+                    next((str(v) for k, v in external.items() if k != "srcset"), None)
+                    or str(external["srcset"]).split(",")[0].split()[0]
+                )
+                what = labels["external_image"] if el.name == "img" else labels["external_content"]
+                alt = str(el.get("alt") or "").strip()
+                link = soup.new_tag("a", href=url.strip(), attrs={"class": "maops-external"})
+                link.string = f"[{alt}] {what}" if alt else f"[{what}]"
+                el.replace_with(link)
+                continue
+            for attr in external:
+                del el[attr]
+        if el.name == "style" and el.string:
+            el.string = _clean_css(str(el.string))
+        if el.has_attr("style"):
+            el["style"] = _clean_css(str(el["style"]))
+
+
+# ------------------------------------------------------------------ headings / TOC
+
+
+def _slug(text: str) -> str:
+    """A readable id for a heading; Japanese letters are kept (valid in HTML5 ids)."""
+    text = unicodedata.normalize("NFKC", text).strip().lower()
+    text = re.sub(r"[^\w\-]+", "-", text)  # \w is Unicode-aware: kana and kanji stay
+    return re.sub(r"-{2,}", "-", text).strip("-_")
+
+
+def _build_toc(soup: BeautifulSoup, nav: Tag, labels: Mapping[str, str]) -> None:
+    """Give every h1-h3 of the markdown cells a unique id and list them in ``nav``.
+
+    nbconvert's own heading ids (with anchor links enabled) are the heading text with spaces
+    replaced by "-" and then *percent-encoded*, so ``## 1. スコアカード`` gets
+    ``id="1.-%E3%82%B9..."``; duplicates are not disambiguated.  We switch those anchors off
+    and assign our own ids, so each TOC ``href="#..."`` equals exactly one element id.
+    """
+    used = {str(el["id"]) for el in soup.find_all(id=True)}
+    headings = [
+        h for cell in soup.select(".jp-MarkdownCell") for h in cell.find_all(["h1", "h2", "h3"])
+    ]
+    if not headings:
+        nav.decompose()
+        return
+    title = soup.new_tag("p", attrs={"class": "toc-title"})
+    title.string = labels["toc"]
+    ul = soup.new_tag("ul")
+    for n, h in enumerate(headings, start=1):
+        text = " ".join(h.get_text().split())
+        base = _slug(text) or f"section-{n}"
+        ident, k = base, 2
+        while ident in used:
+            ident, k = f"{base}-{k}", k + 1
+        used.add(ident)
+        h["id"] = ident
+        li = soup.new_tag("li", attrs={"class": f"toc-{h.name}"})
+        a = soup.new_tag("a", href=f"#{ident}")
+        a.string = text or ident
+        li.append(a)
+        ul.append(li)
+    nav.append(title)
+    nav.append(ul)
+
+
+# --------------------------------------------------------------- notebook -> HTML
+
+
+class _DropAltTextWarning(logging.Filter):
+    # HTMLExporter warns for every <img> without alt, i.e. for every plot; we set the alt.
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not str(record.msg).startswith("Alternative text is missing")
+
+
+_nbconvert_log = log.getChild("nbconvert")
+_nbconvert_log.addFilter(_DropAltTextWarning())
+
+
+def _exporter(*, show_code: bool, lang: str) -> HTMLExporter:
+    c = Config()
+    c.HTMLExporter.template_name = "lab"  # cell markup of lab/base.html.j2 ...
+    c.HTMLExporter.template_file = _TEMPLATE_NAME  # ... inside our own page
+    c.HTMLExporter.exclude_input = not show_code
+    c.HTMLExporter.exclude_input_prompt = True
+    c.HTMLExporter.exclude_output_prompt = True
+    c.HTMLExporter.embed_images = True  # markdown <img>/![]() from local files -> data: URIs
+    c.HTMLExporter.exclude_anchor_links = True  # we assign heading ids ourselves (TOC)
+    c.HTMLExporter.language_code = lang
+    # Our template never uses these; blank them anyway so no CDN URL is even in resources.
+    # (mermaid_js_url / mermaid_layout_elk_js_url exist in 7.17 but are not config=True, so
+    # they cannot be set; lab/index.html.j2 always emits an inline module script that
+    # import()s Mermaid from cdnjs -- one more reason to use our own page template.)
+    c.HTMLExporter.require_js_url = ""
+    c.HTMLExporter.mathjax_url = ""
+    c.HTMLExporter.jquery_url = ""
+    c.HTMLExporter.jupyter_widgets_base_url = ""
+    c.NbConvertBase.display_data_priority = list(_DISPLAY_PRIORITY)
+    c.CSSHTMLHeaderPreprocessor.enabled = False  # see _code_css()
+    c.TagRemovePreprocessor.enabled = True
+    c.TagRemovePreprocessor.remove_cell_tags = set(REMOVE_CELL_TAGS)
+    remove_input = set(REMOVE_INPUT_TAGS)
+    if not show_code:
+        remove_input.add(PAPERMILL_PARAMETERS_TAG)
+    c.TagRemovePreprocessor.remove_input_tags = remove_input
+    c.TagRemovePreprocessor.remove_all_outputs_tags = set(REMOVE_OUTPUT_TAGS)
+    loader = jinja2.DictLoader({_TEMPLATE_NAME: _package_text("report.html.j2")})
+    return HTMLExporter(config=c, extra_loaders=[loader], log=_nbconvert_log)
+
+
+def localize(nb: nbformat.NotebookNode, lang: str) -> nbformat.NotebookNode:
+    """Swap each markdown cell's text for its translation in `metadata.maops.<lang>`.
+
+    Notebooks are written in Japanese; a markdown cell carries its English text in its
+    metadata, so an analyst edits one notebook and the report comes out in either language.
+    Cells without a translation keep their text. Works in place and returns `nb`.
+    """
+    for cell in nb.cells:
+        if cell.cell_type == "markdown":
+            translated = cell.get("metadata", {}).get("maops", {}).get(lang)
+            if isinstance(translated, str) and translated.strip():
+                cell.source = translated
+    return nb
+
+
+def notebook_to_html(
+    nb: nbformat.NotebookNode,
+    *,
+    title: str,
+    show_code: bool = False,
+    lang: str = "ja",
+    generated_at: str | None = None,
+    base_dir: str | os.PathLike[str] | None = None,
+) -> str:
+    """Render an executed notebook as one self-contained HTML page.
+
+    - code input (and all prompts) hidden unless ``show_code``; outputs stay;
+    - tags: ``remove-cell`` drops the cell, ``remove-input`` hides its code,
+      ``remove-output`` its outputs; papermill's ``injected-parameters`` cell shows its code
+      only with ``show_code``;
+    - images are data: URIs (outputs already are; local markdown images are embedded,
+      resolved against ``base_dir``, default the current directory);
+    - no external requests: no CDN scripts, remote images/iframes become plain links;
+    - markdown cells in ``lang`` where the cell carries a translation (see `localize`);
+    - ``<html lang>``, ``<title>``, a header band, a ``<nav class="toc">`` of the markdown
+      h1-h3 headings, our inline CSS, and a footer
+      ``generated by maops <version> at <generated_at or now>``.
+
+    The notebook is not modified.
+    """
+    labels = _labels(lang)
+    nb = localize(copy.deepcopy(nb), lang)
+    nb.metadata.pop("widgets", None)  # widget state needs the widget manager from a CDN
+
+    resources: dict[str, Any] = {
+        "metadata": {"name": title, "path": os.fspath(base_dir) if base_dir else ""},
+        "maops": {
+            "lang": lang,
+            "title": title,
+            "version": __version__,
+            "css": report_css(),
+            "code_css": _code_css() if show_code else "",
+            "toc_label": labels["toc"],
+            "footer": _footer_text(generated_at),
+        },
+    }
+    body, _ = _exporter(show_code=show_code, lang=lang).from_notebook_node(nb, resources=resources)
+
+    soup = BeautifulSoup(body, "html.parser")
+    # Code cells left with neither code nor output (hidden input, no output) are noise.
+    for cell in soup.select("div.jp-CodeCell"):
+        if not cell.select_one(".jp-Cell-inputWrapper, .jp-OutputArea-child"):
+            cell.decompose()
+    # nbconvert gives every <img> without alt an English placeholder; use ours.
+    for img in soup.find_all("img", alt=_NBCONVERT_DEFAULT_ALT):
+        img["alt"] = labels["figure"]
+    for img in soup.find_all("img"):
+        src = str(img.get("src") or "")
+        if src and not src.startswith("data:") and not _is_external(src):
+            log.warning("image %r is not embedded; it will be missing when forwarded", src[:80])
+    _strip_external_references(soup, labels)
+    nav = soup.find("nav", class_="toc")
+    if nav is not None:
+        _build_toc(soup, nav, labels)
+    return str(soup)
+
+
+# ------------------------------------------------------------------ index pages
+
+
+def _table(head: Iterable[tuple[str, str]], rows: Iterable[Iterable[str]]) -> str:
+    """A table; ``head`` is (plain-text label, css class) per column, ``rows`` escaped html."""
+    head = list(head)
+    classes = [f' class="{cls}"' if cls else "" for _, cls in head]
+    out = ['<table class="maops-table">\n<thead><tr>']
+    out += [
+        f'<th scope="col"{c}>{_e(label)}</th>' for (label, _), c in zip(head, classes, strict=True)
+    ]
+    out.append("</tr></thead>\n<tbody>\n")
+    for row in rows:
+        cells = "".join(f"<td{c}>{cell}</td>" for cell, c in zip(row, classes, strict=True))
+        out.append(f"<tr>{cells}</tr>\n")
+    out.append("</tbody>\n</table>\n")
+    return "".join(out)
+
+
+def _section_start(ident: str, heading: str) -> str:
+    return f'<section class="maops-section" id="{ident}">\n<h2>{_e(heading)}</h2>\n'
+
+
+def _count(value: Any) -> str:
+    if isinstance(value, bool) or value is None:
+        return _e(value if value is not None else "")
+    if isinstance(value, int):
+        return f"{value:,}"
+    return _e(value)
+
+
+_SEVERITY_CLASS = {"error": "sev-error", "warning": "sev-warning", "info": "sev-info"}
+
+
+def render_month_index(
+    month: str,
+    *,
+    headline: list[dict],
+    reports: list[dict],
+    findings: list[dict] | None = None,
+    lang: str = "ja",
+    generated_at: str | None = None,
+) -> str:
+    """The page ``reports/YYYY-MM/index.html``.
+
+    ``headline``: dicts with ``label``, ``value``, ``target``, ``attainment`` (formatted
+    strings, ``target``/``attainment`` may be ""); ``reports``: dicts with ``title``,
+    ``href`` (a file name relative to the page) and optional ``description``;
+    ``findings``: dicts with ``severity``, ``table``, ``message``, ``count`` (section left
+    out when None).  Every value is HTML-escaped.
+    """
+    check_month(month)
+    t = _labels(lang)
+    title = t["month_title"].format(month=month)
+    parts: list[str] = []
+
+    parts.append(_section_start("headline", t["headline"]))
+    if headline:
+        rows = [
+            [_e(h.get(key)) for key in ("label", "value", "target", "attainment")] for h in headline
+        ]
+        head = [(t["label"], "text"), (t["value"], ""), (t["target"], ""), (t["attainment"], "")]
+        parts.append(_table(head, rows))
+    else:
+        parts.append(f'<p class="maops-empty">{_e(t["no_headline"])}</p>\n')
+    parts.append("</section>\n")
+
+    parts.append(_section_start("reports", t["reports"]))
+    if reports:
+        parts.append('<ul class="maops-links">\n')
+        for r in reports:
+            desc = r.get("description")
+            desc_html = f'<br><span class="desc">{_e(desc)}</span>' if desc else ""
+            link = f'<a href="{_safe_href(r.get("href"))}">{_e(r.get("title"))}</a>'
+            parts.append(f"<li>{link}{desc_html}</li>\n")
+        parts.append("</ul>\n")
+    else:
+        parts.append(f'<p class="maops-empty">{_e(t["no_reports"])}</p>\n')
+    parts.append("</section>\n")
+
+    parts.append(_section_start("data", t["data"]) + '<ul class="maops-links">\n')
+    for name, what in (("metrics.csv", t["metrics_csv"]), ("run.json", t["run_log"])):
+        parts.append(f'<li><a href="{name}">{name}</a> <span class="desc">{_e(what)}</span></li>\n')
+    parts.append("</ul>\n</section>\n")
+
+    if findings is not None:
+        parts.append(_section_start("findings", t["findings"]))
+        if findings:
+            rows = []
+            for f in findings:
+                sev = str(f.get("severity") or "")
+                cls = _SEVERITY_CLASS.get(sev.lower(), "")
+                rows.append(
+                    [
+                        f'<span class="sev {cls}">{_e(sev)}</span>' if cls else _e(sev),
+                        _e(f.get("table")),
+                        _e(f.get("message")),
+                        _count(f.get("count")),
+                    ]
+                )
+            head = [
+                (t["severity"], "text"),
+                (t["table"], "text"),
+                (t["message"], "text"),
+                (t["count"], ""),
+            ]
+            parts.append(_table(head, rows))
+        else:
+            parts.append(f'<p class="maops-empty">{_e(t["no_findings"])}</p>\n')
+        parts.append("</section>\n")
+
+    parts.append(f'<p><a href="../index.html">{_e(t["all_months"])}</a></p>\n')
+    return _page(lang=lang, title=title, body="".join(parts), footer=_footer_text(generated_at))
+
+
+def render_reports_index(
+    months: list[str], *, lang: str = "ja", generated_at: str | None = None
+) -> str:
+    """The page ``reports/index.html``: a link to ``YYYY-MM/index.html`` per month, newest first.
+
+    Duplicates are listed once; a month not shaped ``YYYY-MM`` raises ``ValueError``.
+    """
+    t = _labels(lang)
+    newest_first = sorted({check_month(m) for m in months}, reverse=True)
+    if newest_first:
+        items = []
+        for month in newest_first:
+            year, mm = month.split("-")
+            text = t["month_link"].format(year=year, mm=mm, mon=int(mm))
+            items.append(f'<li><a href="{_e(month)}/index.html">{_e(text)}</a></li>\n')
+        body = (
+            '<section class="maops-section">\n<ul class="maops-links">\n'
+            f"{''.join(items)}</ul>\n</section>\n"
+        )
+    else:
+        body = f'<p class="maops-empty">{_e(t["no_months"])}</p>\n'
+    return _page(lang=lang, title=t["index_title"], body=body, footer=_footer_text(generated_at))

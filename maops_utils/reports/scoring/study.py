@@ -1,0 +1,709 @@
+"""One month's scoring calibration: every table of the notebook and its CSV files.
+
+`run` judges the leads, scores them with the current model (or takes the tool's own scores),
+fits the proposed model, backtests both and analyses thresholds; the other functions turn
+the result into the tables the notebook shows and the batch writes.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import importlib.metadata
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import yaml
+
+from ...contract.dataset import Dataset
+from ...core.io import sha256_bytes
+from ...core.months import month_bounds, month_range
+from ...core.schema import ALL
+from ...core.stats import wilson_interval
+from ...speed import cache
+from . import engine, evaluate, propose, thresholds
+from .model import ActivityRule, Band, ProfileRule, RatingGrid, ScoringConfig, ScoringModel
+
+MODELS = ("current", "proposed")
+LEAD_SCORE_COLUMNS = ["lead_id", "product", "scored_at", "score_current", "p_proposed"]
+METRICS_COLUMNS = ["model", "product", *evaluate.METRIC_COLUMNS]
+PRODUCT_COLUMNS = [
+    "product",
+    "n",
+    "events",
+    "observed",
+    "expected",
+    "ratio",
+    "ratio_ci_low",
+    "ratio_ci_high",
+    "flag",
+    "reliable",
+]
+RECOMMENDATION_COLUMNS = [
+    "model",
+    "product",
+    "objective",
+    "current_threshold",
+    "recommended",
+    "current_mqls_per_month",
+    "current_precision",
+    "current_sqls_per_month",
+    "mqls_per_month",
+    "precision",
+    "sqls_per_month",
+]
+
+
+@dataclass
+class ScoringStudy:
+    """Everything the scoring notebook shows for one month.
+
+    `rows` holds one row per judged moment (lead and moment): `row_id, lead_id, product, at,
+    month, outcome_at, closed, y` (1/0, NaN while the window is open), `score_current`
+    (`rating` with a grid or the tool's ratings), `split` (`train` / `test` / "" for the
+    backtest), `p_current` (the current score on a probability scale, fitted on every closed
+    row of all products: the uniform model's expectation), `score_proposed` and `p_proposed`
+    (the proposed model fitted on every closed row).
+    """
+
+    config: ScoringConfig
+    month: str
+    products: list[str]
+    source: str
+    judged_at: str
+    rows: pd.DataFrame
+    closed_months: list[str]
+    train_months: list[str]
+    test_months: list[str]
+    threshold_months: list[str]
+    proposed: ScoringModel
+    fit: propose.Fit
+    backtest: pd.DataFrame
+    backtest_fit: propose.Fit | None
+    threshold_table: pd.DataFrame
+    recommendations: pd.DataFrame
+    notes: list[tuple[str, dict]] = field(default_factory=list)
+    mql_check: dict[str, float] = field(default_factory=dict)
+    locale: str = "ja"
+
+    @property
+    def closed(self) -> pd.DataFrame:
+        return self.rows[self.rows["closed"] & self.rows["y"].notna()]
+
+    @property
+    def current(self) -> ScoringModel:
+        return self.config.current
+
+
+NO_OUTCOME = pd.Series(dtype="datetime64[us]")  # outcome times of no lead
+
+
+def _data_start(dataset: Dataset) -> str:
+    first = dataset["leads"]["created_at"].dropna().min()
+    return str(pd.Period(first, freq="M"))
+
+
+def _months_between(first: str, last: str) -> list[str]:
+    n = (pd.Period(last, freq="M") - pd.Period(first, freq="M")).n + 1
+    return month_range(last, n) if n > 0 else []
+
+
+def _use_scores(dataset: Dataset, config: ScoringConfig) -> bool:
+    has = dataset.has("scores") and not dataset["scores"].empty
+    if config.source == "scores" and not has:
+        from ...core.errors import ConfigError
+
+        raise ConfigError(
+            f"{config.path}: source is 'scores' but the dataset has no scores table (or it is "
+            "empty); add scores.csv to the data folder or set source: auto"
+        )
+    return has and config.source != "rules"
+
+
+def _score_rows(
+    dataset: Dataset,
+    config: ScoringConfig,
+    rows: pd.DataFrame,
+    cutoff: pd.Timestamp,
+    con,
+    use_scores: bool,
+) -> pd.DataFrame:
+    if use_scores:
+        scored = engine.tool_scores_at(dataset["scores"], rows[["row_id", "lead_id", "at"]])
+        out = rows.copy()
+        out["score_current"] = scored["score"].to_numpy()
+        if "rating" in scored.columns and scored["rating"].notna().any():
+            out["rating"] = scored["rating"].to_numpy()
+        return out
+    scored = engine.scores_at(dataset, config.current, rows, cutoff, con=con)
+    out = rows.copy()
+    out["score_current"] = scored["score"].to_numpy()
+    out["profile_points"] = scored["profile"].to_numpy()
+    out["engagement_points"] = scored["engagement"].to_numpy()
+    if "rating" in scored.columns:
+        out["rating"] = scored["rating"].to_numpy()
+    return out
+
+
+def _fit_and_score(
+    X: pd.DataFrame,
+    rows: pd.DataFrame,
+    fit_mask: np.ndarray,
+    spec: propose.FeatureSpec,
+    config: ScoringConfig,
+) -> tuple[propose.Fit, np.ndarray, evaluate.ProbabilityMap]:
+    fitted = propose.fit(
+        X[fit_mask], rows.loc[fit_mask, "y"], spec, config.proposal,
+        cap_period=config.current.cap_period,
+    )  # fmt: skip
+    score = propose.points_score(X, fitted.points)
+    mapping = evaluate.platt(score[fit_mask], rows.loc[fit_mask, "y"])
+    return fitted, score, mapping
+
+
+# What a kept study depends on besides the input, the month and the configuration: bump when
+# a study is kept differently.
+STUDY_FORMAT = "maops-study-2"
+
+
+@functools.cache
+def code_key() -> str:
+    """The declared format of a kept study with the versions of the libraries its numbers
+    come from: bump `STUDY_FORMAT` when the study's computation changes."""
+    digest = hashlib.sha256(STUDY_FORMAT.encode())
+    for name in ("numpy", "pandas", "pyarrow", "duckdb", "scipy", "scikit-learn"):
+        digest.update(f"{name}={importlib.metadata.version(name)}".encode())
+    return digest.hexdigest()[:24]
+
+
+# What a kept study may hold besides frames, series and plain values (`cache.load`).
+KEPT_CLASSES = (
+    ScoringStudy,
+    ScoringModel,
+    ProfileRule,
+    ActivityRule,
+    Band,
+    RatingGrid,
+    propose.Fit,
+)
+
+
+def kept_path(
+    dataset: Dataset, config: ScoringConfig, name: str, *parts: str, suffix: str
+) -> Path | None:
+    """A file kept in `dataset`'s month-facts folder (keyed by the input), named `name` and a
+    key of this code (`code_key`), `config` (its content, not its path) and `parts`; None
+    without a validated-data cache."""
+    facts = getattr(dataset, "facts", None)
+    if facts is None:
+        return None
+    text = "\n".join([code_key(), repr(replace(config, path="")), *parts])
+    return facts.folder / f"{name}-{sha256_bytes(text.encode())[:24]}{suffix}"
+
+
+def kept_study_path(dataset: Dataset, config: ScoringConfig, month: str) -> Path | None:
+    """Where the study of `month` is kept for this dataset, configuration and code."""
+    return kept_path(dataset, config, f"study-{month}", month, suffix=".kept")
+
+
+def run(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str = "ja") -> ScoringStudy:
+    """Judge, score, fit, backtest and analyse thresholds for the report `month`.
+
+    Args:
+        dataset: a validated dataset (`contract.load.load_dataset`).
+        config: `params/scoring.yaml` (`model.load_config`).
+        month: the report month "YYYY-MM"; nothing at or after the end of it is read.
+        locale: ja or en, for the views.
+
+    Returns:
+        A `ScoringStudy`.
+
+    With a validated-data cache, the study is kept with the dataset's month facts
+    (`kept_study_path`) and read by a later call for the same month, input and configuration:
+    a report run again, or the notebook opened again after `maops run`, reads it
+    (docs/scale.md). Only what the study computes is kept: a kept study is returned with this
+    `config` object (its path) and `locale`.
+    """
+    path = kept_study_path(dataset, config, month)
+    if path is not None:
+        kept = cache.load(path, KEPT_CLASSES)
+        if isinstance(kept, ScoringStudy):
+            return replace(kept, config=config, locale=locale)
+    study = _compute(dataset, config, month, locale=locale)
+    if path is not None:
+        # the configuration is the caller's: it is not kept, the study is returned with it
+        dataset.facts.keep(path, lambda p: cache.keep(p, replace(study, config=None)))
+    return study
+
+
+def _compute(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str) -> ScoringStudy:
+    ev = config.evaluation
+    cutoff = month_bounds(month)[1]
+    notes: list[tuple[str, dict]] = []
+    outcome_at = engine.outcome_times(dataset, ev.outcome, cutoff)
+    start = _data_start(dataset)
+    last_closed = engine.last_closed_month(month, ev.window_days)
+    if last_closed is None or pd.Period(last_closed, freq="M") < pd.Period(start, freq="M"):
+        closed_months: list[str] = []
+        first_month = max(start, month_range(month, ev.months)[0])
+    else:
+        closed_months = [m for m in month_range(last_closed, ev.months) if m >= start]
+        first_month = closed_months[0]
+    use_scores = _use_scores(dataset, config)
+    # every first MQL entry: the check of the recorded MQLs reads them all, the study those
+    # before the outcome
+    every_mql = None
+    if not use_scores and ev.judged_at == "mql":
+        every_mql = engine.judgement_moments(dataset, "mql", first_month, month, NO_OUTCOME)
+        moments = engine.before_outcome(every_mql, outcome_at)
+    else:
+        moments = engine.judgement_moments(dataset, ev.judged_at, first_month, month, outcome_at)
+    con = engine.connect(dataset, cutoff)
+    try:
+        rows = engine.label_outcomes(moments, outcome_at, ev.window_days, cutoff)
+        rows = _score_rows(dataset, config, rows, cutoff, con, use_scores)
+        missing = rows["score_current"].isna()
+        if missing.any():
+            notes.append(("note_no_tool_score", {"n": int(missing.sum())}))
+            rows = rows[~missing].reset_index(drop=True)
+            rows["row_id"] = np.arange(len(rows), dtype="int64")
+        rows["closed"] = rows["closed"] & rows["month"].isin(closed_months)
+        rows.loc[~rows["closed"], "y"] = np.nan
+
+        mql_check = {}
+        if not use_scores:
+            mql_check = _mql_check(
+                dataset, config, first_month, month, cutoff, con, every_mql, rows
+            )
+
+        test_months = closed_months[-ev.test_months :] if closed_months else []
+        test_start = month_bounds(test_months[0])[0] if test_months else cutoff
+        window = pd.Timedelta(days=ev.window_days)
+        train_mask = (rows["closed"] & (rows["at"] + window <= test_start)).to_numpy()
+        test_mask = (rows["closed"] & rows["month"].isin(test_months)).to_numpy()
+        rows["split"] = np.where(train_mask, "train", np.where(test_mask, "test", ""))
+        train_months = sorted(rows.loc[train_mask, "month"].unique())
+        closed_mask = rows["closed"].to_numpy()
+
+        spec = propose.feature_spec(dataset, config.proposal, con)
+        X = propose.feature_matrix(
+            con, dataset, rows, spec, config.proposal, cap_period=config.current.cap_period
+        )
+    finally:
+        con.close()
+
+    y_closed = rows.loc[closed_mask, "y"]
+    current_map = evaluate.platt(rows.loc[closed_mask, "score_current"], y_closed)
+    rows["p_current"] = current_map(rows["score_current"])
+    if y_closed.nunique() < 2:
+        raise_too_few(config, y_closed)
+    fitted, proposed_score, proposed_map = _fit_and_score(X, rows, closed_mask, spec, config)
+    rows["score_proposed"] = proposed_score
+    rows["p_proposed"] = proposed_map(proposed_score)
+
+    backtest_fit = None
+    backtest = rows[test_mask].copy()
+    y_train = rows.loc[train_mask, "y"]
+    if test_mask.any() and y_train.nunique() == 2:
+        cur_bt = evaluate.platt(rows.loc[train_mask, "score_current"], y_train)
+        backtest["p_current"] = cur_bt(backtest["score_current"])
+        backtest_fit, bt_score, bt_map = _fit_and_score(X, rows, train_mask, spec, config)
+        backtest["score_proposed"] = bt_score[test_mask]
+        backtest["p_proposed"] = bt_map(bt_score[test_mask])
+    else:
+        notes.append(("note_no_backtest", {}))
+        backtest = backtest.iloc[0:0]
+
+    threshold_months = closed_months[-config.thresholds.months :]
+    table, recs, proposed_threshold = _thresholds(rows, config, threshold_months, dataset.products)
+    proposed = ScoringModel(
+        profile=fitted.model.profile,
+        activities=fitted.model.activities,
+        mql_threshold=proposed_threshold,
+        lookback_days=fitted.model.lookback_days,
+        half_life_days=fitted.model.half_life_days,
+        cap_period=fitted.model.cap_period,
+    )
+    if use_scores:
+        notes.append(("note_tool_scores", {}))
+    return ScoringStudy(
+        config=config,
+        month=month,
+        products=list(dataset.products),
+        source="scores" if use_scores else "rules",
+        judged_at=ev.judged_at,
+        rows=rows,
+        closed_months=closed_months,
+        train_months=train_months,
+        test_months=test_months,
+        threshold_months=threshold_months,
+        proposed=proposed,
+        fit=fitted,
+        backtest=backtest,
+        backtest_fit=backtest_fit,
+        threshold_table=table,
+        recommendations=recs,
+        notes=notes,
+        mql_check=mql_check,
+        locale=locale,
+    )
+
+
+def count_points(dataset: Dataset, config: ScoringConfig, month: str) -> None:
+    """Count and keep the scoring points `run` reads for `month`: those of the current model
+    (unless the tool's own scores are used) and those of the proposal's features.
+
+    They are kept with the dataset's month facts (`engine.points_by_rule`), so this only
+    helps a dataset loaded with a validated-data cache: a monthly run calls it in a process of
+    its own while other notebooks run, and the study then reads them (docs/scale.md)."""
+    cutoff = month_bounds(month)[1]
+    con = engine.connect(dataset, cutoff)
+    try:
+        current = config.current
+        if current.activities and not _use_scores(dataset, config):
+            engine.count_points(con, current.activities, current.cap_period)
+        spec = propose.feature_spec(dataset, config.proposal, con)
+        if spec.activities:
+            engine.count_points(con, spec.activities, current.cap_period)
+    finally:
+        con.close()
+
+
+def raise_too_few(config: ScoringConfig, y: pd.Series) -> None:
+    from ...core.errors import NotEnoughData
+
+    raise NotEnoughData(
+        f"the leads judged in this period whose outcome window has closed hold {int(y.sum())} "
+        f"successes out of {len(y)}; a scoring model cannot be judged without both successes and "
+        f"failures. Use a later month, or a longer `months` or a shorter `window_days` in {config.path}."
+    )
+
+
+def _mql_check(
+    dataset: Dataset,
+    config: ScoringConfig,
+    first_month: str,
+    month: str,
+    cutoff: pd.Timestamp,
+    con,
+    moments: pd.DataFrame | None = None,
+    known: pd.DataFrame | None = None,
+) -> dict[str, float]:
+    """How well the rebuilt score explains the recorded MQLs: the share of first MQL entries
+    at which the rebuilt score had reached the threshold.
+
+    `moments`: those entries, when the study has them (`judgement_moments` of "mql" without
+    outcome times). `known`: moments already scored with the current model (`lead_id, at,
+    score_current`; the study's own when it judges leads at their first MQL entry): only the
+    others are scored here."""
+    if moments is None:
+        moments = engine.judgement_moments(dataset, "mql", first_month, month, NO_OUTCOME)
+    if moments.empty:
+        return {}
+    score = np.full(len(moments), np.nan)
+    if known is not None and not known.empty:
+        keys = ["lead_id", "at"]
+        found = moments[keys].merge(known[[*keys, "score_current"]], on=keys, how="left")
+        score = found["score_current"].to_numpy(dtype="float64", copy=True)
+    todo = np.isnan(score)
+    if todo.any():
+        rest = engine.scores_at(dataset, config.current, moments[todo], cutoff, con=con)
+        score[todo] = rest["score"].to_numpy(dtype="float64")
+    reached = score >= config.current.mql_threshold
+    return {"mqls": float(len(score)), "explained": float(reached.mean())}
+
+
+# ---------------------------------------------------------------- thresholds
+
+
+def _thresholds(
+    rows: pd.DataFrame, config: ScoringConfig, months: list[str], products: list[str]
+) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    th = config.thresholds
+    current = config.current.mql_threshold
+    part = rows[rows["closed"] & rows["month"].isin(months)]
+    floor = current if config.evaluation.judged_at == "mql" else None
+    tables = []
+    recs = []
+    proposed_threshold = float("nan")
+    for model, col in (("current", "score_current"), ("proposed", "score_proposed")):
+        include = (current,) if model == "current" else ()
+        grid = thresholds.candidate_thresholds(
+            part[col], include=include, floor=floor if model == "current" else None
+        )
+        per_product = {}
+        for product in [ALL, *products]:
+            sub = part if product == ALL else part[part["product"] == product]
+            t = thresholds.threshold_table(
+                sub, col, grid, months=len(months), sql_value=th.sql_value, mql_cost=th.mql_cost
+            )
+            t.insert(0, "product", product)
+            t.insert(0, "model", model)
+            per_product[product] = t
+        chosen = _recommend_all(per_product, th, products)
+        if model == "proposed":
+            overall = chosen.get(ALL)
+            proposed_threshold = overall if overall is not None else float(grid[-1])
+        for product, t in per_product.items():
+            t["current"] = np.isclose(t["threshold"], current) if model == "current" else False
+            rec = chosen.get(product)
+            t["recommended"] = (
+                np.isclose(t["threshold"], rec) if rec is not None else np.zeros(len(t), bool)
+            )
+            tables.append(t)
+            recs.append(_recommendation_row(model, product, t, th.objective, current, rec))
+    table = pd.concat(tables, ignore_index=True)[thresholds.THRESHOLD_COLUMNS]
+    return table, pd.DataFrame(recs, columns=RECOMMENDATION_COLUMNS), proposed_threshold
+
+
+def _recommend_all(
+    per_product: dict[str, pd.DataFrame], th, products: list[str]
+) -> dict[str, float | None]:
+    chosen: dict[str, float | None] = {
+        ALL: thresholds.recommend(per_product[ALL], th.objective, th)
+    }
+    if th.objective != "capacity":
+        for p in products:
+            chosen[p] = thresholds.recommend(per_product[p], th.objective, th)
+        return chosen
+    own = dict(th.product_capacity)
+    for p in products:
+        if p in own:
+            chosen[p] = thresholds.recommend(per_product[p], "capacity", th, capacity=own[p])
+    rest = [p for p in products if p not in own]
+    if rest:
+        left = max(th.capacity - sum(own.get(p, 0.0) for p in products), 0.0)
+        chosen.update(
+            thresholds.allocate_capacity(
+                {p: per_product[p] for p in rest}, left, min_mqls=th.min_mqls
+            )
+        )
+    return chosen
+
+
+def _at(table: pd.DataFrame, threshold: float | None) -> pd.Series | None:
+    if threshold is None:
+        return None
+    hit = table[np.isclose(table["threshold"], threshold)]
+    return hit.iloc[0] if not hit.empty else None
+
+
+def _recommendation_row(
+    model: str,
+    product: str,
+    table: pd.DataFrame,
+    objective: str,
+    current: float,
+    rec: float | None,
+) -> dict:
+    now = _at(table, current) if model == "current" else None
+    new = _at(table, rec)
+    return {
+        "model": model,
+        "product": product,
+        "objective": objective,
+        "current_threshold": current if model == "current" else np.nan,
+        "recommended": np.nan if rec is None else rec,
+        "current_mqls_per_month": np.nan if now is None else now["mqls_per_month"],
+        "current_precision": np.nan if now is None else now["precision"],
+        "current_sqls_per_month": np.nan if now is None else now["sqls_per_month"],
+        "mqls_per_month": np.nan if new is None else new["mqls_per_month"],
+        "precision": np.nan if new is None else new["precision"],
+        "sqls_per_month": np.nan if new is None else new["sqls_per_month"],
+    }
+
+
+# ---------------------------------------------------------------- tables
+
+
+def band_table(study: ScoringStudy) -> pd.DataFrame:
+    """`scoring_bands.csv`: success rate of the current score by band and, where there are
+    ratings, by rating cell, per product and `ALL`, over every closed judged row.
+
+    Columns: `model, kind (band | rating), product, band, n, events, rate, ci_low, ci_high,
+    expected` (expected: the mean of the uniform model's probability in the band).
+    """
+    rows = study.closed.copy()
+    ev = study.config.evaluation
+    rows["band"] = evaluate.band_of(rows["score_current"], ev.bands)
+    order = evaluate.band_labels(ev.bands)
+    present = set(rows["band"].unique())  # not the rows: iterating Arrow text is slow
+    order = [b for b in order if b in present] or order
+    parts = []
+    bands = evaluate.rate_table(
+        rows, "band", order, products=study.products, min_events=ev.min_events, expected="p_current"
+    )
+    bands.insert(0, "kind", "band")
+    parts.append(bands)
+    if "rating" in rows.columns and rows["rating"].notna().any():
+        grid = study.current.rating
+        cells = grid.cells if grid is not None and study.source == "rules" else []
+        cells += sorted(set(rows["rating"].dropna().unique()) - set(cells))
+        ratings = evaluate.rate_table(
+            rows, "rating", cells, products=study.products, min_events=ev.min_events,
+            expected="p_current",
+        )  # fmt: skip
+        ratings.insert(0, "kind", "rating")
+        parts.append(ratings)
+    out = pd.concat(parts, ignore_index=True)
+    out.insert(0, "model", "current")
+    return out.drop(columns="reliable")
+
+
+def metrics_table(study: ScoringStudy) -> pd.DataFrame:
+    """`scoring_metrics.csv`: per model and product (and `ALL`), on the backtest's test months
+    (probabilities fitted on the earlier months): AUC, Brier score, calibration intercept and
+    slope, n, events, rate, lift of the top decile and whether the events suffice."""
+    bt = study.backtest
+    ev = study.config.evaluation
+    out = []
+    for model in MODELS:
+        for product in [*study.products, ALL]:
+            part = bt if product == ALL else bt[bt["product"] == product]
+            if part.empty or f"p_{model}" not in part.columns:
+                m = dict.fromkeys(evaluate.METRIC_COLUMNS, np.nan)
+                m.update(
+                    n=len(part), events=int(part["y"].sum()) if len(part) else 0, reliable=False
+                )
+            else:
+                m = evaluate.metrics(
+                    part["y"], part[f"p_{model}"], part[f"score_{model}"], min_events=ev.min_events
+                )
+            out.append({"model": model, "product": product, **m})
+    frame = pd.DataFrame(out, columns=METRICS_COLUMNS)
+    frame["n"] = frame["n"].astype("int64")
+    frame["events"] = frame["events"].astype("int64")
+    return frame
+
+
+def product_table(study: ScoringStudy) -> pd.DataFrame:
+    """Per product: how its closed judged rows converted against what the uniform current
+    model expects (its score mapped to probabilities over all products).
+
+    `ratio` = observed / expected successes with a 95% interval (the Wilson interval of the
+    observed rate over the expected rate). `flag`: `over` (the uniform model over-qualifies
+    the product: the interval lies below 1), `under` (it lies above 1) or `ok`.
+    """
+    rows = study.closed
+    min_events = study.config.evaluation.min_events
+    out = []
+    for product in [*study.products, ALL]:
+        part = rows if product == ALL else rows[rows["product"] == product]
+        n, events = len(part), float(part["y"].sum())
+        expected = float(part["p_current"].mean()) if n else np.nan
+        observed = events / n if n else np.nan
+        low, high = wilson_interval(events, n)
+        ratio = observed / expected if n and expected > 0 else np.nan
+        r_low = float(low) / expected if n and expected > 0 else np.nan
+        r_high = float(high) / expected if n and expected > 0 else np.nan
+        flag = "ok"
+        if product != ALL and pd.notna(r_high) and r_high < 1:
+            flag = "over"
+        elif product != ALL and pd.notna(r_low) and r_low > 1:
+            flag = "under"
+        out.append(
+            {
+                "product": product,
+                "n": n,
+                "events": int(events),
+                "observed": observed,
+                "expected": expected,
+                "ratio": ratio,
+                "ratio_ci_low": r_low,
+                "ratio_ci_high": r_high,
+                "flag": flag if product != ALL else "",
+                "reliable": bool(events >= min_events and n - events >= min_events),
+            }
+        )
+    return pd.DataFrame(out, columns=PRODUCT_COLUMNS)
+
+
+def lead_scores(study: ScoringStudy) -> pd.DataFrame:
+    """`lead_scores.csv`: every judged moment (windows closed or not): lead_id, product,
+    scored_at, the current score and the proposed model's probability. No personal data."""
+    r = study.rows
+    out = pd.DataFrame(
+        {
+            "lead_id": r["lead_id"],
+            "product": r["product"],
+            "scored_at": r["at"].dt.strftime("%Y-%m-%d %H:%M:%S"),
+            "score_current": r["score_current"],
+            "p_proposed": r["p_proposed"],
+        }
+    )
+    return out[LEAD_SCORE_COLUMNS].reset_index(drop=True)
+
+
+def tables(study: ScoringStudy) -> dict[str, pd.DataFrame]:
+    """The CSV files of the scoring notebook, by name (without `.csv`)."""
+    return {
+        "scoring_bands": band_table(study),
+        "scoring_thresholds": study.threshold_table,
+        "scoring_metrics": metrics_table(study),
+        "lead_scores": lead_scores(study),
+    }
+
+
+def proposed_yaml(study: ScoringStudy) -> str:
+    """`scoring_proposed.yaml`: the proposed model in the form of `current:` in
+    `params/scoring.yaml`, with comments on how it was fitted and the per-product thresholds."""
+    recs = study.recommendations
+    mine = recs[recs["model"] == "proposed"].set_index("product")["recommended"]
+    closed = study.closed
+    lines = [
+        "# Proposed lead scoring model (maops, notebooks/02_scoring_calibration.ipynb)",
+        f"# report month {study.month}; fitted on {len(closed)} judged leads "
+        f"({int(closed['y'].sum())} reached {study.config.evaluation.outcome} within "
+        f"{study.config.evaluation.window_days} days), judged at {study.judged_at}, "
+        f"months {study.closed_months[0] if study.closed_months else ''}"
+        f"..{study.closed_months[-1] if study.closed_months else ''}",
+        f"# mql_threshold: recommended for the objective '{study.config.thresholds.objective}'",
+        "# per-product thresholds for the same objective: "
+        + ", ".join(
+            f"{p}: {'none' if pd.isna(v) else f'{v:g}'}" for p, v in mine.items() if p != ALL
+        ),
+    ]
+    if study.judged_at == "mql":
+        lines += [
+            "# Fitted on leads at the moment they became MQLs, it ranks MQLs by how likely sales",
+            "# accepts them. Use it beside the current score: hand a lead to sales when the current",
+            f"# score reaches {study.current.mql_threshold:g} and this score reaches mql_threshold.",
+        ]
+    else:
+        lines += [
+            "# A stand-alone lead score: configure these rules in the MA tool, then paste them",
+            "# under `current:` in params/scoring.yaml.",
+        ]
+    body = yaml.safe_dump(study.proposed.as_dict(), allow_unicode=True, sort_keys=False)
+    return "\n".join(lines) + "\n" + body
+
+
+def reliability_curves(study: ScoringStudy, *, bins: int = 10) -> dict[str, pd.DataFrame]:
+    """Reliability diagram data of each model on the backtest's test months (model -> rows of
+    `evaluate.reliability`)."""
+    bt = study.backtest
+    return {
+        m: evaluate.reliability(bt["y"], bt[f"p_{m}"], bins=bins)
+        for m in MODELS
+        if f"p_{m}" in bt.columns and not bt.empty
+    }
+
+
+def gain_curves(study: ScoringStudy) -> dict[str, pd.DataFrame]:
+    """Cumulative gain of each model's score on the backtest's test months."""
+    bt = study.backtest
+    return {
+        m: evaluate.gain_curve(bt["y"], bt[f"score_{m}"])
+        for m in MODELS
+        if f"score_{m}" in bt.columns and not bt.empty
+    }
+
+
+def run_time(as_of: str, timezone: str) -> pd.Timestamp:
+    """The run time as naive local time: `as_of` when given ("YYYY-MM-DD HH:MM"), else now."""
+    from ...core.settings import parse_as_of
+
+    given = parse_as_of(as_of, timezone)
+    return given if given is not None else pd.Timestamp.now(tz=timezone).tz_localize(None)
