@@ -8,6 +8,8 @@ import nbformat
 import pytest
 from helpers import add_broken_notebook, make_project, maops
 
+from maops_utils.core.months import month_range
+
 import handmade
 
 pytestmark = pytest.mark.slow
@@ -173,9 +175,11 @@ def test_the_second_run_reads_the_validated_data_cache_and_no_cache_keeps_none(t
     data = handmade.write(tmp_path / "data")
     cached, plain = tmp_path / "cached", tmp_path / "plain"
     common = ("run", "--data", data, "--notebooks", "01_kpi_evaluation", "--as-of", "2026-02-15")
+    kept: list[dict[str, int]] = []  # the month facts in the cache after each run
     for month in ("2026-01", "2025-12"):
         r = maops(*common, "--out", cached, "--month", month)
         assert r.returncode == 0, r.stderr
+        kept.append({p.name: p.stat().st_mtime_ns for p in cached.glob(".cache/facts-*/all/*")})
         r = maops(*common, "--out", plain, "--month", month, "--no-cache")
         assert r.returncode == 0, r.stderr
     first = (cached / "2026-01" / "run.log").read_text(encoding="utf-8")
@@ -191,7 +195,16 @@ def test_the_second_run_reads_the_validated_data_cache_and_no_cache_keeps_none(t
             assert a == (plain / month / table).read_bytes(), (month, table)
     index = json.loads((cached / "2025-12" / "run.json").read_text(encoding="utf-8"))
     assert index["settings"]["cache_dir"] == str(cached / ".cache")
-    # the month facts: the first run queries its trend, the next one only the month it adds
+    # the month facts: the first run queries its trend and keeps it; the next one reads what
+    # the two trends share (left as they were) and queries only the month its trend adds
+    # and the reported month's own tables (channels, campaigns)
+    months = [sorted({name[:7] for name in k}) for k in kept]
+    assert months[0] == month_range("2026-01", 13)
+    assert months[1] == month_range("2026-01", 14)
+    assert {name: kept[1][name] for name in kept[0]} == kept[0]
+    added = sorted(name[:7] for name in set(kept[1]) - set(kept[0]))
+    assert added[0] == "2024-12" and set(added[1:]) == {"2025-12"}
+    # and what the run says it did (it queries the month facts ahead, while the kernels start)
     facts = [
         json.loads((cached / m / "run.json").read_text("utf-8"))["metric_facts"]
         for m in ("2026-01", "2025-12")

@@ -217,7 +217,7 @@ def test_a_run_never_publishes_an_edited_fact_and_says_what_it_dropped(tmp_path)
     # and the notebook's own tables (trend, channels, ...): its kernel checks what it reads too
     assert {p.name: p.read_bytes() for p in (out / handmade.MONTH).glob("*.csv")} == tables
     manifest = json.loads((out / handmade.MONTH / "run.json").read_text(encoding="utf-8"))
-    # the review's facts are read by the run itself (metrics.csv): their drop is in run.json
+    # the facts are read in the notebook's kernel (metrics.csv is its): the drop is in run.json
     dropped = {d["path"] for d in manifest["cache_dropped"]}
     assert dropped and dropped <= set(forged)
     log = (out / handmade.MONTH / "run.log").read_text(encoding="utf-8")

@@ -26,6 +26,7 @@ from .. import __version__
 from ..core import io
 from ..core.errors import ConfigError, InputChanged, MaopsError, NotEnoughData, suggest
 from ..core.i18n import format_ratio, format_value, t
+from ..core.schema import ALL
 from ..core.settings import RunSettings
 from ..reports.kpi import review
 from ..speed import cache
@@ -34,6 +35,7 @@ from ..speed.facts import MonthFacts
 from ..speed.kernels import Kernel, KernelPool, kernel_manager_class
 
 if TYPE_CHECKING:
+    from ..contract.dataset import Dataset
     from .notebook_format import nbformat
 
 PACKAGES = (
@@ -164,23 +166,33 @@ def _versions() -> dict[str, str]:
     return out
 
 
-def _headline(rv: review.KpiReview) -> list[dict[str, str]]:
-    """The month's KGIs and trend KPIs for the whole business, formatted for the index page."""
-    card = review.scorecard(rv)
-    keep = card["metric"].map(lambda m: rv.catalogue[m].tier == "KGI" or rv.catalogue[m].trend)
+# The notebook whose tables include `metrics.csv` (its last cell writes them).
+METRICS_NOTEBOOK = "01_kpi_evaluation"
+
+
+def _headline(metrics_csv: Path, inputs: review.Inputs) -> list[dict[str, str]]:
+    """The month's KGIs and trend KPIs for the whole business, as `metrics.csv` gives them
+    (written by the KPI report), formatted for the index page."""
+    settings, catalogue = inputs.settings, inputs.catalogue
+    table = pd.read_csv(metrics_csv, encoding="utf-8-sig", dtype={"status": str})
     rows = []
-    for r in card[keep].itertuples():
-        attainment = format_ratio(r.attainment)
-        if r.status:
-            attainment += f" ({t(r.status, rv.locale)})"
-        rows.append(
-            {
-                "label": r.label,
-                "value": format_value(r.value, r.unit, rv.locale, rv.currency),
-                "target": format_value(r.target, r.unit, rv.locale, rv.currency),
-                "attainment": attainment,
-            }
-        )
+    for kgi in (True, False):
+        for r in table[(table["product"] == ALL) & (table["month"] == inputs.month)].itertuples():
+            kpi = catalogue[r.metric]
+            if (kpi.tier == "KGI") != kgi or not (kpi.tier == "KGI" or kpi.trend):
+                continue
+            value, target = (None if pd.isna(x) else x for x in (r.value, r.target))
+            attainment = format_ratio(None if pd.isna(r.attainment) else r.attainment)
+            if isinstance(r.status, str) and r.status:
+                attainment += f" ({t(r.status, settings.locale)})"
+            rows.append(
+                {
+                    "label": kpi.label(settings.locale),
+                    "value": format_value(value, kpi.unit, settings.locale, settings.currency),
+                    "target": format_value(target, kpi.unit, settings.locale, settings.currency),
+                    "attainment": attainment,
+                }
+            )
     return rows
 
 
@@ -470,7 +482,7 @@ def _render_job(done: _Executed, settings: RunSettings, generated_at: str) -> No
 
 
 def _start_ahead(
-    settings: RunSettings, rv: review.KpiReview, plan: list[Job], now: pd.Timestamp
+    settings: RunSettings, dataset: Dataset, month: str, plan: list[Job], now: pd.Timestamp
 ) -> tuple[Ahead | None, dict[str, dict[str, Any]] | None]:
     """Start preparing what the plan's notebooks read (`ahead.NEEDS`) in a process of its
     own: as `prepare_ahead` says (auto: for large inputs), only with a validated-data cache
@@ -481,10 +493,10 @@ def _start_ahead(
     items = list(dict.fromkeys(NEEDS[j.name] for j in plan if _need(j) is not None))
     if settings.cache_dir is None or not items or all(_need(j) is not None for j in plan):
         return None, None
-    rows = {name: int(src.get("rows") or 0) for name, src in rv.dataset.sources.items()}
+    rows = {name: int(src.get("rows") or 0) for name, src in dataset.sources.items()}
     if not worth_it(settings.prepare_ahead, rows.get("leads", 0), rows.get("activities", 0)):
         return None, None
-    mark = done_mark(rv.dataset, settings.params_dir.resolve(), items)
+    mark = done_mark(dataset, settings.params_dir.resolve(), items)
     if mark is not None and mark.is_file():
         return None, {item: {"problem": None, "ready_at": None, "kept": True} for item in items}
     process = Ahead(
@@ -495,7 +507,7 @@ def _start_ahead(
         timezone=settings.timezone,
         encoding=settings.encoding,
         as_of=now,
-        month=rv.month,
+        month=month,
     )
     return process, None
 
@@ -665,24 +677,25 @@ def run(
         if products is not None and not products:  # --products without codes: every product
             products = list(inputs.dataset.products)
         plan = plan_jobs(settings, inputs, now, products=products, include_pii=include_pii)
-        if kernels is None:
-            # only now that the settings, the input and the plan are valid: the kernels'
-            # imports run while the review is computed, and bad input does not wait on them
-            kernels = KernelPool.for_run(root, settings.notebooks, jobs)
-        return _run(
-            settings,
-            inputs,
-            plan,
-            stamps,
-            now=now,
-            started=started,
-            started_at=started_at,
-            products=products,
-            jobs=jobs,
-            include_pii=include_pii,
-            log=log,
-            kernels=kernels,
-        )
+        with cache.run_journal():  # the drops of the kernels started here reach run.json
+            if kernels is None:
+                # only now that the settings, the input and the plan are valid: bad input
+                # does not wait on the kernels' imports
+                kernels = KernelPool.for_run(root, settings.notebooks, jobs)
+            return _run(
+                settings,
+                inputs,
+                plan,
+                stamps,
+                now=now,
+                started=started,
+                started_at=started_at,
+                products=products,
+                jobs=jobs,
+                include_pii=include_pii,
+                log=log,
+                kernels=kernels,
+            )
     except BaseException:
         cache.drop_new_cache(settings.cache_dir, cache_before)  # a failed run leaves nothing
         if not out_existed:
@@ -708,25 +721,24 @@ def _run(
     log: Callable[[str], None],
     kernels: KernelPool,
 ) -> RunResult:
-    rv = review.review_inputs(inputs)
-    rv.close()  # the run reads only the review's values from here on: free its engine (Spark)
+    findings = inputs.dataset.findings
     engine = settings.engine + (f" {settings.spark_master}" if settings.engine == "spark" else "")
     log(
-        f"data: {settings.data_dir} ({len(rv.findings)} data-quality finding(s)); month: {rv.month}"
-        f"; engine: {engine}"
+        f"data: {settings.data_dir} ({len(findings)} data-quality finding(s)); "
+        f"month: {inputs.month}; engine: {engine}"
     )
-    for finding in rv.findings:
+    for finding in findings:
         log(f"  {finding.severity}: {finding.describe()}")
 
     out_dir = Path(settings.out_dir)
-    final = out_dir / rv.month
+    final = out_dir / inputs.month
     generated_at = started_at.strftime("%Y-%m-%d %H:%M %Z")
-    with io.run_lock(out_dir, rv.month):
+    with io.run_lock(out_dir, inputs.month):
         for note in io.recover_dir(final):
             log(note)
         return _build_and_publish(
             settings,
-            rv,
+            inputs,
             plan,
             now,
             started,
@@ -745,7 +757,7 @@ def _run(
 
 def _build_and_publish(
     settings: RunSettings,
-    rv: review.KpiReview,
+    inputs: review.Inputs,
     plan: list[Job],
     now: pd.Timestamp,
     started: float,
@@ -765,18 +777,26 @@ def _build_and_publish(
 
     root = settings.params_dir.resolve().parent
     with io.staging_dir(final) as stage:
-        io.write_csv(review.metrics_table(rv), stage / "metrics.csv")
-        headline = _headline(rv)
-        leads = rv.dataset["leads"]
+        dataset, month = inputs.dataset, inputs.month
+        writes_metrics = any(j.name == METRICS_NOTEBOOK and j.product is None for j in plan)
+        if not writes_metrics or dataset.facts is not None:
+            # Work done ahead, while the kernels start: the month facts the KPI notebook reads
+            # (its cold queries would otherwise overlap the other notebooks and the work
+            # prepared ahead, at the batch's peak of memory). The contract asks every run for metrics.csv, which the KPI notebook
+            # writes: a run without it has the table from here.
+            with review.review_inputs(inputs) as rv:
+                if not writes_metrics:
+                    io.write_csv(review.metrics_table(rv), stage / "metrics.csv")
+        leads = dataset["leads"]
         emails = unusual_addresses(leads["email"]) if "email" in leads else set()
         # each notebook loads the data itself: free this process's copy while they run, and
         # hand what the allocators keep back to the system (0.4 GB at 1 M leads)
         del leads
-        rv.dataset.release()
+        dataset.release()
         gc.collect()
         pa.default_memory_pool().release_unused()
         log(f"running {len(plan)} notebook(s) with {min(jobs, len(plan))} kernel(s)")
-        prepared, ahead_note = _start_ahead(settings, rv, plan, now)
+        prepared, ahead_note = _start_ahead(settings, dataset, month, plan, now)
         try:
             results = _run_jobs(plan, stage, settings, generated_at, jobs, kernels, prepared, log)
         finally:
@@ -784,14 +804,14 @@ def _build_and_publish(
                 ahead_note = prepared.close()
         failed = [r for r in results if r.status == "failed"]
         if failed:
-            kept = _keep_failed(stage, out_dir / f"{rv.month}.failed", results)
+            kept = _keep_failed(stage, out_dir / f"{month}.failed", results)
             raise NotebookFailed(
                 f"{len(failed)} of {len(results)} notebook(s) failed: "
                 + "; ".join(
                     f"{r.name}{f' [{r.product}]' if r.product else ''}: {r.error}" for r in failed
                 )
-                + f". What the run produced is in {out_dir / (rv.month + '.failed')}; "
-                f"the previous report of {rv.month} was left as it was.",
+                + f". What the run produced is in {out_dir / (month + '.failed')}; "
+                f"the previous report of {month} was left as it was.",
                 results=kept,
             )
         changed = io.changed_inputs(stamps, Path(settings.data_dir))
@@ -800,7 +820,7 @@ def _build_and_publish(
             raise InputChanged(
                 f"the input changed while the run was reading it ({', '.join(changed[:3])}"
                 f"{', ...' if len(changed) > 3 else ''}), so the report could mix two exports "
-                f"and was not published; the previous report of {rv.month} was left as it "
+                f"and was not published; the previous report of {month} was left as it "
                 "was. Run again once the export is complete."
             )
         if not include_pii:
@@ -813,14 +833,14 @@ def _build_and_publish(
                 )
         manifest = {
             "maops_version": __version__,
-            "month": rv.month,
+            "month": month,
             "started_at": started_at.isoformat(),
             "as_of": now.isoformat(),
             "seconds": round(time.perf_counter() - started, 3),
             "settings": settings.as_dict(),
             "options": {"products": products or [], "jobs": jobs, "include_pii": include_pii},
-            "inputs": rv.dataset.sources,
-            "metric_facts": _facts_note(rv.dataset.facts),
+            "inputs": dataset.sources,
+            "metric_facts": _facts_note(dataset.facts),
             # kept results found damaged or edited: dropped and computed again, never shown
             "cache_dropped": cache.dropped(),
             "prepared_ahead": ahead_note,
@@ -837,24 +857,24 @@ def _build_and_publish(
             ],
             "versions": _versions(),
             "git_commit": _git_commit(root),
-            "findings": [f.as_dict() for f in rv.findings],
+            "findings": [f.as_dict() for f in dataset.findings],
         }
         io.write_json(manifest, stage / "run.json")
         io.write_text(_log_text(manifest), stage / "run.log")
         links = [{"title": r.title or r.name, "href": r.output.as_posix()} for r in results]
         io.write_text(
             html.render_month_index(
-                rv.month,
-                headline=headline,
+                month,
+                headline=_headline(stage / "metrics.csv", inputs),
                 reports=links,
-                findings=[f.as_dict() for f in rv.findings],
+                findings=[f.as_dict() for f in dataset.findings],
                 lang=settings.locale,
                 generated_at=generated_at,
             ),
             stage / "index.html",
         )
         io.publish_dir(stage, final)
-    io.remove_tree(out_dir / f"{rv.month}.failed")  # an older failure of this month is history now
+    io.remove_tree(out_dir / f"{month}.failed")  # an older failure of this month is history now
     months = io.list_report_months(out_dir)
     io.write_text_atomic(
         html.render_reports_index(months, lang=settings.locale), out_dir / "index.html"
@@ -862,7 +882,7 @@ def _build_and_publish(
     elapsed = time.perf_counter() - started
     log(f"report: {final / 'index.html'} ({elapsed:.1f} s)")
     published = [replace(r, output=final / r.output) for r in results]
-    return RunResult(rv.month, final, final / "index.html", published, len(rv.findings), elapsed)
+    return RunResult(month, final, final / "index.html", published, len(dataset.findings), elapsed)
 
 
 def _facts_note(facts: MonthFacts | None) -> dict[str, Any] | None:

@@ -28,7 +28,8 @@ import os
 import shutil
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -75,19 +76,58 @@ def _mark_entry(folder: Path) -> None:
 
 _DROPPED: list[dict[str, str]] = []  # kept results found damaged or edited, and removed
 _DROPPED_LOCK = threading.Lock()
+# A file where every process of one run (the batch and the kernels it starts, which inherit
+# its environment) notes what it dropped, so that the run's `run.json` lists them all.
+JOURNAL_ENV = "MAOPS_CACHE_JOURNAL"
 
 
 def note_dropped(path: Path, reason: str) -> None:
     """Remember that the cache found `path` damaged or edited (for `run.json`)."""
+    entry = {"path": str(path), "reason": reason}
     with _DROPPED_LOCK:
-        _DROPPED.append({"path": str(path), "reason": reason})
+        _DROPPED.append(entry)
+        journal = os.environ.get(JOURNAL_ENV)
+        if journal:
+            try:
+                with open(journal, "a", encoding="utf-8") as f:
+                    f.write(json.dumps(entry) + "\n")
+            except OSError:
+                pass  # the drop itself is done; only its note in run.json is lost
 
 
 def dropped() -> list[dict[str, str]]:
-    """What this process found damaged or edited in the cache (validated tables and kept
-    results alike), removed and computed again: `path`, `reason`."""
+    """What was found damaged or edited in the cache (validated tables and kept results
+    alike), removed and computed again: `path`, `reason`. Within `run_journal`, what every
+    process of the run found; else what this process found."""
+    journal = os.environ.get(JOURNAL_ENV)
+    if journal:
+        try:
+            lines = Path(journal).read_text(encoding="utf-8").splitlines()
+        except OSError:
+            lines = []
+        found = [json.loads(line) for line in lines if line.strip()]
+        return [dict(t) for t in dict.fromkeys(tuple(sorted(e.items())) for e in found)]
     with _DROPPED_LOCK:
         return list(_DROPPED)
+
+
+@contextmanager
+def run_journal() -> Iterator[None]:
+    """One run's journal of drops (`JOURNAL_ENV`), for this process and the kernels it
+    starts meanwhile; removed afterwards."""
+    fd, name = tempfile.mkstemp(prefix="maops-cache-drops-", suffix=".jsonl")
+    with os.fdopen(fd, "w", encoding="utf-8") as f, _DROPPED_LOCK:
+        f.writelines(json.dumps(entry) + "\n" for entry in _DROPPED)  # found before it began
+    before = os.environ.get(JOURNAL_ENV)
+    os.environ[JOURNAL_ENV] = name
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(JOURNAL_ENV, None)
+        else:
+            os.environ[JOURNAL_ENV] = before
+        Path(name).unlink(missing_ok=True)
 
 
 def _contents(folder: Path) -> dict[str, list[int]]:

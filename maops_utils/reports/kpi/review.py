@@ -379,6 +379,15 @@ def scorecard(rv: KpiReview, product: str = ALL) -> pd.DataFrame:
     )
 
 
+def tables_for_output(
+    table: pd.DataFrame, tables: dict[str, pd.DataFrame], product: str = ""
+) -> dict[str, pd.DataFrame]:
+    """The KPI report's CSV tables by file name: `metrics` (`table`, the month's KPIs, which
+    the batch publishes as `metrics.csv` and reads its index headline from) for the whole
+    business only, then the report's further `tables` (`report_tables`)."""
+    return {**({} if product else {"metrics": table}), **tables}
+
+
 # ---------------------------------------------------------------- funnel, trend
 
 
