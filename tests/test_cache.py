@@ -240,3 +240,33 @@ def test_a_truncated_cached_partition_is_typed_again_not_blamed_on_the_input(tmp
     )
     assert cache.dropped()[-1]["path"] == str(parts[0])
     assert parts[0].read_bytes() == whole  # typed again: the same rows, the same file
+
+
+@pytest.mark.slow
+def test_a_drop_in_a_notebooks_kernel_is_in_run_json(tmp_path):
+    """The scoring study is kept and read in the notebook's kernel only: what the kernel
+    drops reaches the run's run.json and run.log all the same (`cache.run_journal`)."""
+    import json
+
+    from helpers import ROOT, maops
+
+    out = tmp_path / "reports"
+    args = ["run", "--data", ROOT / "data" / "sample", "--month", "2026-10",
+            "--as-of", "2026-11-15 09:00", "--notebooks", "02_scoring_calibration"]  # fmt: skip
+    first = maops(*args, "--out", out)
+    assert first.returncode == 0, first.stderr
+    (kept,) = out.glob(".cache/facts-*/all/study-2026-10-*.kept")
+    body = kept.read_bytes()
+    kept.write_bytes(body[:-2] + bytes([body[-2] ^ 1]) + body[-1:])
+    second = maops(*args, "--out", out)
+    assert second.returncode == 0, second.stderr
+    manifest = json.loads((out / "2026-10" / "run.json").read_text(encoding="utf-8"))
+    assert str(kept) in {d["path"] for d in manifest["cache_dropped"]}
+    assert f"cache: dropped {kept}" in (out / "2026-10" / "run.log").read_text(encoding="utf-8")
+    tables = ("scoring_metrics.csv", "scoring_thresholds.csv", "scoring_bands.csv")
+    again = maops(*args, "--out", tmp_path / "fresh", "--no-cache")  # computed, never kept
+    assert again.returncode == 0, again.stderr
+    for name in tables:
+        assert (out / "2026-10" / name).read_bytes() == (
+            tmp_path / "fresh" / "2026-10" / name
+        ).read_bytes()
