@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+import json
 import time
 from pathlib import Path
 
@@ -9,8 +11,10 @@ import pandas as pd
 import pytest
 
 from maops_utils.batch import config
+from maops_utils.batch.notebooks import notebook_imports, notebook_needs
 from maops_utils.contract import dedupe
 from maops_utils.contract.load import load_dataset
+from maops_utils.reports import quality as quality_package
 from maops_utils.reports import scoring
 from maops_utils.reports.quality import checks as quality
 from maops_utils.reports.scoring import engine
@@ -22,9 +26,14 @@ AS_OF = pd.Timestamp("2026-11-15 09:00")
 MONTH = "2026-10"
 
 
+# what the reports declare (`NEEDS` of their packages): item -> the function computing it
+TARGETS = dict(quality_package.NEEDS.prepare + scoring.NEEDS.prepare)
+
+
 def _start(items: list[str], cache: Path, data_dir: Path = SAMPLE) -> ahead.Ahead:
     return ahead.Ahead(
-        items,
+        # an item no report declares: a function that does not exist
+        {item: TARGETS.get(item, f"maops_utils.reports.quality.checks:{item}") for item in items},
         data_dir=data_dir,
         params_dir=ROOT / "params",
         cache_dir=cache,
@@ -91,7 +100,7 @@ def test_an_item_that_cannot_be_prepared_is_named_and_the_others_are_done(tmp_pa
     load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
     prepared = _start(["nonsense", "pairs"], cache)
     try:
-        assert "no such item to prepare: 'nonsense'" in (prepared.wait("nonsense") or "")
+        assert "has no attribute 'nonsense'" in (prepared.wait("nonsense") or "")
         assert prepared.wait("pairs") is None
     finally:
         prepared.close()
@@ -145,7 +154,24 @@ def test_a_process_stopped_at_work_leaves_no_spill_folder(tmp_path, monkeypatch)
     assert not list(tmp.iterdir())
 
 
-@pytest.mark.parametrize("item", ["pairs", "scoring_points"])
-def test_each_item_names_the_notebook_that_reads_it(item):
-    readers = [name for name, needed in ahead.NEEDS.items() if needed == item]
-    assert readers and all((ROOT / "notebooks" / f"{name}.ipynb").is_file() for name in readers)
+@pytest.mark.parametrize(
+    "notebook, item",
+    [("00_data_quality", "pairs"), ("02_scoring_calibration", "scoring_points")],
+)
+def test_a_notebook_waits_for_what_the_reports_it_imports_declare(notebook, item, tmp_path):
+    path = ROOT / "notebooks" / f"{notebook}.ipynb"
+    assert notebook_needs(path).items == (item,)
+    # a notebook of one's own gets the same from the same import, with no list to edit
+    own = tmp_path / "10_mine.ipynb"
+    imports = [s for s in notebook_imports(path) if "maops_utils.reports" in s]
+    own.write_text(
+        json.dumps(
+            {"cells": [{"cell_type": "code", "metadata": {}, "source": "\n".join(imports)}]}
+        ),
+        encoding="utf-8",
+    )
+    assert notebook_needs(own) == notebook_needs(path)
+    assert notebook_needs(ROOT / "notebooks" / "01_kpi_evaluation.ipynb").items == ()
+    # and what is declared can be called as the process calls it
+    module, _, function = dict(notebook_needs(path).prepare)[item].partition(":")
+    assert callable(getattr(importlib.import_module(module), function))

@@ -11,9 +11,17 @@ import nbformat
 import papermill
 import pytest
 
+from maops_utils.batch.notebooks import preload_code
 from maops_utils.speed.kernels import Kernel, KernelPool, start_kernel
 
 ROOT = Path(__file__).resolve().parents[1]
+
+
+def _preload(notebook: str) -> str:
+    """What the batch has a kernel run ahead for a shipped notebook."""
+    return preload_code(ROOT / "notebooks" / f"{notebook}.ipynb")
+
+
 pytestmark = pytest.mark.slow  # real kernel processes
 
 
@@ -50,10 +58,10 @@ def _loaded(kernel: Kernel) -> str:
 
 
 def test_kernels_start_ahead_with_the_imports_done_and_no_history(tmp_path):
-    pool = KernelPool(tmp_path, first=1, expected=1, names=["00_data_quality"])
+    pool = KernelPool(tmp_path, first=1, expected=1, preloads=[_preload("00_data_quality")])
     try:
         assert pool.started == 1
-        pool.expect(["00_data_quality", "02_scoring_calibration"])
+        pool.expect([_preload("00_data_quality"), _preload("02_scoring_calibration")])
         first = pool.take()
         assert first is not None and pool.started == 2  # taking one starts the next
         # imported ahead, in the notebook's folder, no name bound and no history left: the
@@ -86,12 +94,9 @@ def test_a_kernel_that_died_while_waiting_is_not_used(tmp_path):
 def test_a_kernel_that_dies_while_importing_ahead_fails_at_once(tmp_path, monkeypatch):
     import time
 
-    from maops_utils.speed import kernels
-
     # the kernel ends itself in the middle of its imports, as one killed or out of memory
-    monkeypatch.setattr(kernels, "preload_code", lambda notebook=None: "import os; os._exit(9)")
     t0 = time.monotonic()
-    pool = KernelPool(tmp_path, first=1, expected=1)
+    pool = KernelPool(tmp_path, first=1, expected=1, preloads=["import os; os._exit(9)"])
     try:
         assert pool.take() is None  # the notebook gets a kernel of its own from papermill
     finally:
@@ -120,7 +125,7 @@ def test_a_notebook_runs_the_same_in_a_kernel_started_ahead(tmp_path):
     nb.metadata["kernelspec"] = {"name": "python3", "language": "python", "display_name": "P"}
     src = tmp_path / "nb.ipynb"
     nbformat.write(nb, src)
-    pool = KernelPool(tmp_path, first=1, expected=1)
+    pool = KernelPool(tmp_path, first=1, expected=1, preloads=["exec('import seaborn', {})"])
     kernel = pool.take()
     assert kernel is not None
     try:
@@ -143,7 +148,7 @@ def test_a_notebook_runs_the_same_in_a_kernel_started_ahead(tmp_path):
 
 def test_after_the_first_kernels_one_waits_at_a_time(tmp_path):
     pool = KernelPool(tmp_path, first=2, expected=2)
-    pool.expect(["a", "b", "c", "d"])
+    pool.expect(["", "", "", ""])
     taken = []
     try:
         assert pool.started == 2  # the two notebooks that start together
@@ -176,7 +181,7 @@ def test_a_batch_of_one_job_starts_the_second_kernel_at_once(tmp_path):
     however short; with two, two kernels start. The kernels run in the project's notebooks
     folder."""
     (tmp_path / "notebooks").mkdir()
-    names = ("00_data_quality", "01_kpi_evaluation", "x")
+    names = [_preload("00_data_quality"), _preload("01_kpi_evaluation"), ""]
     pool = KernelPool.for_run(tmp_path, names, jobs=1)
     alone = KernelPool.for_run(tmp_path, names[:1], jobs=1)
     two = KernelPool.for_run(tmp_path, names, jobs=2)

@@ -5,8 +5,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from maops_utils.batch.runner import check_parameters, notebook_parameters
+from maops_utils.batch.notebooks import check_parameters, notebook_parameters
 from maops_utils.core.errors import ConfigError
+
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.fixture
@@ -189,7 +191,12 @@ def test_work_prepared_ahead_takes_a_place_only_with_two_jobs_or_more(jobs, monk
         "02_scoring_calibration",
         "03_product_comparison",
     ]
-    plan = [runner.Job(n, Path(f"{n}.ipynb"), None, {}) for n in names]
+    from maops_utils.batch.notebooks import notebook_needs
+
+    paths = [ROOT / "notebooks" / f"{n}.ipynb" for n in names]
+    plan = [
+        runner.Job(n, p, None, {}, notebook_needs(p)) for n, p in zip(names, paths, strict=True)
+    ]
     prepared = _Preparing(["pairs", "scoring_points"])
     lock, running, most, started = threading.Lock(), [0], [0, 0], []
 

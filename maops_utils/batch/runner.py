@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import ast
 import gc
 import importlib.metadata
-import json
 import platform
 import re
 import subprocess
@@ -26,13 +24,15 @@ from .. import __version__
 from ..core import io
 from ..core.errors import ConfigError, InputChanged, MaopsError, NotEnoughData, suggest
 from ..core.i18n import format_ratio, format_value, t
+from ..core.needs import Needs
 from ..core.schema import ALL
 from ..core.settings import RunSettings
 from ..reports.kpi import review
 from ..speed import cache
-from ..speed.ahead import NEEDS, Ahead, done_mark, worth_it
+from ..speed.ahead import Ahead, done_mark, worth_it
 from ..speed.facts import MonthFacts
 from ..speed.kernels import Kernel, KernelPool, kernel_manager_class
+from .notebooks import check_parameters, notebook_needs, notebook_parameters, preload_code
 
 if TYPE_CHECKING:
     from ..contract.dataset import Dataset
@@ -51,7 +51,6 @@ PACKAGES = (
     "scikit-learn",
 )
 _NOTEBOOK_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.-]*")  # a file in notebooks/, never a path
-_TYPES = {"str": str, "int": int, "float": (int, float), "bool": bool}
 
 
 class NotebookFailed(MaopsError):
@@ -85,60 +84,6 @@ class RunResult:
     notebooks: list[NotebookResult] = field(default_factory=list)
     findings: int = 0
     seconds: float = 0.0
-
-
-def notebook_parameters(path: Path) -> dict[str, str]:
-    """Names and annotated types (`str`, `int`, ...) of the notebook's `parameters` cell."""
-    # read as JSON: planning a run (and refusing a bad one) need not import nbformat and
-    # nbconvert, which only the rendering of executed notebooks needs
-    try:
-        nb = json.loads(path.read_text(encoding="utf-8"))
-        cells = [
-            c
-            for c in nb["cells"]
-            if c.get("cell_type") == "code"
-            and "parameters" in c.get("metadata", {}).get("tags", [])
-        ]
-    except (ValueError, KeyError, TypeError, AttributeError) as exc:
-        raise ConfigError(f"{path}: not a readable notebook ({exc})") from None
-    if not cells:
-        raise ConfigError(
-            f"{path}: no cell is tagged 'parameters'; tag the cell holding the parameters"
-        )
-    source = cells[0].get("source", "")
-    source = "".join(source) if isinstance(source, list) else str(source)
-    out: dict[str, str] = {}
-    for node in ast.parse(source).body:
-        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
-            out[node.target.id] = ast.unparse(node.annotation)
-        elif isinstance(node, ast.Assign):
-            for target in node.targets:
-                if isinstance(target, ast.Name):
-                    out[target.id] = "Any"
-    return out
-
-
-def check_parameters(path: Path, parameters: dict[str, Any]) -> None:
-    """Refuse names the notebook does not declare and values of the wrong type.
-
-    papermill only warns on an unknown name and injects values as Python source, so both are
-    checked here before anything runs.
-    """
-    declared = notebook_parameters(path)
-    for name, value in parameters.items():
-        if name not in declared:
-            raise ConfigError(
-                f"parameter '{name}' is not declared in the parameters cell of {path.name}"
-                f"{suggest(name, list(declared))} "
-                f"(declared: {', '.join(declared)})"
-            )
-        expected = _TYPES.get(declared[name])
-        if expected is not None and (
-            not isinstance(value, expected) or (expected is not bool and isinstance(value, bool))
-        ):
-            raise ConfigError(
-                f"parameter '{name}' of {path.name} must be {declared[name]}, got {type(value).__name__} {value!r}"
-            )
 
 
 def _git_commit(root: Path) -> str | None:
@@ -249,6 +194,8 @@ class Job:
     path: Path
     product: str | None
     parameters: dict[str, Any]
+    needs: Needs = Needs()  # what the reports it imports need (`notebooks.notebook_needs`)
+    preload: str = ""  # what its kernel imports ahead (`notebooks.preload_code`)
 
     @property
     def folder(self) -> Path:
@@ -385,11 +332,12 @@ def plan_jobs(
         if "cache_dir" in declared:
             base["cache_dir"] = str(settings.cache_dir) if settings.cache_dir else "off"
         check_parameters(path, {**base, "output_dir": ""})
-        jobs.append(Job(name, path, None, base))
+        needs, preload = notebook_needs(path), preload_code(path)
+        jobs.append(Job(name, path, None, base, needs, preload))
         if products and "product" in declared:
             for product in products:
                 check_parameters(path, {**base, "product": product, "output_dir": ""})
-                jobs.append(Job(name, path, product, {**base, "product": product}))
+                jobs.append(Job(name, path, product, {**base, "product": product}, needs, preload))
     return jobs
 
 
@@ -484,14 +432,15 @@ def _render_job(done: _Executed, settings: RunSettings, generated_at: str) -> No
 def _start_ahead(
     settings: RunSettings, dataset: Dataset, month: str, plan: list[Job], now: pd.Timestamp
 ) -> tuple[Ahead | None, dict[str, dict[str, Any]] | None]:
-    """Start preparing what the plan's notebooks read (`ahead.NEEDS`) in a process of its
+    """Start preparing what the plan's notebooks read (their reports' `Needs.prepare`) in a process of its
     own: as `prepare_ahead` says (auto: for large inputs), only with a validated-data cache
     (where the results are kept) and when some notebook needs nothing, to run meanwhile.
 
     Returns the process, or None and, when an earlier run on this input prepared every item
     already (`ahead.done_mark`), what to report of them instead: nothing is started then."""
-    items = list(dict.fromkeys(NEEDS[j.name] for j in plan if _need(j) is not None))
-    if settings.cache_dir is None or not items or all(_need(j) is not None for j in plan):
+    targets = dict(pair for j in plan for pair in _needs(j).prepare)
+    items = list(targets)
+    if settings.cache_dir is None or not items or all(_needs(j).items for j in plan):
         return None, None
     rows = {name: int(src.get("rows") or 0) for name, src in dataset.sources.items()}
     if not worth_it(settings.prepare_ahead, rows.get("leads", 0), rows.get("activities", 0)):
@@ -500,7 +449,7 @@ def _start_ahead(
     if mark is not None and mark.is_file():
         return None, {item: {"problem": None, "ready_at": None, "kept": True} for item in items}
     process = Ahead(
-        items,
+        targets,
         data_dir=Path(settings.data_dir).resolve(),
         params_dir=settings.params_dir.resolve(),
         cache_dir=Path(settings.cache_dir).resolve(),
@@ -512,9 +461,9 @@ def _start_ahead(
     return process, None
 
 
-def _need(job: Job) -> str | None:
+def _needs(job: Job) -> Needs:
     """What `job` reads that `Ahead` prepares (notebooks for one product read their own)."""
-    return NEEDS.get(job.name) if job.product is None else None
+    return job.needs if job.product is None else Needs()
 
 
 def _run_jobs(
@@ -547,8 +496,7 @@ def _run_jobs(
 
     def run(i: int) -> NotebookResult | Future[NotebookResult]:
         job = plan[i]
-        item = _need(job)
-        if prepared is not None and item is not None:
+        for item in _needs(job).items if prepared is not None else ():
             problem = prepared.wait(item)
             if problem:
                 log(f"{job.label}: {item} not prepared ahead ({problem}); the notebook computes it")
@@ -560,9 +508,9 @@ def _run_jobs(
 
     order = list(range(len(plan)))
     if prepared is not None:
-        order.sort(key=lambda i: _need(plan[i]) is not None)  # stable
+        order.sort(key=lambda i: bool(_needs(plan[i]).items))  # stable
     if kernels is not None:  # the notebooks take kernels in this order
-        kernels.expect([plan[i].name for i in order])
+        kernels.expect([plan[i].preload for i in order])
     # the HTML is rendered in this process while the next notebook already runs in its kernel
     with (
         ThreadPoolExecutor(max_workers=1) as renderer,
@@ -681,7 +629,7 @@ def run(
             if kernels is None:
                 # only now that the settings, the input and the plan are valid: bad input
                 # does not wait on the kernels' imports
-                kernels = KernelPool.for_run(root, settings.notebooks, jobs)
+                kernels = KernelPool.for_run(root, [j.preload for j in plan], jobs)
             return _run(
                 settings,
                 inputs,

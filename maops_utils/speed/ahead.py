@@ -1,11 +1,12 @@
 """Work a monthly run does ahead of the notebooks that read it.
 
-Two notebooks of the default set begin with a long computation whose result is kept in the
-validated-data cache: 00_data_quality the 名寄せ candidate pairs of every lead (one core,
-about 4 s at 1 M leads) and 02_scoring_calibration the scoring points of every activity
-(about 6 s). With a cache, `maops run` computes them in a process of its own, started once
-the data has been checked, while the other notebooks run; those two notebooks start after
-it and read the results instead of computing them (docs/scale.md). They compute anything
+Some reports begin with a long computation whose result is kept in the validated-data
+cache: the data-quality report the 名寄せ candidate pairs of every lead, the scoring report
+the scoring points of every activity. Each declares it in its package (`Needs.prepare`,
+`core/needs.py`: an item and the function that computes it). With a cache, `maops run`
+computes the items its notebooks' reports declare in a process of its own, started once the
+data has been checked, while the other notebooks run; the notebooks that read an item start
+after it and read the result instead of computing it (docs/scale.md). They compute anything
 this process could not, so what it does never changes a number, only when it is done.
 
 The process is `python -m maops_utils.speed.ahead SPEC` (SPEC: JSON, see `Ahead`). It prints one
@@ -16,13 +17,14 @@ epoch seconds}`.
 from __future__ import annotations
 
 import gc
+import importlib
 import json
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -38,8 +40,6 @@ MEMORY_LIMIT = "600MB"
 # without, 17.6 s with).
 MIN_LEADS = 200_000
 MIN_ACTIVITIES = 5_000_000
-# The item each notebook reads; notebooks not named here wait for nothing.
-NEEDS = {"00_data_quality": "pairs", "02_scoring_calibration": "scoring_points"}
 
 
 def worth_it(setting: str, leads: int, activities: int) -> bool:
@@ -77,18 +77,13 @@ def _leave_mark(dataset: Any, params_dir: Path, items: Sequence[str]) -> None:
         dataset.facts.keep(mark, lambda path: write_text_atomic(text, path))
 
 
-def prepare(item: str, dataset: Any, params_dir: Path, month: str) -> None:
-    """Compute and keep `item` (a value of `NEEDS`) for the report `month`."""
-    if item == "pairs":
-        from ..reports.quality.checks import duplicate_pairs
-
-        duplicate_pairs(dataset)
-    elif item == "scoring_points":
-        from ..reports import scoring
-
-        scoring.count_points(dataset, scoring.load_config(params_dir), month)
-    else:
-        raise ValueError(f"no such item to prepare: {item!r} (one of {sorted(NEEDS.values())})")
+def prepare(target: str, dataset: Any, params_dir: Path, month: str) -> None:
+    """Compute and keep the item whose function is `target` ("module:function", as a report
+    declares it in `Needs.prepare`) for the report `month`."""
+    module, _, function = target.partition(":")
+    if not module.startswith("maops_utils.reports.") or not function.isidentifier():
+        raise ValueError(f"not a report's function: {target!r}")
+    getattr(importlib.import_module(module), function)(dataset, params_dir, month)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -111,10 +106,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         as_of=parse_as_of(spec["as_of"], spec["timezone"]),
         cache_dir=spec["cache_dir"],
     )
-    items, failed = spec["items"], False
+    targets, failed = spec["items"], False
+    items = list(targets)
     for i, item in enumerate(items):
         try:
-            prepare(item, dataset, Path(spec["params_dir"]), spec["month"])
+            prepare(targets[item], dataset, Path(spec["params_dir"]), spec["month"])
             error = None
         except Exception as exc:  # the notebook computes it itself, and says what is wrong
             error = f"{type(exc).__name__}: {exc}"
@@ -127,7 +123,7 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 class Ahead:
-    """The process preparing `items` for a run's notebooks.
+    """The process preparing `items` (item -> "module:function") for a run's notebooks.
 
     `wait(item)` blocks until that item is done (or the process stopped) and says what went
     wrong, if anything; `close()` stops the process if it still runs. Threads may wait at once.
@@ -135,7 +131,7 @@ class Ahead:
 
     def __init__(
         self,
-        items: Sequence[str],
+        items: Mapping[str, str],
         *,
         data_dir: Path,
         params_dir: Path,
@@ -146,7 +142,7 @@ class Ahead:
         month: str,
     ):
         spec = {
-            "items": list(items),
+            "items": dict(items),  # item -> the function computing it ("module:function")
             "data_dir": str(data_dir),
             "params_dir": str(params_dir),
             "cache_dir": str(cache_dir),

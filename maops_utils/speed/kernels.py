@@ -7,10 +7,10 @@ imports those modules in it, while the run computes the month's review or the cu
 notebook runs. The batch starts them only once its settings, its input and its plan were
 found valid: a run on bad input says so without waiting on kernels. The notebook then runs
 in that kernel exactly as in a new one: its own cells, its own imports (already loaded, so
-instant), no other state. Only modules are imported ahead,
-silently, outside the kernel's history, binding no name (`preload_code`): those every report
-notebook imports, and those of the notebook the kernel is started for (`NOTEBOOK_MODULES`:
-scikit-learn, about a second of CPU, only for the scoring notebook).
+instant), no other state. What a kernel runs ahead is given by the batch for the notebook
+that will take it (`batch/notebooks.py`'s `preload_code`: the notebook's imports and what its
+reports declare, run silently, outside the kernel's history, binding no name); this module
+knows no notebook.
 
 A kernel that failed to start, or died while waiting, is not used: the notebook gets a new
 kernel from papermill as before.
@@ -28,37 +28,6 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
-
-# What every report notebook imports (its first code cell), imported ahead without binding a
-# name in the kernel's namespace.
-PRELOAD_MODULES = (
-    "matplotlib_inline.backend_inline",
-    "seaborn",
-    *(
-        f"maops_utils.{m}"
-        for m in (
-            "reports.compare.comparison",
-            "contract.load",
-            "batch.config",
-            "core.io",
-            "reports.kpi.review",
-            "reports.kpi.narrative",
-            "reports.plots",
-            "reports.quality.checks",
-            "reports.scoring",
-            "reports.views",
-        )
-    ),
-)
-# What one notebook imports besides (scikit-learn, for the scoring study's fits).
-NOTEBOOK_MODULES: dict[str, tuple[str, ...]] = {"02_scoring_calibration": ("sklearn.linear_model",)}
-
-
-def preload_code(notebook: str | None = None) -> str:
-    """The statement a kernel runs ahead for `notebook` (None: one not known yet)."""
-    modules = [*PRELOAD_MODULES, *NOTEBOOK_MODULES.get(notebook or "", ())]
-    return f"list(map(__import__, {modules!r}))"
-
 
 START_TIMEOUT_S = 120
 
@@ -132,8 +101,9 @@ async def _reply_while_alive(km: Any, kc: Any, msg_id: str) -> dict[str, Any]:
     raise RuntimeError(f"the kernel did not import ahead within {START_TIMEOUT_S} s")
 
 
-def start_kernel(cwd: Path, log: Path, notebook: str | None = None) -> Kernel:
-    """Start a python3 kernel in `cwd` and import ahead what `notebook` imports."""
+def start_kernel(cwd: Path, log: Path, preload: str = "") -> Kernel:
+    """Start a python3 kernel in `cwd` and run `preload` in it ahead (imports that bind no
+    name in the kernel's namespace: `batch/notebooks.py`'s `preload_code`)."""
     sink = log.open("wb")
     km = kernel_manager_class(sink)(kernel_name="python3")
 
@@ -143,10 +113,11 @@ def start_kernel(cwd: Path, log: Path, notebook: str | None = None) -> Kernel:
         kc.start_channels()
         try:
             await kc.wait_for_ready(timeout=START_TIMEOUT_S)
-            msg_id = kc.execute(preload_code(notebook), silent=True, store_history=False)
-            reply = await _reply_while_alive(km, kc, msg_id)
-            if reply["content"]["status"] != "ok":
-                raise RuntimeError(f"imports failed in the kernel: {reply['content']}")
+            if preload:
+                msg_id = kc.execute(preload, silent=True, store_history=False)
+                reply = await _reply_while_alive(km, kc, msg_id)
+                if reply["content"]["status"] != "ok":
+                    raise RuntimeError(f"imports failed in the kernel: {reply['content']}")
         finally:
             kc.stop_channels()
 
@@ -164,11 +135,11 @@ class KernelPool:
     notebooks that start together), then `ahead` waiting at a time (each holds about
     0.25 GB while it waits).
 
-    `take()` hands out the oldest and starts the next one, until `expect(names)` kernels have
-    been started in all; `close()` stops the ones never taken. `names`, the notebooks in the
-    order they will take kernels, says what each kernel imports ahead (`NOTEBOOK_MODULES`); a
-    kernel taken by another notebook than the one it was started for runs it all the same,
-    the notebook importing what was not imported ahead."""
+    `take()` hands out the oldest and starts the next one, until `expect(preloads)` kernels
+    have been started in all; `close()` stops the ones never taken. `preloads`, what each
+    kernel runs ahead in the order the notebooks will take them (`start_kernel`); a kernel
+    taken by another notebook than the one it was started for runs it all the same, the
+    notebook importing what was not imported ahead."""
 
     def __init__(
         self,
@@ -177,12 +148,12 @@ class KernelPool:
         first: int,
         expected: int,
         ahead: int = 1,
-        names: Sequence[str] = (),
+        preloads: Sequence[str] = (),
     ):
         self.cwd = cwd
         self.ahead = max(ahead, 0)
         self.expected = expected
-        self.names = list(names)
+        self.preloads = list(preloads)
         self.started = 0
         self._lock = threading.Lock()
         self._queue: deque[Future[Kernel]] = deque()
@@ -192,28 +163,29 @@ class KernelPool:
             self._fill(max(first, 0))
 
     @classmethod
-    def for_run(cls, project: Path, notebooks: Sequence[str], jobs: int) -> KernelPool:
-        """The kernels of a batch of `notebooks` run `jobs` at a time from `project`: the
+    def for_run(cls, project: Path, preloads: Sequence[str], jobs: int) -> KernelPool:
+        """The kernels of a batch of notebooks (what each runs ahead: `preloads`, in the order
+        they run) run `jobs` at a time from `project`: the
         first `jobs` start at once (and import while the review is computed); with one job,
         the second too, so that it is ready when the first notebook ends, however short.
         (With two jobs or more, a third one would only add its imports to the data's check.)"""
-        first = min(max(jobs, 2), len(notebooks))
-        return cls(project / "notebooks", first=first, expected=first, names=notebooks[:first])
+        first = min(max(jobs, 2), len(preloads))
+        return cls(project / "notebooks", first=first, expected=first, preloads=preloads[:first])
 
     def _fill(self, target: int | None = None) -> None:
         target = self.ahead if target is None else target
         while len(self._queue) < target and self.started < self.expected:
             log = self._logs / f"kernel-{self.started}.log"
-            name = self.names[self.started] if self.started < len(self.names) else None
-            self._queue.append(self._executor.submit(start_kernel, self.cwd, log, name))
+            code = self.preloads[self.started] if self.started < len(self.preloads) else ""
+            self._queue.append(self._executor.submit(start_kernel, self.cwd, log, code))
             self.started += 1
 
-    def expect(self, names: Sequence[str]) -> None:
-        """The run will execute the notebooks `names`, taking kernels in that order: start
-        no more kernels than that, each importing what its notebook imports."""
+    def expect(self, preloads: Sequence[str]) -> None:
+        """The run will execute one notebook per item of `preloads`, taking kernels in that
+        order: start no more kernels than that, each running ahead what its item says."""
         with self._lock:
-            self.expected = len(names)
-            self.names[self.started :] = list(names)[self.started :]
+            self.expected = len(preloads)
+            self.preloads[self.started :] = list(preloads)[self.started :]
 
     def take(self) -> Kernel | None:
         """A kernel ready to run a notebook, or None (papermill then starts one)."""

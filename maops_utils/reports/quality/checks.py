@@ -6,6 +6,7 @@ notebooks should be read with. Pure functions of a validated `Dataset`.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pandas as pd
 
@@ -75,6 +76,11 @@ def load_quality(
     rv.pairs = duplicate_pairs(dataset)
     rv.findings = [*dataset.findings, *extra_findings(rv)]
     return rv
+
+
+def prepare_pairs(dataset: Dataset, params_dir: Path, month: str) -> None:
+    """`duplicate_pairs`, computed ahead by the batch (`NEEDS` of this report)."""
+    duplicate_pairs(dataset)
 
 
 def duplicate_pairs(dataset: Dataset) -> pd.DataFrame:

@@ -4,6 +4,7 @@ The notebook `notebooks/02_scoring_calibration.ipynb` calls `load_config` and `r
 table functions of `study`; definitions are in docs/scoring.md and in each submodule.
 """
 
+from ...core.needs import Needs
 from .model import ScoringConfig, ScoringModel, load_config, parse_config, parse_model
 from .study import (
     ScoringStudy,
@@ -39,3 +40,10 @@ __all__ = [
     "run_time",
     "tables",
 ]
+
+# The study's fits import scikit-learn when they run: its kernel imports it ahead. The points
+# of every activity take long at scale: a batch counts them ahead.
+NEEDS = Needs(
+    preload=("sklearn.linear_model",),
+    prepare=(("scoring_points", "maops_utils.reports.scoring.study:prepare_points"),),
+)

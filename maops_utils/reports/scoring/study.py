@@ -24,7 +24,15 @@ from ...core.schema import ALL
 from ...core.stats import wilson_interval
 from ...speed import cache
 from . import engine, evaluate, propose, thresholds
-from .model import ActivityRule, Band, ProfileRule, RatingGrid, ScoringConfig, ScoringModel
+from .model import (
+    ActivityRule,
+    Band,
+    ProfileRule,
+    RatingGrid,
+    ScoringConfig,
+    ScoringModel,
+    load_config,
+)
 
 MODELS = ("current", "proposed")
 LEAD_SCORE_COLUMNS = ["lead_id", "product", "scored_at", "score_current", "p_proposed"]
@@ -349,6 +357,12 @@ def _compute(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str
         mql_check=mql_check,
         locale=locale,
     )
+
+
+def prepare_points(dataset: Dataset, params_dir: Path, month: str) -> None:
+    """`count_points` with the scoring settings of `params_dir`, computed ahead by the
+    batch (`NEEDS` of this report)."""
+    count_points(dataset, load_config(params_dir), month)
 
 
 def count_points(dataset: Dataset, config: ScoringConfig, month: str) -> None:
