@@ -14,8 +14,7 @@ import pytest
 from maops_utils.contract.dataset import Dataset
 from maops_utils.contract.load import load_dataset
 from maops_utils.core.errors import ConfigError
-from maops_utils.reports import plots
-from maops_utils.reports.compare import comparison as compare
+from maops_utils.reports import compare, plots
 
 # ---------------------------------------------------------------- statistics
 

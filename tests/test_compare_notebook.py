@@ -10,7 +10,7 @@ import pytest
 
 from maops_utils.batch import html as report
 from maops_utils.batch import runner
-from maops_utils.reports.compare import comparison as compare
+from maops_utils.reports import compare
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "03_product_comparison.ipynb"

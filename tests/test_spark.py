@@ -323,7 +323,7 @@ def test_velocity_query_matches_duckdb(request, which):
 def test_product_comparison_is_the_same_on_spark(sample_spark, sample_ds, monkeypatch):
     """Notebook 03's queries (core counts, MQL->SQL, cohorts, the acquisition campaigns,
     velocity) run on the review's engine: on Spark they give DuckDB's tables."""
-    from maops_utils.reports.compare import comparison as compare
+    from maops_utils.reports import compare
 
     ran: list[str] = []
     run = sample_spark.run

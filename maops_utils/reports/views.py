@@ -274,7 +274,7 @@ def _k_of_n(k: float, n: float) -> str:
 
 def comparison_summary(cmp) -> Markdown:
     """One line: month, window, N, products, what they are compared with, alpha."""
-    from .compare.comparison import REST
+    from .compare.statistics import REST
 
     loc, w = cmp.locale, cmp.window
     baseline = (
@@ -303,7 +303,7 @@ def comparison_summary(cmp) -> Markdown:
 def comparison_tests(cmp) -> pd.DataFrame:
     """The tests: per product and conversion the rate with its interval and counts, what it
     was compared with, the difference with its interval, the adjusted p-value and the verdict."""
-    from .compare.comparison import REST
+    from .compare.statistics import REST
 
     loc = cmp.locale
     rows = []
