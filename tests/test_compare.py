@@ -14,7 +14,8 @@ import pytest
 from maops_utils.contract.dataset import Dataset
 from maops_utils.contract.load import load_dataset
 from maops_utils.core.errors import ConfigError
-from maops_utils.reports import compare, plots
+from maops_utils.reports import compare
+from maops_utils.reports.compare import charts
 
 # ---------------------------------------------------------------- statistics
 
@@ -385,15 +386,15 @@ def test_charts_draw_japanese_on_figures_without_pyplot(sample_cmp, small):
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*missing from font.*")
         figures = [
-            plots.product_funnel_chart(
+            charts.product_funnel_chart(
                 cmp.counts, cmp.stage_labels(), products=cmp.products, first="a", last="b"
             ),
-            plots.rate_comparison_chart(cmp.tests, cmp.rate_labels(), products=cmp.products),
-            plots.cohort_comparison_chart(
+            charts.rate_comparison_chart(cmp.tests, cmp.rate_labels(), products=cmp.products),
+            charts.cohort_comparison_chart(
                 cmp.cohorts, {"mql": "MQL", "sql": "SQL"}, products=cmp.products, window=90
             ),
-            plots.share_chart(compare.mql_quality(cmp), cmp.share_labels()),
-            plots.product_heatmaps(
+            charts.share_chart(compare.mql_quality(cmp), cmp.share_labels()),
+            charts.product_heatmaps(
                 compare.product_channels(cmp),
                 cmp.heatmap_panels(),
                 row="channel",
@@ -402,7 +403,7 @@ def test_charts_draw_japanese_on_figures_without_pyplot(sample_cmp, small):
                 last="b",
             ),
         ]
-        campaigns = plots.product_heatmaps(
+        campaigns = charts.product_heatmaps(
             compare.product_campaigns(small),
             small.heatmap_panels(),
             row="campaign_id",
@@ -576,7 +577,7 @@ def test_data_without_campaigns_draws_empty_panels_quietly():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         for table, row in ((channels, "channel"), (compare.product_campaigns(cmp), "campaign_id")):
-            fig = plots.product_heatmaps(
+            fig = charts.product_heatmaps(
                 table, cmp.heatmap_panels(), row=row, products=cmp.products, first="a", last="b"
             )
             fig.canvas.draw()

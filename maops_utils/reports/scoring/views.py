@@ -1,0 +1,348 @@
+"""The scoring report's tables and sentences for reading (notebooks/02_scoring_calibration.ipynb):
+labels in the report's language, numbers formatted for the locale."""
+
+from __future__ import annotations
+
+import pandas as pd
+from IPython.display import HTML, Markdown
+
+from ...core.i18n import t
+from ...core.schema import ALL
+from ..views import bullet_list
+from .study import ScoringStudy
+
+
+def _sc_outcome(study: ScoringStudy) -> str:
+    return t(f"sc_outcome_{study.config.evaluation.outcome}", study.locale)
+
+
+def _sc_rate(rate: float, low: float, high: float, events: int, n: int) -> str:
+    if not n:
+        return ""
+    return f"{rate * 100:.1f}% [{low * 100:.1f}–{high * 100:.1f}] ({events:,}/{n:,})"
+
+
+def _sc_threshold(value: float | None, locale: str) -> str:
+    return t("sc_none", locale) if value is None or pd.isna(value) else f"{value:g}"
+
+
+def scoring_summary(study: ScoringStudy) -> HTML:
+    """What was judged, when, against which outcome, and on how many leads."""
+    loc, ev = study.locale, study.config.evaluation
+    rows = study.rows
+    closed = study.closed
+    first = study.closed_months[0] if study.closed_months else study.month
+    last = study.closed_months[-1] if study.closed_months else study.month
+    items = [t("sc_source_scores" if study.source == "scores" else "sc_source_rules", loc)]
+    items.append(
+        t(
+            f"sc_judged_{study.judged_at}",
+            loc,
+            first=rows["month"].min() if len(rows) else first,
+            last=rows["month"].max() if len(rows) else last,
+            n=len(rows),
+        )
+    )
+    items.append(
+        t(
+            "sc_outcome_rule",
+            loc,
+            days=ev.window_days,
+            outcome=_sc_outcome(study),
+            censored=int((~rows["closed"]).sum()),
+        )
+    )
+    events = int(closed["y"].sum())
+    items.append(
+        t(
+            "sc_counts",
+            loc,
+            first=first,
+            last=last,
+            n=len(closed),
+            events=events,
+            non=len(closed) - events,
+            rate=events / len(closed) if len(closed) else 0.0,
+        )
+    )
+    check = study.mql_check
+    if check.get("mqls"):
+        key = "sc_mql_check" if check["explained"] >= 0.9 else "sc_mql_check_low"
+        items.append(
+            t(
+                key,
+                loc,
+                n=int(check["mqls"]),
+                share=check["explained"],
+                threshold=study.current.mql_threshold,
+            )
+        )
+    items += [t(f"sc_{key}", loc, **fmt) for key, fmt in study.notes if t(f"sc_{key}", loc)]
+    return bullet_list(items)
+
+
+def scoring_sample_note(study: ScoringStudy, scope: str = "all") -> Markdown:
+    """The sample-size statement for a figure: `all` (every evaluated lead), `backtest` (the
+    backtest's judged months) or `products` (one line per product)."""
+    loc, min_events = study.locale, study.config.evaluation.min_events
+    if scope == "backtest":
+        parts = [(t("sc_scope_backtest", loc), study.backtest)]
+    elif scope == "products":
+        closed = study.closed
+        parts = [
+            (t("sc_scope_product", loc, product=p), closed[closed["product"] == p])
+            for p in study.products
+        ]
+    else:
+        parts = [(t("sc_scope_all", loc), study.closed)]
+    lines = []
+    for what, part in parts:
+        events = int(part["y"].sum()) if len(part) else 0
+        non = len(part) - events
+        small = events < min_events or non < min_events
+        key = "sc_sample_small" if small else "sc_sample_ok"
+        lines.append(t(key, loc, what=what, events=events, non=non, min=min_events))
+    return Markdown("\n\n".join(lines))
+
+
+def scoring_bands(study: ScoringStudy, bands: pd.DataFrame, kind: str = "band") -> pd.DataFrame:
+    """Bands (or rating cells) as rows, products and `ALL` as columns: rate [95%] (successes/n),
+    then the uniform model's expected rate for the whole business."""
+    loc = study.locale
+    part = bands[bands["kind"] == kind]
+    order = list(dict.fromkeys(part["band"]))
+    out = pd.DataFrame(index=order)
+    for product in dict.fromkeys(part["product"]):
+        g = part[part["product"] == product].set_index("band")
+        out[t("all", loc) if product == ALL else product] = [
+            _sc_rate(r.rate, r.ci_low, r.ci_high, int(r.events), int(r.n))
+            for r in g.reindex(order).itertuples()
+        ]
+    total = part[part["product"] == ALL].set_index("band").reindex(order)
+    out[t("sc_expected", loc)] = [
+        "" if pd.isna(v) else f"{v * 100:.1f}%" for v in total["expected"]
+    ]
+    if kind == "rating":
+        out = out[total["n"].to_numpy() > 0]
+    label = t("sc_rating" if kind == "rating" else "sc_band", loc)
+    return out.rename_axis(label)
+
+
+def scoring_metrics(study: ScoringStudy, table: pd.DataFrame) -> pd.DataFrame:
+    """The backtest's metrics for the whole business: metrics as rows, models as columns."""
+    loc = study.locale
+    part = table[table["product"] == ALL].set_index("model")
+    names = {
+        "auc": ("sc_auc", "{:.3f}"),
+        "brier": ("sc_brier", "{:.4f}"),
+        "calibration_intercept": ("sc_cal_intercept", "{:+.2f}"),
+        "calibration_slope": ("sc_cal_slope", "{:.2f}"),
+        "lift_top_decile": ("sc_lift", "{:.2f}"),
+        "n": ("sc_n", "{:,.0f}"),
+        "events": ("sc_events", "{:,.0f}"),
+    }
+    out = pd.DataFrame(index=[t(key, loc) for key, _ in names.values()])
+    for model in part.index:
+        out[t(f"sc_{model}", loc)] = [
+            "" if pd.isna(part.at[model, col]) else fmt.format(part.at[model, col])
+            for col, (_, fmt) in names.items()
+        ]
+    return out.rename_axis(t("sc_metric", loc))
+
+
+def scoring_thresholds(study: ScoringStudy) -> pd.DataFrame:
+    """Per model and product: current and recommended threshold with the MQLs per month,
+    precision and successes per month each would give."""
+    loc = study.locale
+    rows = []
+    for r in study.recommendations.itertuples():
+        group = t("all", loc) if r.product == ALL else r.product
+
+        def pair(now: float, new: float, fmt: str) -> str:
+            a = "" if pd.isna(now) else fmt.format(now)
+            b = "" if pd.isna(new) else fmt.format(new)
+            return f"{a} → {b}" if a and b else a or b
+
+        rows.append(
+            {
+                t("sc_model", loc): t(f"sc_{r.model}", loc),
+                t("product", loc): group,
+                t("sc_threshold_now", loc): ""
+                if pd.isna(r.current_threshold)
+                else f"{r.current_threshold:g}",
+                t("sc_recommended", loc): _sc_threshold(r.recommended, loc),
+                t("sc_mqls_per_month", loc): pair(
+                    r.current_mqls_per_month, r.mqls_per_month, "{:.1f}"
+                ),
+                t("sc_precision", loc): pair(r.current_precision, r.precision, "{:.0%}"),
+                t("sc_sqls_per_month", loc): pair(
+                    r.current_sqls_per_month, r.sqls_per_month, "{:.1f}"
+                ),
+            }
+        )
+    return pd.DataFrame(rows).set_index([t("sc_model", loc), t("product", loc)])
+
+
+def scoring_threshold_sentence(study: ScoringStudy) -> Markdown:
+    """The current threshold against the recommendation, for the whole business, in words."""
+    loc, th = study.locale, study.config.thresholds
+    rec = study.recommendations
+    r = rec[(rec["model"] == "current") & (rec["product"] == ALL)].iloc[0]
+    objective = t(
+        f"sc_objective_{th.objective}", loc, capacity=th.capacity,
+        precision=th.target_precision, value=th.sql_value, cost=th.mql_cost,
+    )  # fmt: skip
+    after = ""
+    if pd.notna(r.recommended):
+        after = t(
+            "sc_threshold_after", loc, mqls=r.mqls_per_month, p=r.precision, s=r.sqls_per_month
+        )
+    text = t(
+        "sc_threshold_now_rec", loc, now=r.current_threshold, mqls_now=r.current_mqls_per_month,
+        p_now=r.current_precision, s_now=r.current_sqls_per_month, objective=objective,
+        rec=_sc_threshold(r.recommended, loc) if pd.notna(r.recommended) else t("sc_no_fit", loc),
+        after=after,
+    )  # fmt: skip
+    if study.judged_at == "mql":
+        text += "\n\n" + t("sc_threshold_floor", loc)
+    return Markdown(text)
+
+
+def proposed_rules(study: ScoringStudy) -> pd.DataFrame:
+    """The proposed points as an MA admin types them: kind, attribute, value, points, cap."""
+    from .propose import rules_table
+
+    loc = study.locale
+    table = rules_table(study.proposed)
+    table["kind"] = table["kind"].map(lambda k: t(f"sc_{k}", loc))
+    table["value"] = [
+        t("sc_empty_value", loc)
+        if v == "" and k == t("sc_profile", loc)
+        else (v or t("sc_any", loc))
+        for k, v in zip(table["kind"], table["value"], strict=True)
+    ]
+    table["cap"] = ["" if pd.isna(c) else f"{c:.0f}" for c in table["cap"]]
+    cols = {
+        "kind": t("sc_kind", loc),
+        "attribute": t("sc_attribute", loc),
+        "value": t("sc_value", loc),
+        "points": t("sc_points", loc),
+        "cap": t("sc_cap", loc),
+    }
+    return table.rename(columns=cols).set_index([cols["kind"], cols["attribute"]])
+
+
+def proposed_summary(study: ScoringStudy, metrics: pd.DataFrame) -> HTML:
+    """How the proposed model compares on the backtest and how it is meant to be used."""
+    loc = study.locale
+    items = []
+    part = metrics[metrics["product"] == ALL].set_index("model")
+    if {"current", "proposed"} <= set(part.index) and pd.notna(part.at["proposed", "auc"]):
+        items.append(
+            t(
+                "sc_proposed_auc",
+                loc,
+                cur=part.at["current", "auc"],
+                prop=part.at["proposed", "auc"],
+                cur_b=part.at["current", "brier"],
+                prop_b=part.at["proposed", "brier"],
+                n=int(part.at["proposed", "n"]),
+                events=int(part.at["proposed", "events"]),
+            )  # fmt: skip
+        )
+    rec = study.recommendations
+    r = rec[(rec["model"] == "proposed") & (rec["product"] == ALL)].iloc[0]
+    key = "sc_proposed_use_mql" if study.judged_at == "mql" else "sc_proposed_use_month_end"
+    items.append(
+        t(
+            key,
+            loc,
+            current=study.current.mql_threshold,
+            threshold=study.proposed.mql_threshold,
+            mqls=r.mqls_per_month,
+            precision=r.precision,
+            sqls=r.sqls_per_month,
+        )  # fmt: skip
+    )
+    items.append(t("sc_proposed_in_sample", loc))
+    return bullet_list(items)
+
+
+def scoring_products(
+    study: ScoringStudy, products: pd.DataFrame, metrics: pd.DataFrame
+) -> pd.DataFrame:
+    """Per product: observed and expected success rate, their ratio and verdict, the backtest
+    AUC of both models and the recommended thresholds."""
+    from ...core.stats import wilson_interval
+
+    loc = study.locale
+    rec = study.recommendations.set_index(["model", "product"])["recommended"]
+    auc = metrics.set_index(["model", "product"])["auc"]
+    rows = []
+    for r in products.itertuples():
+        low, high = (r.observed, r.observed) if not r.n else wilson_interval(r.events, r.n)
+        rows.append(
+            {
+                t("product", loc): t("all", loc) if r.product == ALL else r.product,
+                t("sc_observed", loc): _sc_rate(r.observed, float(low), float(high), r.events, r.n),
+                t("sc_expected", loc): "" if pd.isna(r.expected) else f"{r.expected * 100:.1f}%",
+                t("sc_ratio", loc): ""
+                if pd.isna(r.ratio)
+                else f"{r.ratio:.2f} [{r.ratio_ci_low:.2f}–{r.ratio_ci_high:.2f}]",
+                t("sc_flag", loc): t(f"sc_flag_{r.flag}", loc) if r.flag else "",
+                t("sc_auc_current", loc): _sc_num(auc.get(("current", r.product))),
+                t("sc_auc_proposed", loc): _sc_num(auc.get(("proposed", r.product))),
+                t("sc_rec_current", loc): _sc_threshold(rec.get(("current", r.product)), loc),
+                t("sc_rec_proposed", loc): _sc_threshold(rec.get(("proposed", r.product)), loc),
+            }
+        )
+    return pd.DataFrame(rows).set_index(t("product", loc)).rename_axis(None)
+
+
+def _sc_num(value: float | None) -> str:
+    return "" if value is None or pd.isna(value) else f"{value:.2f}"
+
+
+def scoring_product_sentences(study: ScoringStudy, products: pd.DataFrame) -> HTML:
+    """One sentence per product the uniform model over- or under-qualifies."""
+    loc = study.locale
+    items = [
+        t(
+            "sc_product_flag",
+            loc,
+            product=r.product,
+            observed=r.observed,
+            expected=r.expected,
+            ratio=r.ratio,
+            low=r.ratio_ci_low,
+            high=r.ratio_ci_high,
+            flag=t(f"sc_flag_{r.flag}", loc),
+        )  # fmt: skip
+        for r in products.itertuples()
+        if r.product != ALL and r.flag in ("over", "under")
+    ]
+    return bullet_list(items)
+
+
+def scoring_outcome(study: ScoringStudy) -> str:
+    """The outcome's display name (SQL, opportunity, won) in the report's language."""
+    return _sc_outcome(study)
+
+
+def scoring_backtest_scope(study: ScoringStudy) -> HTML | Markdown:
+    """Which months the backtest fitted on and which it judged on."""
+    loc = study.locale
+    if not (study.train_months and study.test_months):
+        return Markdown(t("sc_note_no_backtest", loc))
+    return bullet_list(
+        [
+            t(
+                "sc_backtest",
+                loc,
+                train_first=study.train_months[0],
+                train_last=study.train_months[-1],
+                test_first=study.test_months[0],
+                test_last=study.test_months[-1],
+            )
+        ]
+    )
