@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from maops_utils.batch import html as report
-from maops_utils.batch import runner
+from maops_utils.batch import notebooks
 from maops_utils.reports import compare
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -42,15 +42,15 @@ def nb():
 
 
 def test_parameters_cell_declares_the_run_parameters(nb):
-    assert runner.notebook_parameters(NOTEBOOK) == PARAMETERS
+    assert notebooks.notebook_parameters(NOTEBOOK) == PARAMETERS
     cell = next(c for c in nb.cells if "parameters" in c.metadata.get("tags", []))
     for line in cell.source.splitlines():
         help_text = line.split("#", 1)[1]
         # papermill's help parser breaks on these inside a comment
         assert "=" not in help_text and '"' not in help_text and "'" not in help_text, line
         assert ast.parse(line.split("#", 1)[0])  # plain annotated literal
-    # the batch's parameters are accepted as they are (runner.plan_jobs passes these)
-    runner.check_parameters(
+    # the batch's parameters are accepted as they are (jobs.plan_jobs passes these)
+    notebooks.check_parameters(
         NOTEBOOK,
         {
             "month": "2026-10",

@@ -14,7 +14,8 @@ import pytest
 from helpers import make_project
 
 from maops_utils.backends import engines, relations
-from maops_utils.batch import cli, runner
+from maops_utils.batch import cli
+from maops_utils.batch import jobs as jobs_module
 from maops_utils.batch.config import load_settings
 from maops_utils.contract.load import load_dataset
 from maops_utils.core.errors import ConfigError
@@ -114,7 +115,7 @@ def test_notebooks_declaring_the_engine_get_it(tmp_path):
          "notebooks": "00_data_quality,01_kpi_evaluation"},
     )  # fmt: skip
     inputs = SimpleNamespace(month="2026-01", dataset=SimpleNamespace(products=["A", "B"]))
-    jobs = runner.plan_jobs(settings, inputs, pd.Timestamp("2026-03-01"))
+    jobs = jobs_module.plan_jobs(settings, inputs, pd.Timestamp("2026-03-01"))
     by_name = {job.name: job.parameters for job in jobs}
     assert by_name["01_kpi_evaluation"]["engine"] == "spark"
     assert by_name["01_kpi_evaluation"]["spark_master"] == "local[2]"

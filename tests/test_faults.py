@@ -12,7 +12,7 @@ import pandas as pd
 import pytest
 from helpers import ROOT, snapshot
 
-from maops_utils.batch.runner import _execute
+from maops_utils.batch.jobs import _execute
 from maops_utils.core import io
 from maops_utils.core.errors import RunInProgress
 

@@ -105,7 +105,7 @@ def test_the_run_keeps_only_the_addresses_the_pattern_misses_and_still_finds_all
     not match whole; the scan of the report must still find every address of the dataset."""
     import pandas as pd
 
-    from maops_utils.batch.runner import find_personal_data, unusual_addresses
+    from maops_utils.batch.privacy import find_personal_data, unusual_addresses
 
     emails = pd.Series(
         [
@@ -144,7 +144,7 @@ def test_the_unusual_addresses_are_those_the_python_pattern_misses():
 
     import pandas as pd
 
-    from maops_utils.batch.runner import _EMAIL, unusual_addresses
+    from maops_utils.batch.privacy import _EMAIL, unusual_addresses
 
     rng = random.Random(8)
     alphabet = "ab.Z9-_%+@'@..@ ｈ\u3000\n\t日é"
@@ -183,7 +183,7 @@ class _Preparing:
 
 @pytest.mark.parametrize("jobs", [1, 2, 3])
 def test_work_prepared_ahead_takes_a_place_only_with_two_jobs_or_more(jobs, monkeypatch):
-    from maops_utils.batch import runner
+    from maops_utils.batch import jobs as batch_jobs
 
     names = [
         "00_data_quality",
@@ -195,7 +195,7 @@ def test_work_prepared_ahead_takes_a_place_only_with_two_jobs_or_more(jobs, monk
 
     paths = [ROOT / "notebooks" / f"{n}.ipynb" for n in names]
     plan = [
-        runner.Job(n, p, None, {}, notebook_needs(p)) for n, p in zip(names, paths, strict=True)
+        batch_jobs.Job(n, p, None, {}, notebook_needs(p)) for n, p in zip(names, paths, strict=True)
     ]
     prepared = _Preparing(["pairs", "scoring_points"])
     lock, running, most, started = threading.Lock(), [0], [0, 0], []
@@ -209,12 +209,14 @@ def test_work_prepared_ahead_takes_a_place_only_with_two_jobs_or_more(jobs, monk
         time.sleep(0.3)
         with lock:
             running[0] -= 1
-        return runner.NotebookResult(job.name, "ok", 0.3, Path(job.name))
+        return batch_jobs.NotebookResult(job.name, "ok", 0.3, Path(job.name))
 
-    monkeypatch.setattr(runner, "_execute_job", notebook)
+    monkeypatch.setattr(batch_jobs, "_execute_job", notebook)
     threading.Timer(1.5, prepared.ready.set).start()
-    settings = runner.RunSettings(data_dir=Path("."), out_dir=Path("."), params_dir=Path("."))
-    results = runner._run_jobs(plan, Path("."), settings, "", jobs, None, prepared, lambda m: None)
+    settings = batch_jobs.RunSettings(data_dir=Path("."), out_dir=Path("."), params_dir=Path("."))
+    results = batch_jobs.run_jobs(
+        plan, Path("."), settings, "", jobs, None, prepared, lambda m: None
+    )
     assert [r.name for r in results] == names  # in plan order
     assert started[:2] == ["01_kpi_evaluation", "03_product_comparison"]  # needing nothing
     # while the work is prepared: one kernel beside it, or jobs - 1 kernels

@@ -11,7 +11,7 @@ import pandas as pd
 import pytest
 import yaml
 
-from maops_utils.batch import runner
+from maops_utils.batch import notebooks
 from maops_utils.contract.load import load_dataset
 from maops_utils.reports import scoring
 from maops_utils.reports.scoring.model import parse_model
@@ -35,8 +35,8 @@ PARAMETERS = [
 
 def test_the_notebook_is_committed_clean_and_bilingual():
     nb = nbformat.read(NOTEBOOK, as_version=4)
-    assert list(runner.notebook_parameters(NOTEBOOK)) == PARAMETERS
-    runner.check_parameters(NOTEBOOK, {"month": "2026-10", "data_dir": "x", "output_dir": ""})
+    assert list(notebooks.notebook_parameters(NOTEBOOK)) == PARAMETERS
+    notebooks.check_parameters(NOTEBOOK, {"month": "2026-10", "data_dir": "x", "output_dir": ""})
     ids = [c.get("id") for c in nb.cells]
     assert all(ids) and len(set(ids)) == len(ids)
     for cell in nb.cells:

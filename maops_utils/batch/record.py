@@ -1,0 +1,143 @@
+"""What a run records and shows of itself: `run.json`, `run.log` and the index page's headline."""
+
+from __future__ import annotations
+
+import importlib.metadata
+import platform
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from .. import __version__
+from ..core.i18n import format_ratio, format_value, t
+from ..core.schema import ALL
+from ..reports.kpi import review
+from ..speed.facts import MonthFacts
+
+PACKAGES = (
+    "pandas",
+    "numpy",
+    "duckdb",
+    "sqlglot",
+    "pyarrow",
+    "papermill",
+    "nbconvert",
+    "matplotlib",
+    "seaborn",
+    "scikit-learn",
+)
+
+
+def git_commit(root: Path) -> str | None:
+    try:
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+            timeout=5,
+            check=True,
+        )
+        return out.stdout.strip() or None
+    except (OSError, subprocess.SubprocessError):
+        return None
+
+
+def versions() -> dict[str, str]:
+    out = {"python": platform.python_version(), "maops": __version__}
+    for name in PACKAGES:
+        try:
+            out[name] = importlib.metadata.version(name)
+        except importlib.metadata.PackageNotFoundError:
+            pass
+    return out
+
+
+# The notebook whose tables include `metrics.csv` (its last cell writes them).
+METRICS_NOTEBOOK = "01_kpi_evaluation"
+
+
+def headline(metrics_csv: Path, inputs: review.Inputs) -> list[dict[str, str]]:
+    """The month's KGIs and trend KPIs for the whole business, as `metrics.csv` gives them
+    (written by the KPI report), formatted for the index page."""
+    settings, catalogue = inputs.settings, inputs.catalogue
+    table = pd.read_csv(metrics_csv, encoding="utf-8-sig", dtype={"status": str})
+    rows = []
+    for kgi in (True, False):
+        for r in table[(table["product"] == ALL) & (table["month"] == inputs.month)].itertuples():
+            kpi = catalogue[r.metric]
+            if (kpi.tier == "KGI") != kgi or not (kpi.tier == "KGI" or kpi.trend):
+                continue
+            value, target = (None if pd.isna(x) else x for x in (r.value, r.target))
+            attainment = format_ratio(None if pd.isna(r.attainment) else r.attainment)
+            if isinstance(r.status, str) and r.status:
+                attainment += f" ({t(r.status, settings.locale)})"
+            rows.append(
+                {
+                    "label": kpi.label(settings.locale),
+                    "value": format_value(value, kpi.unit, settings.locale, settings.currency),
+                    "target": format_value(target, kpi.unit, settings.locale, settings.currency),
+                    "attainment": attainment,
+                }
+            )
+    return rows
+
+
+def facts_note(facts: MonthFacts | None) -> dict[str, Any] | None:
+    """What this process did with the month facts (the notebooks keep their own count)."""
+    if facts is None:
+        return None
+    return {
+        "folder": str(facts.folder.parent),
+        "months_read": facts.read,
+        "months_queried": facts.written,
+    }
+
+
+def log_text(manifest: dict[str, Any]) -> str:
+    lines = [
+        f"maops {manifest['maops_version']} monthly run for {manifest['month']}",
+        f"started {manifest['started_at']}, as of {manifest['as_of']}",
+        "",
+        "inputs:",
+    ]
+    for name, src in manifest["inputs"].items():
+        lines.append(
+            f"  {name}: {src['path']} ({src['bytes']} bytes, {src['rows']} rows, "
+            f"{src['encoding']}, sha256 {src['sha256']})"
+            + (f"; validated-data cache {src['cache']}" if src.get("cache") else "")
+        )
+    facts = manifest.get("metric_facts")
+    if facts:
+        lines.append(
+            f"  metric facts by month: {facts['months_read']} read from the cache, "
+            f"{facts['months_queried']} queried and kept ({facts['folder']})"
+        )
+    for dropped in manifest.get("cache_dropped") or []:
+        lines.append(f"  cache: dropped {dropped['path']}: {dropped['reason']}; computed again")
+    ahead = manifest.get("prepared_ahead")
+    if ahead and all(done.get("kept") for done in ahead.values()):
+        lines.append(
+            "  prepared ahead: nothing to do, an earlier run on this input prepared "
+            + ", ".join(ahead)
+        )
+    elif ahead:
+        lines.append(
+            "  prepared ahead, while other notebooks ran: "
+            + "; ".join(f"{item}: {done['problem'] or 'ready'}" for item, done in ahead.items())
+        )
+    lines += ["", "settings:"] + [f"  {k}: {v}" for k, v in manifest["settings"].items()]
+    lines += ["", "versions: " + ", ".join(f"{k} {v}" for k, v in manifest["versions"].items())]
+    lines.append(f"git commit: {manifest['git_commit'] or 'unknown'}")
+    lines += ["", "notebooks:"] + [
+        f"  {n['name']}: {n['status']} in {n['seconds']} s" for n in manifest["notebooks"]
+    ]
+    lines += ["", f"data-quality findings: {len(manifest['findings'])}"]
+    for f in manifest["findings"]:
+        where = f["file"] + (f", column '{f['column']}'" if f["column"] else "")
+        lines.append(f"  {f['severity']}: {where}: {f['message']}")
+        if f["examples"]:
+            lines.append("    e.g. " + "; ".join(f["examples"]))
+    return "\n".join(lines) + "\n"
