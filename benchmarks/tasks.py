@@ -88,8 +88,8 @@ def _long(wide: pd.DataFrame) -> pd.DataFrame:
 
 
 def task_maops(data: Path, month: str, phases: dict) -> pd.DataFrame:
+    from maops_utils.contract.files import read_raw_dataset
     from maops_utils.contract.rules import validate
-    from maops_utils.core.io import read_raw_dataset
     from maops_utils.metrics import compute as mx
 
     t = time.perf_counter()

@@ -8,11 +8,11 @@ import pandas as pd
 import pytest
 
 from maops_utils.contract.dataset import Dataset
+from maops_utils.contract.files import read_raw_dataset
 from maops_utils.contract.load import load_dataset
 from maops_utils.contract.rules import validate
 from maops_utils.contract.values import parse_timestamps
 from maops_utils.core.errors import EXIT_INPUT, DataContractError, Finding
-from maops_utils.core.io import read_raw_dataset
 
 # A complete, minimal, valid dataset (data contract v1). Each test breaks one thing.
 VALID = {

@@ -11,17 +11,14 @@ import pandas as pd
 import pyarrow.parquet as pq
 import pytest
 
-import maops_utils.core.io as mio
+import maops_utils.contract.files as files_module
+from maops_utils.contract.files import decode_text, locate_tables, read_raw_table, stream_csv
 from maops_utils.core.errors import EXIT_INPUT, ConfigError, DataContractError
 from maops_utils.core.io import (
-    decode_text,
     list_report_months,
     load_yaml,
-    locate_tables,
     publish_dir,
-    read_raw_table,
     staging_dir,
-    stream_csv,
     write_csv,
     write_text_atomic,
 )
@@ -210,8 +207,8 @@ STREAM_CASES = {
 @pytest.fixture
 def small_pieces(monkeypatch):
     """Two rows per chunk and five bytes per piece: every boundary falls somewhere odd."""
-    monkeypatch.setattr(mio, "CSV_CHUNK_ROWS", 2)
-    monkeypatch.setattr(mio, "CSV_PIECE_BYTES", 5)
+    monkeypatch.setattr(files_module, "CSV_CHUNK_ROWS", 2)
+    monkeypatch.setattr(files_module, "CSV_PIECE_BYTES", 5)
 
 
 def _staged(scan) -> pd.DataFrame:
@@ -548,7 +545,7 @@ def test_write_csv_writes_whole_numbers_without_a_decimal_point(tmp_path):
 def test_input_stamps_see_a_file_rewritten_added_or_removed(tmp_path):
     import os
 
-    from maops_utils.core.io import changed_inputs, input_stamps
+    from maops_utils.contract.files import changed_inputs, input_stamps
 
     import handmade
 

@@ -14,10 +14,10 @@ import pyarrow.parquet as pq
 import pytest
 
 from maops_utils.contract.dataset import Dataset
+from maops_utils.contract.files import ScanTable, locate_tables, read_raw_dataset
 from maops_utils.contract.load import load_dataset
 from maops_utils.contract.values import parse_timestamps
 from maops_utils.core.errors import DataContractError
-from maops_utils.core.io import ScanTable, locate_tables, read_raw_dataset
 from maops_utils.metrics import compute as mx
 from maops_utils.metrics.catalogue import load_catalogue
 from maops_utils.reports.kpi import review as kpi
@@ -202,16 +202,16 @@ def test_a_product_slice_in_duckdb_equals_the_pandas_slice(folders):
 
 def test_a_streamed_csv_gives_the_dataset_and_findings_of_one_read_whole(tmp_path, monkeypatch):
     """The activities CSV is parsed a few rows at a time into a staged Parquet file
-    (`io.stream_csv`); validating it must give what validating the file read whole gives,
+    (`files.stream_csv`); validating it must give what validating the file read whole gives,
     line numbers in the findings included."""
-    import maops_utils.core.io as io
+    import maops_utils.contract.files as files
     from maops_utils.contract.rules import validate
 
     data = _messy(tmp_path)
     whole = read_raw_dataset(data)
-    whole["activities"] = io.read_raw_table("activities", data / "activities.csv")
+    whole["activities"] = files.read_raw_table("activities", data / "activities.csv")
     want = validate(whole, as_of=AS_OF)
-    monkeypatch.setattr(io, "CSV_CHUNK_ROWS", 3)
+    monkeypatch.setattr(files, "CSV_CHUNK_ROWS", 3)
     got = load_dataset(data, as_of=AS_OF)
     assert isinstance(got.bulk["activities"].raw, ScanTable)
     assert got.findings == want.findings
@@ -291,15 +291,15 @@ def test_the_cache_keeps_a_raw_column_only_where_a_value_differs_from_its_typed_
 def test_the_cache_reads_no_input_row_again(tmp_path, monkeypatch):
     data, cache = _messy(tmp_path), tmp_path / "cache"
     load_dataset(data, as_of=AS_OF, cache_dir=cache)
-    import maops_utils.core.io as io
+    import maops_utils.contract.files as files
 
-    real = io.read_raw_table
+    real = files.read_raw_table
 
     def refuse_activities(name, path, **kw):
         assert name != "activities", "activities parsed again despite the cache"
         return real(name, path, **kw)
 
-    monkeypatch.setattr(io, "read_raw_table", refuse_activities)
+    monkeypatch.setattr(files, "read_raw_table", refuse_activities)
     ds = load_dataset(data, as_of=AS_OF, cache_dir=cache)
     assert ds.sources["activities"]["cache"].startswith("read")
 
@@ -437,16 +437,16 @@ def test_the_small_tables_cached_are_not_read_again(tmp_path, monkeypatch):
     plain = load_dataset(data, as_of=late)
     assert not any(f.table in ("leads", "stage_changes") for f in plain.findings)
     load_dataset(data, as_of=late, cache_dir=cache)
-    import maops_utils.core.io as io
+    import maops_utils.contract.files as files
 
     read: list[str] = []
-    real = io.read_raw_table
+    real = files.read_raw_table
 
     def counting(name, path, **kw):
         read.append(name)
         return real(name, path, **kw)
 
-    monkeypatch.setattr(io, "read_raw_table", counting)
+    monkeypatch.setattr(files, "read_raw_table", counting)
     _same(load_dataset(data, as_of=late, cache_dir=cache), plain)
     assert read == []
     # a finding that quotes a row reads its file then, and only its file

@@ -8,8 +8,9 @@ from typing import Any
 
 import pandas as pd
 
+from ..contract.files import ENCODINGS
 from ..core.errors import ConfigError, suggest
-from ..core.io import ENCODINGS, load_yaml
+from ..core.io import load_yaml
 from ..core.months import check_month
 from ..core.settings import ENGINES, LOCALES, PREPARE_AHEAD, SPARK_MASTER_RE, RunSettings
 

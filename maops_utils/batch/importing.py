@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
     settings = load_settings(params_dir, {"timezone": args.timezone})
     mapping = load_mapping(args.source, args.mapping, mappings_dir=params_dir / "mappings")
     if args.encoding:
-        from ..core.io import ENCODINGS
+        from ..contract.files import ENCODINGS
 
         if args.encoding not in ENCODINGS:
             raise ConfigError(f"--encoding: '{args.encoding}' is not one of {', '.join(ENCODINGS)}")

@@ -13,6 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .. import __version__
+from ..contract import files
 from ..core import io
 from ..core.errors import ConfigError, InputChanged, MaopsError
 from ..core.settings import RunSettings
@@ -98,7 +99,7 @@ def run(
     cache_before = cache.cache_snapshot(settings.cache_dir)
     out_existed = Path(settings.out_dir).exists()
     try:
-        stamps = io.input_stamps(Path(settings.data_dir))
+        stamps = files.input_stamps(Path(settings.data_dir))
         inputs = review.load_inputs(settings, as_of=now)
         if products is not None and not products:  # --products without codes: every product
             products = list(inputs.dataset.products)
@@ -240,7 +241,7 @@ def _build_and_publish(
                 f"the previous report of {month} was left as it was.",
                 results=kept,
             )
-        changed = io.changed_inputs(stamps, Path(settings.data_dir))
+        changed = files.changed_inputs(stamps, Path(settings.data_dir))
         if changed:
             # the run's own tables and each notebook's may come from different exports
             raise InputChanged(

@@ -15,24 +15,20 @@ import pyarrow as pa
 import pyarrow.feather as feather
 
 from ..core.errors import Finding
-from ..core.io import (
-    CHECKSUMS_FILE,
-    Checksums,
+from ..core.io import CHECKSUMS_FILE, Checksums, remove_tree, sha256_bytes, write_arrow_atomic
+from ..core.schema import TABLES
+from ..speed.cache import cache_entry, new_cache_entry, publish_cache_entry, read_cache_meta
+from ..speed.facts import MonthFacts
+from .dataset import BULK_CODE, BULK_TABLES, BULK_TIME, Dataset, isin
+from .files import (
     KeptTable,
     RawTable,
     ScanTable,
     locate_tables,
     read_raw_dataset,
-    remove_tree,
     scan_parquet,
-    sha256_bytes,
     source_digest,
-    write_arrow_atomic,
 )
-from ..core.schema import TABLES
-from ..speed.cache import cache_entry, new_cache_entry, publish_cache_entry, read_cache_meta
-from ..speed.facts import MonthFacts
-from .dataset import BULK_CODE, BULK_TABLES, BULK_TIME, Dataset, isin
 from .rules import KeptTables, _validate
 from .store import CACHE_FORMAT, BulkTable, Store, key_range, write_cache, write_summaries
 from .values import _absent, _columns, parse_timestamps

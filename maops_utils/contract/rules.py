@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..core.errors import DataContractError, Finding
-from ..core.io import RawTable, ScanTable
 from ..core.schema import ACTIVITY_TYPES, ALL, OPPORTUNITY_STATUSES, STAGES, TABLES, UNKNOWN_SOURCE
 from .dataset import BULK_CODE, BULK_TABLES, BULK_TIME, MAX_EXAMPLES, Dataset, isin
+from .files import RawTable, ScanTable
 from .store import BulkTable, Problem, Store
 from .values import (
     _DUPLICATE_ACTION,
@@ -443,7 +443,7 @@ def validate(
     """Validate raw tables against the contract.
 
     Args:
-        raw: tables as read by `io.read_raw_dataset`.
+        raw: tables as read by `files.read_raw_dataset`.
         timezone: the run's time zone; every timestamp is converted to naive local time in it.
         as_of: rows dated after this local time are "future" findings and left out.
 

@@ -32,9 +32,9 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from ..core.io import RawTable, ScanTable
 from ..core.schema import TABLES
 from ..speed.cache import read_cache_meta
+from .files import RawTable, ScanTable
 
 # What Python's str.strip() removes, so trimming in SQL equals trimming in pandas.
 WHITESPACE = (

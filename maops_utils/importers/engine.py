@@ -15,8 +15,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ..contract.files import RawTable, read_raw_table
 from ..core.errors import ConfigError, DataContractError, Finding, suggest
-from ..core.io import RawTable, read_raw_table
 from ..core.schema import TABLES
 from .mapping import ColumnSpec, Mapping, TableSpec
 from .parsing import clean_text, parse_datetimes, parse_numbers

@@ -14,8 +14,9 @@ from typing import Any
 
 import pandas as pd
 
+from ..contract.files import ENCODINGS
 from ..core.errors import ConfigError, suggest
-from ..core.io import ENCODINGS, load_yaml
+from ..core.io import load_yaml
 from ..core.schema import TABLES
 from .parsing import DATE_FORMAT_WORDS, DEFAULT_NULLS
 
