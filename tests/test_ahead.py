@@ -17,7 +17,7 @@ from maops_utils.contract.load import load_dataset
 from maops_utils.reports import quality as quality_package
 from maops_utils.reports import scoring
 from maops_utils.reports.quality import checks as quality
-from maops_utils.reports.scoring import engine
+from maops_utils.reports.scoring import points
 from maops_utils.speed import ahead
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -51,7 +51,7 @@ def _nothing_computed(monkeypatch) -> None:
         raise AssertionError("computed again instead of read from the cache")
 
     monkeypatch.setattr(dedupe, "candidate_pairs", refuse)
-    monkeypatch.setattr(engine, "_write_counted", refuse)
+    monkeypatch.setattr(points, "_write_counted", refuse)
 
 
 def test_the_pairs_and_scoring_points_prepared_ahead_are_read_by_the_notebooks(

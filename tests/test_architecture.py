@@ -154,8 +154,8 @@ NOT_YET = {
     ("maops_utils.contract.load", "maops_utils.speed.cache"),
     ("maops_utils.contract.load", "maops_utils.speed.facts"),
     ("maops_utils.contract.store", "maops_utils.speed.cache"),
-    ("maops_utils.reports.scoring.engine", "maops_utils.speed"),
-    ("maops_utils.reports.scoring.engine", "maops_utils.speed.cache"),
+    ("maops_utils.reports.scoring.points", "maops_utils.speed"),
+    ("maops_utils.reports.scoring.points", "maops_utils.speed.cache"),
     ("maops_utils.reports.scoring.study", "maops_utils.speed"),
     ("maops_utils.reports.scoring.study", "maops_utils.speed.cache"),
 }

@@ -23,7 +23,7 @@ from maops_utils.contract.dataset import Dataset
 from maops_utils.contract.load import load_dataset
 from maops_utils.core.errors import ConfigError
 from maops_utils.core.months import month_bounds
-from maops_utils.reports.scoring import engine, evaluate, propose, thresholds
+from maops_utils.reports.scoring import evaluate, outcomes, points, propose, thresholds
 from maops_utils.reports.scoring.model import (
     ActivityRule,
     Band,
@@ -34,7 +34,8 @@ from maops_utils.reports.scoring.model import (
     parse_config,
     parse_model,
 )
-from maops_utils.reports.scoring.study import lead_scores, product_table, proposed_yaml, run
+from maops_utils.reports.scoring.study import run
+from maops_utils.reports.scoring.tables import lead_scores, product_table, proposed_yaml
 
 CUTOFF = pd.Timestamp("2026-07-01")
 
@@ -108,7 +109,7 @@ def moments(*rows: tuple[str, str]) -> pd.DataFrame:
 
 
 def scores(dataset: Dataset, model: ScoringModel, *rows: tuple[str, str]) -> list[float]:
-    return engine.scores_at(dataset, model, moments(*rows), CUTOFF)["score"].tolist()
+    return points.scores_at(dataset, model, moments(*rows), CUTOFF)["score"].tolist()
 
 
 # ---------------------------------------------------------------- point-in-time scores
@@ -202,9 +203,9 @@ def loaded(tmp_path: Path, ds: Dataset) -> Dataset:
 
 def counted_by_row(ds: Dataset, model: ScoringModel) -> list[tuple[int, float]]:
     """(file row, points counted) of every activity a rule matched, in the order caps count."""
-    con = engine.connect(ds, CUTOFF)
+    con = points.connect(ds, CUTOFF)
     try:
-        engine.points_by_rule(
+        points.points_by_rule(
             con,
             moments(("L1", "2026-06-30")),
             model.activities,
@@ -214,7 +215,7 @@ def counted_by_row(ds: Dataset, model: ScoringModel) -> list[tuple[int, float]]:
         )
         rows = con.execute(
             "SELECT a._row, c.counted FROM acts AS a JOIN (SELECT _row, counted FROM counted) "
-            f"AS c USING (_row) ORDER BY a.lead_id, {engine.ACT_ORDER}"
+            f"AS c USING (_row) ORDER BY a.lead_id, {points.ACT_ORDER}"
         ).fetchall()
     finally:
         con.close()
@@ -280,10 +281,10 @@ def test_activities_are_ordered_as_a_stable_sort_orders_them_with_missing_values
     assert expected.duplicated(["lead_id", "occurred_at", "activity_type", "category"]).sum() > 50
     if where == "files":
         ds = loaded(tmp_path, ds)
-    con = engine.connect(ds, CUTOFF)
+    con = points.connect(ds, CUTOFF)
     try:
         got = con.execute(
-            f"SELECT _row FROM acts ORDER BY lead_id ASC NULLS FIRST, {engine.ACT_ORDER}"
+            f"SELECT _row FROM acts ORDER BY lead_id ASC NULLS FIRST, {points.ACT_ORDER}"
         ).fetchall()
     finally:
         con.close()
@@ -409,7 +410,7 @@ def test_profile_points_by_value_band_and_empty():
         ProfileRule("employees", values=(("", 3),), bands=(Band(1000, 10), Band(300, 7))),
     )
     # 15 + 10 | 0 + 7 | 2 (empty job) + 3 (empty size) | 10 + 0 (below every band)
-    assert engine.profile_points(leads, rules).tolist() == [25.0, 7.0, 5.0, 10.0]
+    assert points.profile_points(leads, rules).tolist() == [25.0, 7.0, 5.0, 10.0]
 
 
 def test_event_moments_and_first_crossings_find_when_a_threshold_was_first_reached():
@@ -421,10 +422,10 @@ def test_event_moments_and_first_crossings_find_when_a_threshold_was_first_reach
             ("L1", "form_submit", "inquiry", "2026-01-20"),  # 60
         ],
     )
-    ev = engine.event_moments(ds, RULES, CUTOFF)
-    traj = engine.scores_at(ds, RULES, ev, CUTOFF)
+    ev = points.event_moments(ds, RULES, CUTOFF)
+    traj = points.scores_at(ds, RULES, ev, CUTOFF)
     assert traj["score"].tolist() == [22.0, 30.0, 60.0]  # the unsubscribe adds no moment
-    cross = engine.first_crossings(traj)
+    cross = points.first_crossings(traj)
     assert cross["high"].tolist() == [22.0, 30.0, 60.0]
     assert cross["low"].tolist()[1:] == [22.0, 30.0]
     at_60 = cross[(cross["low"] < 60) & (cross["high"] >= 60)]["at"]
@@ -456,10 +457,10 @@ def test_censoring_leaves_out_open_windows_and_counts_only_successes_within_the_
         ("L6", "mql", "2026-03-01"),
     ]
     ds = make_dataset(leads, stages=stages)
-    outcome = engine.outcome_times(ds, "sql", CUTOFF)
-    rows = engine.judgement_moments(ds, "mql", "2026-01", "2026-06", outcome)
+    outcome = outcomes.outcome_times(ds, "sql", CUTOFF)
+    rows = outcomes.judgement_moments(ds, "mql", "2026-01", "2026-06", outcome)
     assert sorted(rows["lead_id"]) == ["L1", "L2", "L3", "L4", "L5"]
-    labelled = engine.label_outcomes(rows, outcome, 30, CUTOFF).set_index("lead_id")
+    labelled = outcomes.label_outcomes(rows, outcome, 30, CUTOFF).set_index("lead_id")
     assert labelled.loc[["L1", "L2", "L3"], "y"].tolist() == [1.0, 0.0, 0.0]
     assert labelled.loc[["L4", "L5"], "closed"].tolist() == [False, False]
     assert labelled.loc[["L4", "L5"], "y"].isna().all()
@@ -471,8 +472,8 @@ def test_month_end_judges_every_open_lead_until_it_succeeds():
         [("L1", "2026-01-15", "A", None, None), ("L2", "2026-02-01", "A", None, None)],
         stages=[("L1", "sql", "2026-03-10")],
     )
-    outcome = engine.outcome_times(ds, "sql", CUTOFF)
-    rows = engine.judgement_moments(ds, "month_end", "2026-01", "2026-04", outcome)
+    outcome = outcomes.outcome_times(ds, "sql", CUTOFF)
+    rows = outcomes.judgement_moments(ds, "month_end", "2026-01", "2026-04", outcome)
     l1 = rows[rows["lead_id"] == "L1"]["at"].dt.strftime("%Y-%m-%d %H:%M:%S").tolist()
     assert l1 == ["2026-01-31 23:59:59", "2026-02-28 23:59:59"]
     assert len(rows[rows["lead_id"] == "L2"]) == 3  # February, March, April
@@ -487,15 +488,15 @@ def test_outcome_can_be_opportunity_or_won():
             ("O3", "L1", "A", "2026-02-20", "won", "2026-03-15"),
         ],
     )
-    assert engine.outcome_times(ds, "opportunity", CUTOFF)["L1"] == pd.Timestamp("2026-02-01")
-    assert engine.outcome_times(ds, "won", CUTOFF)["L1"] == pd.Timestamp("2026-03-15")
+    assert outcomes.outcome_times(ds, "opportunity", CUTOFF)["L1"] == pd.Timestamp("2026-02-01")
+    assert outcomes.outcome_times(ds, "won", CUTOFF)["L1"] == pd.Timestamp("2026-03-15")
 
 
 def test_last_closed_month_needs_the_whole_window_before_the_cutoff():
     # report 2026-10, cut-off 2026-11-01: July ends 07-31 23:59:59, + 90 days = 10-29: closed;
     # August ends 08-31, + 90 days = 11-29: open
-    assert engine.last_closed_month("2026-10", 90) == "2026-07"
-    assert engine.last_closed_month("2026-10", 1) == "2026-09"
+    assert outcomes.last_closed_month("2026-10", 90) == "2026-07"
+    assert outcomes.last_closed_month("2026-10", 1) == "2026-09"
 
 
 # ---------------------------------------------------------------- statistics
@@ -680,7 +681,7 @@ def test_coefficients_become_points_with_the_lowest_profile_value_at_zero():
     assert all(p >= 0 for r in fit.model.profile for _, p in r.values)
 
 
-def test_the_engine_scores_the_proposed_model_exactly_as_its_features_say():
+def test_the_point_in_time_scores_score_the_proposed_model_exactly_as_its_features_say():
     # three pricing views in January (cap 2 per month for the proposal) and one in February
     acts = [("L1", "page_view", "pricing", f"2026-01-{d:02d}") for d in (3, 4, 5)]
     acts += [("L1", "page_view", "pricing", "2026-02-02"), ("L1", "email_open", None, "2026-02-03")]
@@ -696,15 +697,15 @@ def test_the_engine_scores_the_proposed_model_exactly_as_its_features_say():
     )
     spec = propose.feature_spec(ds, proposal)
     m = moments(("L1", "2026-01-31"), ("L1", "2026-02-28"), ("L2", "2026-02-28"))
-    con = engine.connect(ds, CUTOFF)
+    con = points.connect(ds, CUTOFF)
     X = propose.feature_matrix(con, ds, m, spec, proposal)
     con.close()
     assert X["page_view:pricing"].tolist() == [2.0, 3.0, 0.0]
-    points = pd.Series(0.0, index=X.columns)
-    points["job_level=executive"] = 9
-    points["product=A"] = 4
-    points["page_view:pricing"] = 6
-    points["email_open"] = -1
+    weights = pd.Series(0.0, index=X.columns)
+    weights["job_level=executive"] = 9
+    weights["product=A"] = 4
+    weights["page_view:pricing"] = 6
+    weights["email_open"] = -1
     model = ScoringModel(
         profile=(
             ProfileRule("job_level", values=(("executive", 9),)),
@@ -715,9 +716,9 @@ def test_the_engine_scores_the_proposed_model_exactly_as_its_features_say():
             ActivityRule("email_open", -1, cap=2),
         ),
     )
-    by_engine = engine.scores_at(ds, model, m, CUTOFF)["score"].to_numpy()
+    by_engine = points.scores_at(ds, model, m, CUTOFF)["score"].to_numpy()
     assert by_engine.tolist() == [25.0, 30.0, 0.0]  # 13 + 12 | 13 + 18 - 1 | 0
-    assert propose.points_score(X, points).tolist() == by_engine.tolist()
+    assert propose.points_score(X, weights).tolist() == by_engine.tolist()
 
 
 # ---------------------------------------------------------------- configuration
@@ -824,10 +825,10 @@ def test_the_mql_check_scores_every_first_mql_entry_also_those_after_the_outcome
     study = run(ds, _config(), "2026-04")
     assert "X" not in set(study.rows["lead_id"])
     assert study.mql_check == {"mqls": 17.0, "explained": 2 / 17}
-    every = engine.judgement_moments(
+    every = outcomes.judgement_moments(
         ds, "mql", "2026-01", "2026-04", pd.Series(dtype="datetime64[us]")
     )
-    scored = engine.scores_at(ds, RULES, every, month_bounds("2026-04")[1])
+    scored = points.scores_at(ds, RULES, every, month_bounds("2026-04")[1])
     assert study.mql_check["explained"] == (scored["score"] >= 60).mean()
 
 
@@ -838,9 +839,9 @@ def test_a_study_on_a_loaded_dataset_never_loads_the_activities_into_pandas(tmp_
     assert "activities" not in ds.tables
     assert set(study.rows["score_current"]) == {50.0}
     assert study.proposed == in_memory.proposed
-    ev = engine.event_moments(ds, RULES, CUTOFF)
+    ev = points.event_moments(ds, RULES, CUTOFF)
     assert len(ev) == 32  # each lead's creation and its inquiry
-    assert engine.scores_at(ds, RULES, ev, CUTOFF)["score"].max() == 50.0
+    assert points.scores_at(ds, RULES, ev, CUTOFF)["score"].max() == 50.0
     assert [r.key for r in propose.feature_spec(ds, Proposal(min_activities=1)).activities] == [
         "form_submit:inquiry"
     ]

@@ -78,12 +78,12 @@ def test_points_kept_in_the_cache_give_the_study_of_a_load_without_it(sample, tm
     """With a validated-data cache, the capped points of every activity are kept per rule set
     in the input's month-facts folder and read by later studies, for any month: the studies
     equal those of a load without the cache (rows, scores, the fit, the thresholds)."""
-    import maops_utils.reports.scoring.engine as scoring_engine
+    import maops_utils.reports.scoring.points as scoring_points
 
     config = scoring.load_config(ROOT / "params")
     cache = tmp_path / "cache"
     written: list[str] = []
-    real = scoring_engine._write_counted
+    real = scoring_points._write_counted
 
     def writing(con, rules, cap_period, path):
         written.append(path.name)
@@ -92,11 +92,11 @@ def test_points_kept_in_the_cache_give_the_study_of_a_load_without_it(sample, tm
     for month in ("2026-10", "2026-09"):
         plain = scoring.run(sample, config, month)
         cached_ds = load_dataset(SAMPLE, as_of=pd.Timestamp(AS_OF), cache_dir=cache)
-        scoring_engine._write_counted = writing
+        scoring_points._write_counted = writing
         try:
             cached = scoring.run(cached_ds, config, month)
         finally:
-            scoring_engine._write_counted = real
+            scoring_points._write_counted = real
         pd.testing.assert_frame_equal(cached.rows, plain.rows)
         pd.testing.assert_series_equal(cached.fit.coefficients, plain.fit.coefficients)
         pd.testing.assert_frame_equal(cached.threshold_table, plain.threshold_table)

@@ -15,7 +15,7 @@ import pytest
 
 from maops_utils.contract.dataset import Dataset
 from maops_utils.reports.scoring import evaluate, load_config, product_table, run
-from maops_utils.reports.scoring.study import lead_scores, metrics_table
+from maops_utils.reports.scoring.tables import lead_scores, metrics_table
 
 ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
 N = 6000

@@ -1,23 +1,20 @@
 """Lead scoring calibration: does the MA tool's score pick the leads sales wants?
 
 The notebook `notebooks/02_scoring_calibration.ipynb` calls `load_config` and `run`, then the
-table functions of `study`; definitions are in docs/scoring.md and in each submodule.
+table functions of `tables` (exported here); definitions are in docs/scoring.md and in each submodule.
 """
 
 from ...core.needs import Needs
 from .model import ScoringConfig, ScoringModel, load_config, parse_config, parse_model
-from .study import (
-    ScoringStudy,
+from .study import ScoringStudy, count_points, run, run_time
+from .tables import (
     band_table,
-    count_points,
     gain_curves,
     lead_scores,
     metrics_table,
     product_table,
     proposed_yaml,
     reliability_curves,
-    run,
-    run_time,
     tables,
 )
 

@@ -28,8 +28,8 @@ import pandas as pd
 
 from ...backends import relations
 from ...contract.dataset import Dataset
-from .engine import lead_positions, points_by_rule
 from .model import EMPTY, ActivityRule, Band, ProfileRule, Proposal, ScoringModel
+from .points import lead_positions, points_by_rule
 
 # Activity types whose category names what was viewed or sent (contract: activities.category).
 CATEGORISED = ("page_view", "form_submit")
@@ -103,7 +103,7 @@ def feature_spec(
     dataset: Dataset, proposal: Proposal, con: duckdb.DuckDBPyConnection | None = None
 ) -> FeatureSpec:
     """The profile levels and activity kinds the proposal can give points to (`con`: a
-    connection from `metrics.connect` or `engine.connect` to reuse)."""
+    connection from `metrics.connect` or `points.connect` to reuse)."""
     levels = profile_levels(dataset["leads"], proposal)
     bands = dict(proposal.bands)
     profile = []
@@ -138,7 +138,7 @@ def feature_matrix(
     """The features of each judged moment (rows of `moments`, in order; columns `spec.columns`).
 
     Args:
-        con: from `engine.connect(dataset, cutoff)`.
+        con: from `points.connect(dataset, cutoff)`.
         dataset: the validated dataset.
         moments: rows `row_id, lead_id, at`.
         spec: from `feature_spec`.

@@ -15,15 +15,13 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-import yaml
 
 from ...contract.dataset import Dataset
 from ...core.io import sha256_bytes
 from ...core.months import month_bounds, month_range
 from ...core.schema import ALL
-from ...core.stats import wilson_interval
 from ...speed import cache
-from . import engine, evaluate, propose, thresholds
+from . import evaluate, outcomes, points, propose, thresholds
 from .model import (
     ActivityRule,
     Band,
@@ -139,13 +137,13 @@ def _score_rows(
     use_scores: bool,
 ) -> pd.DataFrame:
     if use_scores:
-        scored = engine.tool_scores_at(dataset["scores"], rows[["row_id", "lead_id", "at"]])
+        scored = outcomes.tool_scores_at(dataset["scores"], rows[["row_id", "lead_id", "at"]])
         out = rows.copy()
         out["score_current"] = scored["score"].to_numpy()
         if "rating" in scored.columns and scored["rating"].notna().any():
             out["rating"] = scored["rating"].to_numpy()
         return out
-    scored = engine.scores_at(dataset, config.current, rows, cutoff, con=con)
+    scored = points.scores_at(dataset, config.current, rows, cutoff, con=con)
     out = rows.copy()
     out["score_current"] = scored["score"].to_numpy()
     out["profile_points"] = scored["profile"].to_numpy()
@@ -250,9 +248,9 @@ def _compute(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str
     ev = config.evaluation
     cutoff = month_bounds(month)[1]
     notes: list[tuple[str, dict]] = []
-    outcome_at = engine.outcome_times(dataset, ev.outcome, cutoff)
+    outcome_at = outcomes.outcome_times(dataset, ev.outcome, cutoff)
     start = _data_start(dataset)
-    last_closed = engine.last_closed_month(month, ev.window_days)
+    last_closed = outcomes.last_closed_month(month, ev.window_days)
     if last_closed is None or pd.Period(last_closed, freq="M") < pd.Period(start, freq="M"):
         closed_months: list[str] = []
         first_month = max(start, month_range(month, ev.months)[0])
@@ -264,13 +262,13 @@ def _compute(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str
     # before the outcome
     every_mql = None
     if not use_scores and ev.judged_at == "mql":
-        every_mql = engine.judgement_moments(dataset, "mql", first_month, month, NO_OUTCOME)
-        moments = engine.before_outcome(every_mql, outcome_at)
+        every_mql = outcomes.judgement_moments(dataset, "mql", first_month, month, NO_OUTCOME)
+        moments = outcomes.before_outcome(every_mql, outcome_at)
     else:
-        moments = engine.judgement_moments(dataset, ev.judged_at, first_month, month, outcome_at)
-    con = engine.connect(dataset, cutoff)
+        moments = outcomes.judgement_moments(dataset, ev.judged_at, first_month, month, outcome_at)
+    con = points.connect(dataset, cutoff)
     try:
-        rows = engine.label_outcomes(moments, outcome_at, ev.window_days, cutoff)
+        rows = outcomes.label_outcomes(moments, outcome_at, ev.window_days, cutoff)
         rows = _score_rows(dataset, config, rows, cutoff, con, use_scores)
         missing = rows["score_current"].isna()
         if missing.any():
@@ -369,18 +367,18 @@ def count_points(dataset: Dataset, config: ScoringConfig, month: str) -> None:
     """Count and keep the scoring points `run` reads for `month`: those of the current model
     (unless the tool's own scores are used) and those of the proposal's features.
 
-    They are kept with the dataset's month facts (`engine.points_by_rule`), so this only
+    They are kept with the dataset's month facts (`points.points_by_rule`), so this only
     helps a dataset loaded with a validated-data cache: a monthly run calls it in a process of
     its own while other notebooks run, and the study then reads them (docs/scale.md)."""
     cutoff = month_bounds(month)[1]
-    con = engine.connect(dataset, cutoff)
+    con = points.connect(dataset, cutoff)
     try:
         current = config.current
         if current.activities and not _use_scores(dataset, config):
-            engine.count_points(con, current.activities, current.cap_period)
+            points.count_points(con, current.activities, current.cap_period)
         spec = propose.feature_spec(dataset, config.proposal, con)
         if spec.activities:
-            engine.count_points(con, spec.activities, current.cap_period)
+            points.count_points(con, spec.activities, current.cap_period)
     finally:
         con.close()
 
@@ -413,7 +411,7 @@ def _mql_check(
     score_current`; the study's own when it judges leads at their first MQL entry): only the
     others are scored here."""
     if moments is None:
-        moments = engine.judgement_moments(dataset, "mql", first_month, month, NO_OUTCOME)
+        moments = outcomes.judgement_moments(dataset, "mql", first_month, month, NO_OUTCOME)
     if moments.empty:
         return {}
     score = np.full(len(moments), np.nan)
@@ -423,7 +421,7 @@ def _mql_check(
         score = found["score_current"].to_numpy(dtype="float64", copy=True)
     todo = np.isnan(score)
     if todo.any():
-        rest = engine.scores_at(dataset, config.current, moments[todo], cutoff, con=con)
+        rest = points.scores_at(dataset, config.current, moments[todo], cutoff, con=con)
         score[todo] = rest["score"].to_numpy(dtype="float64")
     reached = score >= config.current.mql_threshold
     return {"mqls": float(len(score)), "explained": float(reached.mean())}
@@ -526,192 +524,6 @@ def _recommendation_row(
         "mqls_per_month": np.nan if new is None else new["mqls_per_month"],
         "precision": np.nan if new is None else new["precision"],
         "sqls_per_month": np.nan if new is None else new["sqls_per_month"],
-    }
-
-
-# ---------------------------------------------------------------- tables
-
-
-def band_table(study: ScoringStudy) -> pd.DataFrame:
-    """`scoring_bands.csv`: success rate of the current score by band and, where there are
-    ratings, by rating cell, per product and `ALL`, over every closed judged row.
-
-    Columns: `model, kind (band | rating), product, band, n, events, rate, ci_low, ci_high,
-    expected` (expected: the mean of the uniform model's probability in the band).
-    """
-    rows = study.closed.copy()
-    ev = study.config.evaluation
-    rows["band"] = evaluate.band_of(rows["score_current"], ev.bands)
-    order = evaluate.band_labels(ev.bands)
-    present = set(rows["band"].unique())  # not the rows: iterating Arrow text is slow
-    order = [b for b in order if b in present] or order
-    parts = []
-    bands = evaluate.rate_table(
-        rows, "band", order, products=study.products, min_events=ev.min_events, expected="p_current"
-    )
-    bands.insert(0, "kind", "band")
-    parts.append(bands)
-    if "rating" in rows.columns and rows["rating"].notna().any():
-        grid = study.current.rating
-        cells = grid.cells if grid is not None and study.source == "rules" else []
-        cells += sorted(set(rows["rating"].dropna().unique()) - set(cells))
-        ratings = evaluate.rate_table(
-            rows, "rating", cells, products=study.products, min_events=ev.min_events,
-            expected="p_current",
-        )  # fmt: skip
-        ratings.insert(0, "kind", "rating")
-        parts.append(ratings)
-    out = pd.concat(parts, ignore_index=True)
-    out.insert(0, "model", "current")
-    return out.drop(columns="reliable")
-
-
-def metrics_table(study: ScoringStudy) -> pd.DataFrame:
-    """`scoring_metrics.csv`: per model and product (and `ALL`), on the backtest's test months
-    (probabilities fitted on the earlier months): AUC, Brier score, calibration intercept and
-    slope, n, events, rate, lift of the top decile and whether the events suffice."""
-    bt = study.backtest
-    ev = study.config.evaluation
-    out = []
-    for model in MODELS:
-        for product in [*study.products, ALL]:
-            part = bt if product == ALL else bt[bt["product"] == product]
-            if part.empty or f"p_{model}" not in part.columns:
-                m = dict.fromkeys(evaluate.METRIC_COLUMNS, np.nan)
-                m.update(
-                    n=len(part), events=int(part["y"].sum()) if len(part) else 0, reliable=False
-                )
-            else:
-                m = evaluate.metrics(
-                    part["y"], part[f"p_{model}"], part[f"score_{model}"], min_events=ev.min_events
-                )
-            out.append({"model": model, "product": product, **m})
-    frame = pd.DataFrame(out, columns=METRICS_COLUMNS)
-    frame["n"] = frame["n"].astype("int64")
-    frame["events"] = frame["events"].astype("int64")
-    return frame
-
-
-def product_table(study: ScoringStudy) -> pd.DataFrame:
-    """Per product: how its closed judged rows converted against what the uniform current
-    model expects (its score mapped to probabilities over all products).
-
-    `ratio` = observed / expected successes with a 95% interval (the Wilson interval of the
-    observed rate over the expected rate). `flag`: `over` (the uniform model over-qualifies
-    the product: the interval lies below 1), `under` (it lies above 1) or `ok`.
-    """
-    rows = study.closed
-    min_events = study.config.evaluation.min_events
-    out = []
-    for product in [*study.products, ALL]:
-        part = rows if product == ALL else rows[rows["product"] == product]
-        n, events = len(part), float(part["y"].sum())
-        expected = float(part["p_current"].mean()) if n else np.nan
-        observed = events / n if n else np.nan
-        low, high = wilson_interval(events, n)
-        ratio = observed / expected if n and expected > 0 else np.nan
-        r_low = float(low) / expected if n and expected > 0 else np.nan
-        r_high = float(high) / expected if n and expected > 0 else np.nan
-        flag = "ok"
-        if product != ALL and pd.notna(r_high) and r_high < 1:
-            flag = "over"
-        elif product != ALL and pd.notna(r_low) and r_low > 1:
-            flag = "under"
-        out.append(
-            {
-                "product": product,
-                "n": n,
-                "events": int(events),
-                "observed": observed,
-                "expected": expected,
-                "ratio": ratio,
-                "ratio_ci_low": r_low,
-                "ratio_ci_high": r_high,
-                "flag": flag if product != ALL else "",
-                "reliable": bool(events >= min_events and n - events >= min_events),
-            }
-        )
-    return pd.DataFrame(out, columns=PRODUCT_COLUMNS)
-
-
-def lead_scores(study: ScoringStudy) -> pd.DataFrame:
-    """`lead_scores.csv`: every judged moment (windows closed or not): lead_id, product,
-    scored_at, the current score and the proposed model's probability. No personal data."""
-    r = study.rows
-    out = pd.DataFrame(
-        {
-            "lead_id": r["lead_id"],
-            "product": r["product"],
-            "scored_at": r["at"].dt.strftime("%Y-%m-%d %H:%M:%S"),
-            "score_current": r["score_current"],
-            "p_proposed": r["p_proposed"],
-        }
-    )
-    return out[LEAD_SCORE_COLUMNS].reset_index(drop=True)
-
-
-def tables(study: ScoringStudy) -> dict[str, pd.DataFrame]:
-    """The CSV files of the scoring notebook, by name (without `.csv`)."""
-    return {
-        "scoring_bands": band_table(study),
-        "scoring_thresholds": study.threshold_table,
-        "scoring_metrics": metrics_table(study),
-        "lead_scores": lead_scores(study),
-    }
-
-
-def proposed_yaml(study: ScoringStudy) -> str:
-    """`scoring_proposed.yaml`: the proposed model in the form of `current:` in
-    `params/scoring.yaml`, with comments on how it was fitted and the per-product thresholds."""
-    recs = study.recommendations
-    mine = recs[recs["model"] == "proposed"].set_index("product")["recommended"]
-    closed = study.closed
-    lines = [
-        "# Proposed lead scoring model (maops, notebooks/02_scoring_calibration.ipynb)",
-        f"# report month {study.month}; fitted on {len(closed)} judged leads "
-        f"({int(closed['y'].sum())} reached {study.config.evaluation.outcome} within "
-        f"{study.config.evaluation.window_days} days), judged at {study.judged_at}, "
-        f"months {study.closed_months[0] if study.closed_months else ''}"
-        f"..{study.closed_months[-1] if study.closed_months else ''}",
-        f"# mql_threshold: recommended for the objective '{study.config.thresholds.objective}'",
-        "# per-product thresholds for the same objective: "
-        + ", ".join(
-            f"{p}: {'none' if pd.isna(v) else f'{v:g}'}" for p, v in mine.items() if p != ALL
-        ),
-    ]
-    if study.judged_at == "mql":
-        lines += [
-            "# Fitted on leads at the moment they became MQLs, it ranks MQLs by how likely sales",
-            "# accepts them. Use it beside the current score: hand a lead to sales when the current",
-            f"# score reaches {study.current.mql_threshold:g} and this score reaches mql_threshold.",
-        ]
-    else:
-        lines += [
-            "# A stand-alone lead score: configure these rules in the MA tool, then paste them",
-            "# under `current:` in params/scoring.yaml.",
-        ]
-    body = yaml.safe_dump(study.proposed.as_dict(), allow_unicode=True, sort_keys=False)
-    return "\n".join(lines) + "\n" + body
-
-
-def reliability_curves(study: ScoringStudy, *, bins: int = 10) -> dict[str, pd.DataFrame]:
-    """Reliability diagram data of each model on the backtest's test months (model -> rows of
-    `evaluate.reliability`)."""
-    bt = study.backtest
-    return {
-        m: evaluate.reliability(bt["y"], bt[f"p_{m}"], bins=bins)
-        for m in MODELS
-        if f"p_{m}" in bt.columns and not bt.empty
-    }
-
-
-def gain_curves(study: ScoringStudy) -> dict[str, pd.DataFrame]:
-    """Cumulative gain of each model's score on the backtest's test months."""
-    bt = study.backtest
-    return {
-        m: evaluate.gain_curve(bt["y"], bt[f"score_{m}"])
-        for m in MODELS
-        if f"score_{m}" in bt.columns and not bt.empty
     }
 
 
