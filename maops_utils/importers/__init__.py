@@ -21,7 +21,7 @@ from ..contract.load import load_dataset
 from ..core import io
 from ..core.errors import ConfigError
 from ..core.schema import TABLES
-from .engine import ImportResult, import_exports
+from .convert import ImportResult, import_exports
 from .mapping import Mapping, available_sources, load_mapping
 
 __all__ = [
