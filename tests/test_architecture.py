@@ -153,7 +153,6 @@ NOT_YET = {
     ("maops_utils.contract.dataset", "maops_utils.speed.facts"),
     ("maops_utils.contract.load", "maops_utils.speed.cache"),
     ("maops_utils.contract.load", "maops_utils.speed.facts"),
-    ("maops_utils.contract.store", "maops_utils.speed.cache"),
     ("maops_utils.reports.scoring.points", "maops_utils.speed"),
     ("maops_utils.reports.scoring.points", "maops_utils.speed.cache"),
     ("maops_utils.reports.scoring.study", "maops_utils.speed"),

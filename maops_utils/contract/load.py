@@ -249,13 +249,16 @@ def _from_cache(entry: Path, path: Path) -> tuple[ScanTable, list[Finding]] | No
         return None
     files = tuple((path / rel if path.is_dir() else path, int(n)) for rel, n in meta["files"])
     typed_parts: list[tuple[Path, int]] = []
+    part_keys: list[dict] = []
     first = 0
     for part, n in meta.get("parts", []):  # an entry made of its files' entries
-        if read_cache_meta(entry.parent / part) is None:
+        part_meta = read_cache_meta(entry.parent / part)
+        if part_meta is None:
             remove_tree(entry)  # a file's entry is gone: checked again from the files'
             return None
         _touch(entry.parent / part)
         typed_parts.append((entry.parent / part / "data", first))
+        part_keys.append(part_meta.get("keys") or {})
         first += int(n)
     table = ScanTable(
         meta["name"],
@@ -268,6 +271,7 @@ def _from_cache(entry: Path, path: Path) -> tuple[ScanTable, list[Finding]] | No
         csv=bool(meta["csv"]),
         typed_from=entry / "data",
         typed_parts=tuple(typed_parts),
+        part_keys=tuple(part_keys),
     )
     # the same content may have moved: findings name the file where it is now
     return table, [Finding(**{**f, "file": str(path)}) for f in meta["findings"]]
@@ -368,7 +372,8 @@ def _typed_parts(
             store.db.close()
     if not any(data.is_dir() for data, _ in typed):
         return None
-    return dataclasses.replace(scan, typed_parts=tuple(typed)), len(missing)
+    keys = tuple((read_cache_meta(data.parent) or {}).get("keys") or {} for data, _ in typed)
+    return dataclasses.replace(scan, typed_parts=tuple(typed), part_keys=keys), len(missing)
 
 
 def _type_file(raw: ScanTable, entry: Path, timezone: str, keep: int, store: Store) -> bool:

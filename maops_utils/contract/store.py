@@ -33,7 +33,6 @@ import pandas as pd
 import pyarrow as pa
 
 from ..core.schema import TABLES
-from ..speed.cache import read_cache_meta
 from .files import RawTable, ScanTable
 
 # What Python's str.strip() removes, so trimming in SQL equals trimming in pandas.
@@ -453,10 +452,11 @@ class BulkTable:
         raw = self.raw
         if not (isinstance(raw, ScanTable) and raw.typed_parts):
             return False
+        if len(raw.part_keys) != len(raw.typed_parts):
+            return False
         ranges = []
-        for data, _ in raw.typed_parts:
-            meta = read_cache_meta(data.parent) or {}
-            stats = (meta.get("keys") or {}).get(key)
+        for keys in raw.part_keys:
+            stats = keys.get(key)
             if not isinstance(stats, list) or len(stats) != 3 or stats[0] != 0:
                 return False  # written before, or a repeat: the scan decides
             if stats[1] is not None:
