@@ -9,7 +9,12 @@ denominators; a lead source with markup.
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 LEADS = """lead_id,created_at,product,lead_source,company,email
 L1,2026-01-05 10:00:00,A,webinar,株式会社テスト,l1@example.com
@@ -186,3 +191,26 @@ def write(folder: Path, *, leads_encoding: str = "cp932") -> Path:
     (folder / "opportunities.csv").write_text(OPPORTUNITIES, encoding="utf-8")
     (folder / "campaigns.csv").write_text(CAMPAIGNS, encoding="utf-8")
     return folder
+
+
+def as_parquet(src: Path, dest: Path, layout: str) -> Path:
+    """A copy of the dataset `src` (`write`) with activities as one Parquet file (`layout`
+    "file") or a folder by month ("hive")."""
+    shutil.copytree(src, dest)
+    acts = pd.read_csv(
+        dest / "activities.csv", dtype=str, keep_default_na=False, encoding="utf-8-sig"
+    )
+    (dest / "activities.csv").unlink()
+    typed = acts.replace("", None)
+    if layout == "file":
+        pq.write_table(
+            pa.Table.from_pandas(typed, preserve_index=False), dest / "activities.parquet"
+        )
+        return dest
+    month = typed["occurred_at"].str[:7].fillna("none")
+    for m in sorted(month.unique()):
+        part = dest / "activities" / f"month={m}"
+        part.mkdir(parents=True)
+        rows = typed[month == m]
+        pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), part / "part-0.parquet")
+    return dest

@@ -154,7 +154,7 @@ def test_the_clean_up_removes_only_entries_the_cache_made(tmp_path):
     mine = folder / "activities-2026-07"  # a user's folder that looks like an entry
     mine.mkdir(parents=True)
     (mine / "activities.csv").write_text("lead_id\n", encoding="utf-8")
-    before = cache.cache_snapshot(folder)
+    before = cache.cache_state(folder)
     entries = []
     for key in ("k1", "k2", "k3", "k4"):
         entry = cache.cache_entry(folder, "activities", key)

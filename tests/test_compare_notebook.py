@@ -26,6 +26,7 @@ PARAMETERS = {
     "encoding": "str",
     "as_of": "str",
     "cache_dir": "str",
+    "snapshot": "str",
     "products": "str",
     "baseline": "str",
     "alpha": "float",

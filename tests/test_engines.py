@@ -114,7 +114,9 @@ def test_notebooks_declaring_the_engine_get_it(tmp_path):
         {"engine": "spark", "spark_master": "local[2]", "data_dir": str(tmp_path / "data"),
          "notebooks": "00_data_quality,01_kpi_evaluation"},
     )  # fmt: skip
-    inputs = SimpleNamespace(month="2026-01", dataset=SimpleNamespace(products=["A", "B"]))
+    inputs = SimpleNamespace(
+        month="2026-01", dataset=SimpleNamespace(products=["A", "B"], sources={})
+    )
     jobs = jobs_module.plan_jobs(settings, inputs, pd.Timestamp("2026-03-01"))
     by_name = {job.name: job.parameters for job in jobs}
     assert by_name["01_kpi_evaluation"]["engine"] == "spark"

@@ -197,14 +197,18 @@ def _run_with_own_notebook(tmp_path: Path, name: str, code: str):
 
 
 @pytest.mark.slow
-def test_an_input_rewritten_while_the_run_reads_it_is_never_published(tmp_path):
-    # a notebook that rewrites the export as a late copy job would, before the KPI notebook
+def test_an_input_rewritten_while_the_run_reads_it_is_never_read_nor_published(tmp_path):
+    # a notebook that rewrites the export as a late copy job would, before the KPI notebook;
+    # what it loads next is still the run's snapshot (a failed assert would make exit code 1)
     proc, data, out = _run_with_own_notebook(
         tmp_path,
         "05_rewrite",
         "from pathlib import Path\n"
         "leads = Path(settings.data_dir) / 'leads.csv'\n"
-        "leads.write_bytes(leads.read_bytes() + b'L99,2026-01-20 10:00:00,A,webinar,,\\n')",
+        "leads.write_bytes(leads.read_bytes() + b'L99,2026-01-20 10:00:00,A,webinar,,\\n')\n"
+        "again = mu.load_review(settings, as_of=mu.parse_as_of(as_of, settings.timezone),\n"
+        "                       snapshot=snapshot)\n"
+        "assert snapshot and len(again.dataset['leads']) == len(rv.dataset['leads'])",
     )
     assert proc.returncode == 2, proc.stderr
     assert "the input changed while the run was reading it" in proc.stderr

@@ -30,6 +30,7 @@ PARAMETERS = [
     "encoding",
     "as_of",
     "cache_dir",
+    "snapshot",
 ]
 
 

@@ -34,34 +34,14 @@ def _csv_frame(folder: Path) -> pd.DataFrame:
     )
 
 
-def _as_parquet(src: Path, dest: Path, layout: str) -> Path:
-    """The handmade dataset with activities as one Parquet file or a folder by month."""
-    shutil.copytree(src, dest)
-    acts = _csv_frame(dest)
-    (dest / "activities.csv").unlink()
-    typed = acts.replace("", None)
-    if layout == "file":
-        pq.write_table(
-            pa.Table.from_pandas(typed, preserve_index=False), dest / "activities.parquet"
-        )
-        return dest
-    month = typed["occurred_at"].str[:7].fillna("none")
-    for m in sorted(month.unique()):
-        part = dest / "activities" / f"month={m}"
-        part.mkdir(parents=True)
-        rows = typed[month == m]
-        pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), part / "part-0.parquet")
-    return dest
-
-
 @pytest.fixture(scope="module")
 def folders(tmp_path_factory) -> dict[str, Path]:
     base = tmp_path_factory.mktemp("store")
     csv = handmade.write(base / "csv")
     return {
         "csv": csv,
-        "file": _as_parquet(csv, base / "file", "file"),
-        "hive": _as_parquet(csv, base / "hive", "hive"),
+        "file": handmade.as_parquet(csv, base / "file", "file"),
+        "hive": handmade.as_parquet(csv, base / "hive", "hive"),
     }
 
 
@@ -270,7 +250,7 @@ def test_the_cache_keeps_a_raw_column_only_where_a_value_differs_from_its_typed_
     """A Parquet file whose text needs no trimming: only a column holding an empty value (one
     lead_id '', an orphan quoted in a finding) keeps its raw text in the cache; the others
     would be columns of nothing but NULLs. Findings and rows are those of an uncached load."""
-    data = _as_parquet(handmade.write(tmp_path / "csv"), tmp_path / "file", "file")
+    data = handmade.as_parquet(handmade.write(tmp_path / "csv"), tmp_path / "file", "file")
     acts = pq.read_table(data / "activities.parquet").to_pandas()
     acts.loc[3, "lead_id"] = ""
     pq.write_table(pa.Table.from_pandas(acts, preserve_index=False), data / "activities.parquet")
@@ -549,7 +529,7 @@ def test_a_warm_load_reads_no_input_file(tmp_path, monkeypatch):
     import maops_utils.core.io as io
 
     monkeypatch.setattr(io.Checksums, "RECENT_S", 0.0)
-    data = _as_parquet(handmade.write(tmp_path / "csv"), tmp_path / "hive", "hive")
+    data = handmade.as_parquet(handmade.write(tmp_path / "csv"), tmp_path / "hive", "hive")
     stages = pd.read_csv(data / "stage_changes.csv", dtype=str)  # no finding to quote a row
     stages = stages[stages["lead_id"].str.startswith("L") & (stages["stage"] != "nurture")]
     stages.to_csv(data / "stage_changes.csv", index=False)
@@ -583,19 +563,19 @@ def test_a_warm_load_reads_no_input_file(tmp_path, monkeypatch):
 
 def test_a_failed_run_puts_the_checksums_back(tmp_path):
     import maops_utils.core.io as io
-    from maops_utils.speed.cache import cache_snapshot, drop_new_cache
+    from maops_utils.speed.cache import cache_state, drop_new_cache
 
     cache = tmp_path / "cache"
     cache.mkdir()
     memo = cache / io.CHECKSUMS_FILE
     memo.write_text('{"files": {}}', encoding="utf-8")
-    before = cache_snapshot(cache)
+    before = cache_state(cache)
     memo.write_text('{"files": {"x": [1, 2, 3, 4, 5, "abc"]}}', encoding="utf-8")
     drop_new_cache(cache, before)
     assert memo.read_text(encoding="utf-8") == '{"files": {}}'
     # a run that found no checksums file leaves none
     memo.unlink()
-    before = cache_snapshot(cache)
+    before = cache_state(cache)
     memo.write_text('{"files": {}}', encoding="utf-8")
     drop_new_cache(cache, before)
     assert not memo.exists()

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 
+from ..contract.load import snapshot_of
 from ..core import io
 from ..core.errors import ConfigError, NotEnoughData, suggest
 from ..core.i18n import t
@@ -133,6 +134,7 @@ def plan_jobs(
                 f"(products: {', '.join(known_products)})"
             )
     jobs = []
+    snapshot = snapshot_of(inputs.dataset)
     for name in settings.notebooks:
         path = notebooks_dir / f"{name}.ipynb"
         if not _NOTEBOOK_NAME.fullmatch(name) or not path.is_file():
@@ -158,6 +160,8 @@ def plan_jobs(
                 base[setting] = getattr(settings, setting)
         if "cache_dir" in declared:
             base["cache_dir"] = str(settings.cache_dir) if settings.cache_dir else "off"
+        if "snapshot" in declared:  # the input as the run read it, whatever it holds later
+            base["snapshot"] = snapshot
         check_parameters(path, {**base, "output_dir": ""})
         needs, preload = notebook_needs(path), preload_code(path)
         jobs.append(Job(name, path, None, base, needs, preload))
@@ -284,6 +288,7 @@ def start_ahead(
         encoding=settings.encoding,
         as_of=now,
         month=month,
+        snapshot=snapshot_of(dataset),
     )
     return process, None
 

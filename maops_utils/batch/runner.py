@@ -96,7 +96,7 @@ def run(
         raise ConfigError(f"--jobs must be 1 or more, got {jobs}")
 
     check_out_dir(Path(settings.out_dir), Path(settings.data_dir), root)
-    cache_before = cache.cache_snapshot(settings.cache_dir)
+    cache_before = cache.cache_state(settings.cache_dir)
     out_existed = Path(settings.out_dir).exists()
     try:
         stamps = files.input_stamps(Path(settings.data_dir))

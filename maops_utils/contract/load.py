@@ -1,4 +1,5 @@
-"""`load_dataset`: the input files read, checked and typed, through the validated-data cache."""
+"""`load_dataset`: the input files read, checked and typed, through the validated-data cache;
+`snapshot_of`: the input as a run read it, for its notebooks to read the same."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.feather as feather
 
-from ..core.errors import Finding
+from ..core.errors import ConfigError, Finding, InputChanged
 from ..core.io import CHECKSUMS_FILE, Checksums, remove_tree, sha256_bytes, write_arrow_atomic
 from ..core.schema import TABLES
 from ..speed.cache import cache_entry, new_cache_entry, publish_cache_entry, read_cache_meta
@@ -41,6 +42,7 @@ def load_dataset(
     encoding: str = "auto",
     as_of: pd.Timestamp | None = None,
     cache_dir: Path | None = None,
+    snapshot: str = "",
 ) -> Dataset:
     """Read every table of the dataset folder and validate it (see `validate`).
 
@@ -48,19 +50,31 @@ def load_dataset(
     the checksum of its file(s) and the time zone. A later load of the same input reads them
     instead of parsing and checking the file again; the rules that depend on the run (future
     rows, orphans, unknown codes) are applied afresh each time. The dataset and its findings
-    are the same with or without the cache (docs/scale.md)."""
+    are the same with or without the cache (docs/scale.md).
+
+    `snapshot` (`snapshot_of` a load of the same folder, as `maops run` hands it to its
+    notebooks): read the input as it was then. The tables are read from the cache entries of
+    those checksums, whatever the files hold now; a table found nowhere but in the folder is
+    read there only if its checksum is still the snapshot's, else `InputChanged`."""
     data_dir = Path(data_dir)
+    pins = _pins(snapshot) if snapshot else None
     entries: dict[str, Path] = {}
     hits: dict[str, tuple[ScanTable, list[Finding]]] = {}
     parts: dict[str, tuple[ScanTable, int]] = {}  # folders typed file by file, files typed anew
     small: Path | None = None
     kept: tuple[dict[str, KeptTable], KeptTables] | None = None
     checksums = Checksums(Path(cache_dir) / CHECKSUMS_FILE) if cache_dir is not None else None
+    if pins is not None:
+        _check_tables(pins, locate_tables(data_dir), data_dir)
+
+    def digest(name: str, path: Path) -> str:
+        return pins[name] if pins is not None else source_digest(path, checksums)
+
     if cache_dir is not None:
         paths = locate_tables(data_dir)
         for name, path in paths.items():
             if name in BULK_TABLES:
-                key = f"{CACHE_FORMAT}|{name}|{timezone}|{source_digest(path, checksums)}"
+                key = f"{CACHE_FORMAT}|{name}|{timezone}|{digest(name, path)}"
                 if path.suffix.lower() == ".csv":  # the same bytes read in another encoding
                     key += f"|{encoding}"
                 entries[name] = cache_entry(cache_dir, name, sha256_bytes(key.encode())[:24])
@@ -74,7 +88,7 @@ def load_dataset(
         others = {n: p for n, p in paths.items() if n not in BULK_TABLES}
         if "leads" in others:
             key = f"{CACHE_FORMAT}|{TABLES_ENTRY}|{timezone}|{encoding}|" + "|".join(
-                f"{n}={source_digest(p, checksums)}" for n, p in sorted(others.items())
+                f"{n}={digest(n, p)}" for n, p in sorted(others.items())
             )
             small = cache_entry(cache_dir, TABLES_ENTRY, sha256_bytes(key.encode())[:24])
             kept = _tables_from_cache(small, others, encoding)
@@ -86,6 +100,8 @@ def load_dataset(
     finally:
         if checksums is not None:
             checksums.save()
+    if pins is not None:
+        _check_read(pins, raw, data_dir)
     covered = frozenset(
         n for n, e in entries.items() if n in hits and kept and e.name in kept[1].covers
     )
@@ -131,6 +147,51 @@ def load_dataset(
             as_of=dataset.cut_at,
         )
     return dataset
+
+
+def snapshot_of(dataset: Dataset) -> str:
+    """The input as `dataset` was read from it, each table's name and sha256
+    (`name:sha256,...`): `load_dataset(..., snapshot=...)` reads that input and no other."""
+    return ",".join(f"{name}:{src['sha256']}" for name, src in sorted(dataset.sources.items()))
+
+
+_SHA256 = frozenset("0123456789abcdef")
+
+
+def _pins(snapshot: str) -> dict[str, str]:
+    pins: dict[str, str] = {}
+    for part in snapshot.split(","):
+        name, _, sha = part.strip().partition(":")
+        if name not in TABLES or len(sha) != 64 or not set(sha) <= _SHA256:
+            raise ConfigError(
+                f"snapshot: '{snapshot[:80]}' is not the snapshot of an input (table:sha256,...) "
+                "that `maops run` hands its notebooks; leave it empty to read the data folder"
+            )
+        pins[name] = sha
+    return pins
+
+
+def _changed(files: list[str], data_dir: Path) -> InputChanged:
+    return InputChanged(
+        f"the input changed since the run read it ({', '.join(files)}), and what the run read "
+        f"is not kept in a cache, so {data_dir} can no longer be read as the run read it. "
+        "Run again once the export is complete."
+    )
+
+
+def _check_tables(pins: dict[str, str], paths: dict[str, Path], data_dir: Path) -> None:
+    """The tables of the folder are the snapshot's (none came or went)."""
+    if set(paths) != set(pins):
+        gone = [f"{n} (gone)" for n in sorted(set(pins) - set(paths))]
+        came = [str(paths[n]) for n in sorted(set(paths) - set(pins))]
+        raise _changed(gone + came, data_dir)
+
+
+def _check_read(pins: dict[str, str], raw: dict[str, RawTable | ScanTable], data_dir: Path) -> None:
+    """Each table read (from the cache or the folder) is the one the snapshot names."""
+    changed = [str(t.path) for n, t in sorted(raw.items()) if t.sha256 != pins.get(n)]
+    if changed:
+        raise _changed(changed, data_dir)
 
 
 TABLES_ENTRY = "tables"  # the cache entry of the small tables (every table but the bulk one)

@@ -105,6 +105,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         encoding=spec["encoding"],
         as_of=parse_as_of(spec["as_of"], spec["timezone"]),
         cache_dir=spec["cache_dir"],
+        snapshot=spec["snapshot"],
     )
     targets, failed = spec["items"], False
     items = list(targets)
@@ -140,6 +141,7 @@ class Ahead:
         encoding: str,
         as_of: pd.Timestamp,
         month: str,
+        snapshot: str = "",
     ):
         spec = {
             "items": dict(items),  # item -> the function computing it ("module:function")
@@ -150,6 +152,7 @@ class Ahead:
             "encoding": encoding,
             "as_of": as_of.isoformat(),
             "month": month,
+            "snapshot": snapshot,  # the input as the run read it
         }
         self.items = tuple(items)
         self._done: dict[str, str | None] = {}

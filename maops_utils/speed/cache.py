@@ -223,14 +223,14 @@ def open_cache_folder(entry: Path, *, keep: int = 3) -> None:
 
 
 @dataclass(frozen=True)
-class CacheSnapshot:
+class CacheState:
     """A cache folder at the start of a run: its entries and its checksums file."""
 
     names: frozenset[str]
     checksums: bytes | None
 
 
-def cache_snapshot(cache_dir: Path | None) -> CacheSnapshot | None:
+def cache_state(cache_dir: Path | None) -> CacheState | None:
     """The entries of a cache folder and its checksums (None: the folder does not exist)."""
     if cache_dir is None or not Path(cache_dir).is_dir():
         return None
@@ -239,11 +239,11 @@ def cache_snapshot(cache_dir: Path | None) -> CacheSnapshot | None:
         checksums: bytes | None = (folder / CHECKSUMS_FILE).read_bytes()
     except OSError:
         checksums = None
-    return CacheSnapshot(frozenset(p.name for p in folder.iterdir()), checksums)
+    return CacheState(frozenset(p.name for p in folder.iterdir()), checksums)
 
 
-def drop_new_cache(cache_dir: Path | None, before: CacheSnapshot | None) -> None:
-    """Remove the cache entries this process published since `before` (`cache_snapshot` at the
+def drop_new_cache(cache_dir: Path | None, before: CacheState | None) -> None:
+    """Remove the cache entries this process published since `before` (`cache_state` at the
     start of a run that failed), put the checksums file back as it was, and remove the
     folder if the run created it and left it empty: a failed run leaves nothing behind.
     Entries other processes wrote meanwhile are kept."""

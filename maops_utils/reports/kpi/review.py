@@ -190,12 +190,17 @@ class Inputs:
 
 
 def load_inputs(
-    settings: RunSettings, *, as_of: pd.Timestamp | None = None, product: str = ""
+    settings: RunSettings,
+    *,
+    as_of: pd.Timestamp | None = None,
+    product: str = "",
+    snapshot: str = "",
 ) -> Inputs:
     """Read the catalogue and funnel, load and validate the dataset, resolve the month.
 
     `as_of` is the run time in local time (default: now); it decides the default month and
     which rows are "in the future". With `product`, the inputs cover that product only.
+    `snapshot`: the input as the run read it (`load_dataset`).
     """
     now = as_of if as_of is not None else pd.Timestamp.now(tz=settings.timezone).tz_localize(None)
     catalogue = load_catalogue(settings.params_dir)
@@ -206,6 +211,7 @@ def load_inputs(
         encoding=settings.encoding,
         as_of=now,
         cache_dir=settings.cache_dir,
+        snapshot=snapshot,
     )
     month = resolve_month(dataset, settings.month, now)
     if product:
@@ -254,10 +260,12 @@ def load_review(
     as_of: pd.Timestamp | None = None,
     product: str = "",
     engine: str | None = None,
+    snapshot: str = "",
 ) -> KpiReview:
     """Load and validate the dataset and the catalogue, resolve the month, compute the review
     (`load_inputs`, then `review_inputs`)."""
-    return review_inputs(load_inputs(settings, as_of=as_of, product=product), engine=engine)
+    inputs = load_inputs(settings, as_of=as_of, product=product, snapshot=snapshot)
+    return review_inputs(inputs, engine=engine)
 
 
 def open_engine(

@@ -49,7 +49,11 @@ class QualityReview:
 
 
 def load_quality(
-    settings: RunSettings, *, as_of: pd.Timestamp | None = None, include_pii: bool = False
+    settings: RunSettings,
+    *,
+    as_of: pd.Timestamp | None = None,
+    include_pii: bool = False,
+    snapshot: str = "",
 ) -> QualityReview:
     """Read and check the dataset of `settings` and gather the quality review of its month.
 
@@ -57,6 +61,7 @@ def load_quality(
         settings: from `config.notebook_settings` (data folder, month, time zone, locale).
         as_of: run time (local); None means now.
         include_pii: show e-mail addresses and names unmasked in the duplicate table.
+        snapshot: the input as the run read it (`load_dataset`).
 
     Returns:
         A `QualityReview` whose `findings` are the contract check's plus the gaps, staleness
@@ -69,6 +74,7 @@ def load_quality(
         encoding=settings.encoding,
         as_of=now,
         cache_dir=settings.cache_dir,
+        snapshot=snapshot,
     )
     month = resolve_month(dataset, settings.month, now)
     months = month_range(month, settings.trend_months)
