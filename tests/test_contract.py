@@ -13,6 +13,7 @@ from maops_utils.contract.load import load_dataset
 from maops_utils.contract.rules import validate
 from maops_utils.contract.values import parse_timestamps
 from maops_utils.core.errors import EXIT_INPUT, DataContractError, Finding
+from maops_utils.core.schema import ACTIVITY_TYPES, STAGES
 
 # A complete, minimal, valid dataset (data contract v1). Each test breaks one thing.
 VALID = {
@@ -529,3 +530,67 @@ def test_missing_optional_columns_become_empty_columns(tmp_path):
     assert frame["lead_id"].isna().all() and frame["closed_at"].isna().all()
     assert str(frame["closed_at"].dtype).startswith("datetime64")
     assert {"contact_id", "email", "employees"} <= set(ds["leads"].columns)
+
+
+# ----------------------------------------------------------------------------- one rule set
+
+
+def _said(finding: Finding, *names: str) -> tuple[str, str, str, int]:
+    """What a finding says, with the table's own words (its column, its noun) taken out."""
+    message, action = finding.message, finding.action
+    for name in names:
+        message, action = message.replace(name, "<x>"), action.replace(name, "<x>")
+    return finding.severity, message, action, finding.count
+
+
+@pytest.mark.parametrize(
+    ("small", "bulk", "break_small", "break_bulk"),
+    [
+        # a required time left empty
+        (("leads", "created_at"), ("activities", "occurred_at"),
+         ("L3,2026-03-03 12:00:00,A,,Other", "L3,,A,,Other"),
+         ("L2,page_view,2026-03-06 09:00:00,", "L2,page_view,,")),
+        # a row dated after the run time
+        (("stage_changes", "changed_at"), ("activities", "occurred_at"),
+         ("L2,sql,2026-03-11 09:00:00", "L2,sql,2026-04-11 09:00:00"),
+         ("L2,page_view,2026-03-06 09:00:00,", "L2,page_view,2026-04-06 09:00:00,")),
+        # a row of a lead that is not in leads
+        (("stage_changes", "lead_id"), ("activities", "lead_id"),
+         ("L2,sql,2026-03-11", "L9,sql,2026-03-11"),
+         ("L2,page_view", "L9,page_view")),
+        # a code the contract does not know
+        (("stage_changes", "stage"), ("activities", "activity_type"),
+         ("L2,sql,", "L2,nurture,"),
+         ("L2,page_view,", "L2,nurture,")),
+    ],
+)  # fmt: skip
+def test_a_rule_says_the_same_whichever_engine_finds_the_rows(
+    tmp_path, small, bulk, break_small, break_bulk
+):
+    # the small tables are checked in pandas, the bulk table in DuckDB: one rule, one finding
+    ds = _load(
+        tmp_path,
+        as_of=pd.Timestamp("2026-03-31"),
+        **{small[0]: _replace_line(small[0], *break_small)},
+        **{bulk[0]: _replace_line(bulk[0], *break_bulk)},
+    )
+    (in_pandas,) = _findings(ds, *small)
+    (in_sql,) = _findings(ds, *bulk)
+    codes = (", ".join(STAGES), ", ".join(ACTIVITY_TYPES))  # each code's own allowed values
+    nouns = (*codes, "stage changes", "activities", small[1], bulk[1])
+    assert _said(in_pandas, *nouns) == _said(in_sql, *nouns)
+    assert in_pandas.count == 1 and in_pandas.examples[0].startswith("line ")
+    assert in_sql.examples[0].startswith("line ") and ": '" in in_sql.examples[0]
+
+
+def test_an_unreadable_time_is_fatal_in_the_same_words_in_either_engine(tmp_path):
+    said = []
+    for table, old, new in (
+        ("leads", "L3,2026-03-03 12:00:00", "L3,someday"),
+        ("activities", "L2,page_view,2026-03-06 09:00:00", "L2,page_view,someday"),
+    ):
+        err = _fatal(tmp_path / table, **{table: _replace_line(table, old, new)})
+        (problem,) = err.problems
+        assert problem.examples == ["line 4: 'someday'"]
+        said.append(_said(problem, "created_at", "occurred_at"))
+    assert said[0] == said[1]

@@ -9,31 +9,39 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..core.errors import DataContractError, Finding
-from ..core.schema import ACTIVITY_TYPES, ALL, OPPORTUNITY_STATUSES, STAGES, TABLES, UNKNOWN_SOURCE
+from ..core.schema import (
+    ACTIVITY_TYPES,
+    ALL,
+    OPPORTUNITY_STATUSES,
+    STAGES,
+    TABLES,
+    UNKNOWN_SOURCE,
+    Column,
+)
 from .dataset import BULK_CODE, BULK_TABLES, BULK_TIME, MAX_EXAMPLES, Dataset, isin
 from .files import RawTable, ScanTable
 from .store import BulkTable, Problem, Store
 from .values import (
-    _DUPLICATE_ACTION,
-    _FUTURE_ACTION,
-    _ORPHAN_ACTION,
-    _TIME_ACTION,
     _absent,
     _blank,
-    _blank_text,
     _columns,
-    _duplicate_text,
     _examples,
-    _future_text,
     _may_repeat,
-    _orphan_text,
     _parse_numbers,
     _strings,
-    _unknown_action,
-    _unknown_text,
     _unknown_values,
     parse_timestamps,
 )
+
+# The rows that break a rule: a pandas mask over a small table, or a `Problem` DuckDB found
+# in the bulk table (store.py). Each rule below is written once and takes either.
+Rows = pd.Series | Problem
+
+_TIME_ACTION = "use YYYY-MM-DD HH:MM:SS (local time) or ISO 8601 with an offset"
+
+
+def _count(rows: Rows) -> int:
+    return rows.count if isinstance(rows, Problem) else int(rows.sum())
 
 
 class _Checker:
@@ -52,42 +60,142 @@ class _Checker:
         self.findings: list[Finding] = []
         self.cut = False  # whether as_of left rows or values out
 
-    # -- helpers
-    def error(self, raw: RawTable, message: str, *, column: str = "", mask=None, action: str = ""):
-        count = int(mask.sum()) if mask is not None else 0
-        examples = _examples(raw, mask, column or None) if mask is not None else []
-        self.errors.append(
-            Finding("error", raw.name, message, str(raw.path), column, count, examples, action)
-        )
-
-    def warn(self, raw: RawTable, message: str, *, column: str = "", mask=None, action: str = ""):
-        count = int(mask.sum()) if mask is not None else 0
-        examples = _examples(raw, mask, column or None) if mask is not None else []
-        self.findings.append(
-            Finding("warning", raw.name, message, str(raw.path), column, count, examples, action)
-        )
-
-    def note(
+    def report(
         self,
         level: str,
         raw: RawTable | ScanTable,
         message: str,
         *,
         column: str = "",
-        problem: Problem,
+        rows: Rows | None = None,
         action: str = "",
     ) -> None:
-        """A finding from a problem found in SQL (store.py), worded as `error`/`warn` do."""
-        show = bool(column) and column in _columns(raw)
-        examples = [
-            f"{raw.where(i)}: {str(v)[:60]!r}" if show else raw.where(i)
-            for i, v in problem.examples[:MAX_EXAMPLES]
-        ]
+        """A finding on table `raw`: an error stops the run, a warning is listed. `rows`
+        gives its count and first examples (file position and raw value)."""
+        count, examples = 0, []
+        if isinstance(rows, Problem):
+            show = bool(column) and column in _columns(raw)
+            count = rows.count
+            examples = [
+                f"{raw.where(i)}: {str(v)[:60]!r}" if show else raw.where(i)
+                for i, v in rows.examples[:MAX_EXAMPLES]
+            ]
+        elif rows is not None:
+            assert isinstance(raw, RawTable)
+            count, examples = int(rows.sum()), _examples(raw, rows, column or None)
         (self.errors if level == "error" else self.findings).append(
-            Finding(
-                level, raw.name, message, str(raw.path), column, problem.count, examples, action
-            )
+            Finding(level, raw.name, message, str(raw.path), column, count, examples, action)
         )
+
+    # -- the rules shared by every table, whichever engine found the rows
+    def unreadable_times(self, raw: RawTable | ScanTable, spec: Column, rows: Rows) -> None:
+        """Values of a time column that no time format reads: fatal for a required column
+        or a timestamp, an optional date is ignored."""
+        n = _count(rows)
+        if n and (spec.required or spec.kind == "timestamp"):
+            message = f"{n} value(s) are not readable timestamps"
+            self.report("error", raw, message, column=spec.name, rows=rows, action=_TIME_ACTION)
+        elif n:
+            message = f"{n} unreadable date(s) ignored"
+            self.report("warning", raw, message, column=spec.name, rows=rows)
+
+    def blank_required(self, raw: RawTable | ScanTable, spec: Column, rows: Rows) -> None:
+        # Rows are kept: a lead without created_at still owns its activities, a deal without
+        # an amount is still a deal. Such a value counts in no month or sum.
+        n = _count(rows)
+        if spec.required and n:
+            effect = "count in no month" if spec.kind == "timestamp" else "add nothing to sums"
+            self.report(
+                "warning",
+                raw,
+                f"{n} row(s) have no value in required column '{spec.name}' and {effect}",
+                column=spec.name,
+                rows=rows,
+                action="fill in the value",
+            )
+
+    def empty_keys(self, raw: RawTable | ScanTable, key: str, rows: Rows) -> None:
+        n = _count(rows)
+        if n and TABLES[raw.name].column(key).required:
+            self.report(
+                "error",
+                raw,
+                f"{n} row(s) have an empty '{key}'",
+                column=key,
+                rows=rows,
+                action=f"every row needs a unique {key}",
+            )
+
+    def duplicate_keys(self, raw: RawTable | ScanTable, key: str, n_keys: int, rows: Rows) -> None:
+        if n_keys:
+            self.report(
+                "error",
+                raw,
+                f"{n_keys} '{key}' value(s) occur more than once ({_count(rows)} rows); "
+                f"'{key}' must be unique",
+                column=key,
+                rows=rows,
+                action="remove the duplicate rows or give them distinct keys",
+            )
+
+    def reserved_product(self, raw: RawTable | ScanTable, rows: Rows) -> None:
+        if _count(rows):
+            self.report(
+                "error",
+                raw,
+                f"product code '{ALL}' is reserved for the whole business",
+                column="product",
+                rows=rows,
+                action="rename that product code",
+            )
+
+    def future(self, raw: RawTable | ScanTable, column: str, rows: Rows) -> None:
+        """Rows dated after the run time: left out (a clock or time zone problem at the
+        source, or an export taken after `as_of`)."""
+        n = _count(rows)
+        if n and self.as_of is not None:
+            self.cut = True
+            self.report(
+                "warning",
+                raw,
+                f"{n} row(s) dated after the run time {self.as_of:%Y-%m-%d %H:%M} were left out",
+                column=column,
+                rows=rows,
+                action="check the source system's clock or time zone",
+            )
+
+    def orphans(self, raw: RawTable | ScanTable, noun: str, rows: Rows) -> None:
+        n = _count(rows)
+        if n:
+            self.report(
+                "warning",
+                raw,
+                f"{n} {noun} reference a lead_id not in leads (orphans) and were left out",
+                column="lead_id",
+                rows=rows,
+                action="check that the exports cover the same leads",
+            )
+
+    def unknown_codes(
+        self,
+        raw: RawTable | ScanTable,
+        column: str,
+        allowed: tuple[str, ...],
+        noun: str,
+        values: list[str],
+        rows: Rows,
+    ) -> None:
+        n = _count(rows)
+        if n:
+            shown = ", ".join(sorted(values)[:MAX_EXAMPLES]) or "empty"
+            self.report(
+                "warning",
+                raw,
+                f"{n} {noun} have an unknown {column} ({shown}) and were left out",
+                column=column,
+                rows=rows,
+                action=f"use one of {', '.join(allowed)} (map vendor codes with an importer)",
+            )
 
     # -- structure
     def check_structure(self) -> None:
@@ -129,9 +237,10 @@ class _Checker:
                         )
                     )
 
-    # -- per table typing
+    # -- the small tables, in pandas
     def typed(self, name: str) -> pd.DataFrame:
         raw = self.raw[name]
+        assert isinstance(raw, RawTable)
         table = TABLES[name]
         src = raw.frame
         out = pd.DataFrame(index=src.index)
@@ -144,54 +253,28 @@ class _Checker:
             blank = _blank(values)
             if spec.kind in ("timestamp", "date"):
                 parsed = parse_timestamps(values, self.timezone)
-                bad = parsed.isna() & ~blank
-                if bad.any():
-                    if spec.required or spec.kind == "timestamp":
-                        self.error(
-                            raw,
-                            f"{int(bad.sum())} value(s) are not readable timestamps",
-                            column=col,
-                            mask=bad,
-                            action=_TIME_ACTION,
-                        )
-                    else:
-                        self.warn(
-                            raw,
-                            f"{int(bad.sum())} unreadable date(s) ignored",
-                            column=col,
-                            mask=bad,
-                        )
+                self.unreadable_times(raw, spec, parsed.isna() & ~blank)
                 out[col] = parsed
             elif spec.kind in ("number", "integer"):
                 parsed = _parse_numbers(values)
                 bad = parsed.isna() & ~blank
                 if spec.required and bad.any():
-                    self.error(
+                    self.report(
+                        "error",
                         raw,
                         f"{int(bad.sum())} value(s) are not numbers",
                         column=col,
-                        mask=bad,
+                        rows=bad,
                         action="use plain numbers such as 1200000 (no currency signs)",
                     )
                 elif bad.any():
-                    self.warn(
-                        raw,
-                        f"{int(bad.sum())} value(s) are not numbers and were ignored",
-                        column=col,
-                        mask=bad,
-                    )
+                    message = f"{int(bad.sum())} value(s) are not numbers and were ignored"
+                    self.report("warning", raw, message, column=col, rows=bad)
                 out[col] = parsed
             else:
                 out[col] = _strings(values)
                 continue
-            if spec.required and blank.any():
-                self.warn(
-                    raw,
-                    _blank_text(int(blank.sum()), col, spec.kind),
-                    column=col,
-                    mask=blank,
-                    action="fill in the value",
-                )
+            self.blank_required(raw, spec, blank)
         # Optional columns the file lacks are empty columns, so no later step has to ask.
         for spec in table.columns:
             if spec.name not in out.columns:
@@ -204,26 +287,12 @@ class _Checker:
             return
         raw = self.raw[name]
         present = frame[key].notna()
-        if TABLES[name].column(key).required and (~present).any():
-            self.error(
-                raw,
-                f"{int((~present).sum())} row(s) have an empty '{key}'",
-                column=key,
-                mask=~present,
-                action=f"every row needs a unique {key}",
-            )
+        self.empty_keys(raw, key, ~present)
         if not _may_repeat(frame[key]):
             return
         dup = present & frame[key].duplicated(keep=False)
         if dup.any():
-            n = frame.loc[dup, key].nunique()
-            self.error(
-                raw,
-                _duplicate_text(n, int(dup.sum()), key),
-                column=key,
-                mask=dup,
-                action=_DUPLICATE_ACTION,
-            )
+            self.duplicate_keys(raw, key, frame.loc[dup, key].nunique(), dup)
 
     def require_values(self, name: str, frame: pd.DataFrame, cols: tuple[str, ...]) -> None:
         raw = self.raw[name]
@@ -231,84 +300,42 @@ class _Checker:
             if col in frame.columns:
                 blank = frame[col].isna()
                 if blank.any():
-                    self.error(
+                    self.report(
+                        "error",
                         raw,
                         f"{int(blank.sum())} row(s) have no value in required column '{col}'",
                         column=col,
-                        mask=blank,
+                        rows=blank,
                         action="fill in the value or remove those rows",
                     )
 
-    def reserved_product(self, name: str, frame: pd.DataFrame) -> None:
+    def check_product(self, name: str, frame: pd.DataFrame) -> None:
         if "product" in frame.columns:
-            bad = frame["product"] == ALL
-            if bad.any():
-                self.error(
-                    self.raw[name],
-                    f"product code '{ALL}' is reserved for the whole business",
-                    column="product",
-                    mask=bad,
-                    action="rename that product code",
-                )
-
-    def drop(
-        self,
-        name: str,
-        frame: pd.DataFrame,
-        mask: pd.Series,
-        what: str,
-        *,
-        column: str,
-        action: str = "",
-    ) -> pd.DataFrame:
-        """Leave out the rows in `mask`, recording a finding "<n> <what>"."""
-        if not mask.any():
-            return frame
-        self.warn(
-            self.raw[name], f"{int(mask.sum())} {what}", column=column, mask=mask, action=action
-        )
-        return frame[~mask]
+            self.reserved_product(self.raw[name], frame["product"] == ALL)
 
     def drop_future(self, name: str, frame: pd.DataFrame, col: str) -> pd.DataFrame:
         if self.as_of is None or col not in frame.columns:
             return frame
         future = frame[col] > self.as_of
-        self.cut |= bool(future.any())
-        return self.drop(
-            name,
-            frame,
-            future,
-            _future_text(self.as_of),
-            column=col,
-            action=_FUTURE_ACTION,
-        )
+        self.future(self.raw[name], col, future)
+        return frame[~future] if future.any() else frame
 
     def drop_orphans(
         self, name: str, frame: pd.DataFrame, known: pd.Index, noun: str
     ) -> pd.DataFrame:
-        return self.drop(
-            name,
-            frame,
-            ~isin(frame["lead_id"], known),
-            _orphan_text(noun),
-            column="lead_id",
-            action=_ORPHAN_ACTION,
-        )
+        orphan = ~isin(frame["lead_id"], known)
+        self.orphans(self.raw[name], noun, orphan)
+        return frame[~orphan] if orphan.any() else frame
 
     def drop_unknown(
         self, name: str, frame: pd.DataFrame, column: str, allowed: tuple[str, ...], noun: str
     ) -> pd.DataFrame:
         mask = ~frame[column].isin(allowed)
-        return self.drop(
-            name,
-            frame,
-            mask,
-            _unknown_text(noun, column, _unknown_values(frame, column, mask)),
-            column=column,
-            action=_unknown_action(allowed),
-        )
+        values = list(map(str, frame.loc[mask, column].dropna().unique()))
+        self.unknown_codes(self.raw[name], column, allowed, noun, values, mask)
+        return frame[~mask] if mask.any() else frame
 
-    # -- the bulk table, in SQL (store.py): the same checks, in the same order, as above
+    # -- the bulk table, in SQL (store.py): the same rules, in the same order, as above
     def typed_bulk(self, name: str, store: Store) -> BulkTable:
         raw = self.raw[name]
         bulk = BulkTable(store, raw, self.timezone)
@@ -318,34 +345,9 @@ class _Checker:
             self.findings.extend(self.cached_findings.get(name, []))
         for col, condition in unreadable.items():
             spec = TABLES[name].column(col)
-            bad = bulk.problem(condition, col)
-            if bad.count and (spec.required or spec.kind == "timestamp"):
-                self.note(
-                    "error",
-                    raw,
-                    f"{bad.count} value(s) are not readable timestamps",
-                    column=col,
-                    problem=bad,
-                    action=_TIME_ACTION,
-                )
-            elif bad.count:
-                self.note(
-                    "warning",
-                    raw,
-                    f"{bad.count} unreadable date(s) ignored",
-                    column=col,
-                    problem=bad,
-                )
-            blank = bulk.blank(col) if spec.required else Problem(0, [])
-            if blank.count:
-                self.note(
-                    "warning",
-                    raw,
-                    _blank_text(blank.count, col, spec.kind),
-                    column=col,
-                    problem=blank,
-                    action="fill in the value",
-                )
+            self.unreadable_times(raw, spec, bulk.problem(condition, col))
+            if spec.required:
+                self.blank_required(raw, spec, bulk.blank(col))
         bulk.typing_findings = self.findings[before:]
         return bulk
 
@@ -354,37 +356,12 @@ class _Checker:
         if key is None:
             return
         if TABLES[bulk.name].column(key).required:
-            empty = bulk.problem(f"{key} IS NULL", key)
-            if empty.count:
-                self.note(
-                    "error",
-                    raw,
-                    f"{empty.count} row(s) have an empty '{key}'",
-                    column=key,
-                    problem=empty,
-                    action=f"every row needs a unique {key}",
-                )
+            self.empty_keys(raw, key, bulk.problem(f"{key} IS NULL", key))
         n_keys, dup = bulk.duplicates(key)
-        if n_keys:
-            self.note(
-                "error",
-                raw,
-                _duplicate_text(n_keys, dup.count, key),
-                column=key,
-                problem=dup,
-                action=_DUPLICATE_ACTION,
-            )
+        self.duplicate_keys(raw, key, n_keys, dup)
         if "product" in bulk.columns:
             reserved = bulk.problem(f"CAST(product AS VARCHAR) = '{ALL}'", "product")
-            if reserved.count:
-                self.note(
-                    "error",
-                    raw,
-                    f"product code '{ALL}' is reserved for the whole business",
-                    column="product",
-                    problem=reserved,
-                    action="rename that product code",
-                )
+            self.reserved_product(raw, reserved)
 
     def keep_bulk(
         self,
@@ -399,38 +376,11 @@ class _Checker:
         raw = self.raw[bulk.name]
         ids = pd.Series(known) if known is not None else None
         found = bulk.create_valid(ids, self.as_of, time_col, {code: allowed})
-        if "future" in found and found["future"].count:
-            self.cut = True
-            p = found["future"]
-            self.note(
-                "warning",
-                raw,
-                f"{p.count} {_future_text(self.as_of)}",
-                column=time_col,
-                problem=p,
-                action=_FUTURE_ACTION,
-            )
-        if found["orphans"].count:
-            p = found["orphans"]
-            self.note(
-                "warning",
-                raw,
-                f"{p.count} {_orphan_text(noun)}",
-                column="lead_id",
-                problem=p,
-                action=_ORPHAN_ACTION,
-            )
-        if found[code].count:
-            p = found[code]
-            values = sorted(str(v) for v in p.values)[:MAX_EXAMPLES]
-            self.note(
-                "warning",
-                raw,
-                f"{p.count} {_unknown_text(noun, code, ', '.join(values) or 'empty')}",
-                column=code,
-                problem=p,
-                action=_unknown_action(allowed),
-            )
+        if "future" in found:
+            self.future(raw, time_col, found["future"])
+        self.orphans(raw, noun, found["orphans"])
+        values = [str(v) for v in found[code].values]
+        self.unknown_codes(raw, code, allowed, noun, values, found[code])
 
 
 def validate(
@@ -509,7 +459,7 @@ def _validate(
             chk.check_bulk_key(bulk[name])
         elif name in typed and kept is None:
             chk.check_key(name, typed[name])
-            chk.reserved_product(name, typed[name])
+            chk.check_product(name, typed[name])
     if kept is None:
         chk.require_values("leads", typed["leads"], ("product",))
         chk.require_values("opportunities", typed["opportunities"], ("product",))
@@ -553,32 +503,35 @@ def _validate(
     )
     if future_close.any():
         chk.cut = True
-        chk.warn(
+        chk.report(
+            "warning",
             raw["opportunities"],
             f"{int(future_close.sum())} closed_at value(s) after the run time were ignored",
             column="closed_at",
-            mask=future_close,
+            rows=future_close,
         )
         opps.loc[future_close, "closed_at"] = pd.NaT
     bad_status = ~opps["status"].isin(OPPORTUNITY_STATUSES)
     if bad_status.any():
-        chk.warn(
+        chk.report(
+            "warning",
             raw["opportunities"],
             f"{int(bad_status.sum())} opportunities have an unknown status "
             f"({_unknown_values(opps, 'status', bad_status)}); they count as opportunities but "
             "neither won nor lost",
             column="status",
-            mask=bad_status,
+            rows=bad_status,
             action=f"use one of {', '.join(OPPORTUNITY_STATUSES)}",
         )
     no_close = opps["status"].isin(("won", "lost")) & opps["closed_at"].isna()
     if no_close.any():
-        chk.warn(
+        chk.report(
+            "warning",
             raw["opportunities"],
             f"{int(no_close.sum())} won/lost opportunities have no closed_at and "
             "count in no month's won deals or win rate",
             column="closed_at",
-            mask=no_close,
+            rows=no_close,
         )
     orphan = (
         opps["lead_id"].notna() & ~isin(opps["lead_id"], known)
@@ -586,12 +539,13 @@ def _validate(
         else pd.Series(False, index=opps.index)
     )
     if orphan.any():
-        chk.warn(
+        chk.report(
+            "warning",
             raw["opportunities"],
             f"{int(orphan.sum())} opportunities reference a lead_id not in leads; "
             "they are kept (their product is their own)",
             column="lead_id",
-            mask=orphan,
+            rows=orphan,
         )
 
     tables = {"leads": leads, "stage_changes": stages, "opportunities": opps}
