@@ -1,6 +1,6 @@
 """Choosing where the metric SQL runs (maops_utils.backends.engines) without starting Spark: the engine
 setting in run.yaml and its flags, the notebooks' engine parameters, the DuckDB engine,
-`use_engine` scopes, one engine per KPI review, Arrow conversion."""
+`engine_for`, one engine per KPI review, Arrow conversion."""
 
 from __future__ import annotations
 
@@ -19,6 +19,7 @@ from maops_utils.batch import jobs as jobs_module
 from maops_utils.batch.config import load_settings
 from maops_utils.contract.load import load_dataset
 from maops_utils.core.errors import ConfigError
+from maops_utils.core.settings import ENGINES
 from maops_utils.metrics import compute as mx
 from maops_utils.metrics import funnel
 from maops_utils.metrics.catalogue import load_catalogue
@@ -140,57 +141,63 @@ def test_duckdb_engine_gives_the_plain_path_result(dataset, dims):
     )
 
 
-def test_use_engine_opens_one_engine_per_dataset_and_closes_them(dataset, other, monkeypatch):
+def test_a_name_opens_an_engine_for_the_call_an_engine_object_is_reused(
+    dataset, other, monkeypatch
+):
     opened: list[engines.Engine] = []
     real = engines.open_engine
 
-    def counting(name, ds, *, master=None):
-        opened.append(real(name, ds, master=master))
+    def counting(name, ds, **options):
+        opened.append(real(name, ds, **options))
         return opened[-1]
 
     monkeypatch.setattr(engines, "open_engine", counting)
     plain = mx.compute_metrics(dataset, MONTHS)
-    assert engines.current_engine() == "duckdb"
-    with engines.use_engine("duckdb"):
+    mx.compute_metrics(other, MONTHS, engine="duckdb")
+    assert [e.dataset for e in opened] == [dataset, other]
+    for eng in opened:
+        with pytest.raises(Exception, match="closed"):  # closed when its call ended
+            eng.run("SELECT 1")
+    with engines.DuckDBEngine(dataset) as eng:
         for _ in range(3):
-            pd.testing.assert_frame_equal(mx.compute_metrics(dataset, MONTHS), plain)
-        mx.compute_metrics(other, MONTHS)
-        assert [e.dataset for e in opened] == [dataset, other]
-    with pytest.raises(Exception, match="closed"):  # closed when the block ended
-        opened[0].run("SELECT 1")
+            pd.testing.assert_frame_equal(mx.compute_metrics(dataset, MONTHS, engine=eng), plain)
+        assert len(opened) == 2  # the caller's engine served every call
+        assert eng.run("SELECT 1 AS x")["x"].iloc[0] == 1  # and is left open
 
 
 def test_an_engine_object_serves_only_its_own_dataset(dataset, other):
     with engines.DuckDBEngine(dataset) as eng:
         with pytest.raises(ValueError, match="another dataset"):
             mx.compute_metrics(other, MONTHS, engine=eng)
-        with engines.use_engine(eng):  # other datasets get an engine of the same kind
-            assert engines.current_engine() == "duckdb"
-            got = mx.compute_metrics(other, MONTHS)
+        with pytest.raises(ValueError, match="another dataset"):
+            engines.run_query(other, lambda dialect: "SELECT 1", eng)
+        got = mx.compute_metrics(dataset, MONTHS, engine=eng)
         pd.testing.assert_frame_equal(got, mx.compute_metrics(dataset, MONTHS))
         assert eng.run("SELECT COUNT(*) AS n FROM leads")["n"].iloc[0] == 7  # left open
 
 
-def test_nested_blocks_and_explicit_names(dataset):
-    with engines.use_engine("duckdb"):
-        assert engines.lease(dataset)[1] is False  # the block's engine: not the caller's to close
-        assert engines.lease(dataset, "duckdb")[1] is False
-    assert engines.lease(dataset) is None  # no block: maops's plain DuckDB path
-    assert engines.lease(dataset, "duckdb") is None
+def test_engine_for_is_the_one_way_a_query_chooses_its_engine(dataset):
+    with engines.DuckDBEngine(dataset) as eng:
+        with engines.engine_for(dataset, eng) as got:
+            assert got is eng
+        assert eng.run("SELECT 1 AS x")["x"].iloc[0] == 1  # the caller's: left open
+    for name in (None, "duckdb"):
+        with engines.engine_for(dataset, name) as got:
+            assert got.name == "duckdb" and got.dataset is dataset
+        with pytest.raises(Exception, match="closed"):  # its own: closed
+            got.run("SELECT 1")
+        assert engines.engine_name(name) == "duckdb"
+    assert tuple(engines.ENGINE_CLASSES) == ENGINES  # one registry, the settings' names
 
 
 def test_wrong_engine_arguments(dataset):
-    with pytest.raises(ValueError, match="unknown engine 'postgres'"):
+    with pytest.raises(ValueError, match="engine 'postgres' is not supported"):
         mx.compute_metrics(dataset, MONTHS, engine="postgres")
-    with pytest.raises(ValueError, match="unknown engine"):
-        with engines.use_engine("sqlite"):
+    with pytest.raises(ConfigError, match="engine 'sqlite' is not supported; use one of duckdb"):
+        engines.open_engine("sqlite", dataset)
+    with pytest.raises(ConfigError, match="engine 'sqlite' is not supported"):
+        with engines.engine_for(dataset, "sqlite"):
             pass
-    con = relations.connect(dataset)
-    try:
-        with pytest.raises(ValueError, match="either con"):
-            mx.compute_metrics(dataset, MONTHS, con=con, engine="spark")
-    finally:
-        con.close()
 
 
 def test_run_query_compiles_for_the_engine(dataset):
@@ -207,8 +214,8 @@ def test_run_query_compiles_for_the_engine(dataset):
         con.close()
     assert len(direct) > 0
     pd.testing.assert_frame_equal(ordered(engines.run_query(dataset, build)), direct)
-    with engines.use_engine("duckdb"):
-        pd.testing.assert_frame_equal(ordered(engines.run_query(dataset, build)), direct)
+    with engines.DuckDBEngine(dataset) as eng:
+        pd.testing.assert_frame_equal(ordered(engines.run_query(dataset, build, eng)), direct)
 
 
 # ----------------------------------------------------------------------------- the KPI review
@@ -220,8 +227,8 @@ def test_load_review_runs_every_query_on_one_engine(tmp_path, dataset, monkeypat
     opened: list[engines.Engine] = []
     real = engines.open_engine
 
-    def counting(name, ds, *, master=None):
-        opened.append(real(name, ds, master=master))
+    def counting(name, ds, **options):
+        opened.append(real(name, ds, **options))
         return opened[-1]
 
     monkeypatch.setattr(engines, "open_engine", counting)

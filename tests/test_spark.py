@@ -262,11 +262,10 @@ def test_sample_campaign_metrics_match_duckdb(sample_spark, sample_ds, catalogue
 def test_metrics_csv_is_the_same_on_spark(sample_spark, sample_ds, catalogue, tmp_path):
     month = "2026-10"
     duck_rv = kpi.review(sample_ds, catalogue, month)
-    with engines.use_engine(sample_spark):
-        assert engines.current_engine() == "spark"
-        spark_rv = kpi.review(sample_ds, catalogue, month)
-        spark_channels = kpi.channels(spark_rv)
-        spark_campaigns = kpi.email_campaigns(spark_rv)
+    spark_rv = kpi.review(sample_ds, catalogue, month, engine=sample_spark)
+    assert spark_rv.engine is sample_spark and sample_spark.name == "spark"
+    spark_channels = kpi.channels(spark_rv)
+    spark_campaigns = kpi.email_campaigns(spark_rv)
     duck_table, spark_table = kpi.metrics_table(duck_rv), kpi.metrics_table(spark_rv)
     pd.testing.assert_frame_equal(duck_table, spark_table, check_exact=True)
     a = write_csv(duck_table, tmp_path / "duckdb" / "metrics.csv")

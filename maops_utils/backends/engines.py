@@ -7,10 +7,10 @@ An engine holds one validated dataset as the tables every query reads (`leads`,
 `metrics.VIEWS_SQL`, and runs SQL in its own dialect, returning a pandas frame of the few
 aggregated rows.
 
-    with engines.use_engine("spark", master="local[4]"):
-        rv = kpi.review(dataset, catalogue, "2026-10")   # every metric query runs on Spark
+    with engines.open_engine("spark", dataset, master="local[4]") as spark:
+        rv = kpi.review(dataset, catalogue, "2026-10", engine=spark)  # every query on Spark
 
-or for one call: `metrics.compute_metrics(dataset, months, engine="spark")`.
+or, opening an engine for the one call: `metrics.compute_metrics(dataset, months, engine="spark")`.
 
 Spark and time. Timestamps are naive local time (the run's zone) before any engine sees them.
 A Spark session of maops reads them as `TIMESTAMP_NTZ` and runs with the session time zone
@@ -36,8 +36,6 @@ import threading
 import warnings
 import weakref
 from collections.abc import Callable, Iterator
-from contextvars import ContextVar
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -45,8 +43,8 @@ import pandas as pd
 import pyarrow as pa
 
 from ..contract.dataset import Dataset
-from ..core.errors import EXIT_INPUT, MaopsError
-from ..core.settings import ENGINES, SPARK_MASTER_RE
+from ..core.errors import EXIT_INPUT, ConfigError, MaopsError
+from ..core.settings import SPARK_MASTER_RE
 from . import relations
 
 DEFAULT_SPARK_MASTER = "local[*]"
@@ -107,7 +105,7 @@ class Engine:
 
 
 class DuckDBEngine(Engine):
-    """An in-process DuckDB (`metrics.connect`): the tables are copied in once."""
+    """An in-process DuckDB (`relations.connect`): the tables are copied in once."""
 
     name = dialect = "duckdb"
 
@@ -137,15 +135,26 @@ class SparkEngine(Engine):
 
     name = dialect = "spark"
 
-    def __init__(self, dataset: Dataset, *, master: str | None = None, session: Any = None):
+    def __init__(
+        self,
+        dataset: Dataset,
+        *,
+        master: str | None = None,
+        session: Any = None,
+        stop_started_spark: bool = False,
+    ):
         super().__init__(dataset)
         self.master = master
         self._stop_on_close = False
+        spark_before = spark_running()
         if session is None:
             session, self._stop_on_close = _engine_session(master)
         else:
             session = _isolated(session)
         self.session = session
+        # a classic Spark this engine started, stopped with it when asked (one Spark per
+        # KPI review rather than one per query, and none left running after it)
+        self._stop_spark = stop_started_spark and not spark_before and spark_running()
         self.views: list[str] = []
         self._files: str | None = None  # the folder of tables written for Spark to read
         self._remove_files: weakref.finalize | None = None
@@ -202,126 +211,73 @@ class SparkEngine(Engine):
             self.session = None
             if self._remove_files is not None:
                 self._remove_files()
+            if self._stop_spark:
+                stop_spark()
 
 
-def open_engine(name: str, dataset: Dataset, *, master: str | None = None) -> Engine:
-    """An engine `name` ("duckdb" or "spark") holding `dataset`."""
-    if name == "duckdb":
-        return DuckDBEngine(dataset)
+# The backends, by the name the settings use (`core/settings.py`'s ENGINES): the one place
+# a new backend is registered.
+ENGINE_CLASSES: dict[str, type[Engine]] = {"duckdb": DuckDBEngine, "spark": SparkEngine}
+
+
+def open_engine(
+    name: str, dataset: Dataset, *, master: str | None = None, stop_started_spark: bool = False
+) -> Engine:
+    """An engine `name` ("duckdb" or "spark") holding `dataset`. For Spark: `master`, and
+    whether closing the engine stops a classic Spark that opening it started."""
+    _check_name(name)
     if name == "spark":
-        return SparkEngine(dataset, master=master)
-    raise ValueError(f"unknown engine {name!r}; use one of {', '.join(ENGINES)}")
-
-
-# ---------------------------------------------------------------- choosing the engine
-
-
-@dataclass
-class _Scope:
-    name: str
-    master: str | None
-    engines: dict[int, tuple[Dataset, Engine, bool]] = field(default_factory=dict)
-
-    def engine_for(self, dataset: Dataset) -> Engine:
-        entry = self.engines.get(id(dataset))
-        if entry is None:  # the dataset is kept referenced, so its id stays unique
-            entry = (dataset, open_engine(self.name, dataset, master=self.master), True)
-            self.engines[id(dataset)] = entry
-        return entry[1]
-
-    def close(self) -> None:
-        for _, engine, owned in self.engines.values():
-            if owned:
-                engine.close()
-        self.engines.clear()
-
-
-_current: ContextVar[_Scope | None] = ContextVar("maops_engine", default=None)
-
-
-@contextlib.contextmanager
-def use_engine(engine: str | Engine = "duckdb", *, master: str | None = None) -> Iterator[None]:
-    """Run every metric and funnel query inside the block on `engine`.
-
-    One engine is opened per dataset the block computes on (a product's slice is a dataset of
-    its own) and reused by every call; all are closed when the block ends. An `Engine` object
-    is used for its own dataset and left open; other datasets get an engine of the same kind.
-    """
-    if isinstance(engine, Engine):
-        scope = _Scope(engine.name, getattr(engine, "master", None))
-        scope.engines[id(engine.dataset)] = (engine.dataset, engine, False)
-    else:
-        _check_name(engine)
-        scope = _Scope(engine, master)
-    token = _current.set(scope)
-    try:
-        yield
-    finally:
-        _current.reset(token)
-        scope.close()
-
-
-def current_engine() -> str:
-    """The engine queries run on here: the innermost `use_engine`, else "duckdb"."""
-    scope = _current.get()
-    return scope.name if scope else "duckdb"
+        return SparkEngine(dataset, master=master, stop_started_spark=stop_started_spark)
+    return ENGINE_CLASSES[name](dataset)
 
 
 def engine_name(engine: str | Engine | None = None) -> str:
-    """The name of the engine `lease` would run a query on."""
+    """The name of the engine `engine_for` runs a query on."""
     if isinstance(engine, Engine):
         return engine.name
     if engine is None:
-        return current_engine()
+        return "duckdb"
     _check_name(engine)
     return engine
 
 
-def lease(dataset: Dataset, engine: str | Engine | None = None) -> tuple[Engine, bool] | None:
-    """The engine a query on `dataset` runs on and whether the caller must close it.
-
-    `engine` is an engine name, an `Engine` opened for this very dataset, or None for the
-    current `use_engine` block. None comes back when the query should take maops's plain
-    DuckDB path (no engine chosen anywhere, or "duckdb" outside a DuckDB block).
-    """
+@contextlib.contextmanager
+def engine_for(dataset: Dataset, engine: str | Engine | None = None) -> Iterator[Engine]:
+    """The engine queries on `dataset` run on, the one way a query chooses it: `engine`
+    itself when it is an `Engine` opened for this very dataset (left open: it is the
+    caller's), else a new engine of that name (default DuckDB), closed when the block ends."""
     if isinstance(engine, Engine):
         if engine.dataset is not dataset:
             raise ValueError(
                 "this engine holds another dataset (a product's slice is a dataset of its own); "
                 "open an engine for this dataset or pass the engine's name"
             )
-        return engine, False
-    scope = _current.get()
-    if engine is None:
-        return (scope.engine_for(dataset), False) if scope else None
-    _check_name(engine)
-    if scope is not None and scope.name == engine:
-        return scope.engine_for(dataset), False
-    if engine == "duckdb":
-        return None
-    return open_engine(engine, dataset), True
+        yield engine
+        return
+    eng = open_engine(engine_name(engine), dataset)
+    try:
+        yield eng
+    finally:
+        eng.close()
 
 
 def run_query(
     dataset: Dataset, build: Callable[[str], str], engine: str | Engine | None = None
 ) -> pd.DataFrame:
-    """Rows of the query `build(dialect)` on `dataset`, on `engine` (see `lease`).
+    """Rows of the query `build(dialect)` on `dataset`, on `engine` (see `engine_for`).
 
     `build` takes an SQLGlot dialect name, e.g.
     `lambda d: funnel.compile_cohort_query(month, dialect=d)`.
     """
-    leased = lease(dataset, engine) or (DuckDBEngine(dataset), True)
-    eng, owned = leased
-    try:
+    with engine_for(dataset, engine) as eng:
         return eng.query(build)
-    finally:
-        if owned:
-            eng.close()
 
 
 def _check_name(name: object) -> None:
-    if name not in ENGINES:
-        raise ValueError(f"unknown engine {name!r}; use one of {', '.join(ENGINES)}")
+    if name not in ENGINE_CLASSES:
+        raise ConfigError(
+            f"engine '{name}' is not supported; use one of {', '.join(ENGINE_CLASSES)}"
+        )
 
 
 # ---------------------------------------------------------------- Arrow in and out

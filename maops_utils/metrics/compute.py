@@ -11,12 +11,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 
-import duckdb
 import numpy as np
 import pandas as pd
 
 from ..backends import engines
-from ..backends.relations import ENGINE_COLUMNS, VIEWS_SQL, connect, timestamp_literal, to_dialect
+from ..backends.relations import ENGINE_COLUMNS, VIEWS_SQL, timestamp_literal, to_dialect
 from ..contract.dataset import Dataset
 from ..core.months import month_bounds
 from ..core.schema import ALL
@@ -188,27 +187,12 @@ def _query_months(
     specs: Mapping[str, Spec],
     months: Sequence[str],
     dims: tuple[str, ...],
-    con: duckdb.DuckDBPyConnection | None,
-    engine: str | object | None,
+    engine: str | engines.Engine | None,
 ) -> pd.DataFrame:
     """The base rows of `months` (sorted), from one query over the months they span."""
     start, end = month_bounds(months[0])[0], month_bounds(months[-1])[1]
-    leased = None if con is not None else engines.lease(dataset, engine)
-    if leased is not None:
-        eng, owned = leased
-        try:
-            base = eng.run(compile_base_query(specs, start, end, dialect=eng.dialect, dims=dims))
-        finally:
-            if owned:
-                eng.close()
-    else:
-        own = con is None
-        con = con or connect(dataset)
-        try:
-            base = con.execute(compile_base_query(specs, start, end, dims=dims)).df()
-        finally:
-            if own:
-                con.close()
+    with engines.engine_for(dataset, engine) as eng:
+        base = eng.run(compile_base_query(specs, start, end, dialect=eng.dialect, dims=dims))
     base["month"] = pd.to_datetime(base["month_start"]).dt.strftime("%Y-%m")
     return base[base["month"].isin(months)]
 
@@ -221,8 +205,7 @@ def compute_metrics(
     names: Sequence[str] | None = None,
     dims: tuple[str, ...] = ("product",),
     groups: Mapping[str, Sequence[str]] | None = None,
-    con: duckdb.DuckDBPyConnection | None = None,
-    engine: str | object | None = None,
+    engine: str | engines.Engine | None = None,
 ) -> pd.DataFrame:
     """Metrics per month, per group of `dims` and for the whole business (`ALL`).
 
@@ -236,10 +219,10 @@ def compute_metrics(
             metrics only), or several.
         groups: the values each dimension must show even when nothing happened (default:
             every product of the dataset for `product`, the values found otherwise).
-        con: an open connection from `connect(dataset)` to reuse across calls.
-        engine: where the query runs: "duckdb", "spark", or an `engines.Engine` opened for
-            this dataset (default: the current `engines.use_engine` block, else DuckDB). The
-            same compiled SQL runs on each, transpiled to the engine's dialect.
+        engine: where the query runs: an `engines.Engine` opened for this dataset (to reuse
+            across calls), or "duckdb" (None) or "spark" for an engine opened for the call
+            (`engines.engine_for`). The same compiled SQL runs on each, transpiled to the
+            engine's dialect.
 
     Returns:
         Long frame `month, *dims, metric, value`; rates are NaN where the denominator is 0.
@@ -252,16 +235,14 @@ def compute_metrics(
     columns = ["month", *dims, "metric", "value"]
     if not months:
         return pd.DataFrame(columns=columns)
-    if con is not None and engine not in (None, "duckdb"):
-        raise ValueError("give either con (a DuckDB connection) or engine, not both")
-    name = "duckdb" if con is not None else engines.engine_name(engine)
+    name = engines.engine_name(engine)
     facts = getattr(dataset, "facts", None)  # None: a bare connection (benchmarks)
     keys = {m: _facts_key(specs, m, dims, name) for m in months} if facts is not None else {}
     kept = {m: facts.get(m, keys[m]) for m in keys}
     todo = sorted(m for m in months if kept.get(m) is None)
     parts = [frame for frame in kept.values() if frame is not None and not frame.empty]
     if todo:
-        fresh = _query_months(dataset, specs, todo, dims, con, engine)
+        fresh = _query_months(dataset, specs, todo, dims, engine)
         for month in keys.keys() & set(todo):
             facts.put(month, keys[month], fresh[fresh["month"] == month])
         parts.append(fresh)

@@ -42,8 +42,8 @@ quartiles `p25`, `median`, `p75` (interpolated between neighbouring values, as n
 "linear" method and Excel's PERCENTILE.INC) and the `mean`; all empty when `n` is 0.
 
 Everything is aggregated in SQL (DuckDB dialect, transpiled to Spark by SQLGlot; see
-docs/decisions.md), run on the chosen engine (`engine=`, or the current
-`engines.use_engine` block, else DuckDB in this process); pandas only completes the grid and
+docs/decisions.md), run on the chosen engine (`engine=`, else DuckDB in this process:
+`engines.engine_for`); pandas only completes the grid and
 computes rates and intervals on the aggregated rows. The quartiles are computed with plain window functions rather than
 `QUANTILE_CONT` / `PERCENTILE_CONT`, because SQLGlot turns those into Spark calls that are
 either invalid (`PERCENTILE_CONT(x, q)` without `WITHIN GROUP`) or approximate
@@ -188,7 +188,7 @@ def cohort_conversion(
         products: product codes to report (default: every product of the dataset); `ALL`
             (the whole dataset) is always added.
         engine: where the query runs: "duckdb", "spark", or an `engines.Engine` opened for
-            this dataset (default: the current `engines.use_engine` block, else DuckDB).
+            this dataset (default: DuckDB).
 
     Returns:
         One row per cohort × product (products, then `ALL`) × stage (mql, sql, won) × window,
@@ -348,7 +348,7 @@ def velocity(
         products: product codes to report (default: every product of the dataset); `ALL`
             (the whole dataset) is always added.
         engine: where the query runs: "duckdb", "spark", or an `engines.Engine` opened for
-            this dataset (default: the current `engines.use_engine` block, else DuckDB).
+            this dataset (default: DuckDB).
 
     Returns:
         One row per product (products, then `ALL`) × transition (lead_to_mql, mql_to_sql,

@@ -24,8 +24,8 @@ family) when either side has fewer than `min_n` people in the denominator. The d
 carries a 95% Newcombe hybrid score interval (from the two Wilson intervals), not adjusted.
 
 Counts per product are the contract's core metrics from the metric engine summed over the
-window's months; everything else is SQL on `metrics.connect(dataset)`. Functions return frames
-of numbers; the notebook formats them with `views` and draws them with `plots`.
+window's months; everything else is SQL on the comparison's engine (`engines.engine_for`).
+Functions return frames of numbers; the notebook formats them with `views` and draws them with `plots`.
 """
 
 from __future__ import annotations
@@ -203,11 +203,10 @@ def window_counts(
     products: Sequence[str],
     *,
     specs: dict[str, Spec] | None = None,
-    con=None,
     engine: str | engines.Engine | None = None,
 ) -> pd.DataFrame:
-    """The core counts of every product summed over the window's months (on `con`, else on
-    `engine`: see `engines.lease`).
+    """The core counts of every product summed over the window's months (on `engine`: see
+    `engines.engine_for`).
 
     Returns:
         Rows `product, metric, value` for new_leads, mqls, sqls, opportunities, won_deals,
@@ -220,25 +219,22 @@ def window_counts(
         specs=specs,
         names=names,
         groups={"product": list(products)},
-        con=con,
-        engine=None if con is not None else engine,
+        engine=engine,
     )
     values = values[values["product"] != ALL]
     return _sum_over_months(values, ["product"])
 
 
 def _rows(
-    dataset: Dataset, sql: str, *, con=None, engine: str | engines.Engine | None = None
+    dataset: Dataset, sql: str, *, engine: str | engines.Engine | None = None
 ) -> pd.DataFrame:
-    """Rows of `sql` (DuckDB's dialect) where the comparison runs: on `con` when given, else
-    on `engine` (`engines.run_query`: transpiled for it; DuckDB in this process by default)."""
-    if con is not None:
-        return con.execute(sql).df()
+    """Rows of `sql` (DuckDB's dialect) on `engine` (`engines.run_query`: transpiled for it;
+    DuckDB in this process by default)."""
     return engines.run_query(dataset, lambda dialect: relations.to_dialect(sql, dialect), engine)
 
 
 def mql_to_sql_counts(
-    dataset: Dataset, window: Window, *, con=None, engine: str | engines.Engine | None = None
+    dataset: Dataset, window: Window, *, engine: str | engines.Engine | None = None
 ) -> pd.DataFrame:
     """Per product: leads whose first MQL is in the window with N days left before the cut-off
     (`n`), and those whose first SQL came at most N days after that MQL (`successes`)."""
@@ -255,11 +251,11 @@ WHERE m.stage = 'mql'
   AND m.entered_at <= {relations.timestamp_literal(window.last_mql)}
 GROUP BY m.product
 """
-    return _rows(dataset, sql, con=con, engine=engine)
+    return _rows(dataset, sql, engine=engine)
 
 
 def lead_to_mql_counts(
-    dataset: Dataset, window: Window, *, con=None, engine: str | engines.Engine | None = None
+    dataset: Dataset, window: Window, *, engine: str | engines.Engine | None = None
 ) -> pd.DataFrame:
     """Per product: leads of the window's mature cohort months (`n`) and those that reached
     MQL within N days (`successes`), from the cohort view's own query
@@ -267,7 +263,7 @@ def lead_to_mql_counts(
     sql = funnel.compile_cohort_query(
         window.month, cohorts=len(window.months), windows=(window.days,)
     )
-    base = _rows(dataset, sql, con=con, engine=engine)
+    base = _rows(dataset, sql, engine=engine)
     base["cohort"] = pd.to_datetime(base["cohort_start"]).dt.strftime("%Y-%m")
     mature = base[(base["stage"] == "mql") & base["cohort"].isin(window.mature_months)]
     out = mature.groupby("product")[["reached", "leads"]].sum()
@@ -385,8 +381,7 @@ class ProductComparison:
     currency: str = "JPY"
     labels: dict[str, str] = dataclasses.field(default_factory=dict)  # count metric -> label
     # where the comparison's later queries run (cohorts, velocity, channels, campaigns): an
-    # engine opened for `dataset`, an engine name, or None for the current
-    # `engines.use_engine` block, else DuckDB
+    # engine opened for `dataset`, or an engine name (None: DuckDB), opened per query
     engine: str | engines.Engine | None = None
 
     @property
@@ -484,8 +479,7 @@ def compare_products(
         labels: display names of the count metrics (default: the core catalogue's).
         locale, currency: for the sentences and labels.
         engine: where every query of the comparison runs: "duckdb", "spark", or an
-            `engines.Engine` opened for `dataset` (default: the current
-            `engines.use_engine` block, else DuckDB in this process).
+            `engines.Engine` opened for `dataset` (default: DuckDB in this process).
 
     Returns:
         A `ProductComparison`.
@@ -494,15 +488,10 @@ def compare_products(
     base = check_baseline(baseline, chosen)
     window = comparison_window(month, months, window_days)
     alpha = _check_alpha(alpha)
-    # plain DuckDB: one connection for the three queries; an engine holds its own
-    con = None if _on_engine(engine) else relations.connect(dataset)
-    try:
-        counts = window_counts(dataset, window, chosen, specs=specs, con=con, engine=engine)
-        mql_sql = mql_to_sql_counts(dataset, window, con=con, engine=engine)
-        lead_mql = lead_to_mql_counts(dataset, window, con=con, engine=engine)
-    finally:
-        if con is not None:
-            con.close()
+    with engines.engine_for(dataset, engine) as eng:  # one engine for the three queries
+        counts = window_counts(dataset, window, chosen, specs=specs, engine=eng)
+        mql_sql = mql_to_sql_counts(dataset, window, engine=eng)
+        lead_mql = lead_to_mql_counts(dataset, window, engine=eng)
     rates = _rates(lead_mql, mql_sql, counts, chosen)
     tests = compare_rates(rates, chosen, baseline=base, alpha=alpha, min_n=min_n)
     if labels is None:
@@ -526,11 +515,6 @@ def compare_products(
         dict(labels),
         engine,
     )
-
-
-def _on_engine(engine: str | engines.Engine | None) -> bool:
-    """Whether queries go to an engine rather than maops's plain DuckDB connection."""
-    return isinstance(engine, engines.Engine) or engines.engine_name(engine) != "duckdb"
 
 
 def from_review(

@@ -115,8 +115,7 @@ class KpiReview:
     locale: str = "ja"
     currency: str = "JPY"
     # Where the review's further queries run (channels, campaigns, cohorts, velocity): an
-    # engine opened for `dataset`, an engine name, or None for the current
-    # `engines.use_engine` block, else DuckDB.
+    # engine opened for `dataset`, or an engine name (None: DuckDB), opened per query.
     engine: str | engines.Engine | None = None
     _closer: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
@@ -156,8 +155,8 @@ def review(
     """Compute every catalogue metric for the trend window, the previous month and a year ago.
 
     `engine` is where this query and the review's later ones (channels, campaigns, funnel)
-    run: "duckdb", "spark" (an engine opened per query), an `engines.Engine` opened for
-    `dataset` (left open), or None for the current `engines.use_engine` block, else DuckDB.
+    run: an `engines.Engine` opened for `dataset` (left open), or "duckdb" (None) or "spark"
+    for an engine opened per query (`engines.engine_for`).
     """
     months = month_range(month, max(trend_months, 1))
     wanted = sorted(set(months) | {shift_month(month, -1), shift_month(month, -12)})
@@ -233,8 +232,12 @@ def review_inputs(inputs: Inputs, *, engine: str | None = None) -> KpiReview:
     stops its Spark too.
     """
     settings = inputs.settings
-    eng, closer = open_engine(
-        engine or settings.engine, inputs.dataset, master=settings.spark_master
+    name = engine or settings.engine
+    eng = engines.open_engine(
+        name,
+        inputs.dataset,
+        master=settings.spark_master if name == "spark" else None,
+        stop_started_spark=True,
     )
     try:
         rv = review(
@@ -248,9 +251,9 @@ def review_inputs(inputs: Inputs, *, engine: str | None = None) -> KpiReview:
             engine=eng,
         )
     except BaseException:
-        closer()
+        eng.close()
         raise
-    rv._closer = closer
+    rv._closer = eng.close
     return rv
 
 
@@ -266,35 +269,6 @@ def load_review(
     (`load_inputs`, then `review_inputs`)."""
     inputs = load_inputs(settings, as_of=as_of, product=product, snapshot=snapshot)
     return review_inputs(inputs, engine=engine)
-
-
-def open_engine(
-    name: str, dataset: Dataset, *, master: str | None = None
-) -> tuple[engines.Engine, Callable[[], None]]:
-    """An engine `name` holding `dataset`, and the function that closes it: the engine, and
-    for a classic Spark that was not running before, the Spark context too (one Spark per
-    review, not one per query). `master` is used by Spark only."""
-    if name not in engines.ENGINES:
-        raise ConfigError(
-            f"engine '{name}' is not supported; use one of {', '.join(engines.ENGINES)}"
-        )
-    spark_before = engines.spark_running()
-    try:
-        eng = engines.open_engine(name, dataset, master=master if name == "spark" else None)
-    except BaseException:
-        if not spark_before:
-            engines.stop_spark()
-        raise
-    started_spark = not spark_before and engines.spark_running()  # not for Spark Connect
-
-    def close() -> None:
-        try:
-            eng.close()
-        finally:
-            if started_spark:
-                engines.stop_spark()
-
-    return eng, close
 
 
 # ---------------------------------------------------------------- metrics.csv

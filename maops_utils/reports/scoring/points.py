@@ -4,7 +4,7 @@ Every score is computed from the activities at or before the moment it is taken 
 from later ones. The heavy part (matching activities to rules, applying caps per period,
 the look-back window and the decay, summing per lead and moment) runs in DuckDB; pandas
 only sees one row per (moment, rule). The activities are read with SQL on
-`metrics.connect(dataset)`, where the dataset keeps them (its DuckDB store): they are never
+`relations.connect(dataset)`, where the dataset keeps them (its DuckDB store): they are never
 loaded into pandas (`dataset["activities"]`).
 
 Definitions (docs/scoring.md quotes these):
@@ -126,7 +126,7 @@ ACT_ORDER = (
 
 
 def connect(dataset: Dataset, cutoff: pd.Timestamp) -> duckdb.DuckDBPyConnection:
-    """`metrics.connect(dataset)` plus `acts`: the activities before `cutoff` with what
+    """`relations.connect(dataset)` plus `acts`: the activities before `cutoff` with what
     orders them (`_row` breaks ties so that caps count the same activities on every run;
     activities alike in every column count in file order).
 
@@ -459,7 +459,7 @@ def event_moments(
 
     An activity adds points when a positive rule names its type without a category, or its
     type and category; it is negative when a negative rule does. The activities are read in
-    SQL (`con`: a connection from `metrics.connect` or `connect` to reuse).
+    SQL (`con`: a connection from `relations.connect` or `connect` to reuse).
     """
     leads = dataset["leads"]
     leads = leads[leads["created_at"].notna() & (leads["created_at"] < cutoff)]

@@ -103,7 +103,7 @@ def feature_spec(
     dataset: Dataset, proposal: Proposal, con: duckdb.DuckDBPyConnection | None = None
 ) -> FeatureSpec:
     """The profile levels and activity kinds the proposal can give points to (`con`: a
-    connection from `metrics.connect` or `points.connect` to reuse)."""
+    connection from `relations.connect` or `points.connect` to reuse)."""
     levels = profile_levels(dataset["leads"], proposal)
     bands = dict(proposal.bands)
     profile = []
