@@ -75,9 +75,8 @@ def test_the_pairs_and_scoring_points_prepared_ahead_are_read_by_the_notebooks(
     assert len(list(cache.glob("facts-*/*/counted-*.parquet"))) == 2  # current and proposed
     # every item prepared: a later run on this input starts no process (for any month)
     loaded = load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
-    mark = ahead.done_mark(loaded, ROOT / "params", ["pairs", "scoring_points"])
-    assert mark is not None and mark.is_file()
-    assert not ahead.done_mark(loaded, ROOT / "params", ["pairs"]).is_file()  # other items
+    assert ahead.prepared_before(loaded, ROOT / "params", ["pairs", "scoring_points"])
+    assert not ahead.prepared_before(loaded, ROOT / "params", ["pairs"])  # other items
 
     expected_pairs = quality.load_quality(
         config.notebook_settings(ROOT / "params", data_dir=str(SAMPLE), cache_dir="off"),
@@ -106,7 +105,7 @@ def test_an_item_that_cannot_be_prepared_is_named_and_the_others_are_done(tmp_pa
         prepared.close()
     # not everything was prepared: the next run starts the process again
     loaded = load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
-    assert not ahead.done_mark(loaded, ROOT / "params", ["nonsense", "pairs"]).is_file()
+    assert not ahead.prepared_before(loaded, ROOT / "params", ["nonsense", "pairs"])
     assert ahead.done_mark(load_dataset(SAMPLE, as_of=AS_OF), ROOT / "params", []) is None
 
 

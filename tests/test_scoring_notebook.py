@@ -77,7 +77,7 @@ def test_judging_at_month_ends_never_judges_a_lead_after_its_success(sample):
 
 def test_points_kept_in_the_cache_give_the_study_of_a_load_without_it(sample, tmp_path):
     """With a validated-data cache, the capped points of every activity are kept per rule set
-    in the input's month-facts folder and read by later studies, for any month: the studies
+    with the input (`Dataset.facts`) and read by later studies, for any month: the studies
     equal those of a load without the cache (rows, scores, the fit, the thresholds)."""
     import maops_utils.reports.scoring.points as scoring_points
 
@@ -86,9 +86,9 @@ def test_points_kept_in_the_cache_give_the_study_of_a_load_without_it(sample, tm
     written: list[str] = []
     real = scoring_points._write_counted
 
-    def writing(con, rules, cap_period, path):
-        written.append(path.name)
-        return real(con, rules, cap_period, path)
+    def writing(con, rules, cap_period, keeper, name):
+        written.append(name)
+        return real(con, rules, cap_period, keeper, name)
 
     for month in ("2026-10", "2026-09"):
         plain = scoring.run(sample, config, month)

@@ -23,7 +23,7 @@ from ..core.i18n import t
 from ..core.needs import Needs
 from ..core.settings import RunSettings
 from ..reports.kpi import review
-from ..speed.ahead import Ahead, done_mark, worth_it
+from ..speed.ahead import Ahead, prepared_before, worth_it
 from ..speed.kernels import Kernel, KernelPool, kernel_manager_class
 from .notebooks import check_parameters, notebook_needs, notebook_parameters, preload_code
 
@@ -268,7 +268,7 @@ def start_ahead(
     (where the results are kept) and when some notebook needs nothing, to run meanwhile.
 
     Returns the process, or None and, when an earlier run on this input prepared every item
-    already (`ahead.done_mark`), what to report of them instead: nothing is started then."""
+    already (`ahead.prepared_before`), what to report of them instead: nothing is started then."""
     targets = dict(pair for j in plan for pair in _needs(j).prepare)
     items = list(targets)
     if settings.cache_dir is None or not items or all(_needs(j).items for j in plan):
@@ -276,8 +276,7 @@ def start_ahead(
     rows = {name: int(src.get("rows") or 0) for name, src in dataset.sources.items()}
     if not worth_it(settings.prepare_ahead, rows.get("leads", 0), rows.get("activities", 0)):
         return None, None
-    mark = done_mark(dataset, settings.params_dir.resolve(), items)
-    if mark is not None and mark.is_file():
+    if prepared_before(dataset, settings.params_dir.resolve(), items):
         return None, {item: {"problem": None, "ready_at": None, "kept": True} for item in items}
     process = Ahead(
         targets,

@@ -12,8 +12,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..core.errors import Finding
-from ..speed import cache
-from ..speed.facts import MonthFacts
+from ..core.keeping import Keeper, MonthKeeper
 from .store import BulkTable, Store, database, id_table, ident, literal, materialize
 
 # Tables validated in DuckDB (store.py) and kept there; pandas sees them only when asked.
@@ -41,26 +40,23 @@ class Dataset:
     bulk: dict[str, BulkTable] = field(default_factory=dict, repr=False)  # how they were checked
     spans: dict[tuple[str, str], tuple] = field(default_factory=dict, repr=False)  # time_span's
     cut_at: pd.Timestamp | None = None  # the run time, when it left rows or values out
-    facts: MonthFacts | None = field(default=None, repr=False)  # month facts kept between runs
-    kept: Path | None = field(default=None, repr=False)  # the small tables' cache entry (leads)
+    # What is kept between runs of this input (the batch's cache; None without one): results
+    # of the whole input, by month or by name, and results of the leads alone.
+    facts: MonthKeeper | None = field(default=None, repr=False)
+    kept: Keeper | None = field(default=None, repr=False)
 
     def derived(self, name: str, compute: Callable[[], pd.DataFrame]) -> pd.DataFrame:
-        """`compute()`, a table that depends on the leads alone, kept in the small tables'
-        cache entry as `derived-<name>.arrow` and read from there by later loads of the same
-        files. `name` must change with anything else the result depends on (its settings,
-        the code that computes it). Without a cache entry, or when the run time left leads
-        out, it is simply computed."""
+        """`compute()`, a table that depends on the leads alone, kept (`kept`) as
+        `derived-<name>.arrow` and read from there by later loads of the same files. `name`
+        must change with anything else the result depends on (its settings, the code that
+        computes it). Without a keeper, or when the run time left leads out, it is simply
+        computed."""
         if self.kept is None:
             return compute()
-        path = self.kept / f"derived-{name}.arrow"
-        table = cache.load_table(path)  # None: absent, damaged or edited
-        if table is not None:
-            return table.to_pandas()
-        frame = compute()
-        try:
-            cache.keep_table(path, frame)
-        except (OSError, ValueError, TypeError, pa.ArrowException):
-            pass  # a value Arrow cannot hold, or no room: not kept
+        frame = self.kept.table(f"derived-{name}.arrow")  # None: absent, damaged or edited
+        if frame is None:
+            frame = compute()
+            self.kept.keep_table(f"derived-{name}.arrow", frame)
         return frame
 
     def __getitem__(self, name: str) -> pd.DataFrame:

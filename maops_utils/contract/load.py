@@ -18,7 +18,13 @@ import pyarrow.feather as feather
 from ..core.errors import ConfigError, Finding, InputChanged
 from ..core.io import CHECKSUMS_FILE, Checksums, remove_tree, sha256_bytes, write_arrow_atomic
 from ..core.schema import TABLES
-from ..speed.cache import cache_entry, new_cache_entry, publish_cache_entry, read_cache_meta
+from ..speed.cache import (
+    FolderKeeper,
+    cache_entry,
+    new_cache_entry,
+    publish_cache_entry,
+    read_cache_meta,
+)
 from ..speed.facts import MonthFacts
 from .dataset import BULK_CODE, BULK_TABLES, BULK_TIME, Dataset, isin
 from .files import (
@@ -137,7 +143,7 @@ def load_dataset(
             dataset.sources[name]["cache"] = f"{state} ({small})"
         if state != "not written" and not typed.leads_cut:
             _note_covered(small, dataset, entries, covered)
-            dataset.kept = small
+            dataset.kept = FolderKeeper(small)
     if cache_dir is not None:
         dataset.facts = MonthFacts.for_input(
             cache_dir,

@@ -30,8 +30,6 @@ from typing import Any
 
 import pandas as pd
 
-from ..core.io import write_text_atomic
-
 # The memory each DuckDB database of the process may take before it spills.
 MEMORY_LIMIT = "600MB"
 # With `prepare_ahead: auto`, inputs from which on the process is started: below, what it
@@ -50,31 +48,37 @@ def worth_it(setting: str, leads: int, activities: int) -> bool:
     return setting == "always"
 
 
-def done_mark(dataset: Any, params_dir: Path, items: Sequence[str]) -> Path | None:
-    """The file a process leaves once it prepared every one of `items` for this input (the
-    dataset's month-facts folder), these settings and this code (`scoring.study.code_key`).
-    What it prepares does not depend on the report month, so a later run on the same input,
-    for any month, finds the mark and starts no process: its notebooks read what is kept (and
-    compute what is not, as always). None without a cache, or when the settings cannot be
-    read (the process then starts, and each item says what is wrong)."""
+def done_mark(dataset: Any, params_dir: Path, items: Sequence[str]) -> str | None:
+    """The name of the mark a process keeps with the input (`Dataset.facts`) once it
+    prepared every one of `items` for it, these settings and this code
+    (`scoring.study.code_key`). What it prepares does not depend on the report month, so a
+    later run on the same input, for any month, finds the mark and starts no process: its
+    notebooks read what is kept (and compute what is not, as always). None without a cache,
+    or when the settings cannot be read (the process then starts, and each item says what is
+    wrong)."""
     if getattr(dataset, "facts", None) is None:
         return None
     from ..reports.scoring import load_config
-    from ..reports.scoring.study import kept_path
+    from ..reports.scoring.study import kept_name
 
     try:
         config = load_config(params_dir)
     except Exception:
         return None
-    return kept_path(dataset, config, "prepared", *items, suffix=".json")
+    return kept_name(config, "prepared", *items, suffix=".kept")
+
+
+def prepared_before(dataset: Any, params_dir: Path, items: Sequence[str]) -> bool:
+    """Whether a process prepared every one of `items` for this input already (`done_mark`)."""
+    mark = done_mark(dataset, params_dir, items)
+    return mark is not None and dataset.facts.value(mark) is not None
 
 
 def _leave_mark(dataset: Any, params_dir: Path, items: Sequence[str]) -> None:
     """Leave `done_mark` (not kept: the next run prepares again, and finds everything kept)."""
     mark = done_mark(dataset, params_dir, items)
     if mark is not None:
-        text = json.dumps({"items": list(items), "at": time.time()})
-        dataset.facts.keep(mark, lambda path: write_text_atomic(text, path))
+        dataset.facts.keep_value(mark, {"items": list(items), "at": time.time()})
 
 
 def prepare(target: str, dataset: Any, params_dir: Path, month: str) -> None:

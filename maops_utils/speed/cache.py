@@ -436,3 +436,69 @@ def load_table(path: Path) -> pa.Table | None:
 
 def _digest_path(path: Path) -> Path:
     return path.with_name(path.name + ".sha256")
+
+
+# ---------------------------------------------------------------- a keeper of one input
+
+
+class FolderKeeper:
+    """`core.keeping.Keeper` on a folder of the cache: every name a file in `folder`, kept by
+    `keep`, `keep_table` or sealed (`seal`), and read back only when intact. `opens` is the
+    cache folder to make (and register as this run's, see `drop_new_cache`) before the first
+    write; by default `folder` itself."""
+
+    def __init__(self, folder: Path, opens: Path | None = None):
+        self.folder = Path(folder)
+        self._opens = opens
+
+    def _open(self) -> None:
+        open_cache_folder(self._opens or self.folder)
+        self.folder.mkdir(parents=True, exist_ok=True)
+
+    def value(self, name: str, classes: Iterable[type] = ()) -> Any | None:
+        return load(self.folder / name, classes)
+
+    def keep_value(self, name: str, value: Any) -> bool:
+        try:
+            self._open()
+            keep(self.folder / name, value)
+        except OSError:
+            return False  # a cache that cannot be written is no reason to stop
+        return True
+
+    def table(self, name: str) -> pd.DataFrame | None:
+        table = load_table(self.folder / name)
+        return None if table is None else table.to_pandas()
+
+    def keep_table(self, name: str, frame: pd.DataFrame) -> bool:
+        try:
+            self._open()
+            keep_table(self.folder / name, frame)
+        except (OSError, ValueError, TypeError, pa.ArrowException):
+            return False  # a value Arrow cannot hold, or no room: not kept
+        return True
+
+    def file(self, name: str) -> Path | None:
+        path = self.folder / name
+        return path if path.is_file() and verified(path) is not None else None
+
+    def keep_file(self, name: str, write: Callable[[Path], object]) -> Path | None:
+        path = self.folder / name
+        tmp = path.with_name(f".{name}.{os.getpid()}.tmp")
+        try:
+            self._open()
+            write(tmp)
+            os.replace(tmp, path)
+            seal(path)
+        except OSError:
+            tmp.unlink(missing_ok=True)
+            return None
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
+        return path
+
+    def drop(self, name: str, reason: str) -> None:
+        """Remove the file kept as `name`, which its reader found unusable, and note why."""
+        _digest_path(self.folder / name).unlink(missing_ok=True)
+        _drop(self.folder / name, reason)

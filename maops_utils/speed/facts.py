@@ -22,8 +22,6 @@ the notebooks after `maops run`, or another month of the same data.
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
@@ -34,15 +32,17 @@ from . import cache
 FACTS_FORMAT = "maops-facts-2"
 
 
-@dataclass
-class MonthFacts:
-    """Where one dataset's month facts are kept (`folder`), and what this process did."""
+class MonthFacts(cache.FolderKeeper):
+    """The keeper (`core.keeping.MonthKeeper`) of one input's results: its month facts and
+    what reports keep of it (a scoring study, counted points, a mark of work done), in
+    `folder`; and what this process did with the month facts."""
 
-    cache_dir: Path
-    key: str  # the input key
-    scope: str = "all"
-    read: int = 0  # months read from the cache by this process
-    written: int = 0  # months queried and kept
+    def __init__(self, cache_dir: Path, key: str, scope: str = "all"):
+        self.cache_dir, self.key, self.scope = Path(cache_dir), key, scope
+        self.read = 0  # months read from the cache by this process
+        self.written = 0  # months queried and kept
+        top = self.cache_dir / f"facts-{key}"
+        super().__init__(top / scope, opens=top)
 
     @classmethod
     def for_input(
@@ -72,16 +72,13 @@ class MonthFacts:
             self.cache_dir, self.key, f"product-{sha256_bytes(product.encode())[:16]}"
         )
 
-    @property
-    def folder(self) -> Path:
-        return self.cache_dir / f"facts-{self.key}" / self.scope
-
-    def path(self, month: str, query: str) -> Path:
-        return self.folder / f"{month}-{sha256_bytes(query.encode())[:24]}.kept"
+    @staticmethod
+    def month_name(month: str, query: str) -> str:
+        return f"{month}-{sha256_bytes(query.encode())[:24]}.kept"
 
     def get(self, month: str, query: str) -> pd.DataFrame | None:
         """The month's rows for `query` (the key text of the month's query), or None."""
-        rows = cache.load(self.path(month, query))
+        rows = self.value(self.month_name(month, query))
         if not isinstance(rows, pd.DataFrame):
             return None
         self.read += 1
@@ -89,15 +86,5 @@ class MonthFacts:
 
     def put(self, month: str, query: str, rows: pd.DataFrame) -> None:
         """Keep the month's rows; a cache that cannot be written is no reason to stop."""
-        if self.keep(self.path(month, query), lambda path: cache.keep(path, rows)):
+        if self.keep_value(self.month_name(month, query), rows):
             self.written += 1
-
-    def keep(self, path: Path, write: Callable[[Path], object]) -> bool:
-        """Keep a file of this input in `path` (under `folder`): `write(path)` writes it
-        atomically. False when the cache cannot be written, which is no reason to stop."""
-        try:
-            cache.open_cache_folder(self.cache_dir / f"facts-{self.key}")
-            write(path)
-        except OSError:
-            return False
-        return True

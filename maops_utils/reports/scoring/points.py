@@ -27,7 +27,6 @@ Definitions (docs/scoring.md quotes these):
 from __future__ import annotations
 
 import hashlib
-import os
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -40,7 +39,7 @@ import pyarrow.compute as pc
 from ...backends import relations
 from ...contract.dataset import Dataset, isin
 from ...contract.store import literal
-from ...speed import cache
+from ...core.keeping import Keeper
 from .model import EMPTY, ActivityRule, ProfileRule, RatingGrid, ScoringModel
 
 SECOND = pd.Timedelta(seconds=1)
@@ -134,20 +133,15 @@ def connect(dataset: Dataset, cutoff: pd.Timestamp) -> duckdb.DuckDBPyConnection
     into pandas. `acts` is a temporary view, read afresh by each query (materialising the
     activities of every month cost 0.8 GB at 1 M leads and saved no time); it vanishes when
     the connection is closed. `acts_all` has the activities of every month, and
-    `acts_context` the cut-off and where the dataset keeps what is derived from it (its
-    month-facts folder, see `count_points`)."""
+    `acts_context` the cut-off."""
     con = relations.connect(dataset)
-    facts = getattr(dataset, "facts", None)
-    kept = literal(facts.folder.as_posix()) if facts is not None else "CAST(NULL AS VARCHAR)"
     try:
         con.execute(
             "CREATE TEMP VIEW acts_all AS SELECT _row, lead_id, activity_type, category, "
             "occurred_at FROM activities_input WHERE occurred_at IS NOT NULL"
         )
         con.execute(f"CREATE TEMP VIEW acts AS SELECT * FROM acts_all WHERE {_before(cutoff)}")
-        con.execute(
-            f"CREATE TEMP TABLE acts_context AS SELECT {_stamp(cutoff)} AS cutoff, {kept} AS kept"
-        )
+        con.execute(f"CREATE TEMP TABLE acts_context AS SELECT {_stamp(cutoff)} AS cutoff")
     except BaseException:
         con.close()
         raise
@@ -262,33 +256,35 @@ GROUP BY m.row_id, c.rule_key
 """
 
 
-# What `count_points` keeps in a dataset's month-facts folder: bump when the counting changes.
+# What `count_points` keeps with a dataset's input: bump when the counting changes.
 COUNTED_FORMAT = "maops-counted-1"
 
 
 def count_points(
-    con: duckdb.DuckDBPyConnection, rules: Sequence[ActivityRule], cap_period: str
+    con: duckdb.DuckDBPyConnection,
+    rules: Sequence[ActivityRule],
+    cap_period: str,
+    keeper: Keeper | None = None,
 ) -> None:
     """Make `counted` (see `compile_counted_query`) the points of `rules` on `con`'s `acts`.
 
-    With a validated-data cache, the points of every activity (every month) are kept in the
-    dataset's month-facts folder, keyed by the input (the folder), the rules and the cap
-    period: a later study of the same data, for any month, reads them instead of counting
-    again (the capped sum over every activity is the costly part). Otherwise the last one
-    computed is kept on the connection: a study scores one model at several sets of moments.
+    With a `keeper` (the dataset's, `Dataset.facts`), the points of every activity (every
+    month) are kept with the input, keyed by the rules and the cap period: a later study of
+    the same data, for any month, reads them instead of counting again (the capped sum over
+    every activity is the costly part). Otherwise the last one computed is kept on the
+    connection: a study scores one model at several sets of moments.
     """
     frame = _rules_frame(rules)
     text = f"{COUNTED_FORMAT}\n{ACT_ORDER}\n{cap_period}\n{frame.to_json()}"
-    key = hashlib.sha1(text.encode()).hexdigest()[:16]
-    ((cutoff, kept),) = con.execute("SELECT cutoff, kept FROM acts_context").fetchall()
-    if kept is not None:
-        path = Path(kept) / f"counted-{key}.parquet"
-        if _readable(con, path) or _write_counted(con, frame, cap_period, path):
-            con.execute(
-                "CREATE OR REPLACE TEMP VIEW counted AS SELECT * FROM "
-                f"read_parquet({literal(path.as_posix())}) WHERE {_before(cutoff)}"
-            )
-            return
+    key = hashlib.sha256(text.encode()).hexdigest()[:16]
+    ((cutoff,),) = con.execute("SELECT cutoff FROM acts_context").fetchall()
+    path = _kept_counts(con, frame, cap_period, keeper, f"counted-{key}.parquet")
+    if path is not None:
+        con.execute(
+            "CREATE OR REPLACE TEMP VIEW counted AS SELECT * FROM "
+            f"read_parquet({literal(path.as_posix())}) WHERE {_before(cutoff)}"
+        )
+        return
     tables = con.execute(
         "SELECT table_name FROM duckdb_tables() WHERE temporary AND table_name LIKE 'counted_%'"
     ).fetchall()
@@ -301,48 +297,57 @@ def count_points(
     con.execute(f"CREATE OR REPLACE TEMP VIEW counted AS SELECT * FROM counted_{key}")
 
 
+def _kept_counts(
+    con: duckdb.DuckDBPyConnection,
+    rules: pd.DataFrame,
+    cap_period: str,
+    keeper: Keeper | None,
+    name: str,
+) -> Path | None:
+    """The kept file of every activity's points (counted into it when it is not kept, or
+    was kept damaged); None without a keeper or when it cannot be written."""
+    if keeper is None:
+        return None
+    path = keeper.file(name)
+    if path is not None:
+        try:
+            con.execute(f"SELECT num_rows FROM parquet_file_metadata({literal(path.as_posix())})")
+            return path
+        except duckdb.Error as exc:
+            keeper.drop(name, f"DuckDB cannot read it ({exc})")
+    return _write_counted(con, rules, cap_period, keeper, name)
+
+
+def _write_counted(
+    con: duckdb.DuckDBPyConnection,
+    rules: pd.DataFrame,
+    cap_period: str,
+    keeper: Keeper,
+    name: str,
+) -> Path | None:
+    """Count the points of every activity into the file kept as `name`; None when it
+    cannot be written: a cache that cannot be written is no reason to stop."""
+
+    def write(tmp: Path) -> None:
+        con.execute(
+            f"COPY ({_counted_sql(rules, cap_period, 'acts_all')}) "
+            f"TO {literal(tmp.as_posix())} (FORMAT parquet, COMPRESSION zstd)"
+        )
+
+    con.register("rules", rules)
+    try:
+        return keeper.keep_file(name, write)
+    except duckdb.Error:
+        return None
+    finally:
+        con.unregister("rules")
+
+
 def _counted_sql(rules: pd.DataFrame, cap_period: str, source: str = "acts") -> str:
     has_cap = rules["cap"].notna()
     return compile_counted_query(
         cap_period, capped=bool(has_cap.any()), uncapped=bool((~has_cap).any()), source=source
     )
-
-
-def _readable(con: duckdb.DuckDBPyConnection, path: Path) -> bool:
-    """Whether the kept file `path` is there, as it was written, and readable (a damaged or
-    edited one is removed)."""
-    if not path.is_file() or cache.verified(path) is None:
-        return False
-    try:
-        con.execute(f"SELECT num_rows FROM parquet_file_metadata({literal(path.as_posix())})")
-    except duckdb.Error:
-        path.unlink(missing_ok=True)
-        return False
-    return True
-
-
-def _write_counted(
-    con: duckdb.DuckDBPyConnection, rules: pd.DataFrame, cap_period: str, path: Path
-) -> bool:
-    """Count the points of every activity into `path` (a temporary file renamed into place).
-    False when it cannot be written: a cache that cannot be written is no reason to stop."""
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    con.register("rules", rules)
-    try:
-        cache.open_cache_folder(path.parent.parent)  # the input's facts folder, as month facts do
-        path.parent.mkdir(parents=True, exist_ok=True)
-        con.execute(
-            f"COPY ({_counted_sql(rules, cap_period, 'acts_all')}) "
-            f"TO {literal(tmp.as_posix())} (FORMAT parquet, COMPRESSION zstd)"
-        )
-        os.replace(tmp, path)
-        cache.seal(path)
-    except (duckdb.Error, OSError):
-        tmp.unlink(missing_ok=True)
-        return False
-    finally:
-        con.unregister("rules")
-    return True
 
 
 def points_by_rule(
@@ -353,6 +358,7 @@ def points_by_rule(
     lookback_days: int | None,
     half_life_days: float | None,
     cap_period: str,
+    keeper: Keeper | None = None,
 ) -> pd.DataFrame:
     """Engagement points per moment and rule.
 
@@ -361,6 +367,7 @@ def points_by_rule(
         moments: rows `row_id, lead_id, at` (at: the moment the score is taken for).
         rules: the activity rules.
         lookback_days, half_life_days, cap_period: as in `ScoringModel`.
+        keeper: where the points of every activity are kept (`count_points`).
 
     Returns:
         Wide frame indexed by `row_id` (every row of `moments`), one column per rule key, 0
@@ -369,7 +376,7 @@ def points_by_rule(
     keys = [r.key for r in rules]
     if not rules or moments.empty:
         return pd.DataFrame(0.0, index=pd.Index(moments["row_id"], name="row_id"), columns=keys)
-    count_points(con, rules, cap_period)
+    count_points(con, rules, cap_period, keeper)
     con.register("moments", moments[["row_id", "lead_id", "at"]])
     long = con.execute(compile_points_at_query(lookback_days, half_life_days)).df()
     con.unregister("moments")
@@ -412,6 +419,7 @@ def scores_at(
             lookback_days=model.lookback_days,
             half_life_days=model.half_life_days,
             cap_period=model.cap_period,
+            keeper=dataset.facts,
         )
     finally:
         if own:

@@ -161,6 +161,7 @@ def feature_matrix(
         lookback_days=proposal.lookback_days,
         half_life_days=proposal.half_life_days,
         cap_period=cap_period,
+        keeper=dataset.facts,
     )
     counts.index = m.index
     return pd.concat([X, counts], axis=1)[spec.columns]

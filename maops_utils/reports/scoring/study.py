@@ -20,7 +20,6 @@ from ...contract.dataset import Dataset
 from ...core.io import sha256_bytes
 from ...core.months import month_bounds, month_range
 from ...core.schema import ALL
-from ...speed import cache
 from . import evaluate, outcomes, points, propose, thresholds
 from .model import (
     ActivityRule,
@@ -196,22 +195,16 @@ KEPT_CLASSES = (
 )
 
 
-def kept_path(
-    dataset: Dataset, config: ScoringConfig, name: str, *parts: str, suffix: str
-) -> Path | None:
-    """A file kept in `dataset`'s month-facts folder (keyed by the input), named `name` and a
-    key of this code (`code_key`), `config` (its content, not its path) and `parts`; None
-    without a validated-data cache."""
-    facts = getattr(dataset, "facts", None)
-    if facts is None:
-        return None
+def kept_name(config: ScoringConfig, name: str, *parts: str, suffix: str) -> str:
+    """The name under which a result of this code (`code_key`), `config` (its content, not
+    its path) and `parts` is kept with its input (`Dataset.facts`): `name` and their key."""
     text = "\n".join([code_key(), repr(replace(config, path="")), *parts])
-    return facts.folder / f"{name}-{sha256_bytes(text.encode())[:24]}{suffix}"
+    return f"{name}-{sha256_bytes(text.encode())[:24]}{suffix}"
 
 
-def kept_study_path(dataset: Dataset, config: ScoringConfig, month: str) -> Path | None:
-    """Where the study of `month` is kept for this dataset, configuration and code."""
-    return kept_path(dataset, config, f"study-{month}", month, suffix=".kept")
+def kept_study_name(config: ScoringConfig, month: str) -> str:
+    """The name the study of `month` is kept under for this configuration and code."""
+    return kept_name(config, f"study-{month}", month, suffix=".kept")
 
 
 def run(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str = "ja") -> ScoringStudy:
@@ -226,21 +219,21 @@ def run(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str = "j
     Returns:
         A `ScoringStudy`.
 
-    With a validated-data cache, the study is kept with the dataset's month facts
-    (`kept_study_path`) and read by a later call for the same month, input and configuration:
+    With a validated-data cache, the study is kept with the dataset's input
+    (`kept_study_name`) and read by a later call for the same month, input and configuration:
     a report run again, or the notebook opened again after `maops run`, reads it
     (docs/scale.md). Only what the study computes is kept: a kept study is returned with this
     `config` object (its path) and `locale`.
     """
-    path = kept_study_path(dataset, config, month)
-    if path is not None:
-        kept = cache.load(path, KEPT_CLASSES)
+    keeper, name = dataset.facts, kept_study_name(config, month)
+    if keeper is not None:
+        kept = keeper.value(name, KEPT_CLASSES)
         if isinstance(kept, ScoringStudy):
             return replace(kept, config=config, locale=locale)
     study = _compute(dataset, config, month, locale=locale)
-    if path is not None:
+    if keeper is not None:
         # the configuration is the caller's: it is not kept, the study is returned with it
-        dataset.facts.keep(path, lambda p: cache.keep(p, replace(study, config=None)))
+        keeper.keep_value(name, replace(study, config=None))
     return study
 
 
@@ -367,7 +360,7 @@ def count_points(dataset: Dataset, config: ScoringConfig, month: str) -> None:
     """Count and keep the scoring points `run` reads for `month`: those of the current model
     (unless the tool's own scores are used) and those of the proposal's features.
 
-    They are kept with the dataset's month facts (`points.points_by_rule`), so this only
+    They are kept with the dataset's input (`points.count_points`), so this only
     helps a dataset loaded with a validated-data cache: a monthly run calls it in a process of
     its own while other notebooks run, and the study then reads them (docs/scale.md)."""
     cutoff = month_bounds(month)[1]
@@ -375,10 +368,10 @@ def count_points(dataset: Dataset, config: ScoringConfig, month: str) -> None:
     try:
         current = config.current
         if current.activities and not _use_scores(dataset, config):
-            points.count_points(con, current.activities, current.cap_period)
+            points.count_points(con, current.activities, current.cap_period, dataset.facts)
         spec = propose.feature_spec(dataset, config.proposal, con)
         if spec.activities:
-            points.count_points(con, spec.activities, current.cap_period)
+            points.count_points(con, spec.activities, current.cap_period, dataset.facts)
     finally:
         con.close()
 
