@@ -775,11 +775,11 @@ def test_files_of_one_month_with_typed_times_are_cached_without_partitioning_ali
         part = data / "activities" / f"month={name}" / "part-0.parquet"
         part.parent.mkdir(parents=True)
         pq.write_table(pa.Table.from_pandas(rows, preserve_index=False), part)
-    from maops_utils.contract import store
+    from maops_utils.contract import entries
 
     found: list[str | None] = []
-    real = store._only_month
-    monkeypatch.setattr(store, "_only_month", lambda *a: found.append(real(*a)) or found[-1])
+    real = entries._only_month
+    monkeypatch.setattr(entries, "_only_month", lambda *a: found.append(real(*a)) or found[-1])
     cache = tmp_path / "cache"
     plain = load_dataset(data, as_of=AS_OF)
     cached = load_dataset(data, as_of=AS_OF, cache_dir=cache)

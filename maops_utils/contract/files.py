@@ -415,7 +415,7 @@ class ScanTable:
     # set, the rows are read from these; `typed_from` then only names the checked entry.
     typed_parts: tuple[tuple[Path, int], ...] = ()
     # For each typed part, what typing it found of each key column: {column: [repeats, lowest,
-    # highest]} (`store.key_range`), so that the check of the whole may skip a scan.
+    # highest]} (`entries.key_range`), so that the check of the whole may skip a scan.
     part_keys: tuple[dict, ...] = ()
     staging: object = field(default=None, repr=False, compare=False)  # see `stream_csv`
 

@@ -27,6 +27,7 @@ from ..speed.cache import (
 )
 from ..speed.facts import MonthFacts
 from .dataset import BULK_CODE, BULK_TABLES, BULK_TIME, Dataset, isin
+from .entries import CACHE_FORMAT, key_range, write_cache, write_summaries
 from .files import (
     KeptTable,
     RawTable,
@@ -37,7 +38,7 @@ from .files import (
     source_digest,
 )
 from .rules import KeptTables, _validate
-from .store import CACHE_FORMAT, BulkTable, Store, key_range, write_cache, write_summaries
+from .store import BulkTable, Store
 from .values import _absent, _columns, parse_timestamps
 
 
