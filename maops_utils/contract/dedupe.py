@@ -14,7 +14,6 @@ import importlib.metadata
 import re
 import unicodedata
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -22,10 +21,13 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from rapidfuzz import fuzz, process
 
-# What a kept result of this module depends on besides its input: this code and rapidfuzz's
-# (`Dataset.derived` keeps the candidate pairs of a dataset's leads between runs).
+# What the candidate pairs kept between runs (`Dataset.derived`) depend on besides the input:
+# this module's matching, by its declared format (bump it when normalising, blocking or
+# scoring changes), and rapidfuzz's version. The cache's one keying rule: input checksums,
+# settings and a declared format, by sha256.
+PAIRS_FORMAT = "maops-pairs-1"
 CODE_KEY = hashlib.sha256(
-    Path(__file__).read_bytes() + importlib.metadata.version("rapidfuzz").encode()
+    f"{PAIRS_FORMAT}|rapidfuzz={importlib.metadata.version('rapidfuzz')}".encode()
 ).hexdigest()[:16]
 
 # Legal forms (法人格) and their abbreviations, removed before company names are compared.
