@@ -5,6 +5,7 @@ fails, and two scoring studies compared field by field."""
 from __future__ import annotations
 
 import dataclasses
+import os
 import shutil
 import subprocess
 import sys
@@ -18,14 +19,18 @@ from maops_utils.reports.scoring.propose import Fit
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def maops(*args: object, cwd: Path = ROOT, timeout: int = 600) -> subprocess.CompletedProcess:
-    """`python -m maops_utils ARGS` in a subprocess, output captured as text."""
+def maops(
+    *args: object, cwd: Path = ROOT, timeout: int = 600, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess:
+    """`python -m maops_utils ARGS` in a subprocess, output captured as text; `env`: variables
+    set for it on top of this process's."""
     return subprocess.run(
         [sys.executable, "-m", "maops_utils", *map(str, args)],
         cwd=cwd,
         capture_output=True,
         text=True,
         timeout=timeout,
+        env={**os.environ, **env} if env else None,
     )
 
 

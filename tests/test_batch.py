@@ -189,6 +189,11 @@ def test_the_second_run_reads_the_validated_data_cache_and_no_cache_keeps_none(t
     assert len(list((cached / ".cache").glob("activities-*"))) == 1
     assert not (plain / ".cache").exists()
     assert "validated-data cache" not in (plain / "2025-12" / "run.log").read_text("utf-8")
+    # it read through a cache of its own, gone with the run: its record names none
+    record = json.loads((plain / "2025-12" / "run.json").read_text(encoding="utf-8"))
+    assert "maops-run-" not in json.dumps(record) and record["metric_facts"] is None
+    assert record["settings"]["cache_dir"] is None
+    assert {n["parameters"]["cache_dir"] for n in record["notebooks"]} == {"off"}
     for month in ("2026-01", "2025-12"):
         for table in ("metrics.csv", "trend.csv", "channels.csv"):
             a = (cached / month / table).read_bytes()

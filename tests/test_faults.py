@@ -176,10 +176,10 @@ def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised(tmp_path):
     assert frame["name"][0].startswith("=")  # the caller's frame is not changed
 
 
-def _run_with_own_notebook(tmp_path: Path, name: str, code: str):
+def _run_with_own_notebook(tmp_path: Path, name: str, code: str, *options: str, **env: str):
     """`maops run` on the handmade data of a project copy holding notebook `name` (the starter
-    with `code` as its last cell), run before the KPI notebook. Returns the process, the
-    data and the output folder."""
+    with `code` as its last cell), run before the KPI notebook, with `options` and the
+    environment variables `env`. Returns the process, the data and the output folder."""
     from helpers import make_project, maops
 
     project = make_project(tmp_path / "project")
@@ -191,15 +191,19 @@ def _run_with_own_notebook(tmp_path: Path, name: str, code: str):
     proc = maops(
         "run", "--params", project / "params", "--data", data, "--out", out,
         "--month", handmade.MONTH, "--as-of", "2026-03-01 09:00",
-        "--notebooks", f"{name},01_kpi_evaluation", timeout=300,
+        "--notebooks", f"{name},01_kpi_evaluation", *options, timeout=300, env=env,
     )  # fmt: skip
     return proc, data, out
 
 
 @pytest.mark.slow
-def test_an_input_rewritten_while_the_run_reads_it_is_never_read_nor_published(tmp_path):
+@pytest.mark.parametrize("options", [(), ("--no-cache",)], ids=["cache", "no-cache"])
+def test_an_input_rewritten_while_the_run_reads_it_is_never_read_nor_published(tmp_path, options):
     # a notebook that rewrites the export as a late copy job would, before the KPI notebook;
-    # what it loads next is still the run's snapshot (a failed assert would make exit code 1)
+    # what it loads next is still the run's snapshot (a failed assert would make exit code 1),
+    # with the cache off too: the run then reads through a folder of its own, removed after
+    temp = tmp_path / "temp"
+    temp.mkdir()
     proc, data, out = _run_with_own_notebook(
         tmp_path,
         "05_rewrite",
@@ -209,7 +213,10 @@ def test_an_input_rewritten_while_the_run_reads_it_is_never_read_nor_published(t
         "again = mu.load_review(settings, as_of=mu.parse_as_of(as_of, settings.timezone),\n"
         "                       snapshot=snapshot)\n"
         "assert snapshot and len(again.dataset['leads']) == len(rv.dataset['leads'])",
+        *options,
+        TMPDIR=str(temp),
     )
+    assert not list(temp.glob("maops-run-*"))  # the run's own cache is gone
     assert proc.returncode == 2, proc.stderr
     assert "the input changed while the run was reading it" in proc.stderr
     assert str(data / "leads.csv") in proc.stderr and "Traceback" not in proc.stderr

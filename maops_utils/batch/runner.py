@@ -99,30 +99,34 @@ def run(
     cache_before = cache.cache_state(settings.cache_dir)
     out_existed = Path(settings.out_dir).exists()
     try:
-        stamps = files.input_stamps(Path(settings.data_dir))
-        inputs = review.load_inputs(settings, as_of=now)
-        if products is not None and not products:  # --products without codes: every product
-            products = list(inputs.dataset.products)
-        plan = plan_jobs(settings, inputs, now, products=products, include_pii=include_pii)
-        with cache.run_journal():  # the drops of the kernels started here reach run.json
-            if kernels is None:
-                # only now that the settings, the input and the plan are valid: bad input
-                # does not wait on the kernels' imports
-                kernels = KernelPool.for_run(root, [j.preload for j in plan], jobs)
-            return _run(
-                settings,
-                inputs,
-                plan,
-                stamps,
-                now=now,
-                started=started,
-                started_at=started_at,
-                products=products,
-                jobs=jobs,
-                include_pii=include_pii,
-                log=log,
-                kernels=kernels,
-            )
+        with cache.run_cache(settings.cache_dir) as cache_dir:
+            # with the cache off, one of the run's own: what it records is the user's settings
+            work = replace(settings, cache_dir=cache_dir)
+            stamps = files.input_stamps(Path(settings.data_dir))
+            inputs = review.load_inputs(work, as_of=now)
+            if products is not None and not products:  # --products without codes: all
+                products = list(inputs.dataset.products)
+            plan = plan_jobs(work, inputs, now, products=products, include_pii=include_pii)
+            with cache.run_journal():  # the drops of the kernels started here reach run.json
+                if kernels is None:
+                    # only now that the settings, the input and the plan are valid: bad input
+                    # does not wait on the kernels' imports
+                    kernels = KernelPool.for_run(root, [j.preload for j in plan], jobs)
+                return _run(
+                    work,
+                    settings,
+                    inputs,
+                    plan,
+                    stamps,
+                    now=now,
+                    started=started,
+                    started_at=started_at,
+                    products=products,
+                    jobs=jobs,
+                    include_pii=include_pii,
+                    log=log,
+                    kernels=kernels,
+                )
     except BaseException:
         cache.drop_new_cache(settings.cache_dir, cache_before)  # a failed run leaves nothing
         if not out_existed:
@@ -135,6 +139,7 @@ def run(
 
 def _run(
     settings: RunSettings,
+    given: RunSettings,
     inputs: review.Inputs,
     plan: list[Job],
     stamps: dict[str, tuple[int, int]],
@@ -165,6 +170,7 @@ def _run(
             log(note)
         return _build_and_publish(
             settings,
+            given,
             inputs,
             plan,
             now,
@@ -184,6 +190,7 @@ def _run(
 
 def _build_and_publish(
     settings: RunSettings,
+    given: RunSettings,
     inputs: review.Inputs,
     plan: list[Job],
     now: pd.Timestamp,
@@ -203,6 +210,7 @@ def _build_and_publish(
     from . import html
 
     root = settings.params_dir.resolve().parent
+    own_cache = given.cache_dir is not None  # else the run's own, gone when it ends
     with io.staging_dir(final) as stage:
         dataset, month = inputs.dataset, inputs.month
         writes_metrics = any(j.name == METRICS_NOTEBOOK and j.product is None for j in plan)
@@ -264,10 +272,10 @@ def _build_and_publish(
             "started_at": started_at.isoformat(),
             "as_of": now.isoformat(),
             "seconds": round(time.perf_counter() - started, 3),
-            "settings": settings.as_dict(),
+            "settings": given.as_dict(),
             "options": {"products": products or [], "jobs": jobs, "include_pii": include_pii},
-            "inputs": dataset.sources,
-            "metric_facts": facts_note(dataset.facts),
+            "inputs": dataset.sources if own_cache else _uncached(dataset.sources),
+            "metric_facts": facts_note(dataset.facts) if own_cache else None,
             # kept results found damaged or edited: dropped and computed again, never shown
             "cache_dropped": cache.dropped(),
             "prepared_ahead": ahead_note,
@@ -278,7 +286,7 @@ def _build_and_publish(
                     "status": r.status,
                     "seconds": round(r.seconds, 3),
                     "output": r.output.as_posix(),
-                    "parameters": job.parameters,
+                    "parameters": job.parameters if own_cache else _uncached_job(job.parameters),
                 }
                 for r, job in zip(results, plan, strict=True)
             ],
@@ -310,3 +318,13 @@ def _build_and_publish(
     log(f"report: {final / 'index.html'} ({elapsed:.1f} s)")
     published = [replace(r, output=final / r.output) for r in results]
     return RunResult(month, final, final / "index.html", published, len(dataset.findings), elapsed)
+
+
+def _uncached(sources: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
+    """The inputs as a run with the cache off records them: no cache entry of its own folder,
+    which is gone once the run ends."""
+    return {name: {k: v for k, v in src.items() if k != "cache"} for name, src in sources.items()}
+
+
+def _uncached_job(parameters: dict[str, object]) -> dict[str, object]:
+    return {**parameters, "cache_dir": "off"} if "cache_dir" in parameters else parameters

@@ -130,6 +130,22 @@ def run_journal() -> Iterator[None]:
         Path(name).unlink(missing_ok=True)
 
 
+@contextmanager
+def run_cache(cache_dir: Path | None) -> Iterator[Path]:
+    """The cache a run reads its input through: `cache_dir`, or with the cache off, a folder
+    of this run's own (readable by its owner only, as the input is personal data), removed
+    when the run ends, so that even then the notebooks read the input as the run checked
+    it rather than the files again, and nothing is kept."""
+    if cache_dir is not None:
+        yield Path(cache_dir)
+        return
+    folder = Path(tempfile.mkdtemp(prefix="maops-run-"))
+    try:
+        yield folder
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+
+
 def _contents(folder: Path) -> dict[str, list[int]]:
     """Every file of an entry but its meta.json: relative path -> [size, mtime in ns]. An
     entry's files are written once and never again (renaming the entry into place keeps
