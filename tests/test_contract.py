@@ -594,3 +594,26 @@ def test_an_unreadable_time_is_fatal_in_the_same_words_in_either_engine(tmp_path
         assert problem.examples == ["line 4: 'someday'"]
         said.append(_said(problem, "created_at", "occurred_at"))
     assert said[0] == said[1]
+
+
+# ----------------------------------------------------------------------------- numbers
+
+
+def test_amounts_with_a_decimal_comma_are_read_as_written(tmp_path):
+    opps = _replace_line("opportunities", '"1,200,000"', '"27245,67"')
+    opps = opps.replace(",open,,500000", ',open,,"100,5"')
+    ds = _load(tmp_path, opportunities=opps)
+    assert ds["opportunities"]["amount"].tolist() == [27245.67, 100.5]
+
+
+def test_amounts_that_read_two_ways_are_fatal_never_a_guess(tmp_path):
+    opps = _replace_line("opportunities", ",open,,500000", ',open,,"12,5"')  # beside 1,200,000
+    err = _fatal(tmp_path / "comma", opportunities=opps)
+    (problem,) = err.problems
+    assert problem.column == "amount" and "read two ways" in problem.message
+    assert problem.examples == ["line 2: '1,200,000'", "line 3: '12,5'"]
+    assert "decimal" in problem.action
+    opps = _replace_line("opportunities", '"1,200,000"', "100.000")
+    opps = opps.replace(",open,,500000", ",open,,7")
+    (problem,) = _fatal(tmp_path / "dot", opportunities=opps).problems
+    assert "'.' may be the decimal sign or group thousands" in problem.message

@@ -14,6 +14,7 @@ from maops_utils.importers import import_exports, load_mapping
 from maops_utils.importers.parsing import clean_text, parse_datetimes, parse_numbers
 
 FIXTURES = Path(__file__).parent / "fixtures" / "exports"
+ROOT = Path(__file__).resolve().parents[1]
 
 
 @pytest.mark.parametrize(
@@ -75,14 +76,58 @@ def test_parse_datetimes_empty_is_missing_not_unreadable():
     ],
 )
 def test_parse_numbers(cell, expected):
-    parsed, bad = parse_numbers(pd.Series([cell]))
-    assert not bad.any() and parsed.iloc[0] == expected
+    read = parse_numbers(pd.Series([cell]))
+    assert not read.bad.any() and read.values.iloc[0] == expected
 
 
 def test_parse_numbers_empty_vs_unreadable():
-    parsed, bad = parse_numbers(pd.Series(["", "-", "約100万", None]))
-    assert parsed.isna().all()
-    assert bad.tolist() == [False, False, True, False]
+    read = parse_numbers(pd.Series(["", "-", "約100万", None]))
+    assert read.values.isna().all()
+    assert read.bad.tolist() == [False, False, True, False]
+
+
+@pytest.mark.parametrize(
+    ("cells", "expected"),
+    [
+        # a decimal comma, as Brazilian and most European exports write amounts
+        (["27245,67", "100,5", "-3,25"], [27245.67, 100.5, -3.25]),
+        (["R$ 100.000", "R$ 2.500,50", "€ 9,99"], [100000.0, 2500.5, 9.99]),
+        (["1.234.567", "12,5"], [1234567.0, 12.5]),
+        # a decimal point, thousands grouped by commas
+        (["1,234.56", "0.25", "100.000"], [1234.56, 0.25, 100.0]),
+        (["1,200,000", "1,234", "500"], [1200000.0, 1234.0, 500.0]),
+        (["USD 12.50", "12.50 USD", "¥1,200"], [12.5, 12.5, 1200.0]),
+    ],
+)
+def test_numbers_read_with_the_separators_their_column_shows(cells, expected):
+    read = parse_numbers(pd.Series(cells))
+    assert not read.ambiguous and not read.bad.any()
+    assert read.values.tolist() == expected
+
+
+@pytest.mark.parametrize(
+    ("cells", "why"),
+    [
+        (["1,234", "12,5"], "',' is the decimal sign in some values and groups thousands"),
+        (["100.000"], "'.' may be the decimal sign or group thousands"),
+        (["1,234.5", "1.234,5"], "some values use '.' as the decimal sign and others ','"),
+        (["100.000", "1,234"], "'.' may be the decimal sign or group thousands"),
+    ],
+)
+def test_a_column_that_reads_two_ways_is_not_read_at_all(cells, why):
+    read = parse_numbers(pd.Series(cells))
+    assert why in read.ambiguous and read.examples
+    assert read.values.isna().all()  # no guess
+
+
+def test_declared_separators_read_every_value_that_way_or_not_at_all():
+    read = parse_numbers(pd.Series(["1,234", "12,5", "100.000,25"]), decimal=",")
+    assert read.values.tolist() == [1.234, 12.5, 100000.25] and not read.ambiguous
+    read = parse_numbers(pd.Series(["100.000", "1.234,5", "1,234.5"]), decimal=".")
+    assert read.values.tolist()[0] == 100.0 and read.values.tolist()[2] == 1234.5
+    assert read.bad.tolist() == [False, True, False]  # 1.234,5 is not written that way
+    read = parse_numbers(pd.Series(["1 234,5", "12"]), decimal=",", thousands=" ")
+    assert read.values.tolist() == [1234.5, 12.0]
 
 
 def test_clean_text_empty_strings_and_nulls_are_missing():
@@ -189,3 +234,77 @@ def test_cli_parser_and_handler(tmp_path, capsys):
                 ["import", "hubspot", "--src", str(tmp_path / "no"), "--out", str(out)]
             )
         )
+
+
+def _deals(tmp_path: Path, amounts: list[str], edit: tuple[str, str] = ("", "")) -> Path:
+    """The custom layout with deals of `amounts` (CP932, quoted) and its mapping with the
+    text `edit[0]` replaced by `edit[1]` (nothing replaced: `edit[1]` added at the top)."""
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    folder = _copy_custom(tmp_path, "リードID,登録日,商材,流入経路\nK-1,2026/10/05,会計,展示会\n")
+    rows = "".join(
+        f'D-{i},K-1,会計,2026/10/20,受注,2026/10/28,"{a}"\n' for i, a in enumerate(amounts)
+    )
+    (folder / "deals_sheet.csv").write_bytes(
+        ("案件ID,リードID,商材,作成日,状態,受注日,金額\n" + rows).encode("cp932")
+    )
+    mapping = (folder / "mapping.yaml").read_text(encoding="utf-8")
+    mapping = mapping.replace(edit[0], edit[1]) if edit[0] else edit[1] + mapping
+    (folder / "mapping.yaml").write_text(mapping, encoding="utf-8")
+    return folder
+
+
+def test_decimal_comma_amounts_are_read_as_written_never_a_hundred_times_larger(tmp_path):
+    folder = _deals(tmp_path, ["27245,67", "100,5"])
+    result = import_exports(folder, load_mapping("custom", folder / "mapping.yaml"))
+    assert result.tables["opportunities"]["amount"].tolist() == [27245.67, 100.5]
+
+
+def test_amounts_that_read_two_ways_stop_the_import_until_the_mapping_says(tmp_path):
+    folder = _deals(tmp_path, ["1,234", "12,5"])
+    with pytest.raises(DataContractError) as info:
+        import_exports(folder, load_mapping("custom", folder / "mapping.yaml"))
+    text = str(info.value)
+    assert "deals_sheet.csv" in text and "金額" in text and "read two ways" in text
+    assert "'1,234'" in text and "'12,5'" in text and "decimal: ','" in text
+    # declared for the mapping, or for the column alone: read that way
+    for i, edit in enumerate(
+        [("", "decimal: ','\n"), ("amount: 金額", "amount: {column: 金額, decimal: ','}")]
+    ):
+        folder = _deals(tmp_path / str(i), ["1,234", "12,5"], edit)
+        result = import_exports(folder, load_mapping("custom", folder / "mapping.yaml"))
+        assert result.tables["opportunities"]["amount"].tolist() == [1.234, 12.5]
+
+
+def test_a_separator_maops_does_not_read_is_a_mapping_error(tmp_path):
+    folder = _deals(tmp_path, ["1"], ("", "decimal: ';'\n"))
+    with pytest.raises(ConfigError, match=r"mapping.yaml: decimal: ';' is not a separator"):
+        load_mapping("custom", folder / "mapping.yaml")
+
+
+def test_values_mapped_to_nothing_or_empty_are_missing_never_a_marker_or_nan(tmp_path):
+    # the shipped example mapping: origins `other` and `unknown` map to ~, one origin is empty
+    folder = tmp_path / "funnel"
+    folder.mkdir()
+    (folder / "olist_marketing_qualified_leads_dataset.csv").write_text(
+        "mql_id,first_contact_date,landing_page_id,origin\n"
+        "m1,2018-02-01,lp1,paid_search\nm2,2018-02-03,lp1,unknown\nm3,2018-02-04,lp2,\n"
+        "m4,2018-03-01,lp2,other\nm5,2018-03-02,lp3,organic_search\n",
+        encoding="utf-8",
+    )
+    (folder / "olist_closed_deals_dataset.csv").write_text(
+        "mql_id,seller_id,won_date,declared_monthly_revenue\nm1,s1,2018-02-20 10:00:00,0\n",
+        encoding="utf-8",
+    )
+    mapping = load_mapping("public", ROOT / "params" / "mappings" / "example_public_funnel.yaml")
+    result = import_exports(folder, mapping, timezone="UTC")
+    leads = result.tables["leads"]
+    assert leads["lead_source"].tolist() == ["web_ad", None, None, None, "organic"]
+    assert leads["product"].tolist() == ["SELLER"] * 5  # product.default fills every lead
+    (dropped,) = [f for f in result.findings if f.column == "origin"]
+    assert dropped.count == 2 and "unknown (1), other (1)" in dropped.message
+    assert "left empty" in dropped.message  # a lead is kept; only its source is unknown
+    for name, frame in result.tables.items():
+        for column in frame.columns:
+            if not pd.api.types.is_numeric_dtype(frame[column]):
+                junk = frame[column].isin(["__maops_skip__", "nan"])
+                assert not junk.any(), (name, column)

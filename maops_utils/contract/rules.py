@@ -20,6 +20,7 @@ from ..core.schema import (
 )
 from .dataset import BULK_CODE, BULK_TABLES, BULK_TIME, MAX_EXAMPLES, Dataset, isin
 from .files import RawTable, ScanTable
+from .numbers import NumbersRead
 from .store import BulkTable, Problem, Store
 from .values import (
     _absent,
@@ -197,6 +198,22 @@ class _Checker:
                 action=f"use one of {', '.join(allowed)} (map vendor codes with an importer)",
             )
 
+    def ambiguous_numbers(self, raw: RawTable, column: str, read: NumbersRead) -> None:
+        """A number column that reads two ways (`27245,67` beside `1,234`; `100.000` alone):
+        fatal, since either reading could be a hundred or a thousand times wrong."""
+        text = raw.frame[column].astype("string").str.strip()
+        shown = text.isin(list(read.examples)).fillna(False)
+        self.report(
+            "error",
+            raw,
+            f"the numbers of '{column}' can be read two ways: {read.ambiguous}",
+            column=column,
+            rows=shown.astype(bool),
+            action="write numbers with '.' as the decimal sign and no thousands separator "
+            "(27245.67), or import the file with a mapping that declares `decimal` and "
+            "`thousands` (docs/importers.md)",
+        )
+
     # -- structure
     def check_structure(self) -> None:
         for name, table in TABLES.items():
@@ -256,8 +273,11 @@ class _Checker:
                 self.unreadable_times(raw, spec, parsed.isna() & ~blank)
                 out[col] = parsed
             elif spec.kind in ("number", "integer"):
-                parsed = _parse_numbers(values)
-                bad = parsed.isna() & ~blank
+                read = _parse_numbers(values)
+                if read.ambiguous:
+                    self.ambiguous_numbers(raw, col, read)
+                parsed = read.values
+                bad = read.bad & ~blank
                 if spec.required and bad.any():
                     self.report(
                         "error",

@@ -11,6 +11,7 @@ import pyarrow.compute as pc
 
 from .dataset import MAX_EXAMPLES
 from .files import RawTable, ScanTable
+from .numbers import NumbersRead, read_numbers
 
 _OFFSET = re.compile(r"\d{1,2}:\d{2}(?::\d{2}(?:[.,]\d+)?)?\s*(?:Z|[+-]\d{2}(?::?\d{2})?)$", re.I)
 _SLASH_DATE = re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})")
@@ -104,12 +105,14 @@ def parse_timestamps(values: pd.Series, timezone: str) -> pd.Series:
     return result
 
 
-def _parse_numbers(values: pd.Series) -> pd.Series:
+def _parse_numbers(values: pd.Series) -> NumbersRead:
+    """A number column of a contract file (`numbers.read_numbers`: separators found in the
+    column, never guessed); values already numbers (Parquet) as they are."""
     if pd.api.types.is_numeric_dtype(values):
-        return values.astype("float64")
-    text = values.astype("string").str.strip().str.replace(",", "", regex=False)
-    text = text.where(text != "", None)
-    return pd.to_numeric(text, errors="coerce").astype("float64")
+        numbers = values.astype("float64")
+        return NumbersRead(numbers, pd.Series(False, index=values.index))
+    text = values.astype("string").str.strip()
+    return read_numbers(text.where(text != "", None))
 
 
 def _strings(values: pd.Series) -> pd.Series:

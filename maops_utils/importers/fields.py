@@ -111,15 +111,19 @@ def _apply_values(values: pd.Series, spec: ColumnSpec) -> tuple[pd.Series, pd.Se
             return _SKIP if loose[folded] is None else loose[folded]
         return _MISSING
 
-    mapped = values.map(one)
-    unknown = mapped.map(lambda v: v is _MISSING)
+    # built as Python objects: pandas would infer its text type, where a missing value turns
+    # into NaN and then into the text "nan" (a junk lead source, product or channel)
+    cells = [None if pd.isna(v) else v for v in values.astype(object)]
+    mapped = [one(v) for v in cells]
+    unknown = pd.Series([v is _MISSING for v in mapped], index=values.index, dtype=bool)
     if spec.others == "skip":
-        mapped[unknown] = _SKIP
+        kept = [_SKIP if v is _MISSING else v for v in mapped]
     elif spec.others == "empty":
-        mapped[unknown] = None
+        kept = [None if v is _MISSING else v for v in mapped]
     else:
-        mapped[unknown] = values[unknown]
-    return mapped.map(lambda v: v if v is None or v == _SKIP else str(v)), unknown
+        kept = [c if v is _MISSING else v for v, c in zip(mapped, cells, strict=True)]
+    out = [v if v is None or v == _SKIP else str(v) for v in kept]
+    return pd.Series(out, index=values.index, dtype=object), unknown
 
 
 _MISSING = object()
@@ -233,7 +237,26 @@ class _Builder:
                 )
             return parsed
         if kind in ("number", "integer"):
-            parsed, bad = parse_numbers(values, self.m.nulls)
+            read = parse_numbers(
+                values,
+                self.m.nulls,
+                decimal=spec.decimal or self.m.decimal,
+                thousands=spec.thousands if spec.thousands is not None else self.m.thousands,
+            )
+            parsed, bad = read.values, read.bad
+            if read.ambiguous:
+                shown_values = ", ".join(repr(v) for v in read.examples)
+                self.p.add(
+                    "error",
+                    table,
+                    f"the numbers of '{shown}' can be read two ways: {read.ambiguous} "
+                    f"({shown_values})",
+                    file=str(raw.path),
+                    column=shown,
+                    action="declare how this export writes numbers in the mapping: "
+                    "`decimal: ','` (and `thousands: '.'`) or `decimal: '.'`, for the whole "
+                    "mapping or for this column",
+                )
             if bad.any():
                 self.p.add(
                     "error" if required else "warning",
@@ -261,6 +284,25 @@ class _Builder:
                 rows=base[unknown],
                 values=values,
                 action=f"add them to tables.{table}.columns.{name}.values (map to ~ to skip those rows)",
+            )
+        dropped = (mapped == _SKIP) & values.notna()
+        if dropped.any():
+            counts = values[dropped].astype(str).value_counts()
+            shown_codes = ", ".join(
+                f"{code} ({n:,})" for code, n in counts.head(MAX_EXAMPLES).items()
+            )
+            more = ", ..." if len(counts) > MAX_EXAMPLES else ""
+            what = "those rows were left out" if name in _ROW_CODES else "left empty"
+            self.p.add(
+                "warning",
+                table,
+                f"{int(dropped.sum()):,} value(s) of '{shown}' map to nothing in the mapping "
+                f"({shown_codes}{more}); {what}",
+                file=str(raw.path),
+                column=shown,
+                rows=base[dropped],
+                values=values,
+                action=f"map them in tables.{table}.columns.{name}.values if they should count",
             )
         return mapped
 
@@ -308,8 +350,9 @@ class _Builder:
         out = pd.DataFrame(index=base.index)
         for name, col_spec in spec.columns.items():
             values = self.field(spec.name, raw, name, col_spec, base, product=product)
-            if name not in _ROW_CODES and values.dtype == object:
-                values = values.where(values != _SKIP, None)
+            if name not in _ROW_CODES and not pd.api.types.is_numeric_dtype(values):
+                # `~` in a value map: no value, never a marker in the data
+                values = values.astype(object).where(values != _SKIP, None)
             out[name] = values
         out[_FILE] = base[_FILE]
         out[_LINE] = base[_LINE]

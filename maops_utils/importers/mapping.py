@@ -15,6 +15,7 @@ from typing import Any
 import pandas as pd
 
 from ..contract.files import ENCODINGS
+from ..contract.numbers import DECIMAL_SIGNS, THOUSANDS_SIGNS
 from ..core.errors import ConfigError, suggest
 from ..core.io import load_yaml
 from ..core.schema import TABLES
@@ -38,12 +39,25 @@ _TOP_KEYS = (
     "timezone",
     "date_formats",
     "nulls",
+    "decimal",
+    "thousands",
     "product",
     "campaign_products",
     "category_rules",
     "tables",
 )
-_SPEC_KEYS = ("column", "json", "join", "values", "others", "default", "formats", "split")
+_SPEC_KEYS = (
+    "column",
+    "json",
+    "join",
+    "values",
+    "others",
+    "default",
+    "formats",
+    "split",
+    "decimal",
+    "thousands",
+)
 _TABLE_KEYS = ("files", "columns", "stages")
 _PRODUCT_KEYS = ("column", "split", "values", "default")
 OTHERS = ("keep", "skip", "empty")
@@ -69,6 +83,9 @@ class ColumnSpec:
     default: Any = None
     formats: tuple[str, ...] | None = None
     split: str | None = None
+    # the number style of this column when it differs from the mapping's (`separators`)
+    decimal: str | None = None
+    thousands: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +117,10 @@ class Mapping:
     timezone: str = ""
     date_formats: tuple[str, ...] = ("auto",)
     nulls: tuple[str, ...] = DEFAULT_NULLS
+    # how numbers are written: the decimal sign and the thousands separator; None: found in
+    # each column's values (`contract.numbers.read_numbers`), an ambiguous column an error
+    decimal: str | None = None
+    thousands: str | None = None
     campaign_products: dict[str, str] = field(default_factory=dict)
     category_rules: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     description: str = ""
@@ -202,7 +223,19 @@ def _spec(raw: Any, where: str) -> ColumnSpec:
         default=raw.get("default"),
         formats=_formats(formats, f"{where}.formats") if formats is not None else None,
         split=raw.get("split"),
+        decimal=_sign(raw.get("decimal"), DECIMAL_SIGNS, f"{where}.decimal"),
+        thousands=_sign(raw.get("thousands"), THOUSANDS_SIGNS, f"{where}.thousands"),
     )
+
+
+def _sign(raw: Any, allowed: tuple[str, ...], where: str) -> str | None:
+    """A separator as the mapping writes it (None: not declared)."""
+    if raw is None:
+        return None
+    if raw not in allowed:
+        shown = ", ".join(f"'{a}'" for a in allowed)
+        raise ConfigError(f"{where}: '{raw}' is not a separator maops reads; use one of {shown}")
+    return str(raw)
 
 
 def _formats(raw: Any, where: str) -> tuple[str, ...]:
@@ -348,6 +381,8 @@ def load_mapping(
         nulls=tuple(
             dict.fromkeys((*DEFAULT_NULLS, *_as_tuple(raw.get("nulls"), f"{where}: nulls")))
         ),
+        decimal=_sign(raw.get("decimal"), DECIMAL_SIGNS, f"{where}: decimal"),
+        thousands=_sign(raw.get("thousands"), THOUSANDS_SIGNS, f"{where}: thousands"),
         campaign_products={str(k): str(v) for k, v in camp.items()},
         category_rules=rules,
         description=str(raw.get("description", "")),

@@ -12,6 +12,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
+from ..contract.numbers import NumbersRead, plain_number_text, read_numbers
 from ..contract.values import parse_timestamps
 
 # Cell texts that vendor exports use for "no value" (Marketo writes `null`, Excel users `-`).
@@ -26,8 +27,6 @@ _NUMERIC = re.compile(r"^\d+(?:\.\d+)?$")
 _JA_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _JA_TIME = re.compile(r"(\d{1,2})\s*時\s*(\d{1,2})\s*分(?:\s*(\d{1,2})\s*秒)?")
 _DOTTED_DATE = re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})")
-# In CP932 the yen sign is byte 0x5C, which decodes as a backslash: "\1,200" is ¥1,200.
-_CURRENCY = re.compile(r"[,\s¥$€円\\]|JPY|USD|EUR", re.I)
 
 DATE_FORMAT_WORDS = ("auto", "excel", "epoch_ms", "epoch_s")
 
@@ -56,27 +55,30 @@ def clean_text(values: pd.Series, nulls: tuple[str, ...] = DEFAULT_NULLS) -> pd.
 
 
 def parse_numbers(
-    values: pd.Series, nulls: tuple[str, ...] = DEFAULT_NULLS
-) -> tuple[pd.Series, pd.Series]:
-    """Numbers as Excel users write them: `１，２００，０００`, `1,200,000`, `¥1,200,000`, `1200円`,
-    `(1,200)` for a negative amount.
+    values: pd.Series,
+    nulls: tuple[str, ...] = DEFAULT_NULLS,
+    *,
+    decimal: str | None = None,
+    thousands: str | None = None,
+) -> NumbersRead:
+    """Numbers as exports write them: `１，２００，０００`, `1,200,000`, `¥1,200,000`, `1200円`,
+    `(1,200)` for a negative amount, `27245,67` or `R$ 100.000` where the comma is the decimal
+    sign; one way for the whole column (`contract.numbers.read_numbers`).
 
     Args:
         values: raw cells.
         nulls: cell texts that mean "no value".
+        decimal, thousands: the separators, when the mapping declares them.
 
     Returns:
-        (float64 values with NaN where missing or unreadable, mask of unreadable cells).
+        The values (float64, NaN where missing or unreadable), the mask of unreadable cells,
+        and why the column reads two ways when it does (no values then).
     """
     text = clean_text(values, nulls)
     present = text.notna()
-    norm = nfkc(text[present]).astype("string").str.replace(_CURRENCY, "", regex=True)
-    # An accounting negative "(1200)" is -1200.
-    norm = norm.str.replace(r"^\((.*)\)$", r"-\1", regex=True)
-    parsed = pd.Series(np.nan, index=values.index, dtype="float64")
-    parsed[present] = pd.to_numeric(norm, errors="coerce").astype("float64")
-    bad = present & parsed.isna()
-    return parsed, bad
+    norm = pd.Series(None, index=values.index, dtype="object")
+    norm[present] = plain_number_text(nfkc(text[present]))
+    return read_numbers(norm, decimal=decimal, thousands=thousands)
 
 
 def _excel_serial(numbers: pd.Series) -> pd.Series:
