@@ -617,3 +617,17 @@ def test_amounts_that_read_two_ways_are_fatal_never_a_guess(tmp_path):
     opps = opps.replace(",open,,500000", ",open,,7")
     (problem,) = _fatal(tmp_path / "dot", opportunities=opps).problems
     assert "'.' may be the decimal sign or group thousands" in problem.message
+
+
+def test_a_line_with_more_fields_than_the_header_is_fatal_never_shifted(tmp_path):
+    # on the first line pandas would take the extra leading fields as the row's index and
+    # shift every column; on a later one it stops: both say so, with the separator
+    for line, old, new in (
+        (2, "L1,2026-03-01 10:00:00,", "L1,x,2026-03-01 10:00:00,"),
+        (3, "L2,2026-03-02 11:00:00,", "L2,x,2026-03-02 11:00:00,"),
+    ):
+        err = _fatal(tmp_path / str(line), leads=_replace_line("leads", old, new))
+        (problem,) = err.problems
+        assert problem.file.endswith("leads.csv")
+        assert "read with ',' between fields" in problem.message
+        assert f"line {line}" in problem.message and "6" in problem.message

@@ -308,3 +308,53 @@ def test_values_mapped_to_nothing_or_empty_are_missing_never_a_marker_or_nan(tmp
             if not pd.api.types.is_numeric_dtype(frame[column]):
                 junk = frame[column].isin(["__maops_skip__", "nan"])
                 assert not junk.any(), (name, column)
+
+
+# ----------------------------------------------------------------------------- CSV as tools write it
+
+
+def test_semicolons_crlf_bom_no_final_newline_and_padded_headers_are_read(tmp_path):
+    # as Excel saves CSV where the decimal sign is a comma: fields separated by ";"
+    folder = _copy_custom(tmp_path, "")
+    text = (
+        "\ufeffリードID ;登録日;商材;流入経路\r\n"
+        "K-1;2026/10/05;会計;展示会\r\n"
+        'K-2;2026/10/06;"人事";ウェブ広告'
+    )
+    (folder / "leads_sheet.csv").write_bytes(text.encode("utf-8"))
+    mapping = folder / "mapping.yaml"
+    mapping.write_text(
+        mapping.read_text(encoding="utf-8").replace("encoding: cp932", "encoding: auto"),
+        encoding="utf-8",
+    )
+    result = import_exports(folder, load_mapping("custom", mapping))
+    leads = result.tables["leads"]
+    assert leads["lead_id"].tolist() == ["K-1", "K-2"]
+    assert leads["product"].tolist() == ["A", "B"]
+    assert leads["lead_source"].tolist() == ["exhibition", "web_ad"]
+
+
+def test_a_field_count_error_names_the_delimiter_it_used(tmp_path):
+    folder = _copy_custom(
+        tmp_path, "リードID;登録日;商材;流入経路\nK-1;2026/10/05;会計;展示会;余分;x\n"
+    )
+    with pytest.raises(DataContractError) as info:
+        import_exports(folder, load_mapping("custom", folder / "mapping.yaml"))
+    assert "leads_sheet.csv" in str(info.value) and "read with ';' between fields" in str(
+        info.value
+    )
+    assert "delimiter" in info.value.problems[0].action
+
+
+def test_a_declared_delimiter_is_used_and_a_strange_one_refused(tmp_path):
+    folder = _copy_custom(tmp_path, "リードID|登録日|商材|流入経路\nK-1|2026/10/05|会計|展示会\n")
+    mapping = folder / "mapping.yaml"
+    original = mapping.read_text(encoding="utf-8")
+    leads = import_exports(folder, load_mapping("custom", mapping)).tables["leads"]  # sniffed
+    assert leads["lead_id"].tolist() == ["K-1"] and leads["product"].tolist() == ["A"]
+    mapping.write_text('delimiter: ","\n' + original, encoding="utf-8")  # declared: no sniffing
+    with pytest.raises(DataContractError, match="リードID.*is not in the file"):
+        import_exports(folder, load_mapping("custom", mapping))
+    mapping.write_text('delimiter: ":"\n' + original, encoding="utf-8")
+    with pytest.raises(ConfigError, match=r"delimiter: ':' is not a separator"):
+        load_mapping("custom", mapping)

@@ -10,6 +10,7 @@ import functools
 import hashlib
 import io as _io
 import tempfile
+import warnings
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -36,6 +37,8 @@ class RawTable:
     encoding: str
     sha256: str
     size: int
+    # fatal problems of the file found while reading it, reported with the structure's
+    problems: list[Finding] = field(default_factory=list)
 
     @property
     def is_csv(self) -> bool:
@@ -215,8 +218,13 @@ def decode_text(data: bytes, *, file: str, table: str, encoding: str = "auto") -
     raise _undecodable(table, file, tries, line)
 
 
-def read_raw_table(name: str, path: Path, *, encoding: str = "auto") -> RawTable:
-    """Read one table file. CSV cells stay strings (validation parses them); Parquet keeps types."""
+def read_raw_table(
+    name: str, path: Path, *, encoding: str = "auto", delimiter: str | None = ","
+) -> RawTable:
+    """Read one table file. CSV cells stay strings (validation parses them); Parquet keeps types.
+
+    `delimiter`: the CSV field separator; None: the one the header line uses (`sniff_delimiter`),
+    for exports that write `;` or tabs."""
     if path.is_dir():
         return _read_parquet_folder(name, path)
     data = path.read_bytes()
@@ -234,39 +242,129 @@ def read_raw_table(name: str, path: Path, *, encoding: str = "auto") -> RawTable
         text, used = decode_text(data, file=str(path), table=name, encoding=encoding)
         frame = pd.DataFrame()
         if text.strip():
-            with _csv_errors(name, path):
-                frame = pd.read_csv(_io.StringIO(text), **_CSV_OPTIONS)
-            frame.columns = _header_as_written(text.split("\n", 1)[0], list(frame.columns))
+            header = text.lstrip("\ufeff").split("\n", 1)[0]
+            sep = delimiter or sniff_delimiter(header)
+            frame, problems = _read_csv_text(name, path, text, header, sep)
+            frame.columns = _header_as_written(header, list(frame.columns), sep)
+            frame.columns = [str(c).strip() for c in frame.columns]
+            return RawTable(name, path, frame, used, digest, len(data), problems)
     frame.columns = [str(c).strip() for c in frame.columns]
     return RawTable(name, path, frame, used, digest, len(data))
 
 
+def _read_csv_text(
+    name: str, path: Path, text: str, header: str, sep: str
+) -> tuple[pd.DataFrame, list[Finding]]:
+    """The cells of a CSV text. Lines with more fields than the header are a fatal problem
+    (returned, for the structure check to report beside the header's own), and every field
+    stays in its header's column: the extra ones go to columns of their own."""
+    with _csv_errors(name, path, sep):
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", pd.errors.ParserWarning)
+                return pd.read_csv(_io.StringIO(text), sep=sep, **_CSV_OPTIONS), []
+        except pd.errors.ParserWarning:
+            pass
+        names = next(csv.reader([header.lstrip("\ufeff")], delimiter=sep), [])
+        width = max(len(row) for row in csv.reader(_io.StringIO(text), delimiter=sep))
+        names += [f"(field {i + 1})" for i in range(len(names), width)]
+        frame = pd.read_csv(
+            _io.StringIO(text), sep=sep, header=None, skiprows=1, names=names, **_CSV_OPTIONS
+        )
+    problem = Finding(
+        "error",
+        name,
+        f"is not a well-formed CSV file (read with {_shown_delimiter(sep)} between fields): "
+        f"a line has more fields than the header ({_longer_line(path, sep)})",
+        file=str(path),
+        action=_CSV_ACTION,
+    )
+    return frame, [problem]
+
+
 # How a CSV file is parsed: every cell a string as written, an empty cell "".
-_CSV_OPTIONS = {"dtype": str, "keep_default_na": False, "na_filter": False}
+_CSV_OPTIONS = {"dtype": str, "keep_default_na": False, "na_filter": False, "index_col": False}
+
+
+# The field separators exports use: Excel and most tools ",", Excel in a locale whose decimal
+# sign is a comma ";", database and some vendor exports a tab or "|".
+DELIMITERS = (",", ";", "\t", "|")
+
+
+def sniff_delimiter(header: str) -> str:
+    """The separator the header line `header` uses: of `DELIMITERS`, the one that splits it
+    into the most fields (quotes respected); "," when none splits it."""
+    best, most = ",", 1
+    for sep in DELIMITERS:
+        fields = len(next(csv.reader([header], delimiter=sep), []))
+        if fields > most:
+            best, most = sep, fields
+    return best
+
+
+def _shown_delimiter(sep: str) -> str:
+    return "a tab" if sep == "\t" else f"'{sep}'"
+
+
+_CSV_ACTION = (
+    "check quoting and the number of fields on that line; if the file separates its fields "
+    "with another character, say which (`delimiter` in the import mapping)"
+)
+
+
+def _longer_line(path: Path, sep: str) -> str:
+    """Where the first line with more fields than the header is (`line N: K fields, the header
+    H`), read again only to say so."""
+    text = path.read_bytes().decode("utf-8", errors="replace").lstrip("\ufeff")
+    reader = csv.reader(_io.StringIO(text), delimiter=sep)
+    header = len(next(reader, []))
+    for row in reader:
+        if len(row) > header:
+            return f"line {reader.line_num}: {len(row)} fields, the header {header}"
+    return f"the header has {header} fields"
 
 
 @contextmanager
-def _csv_errors(name: str, path: Path) -> Iterator[None]:
+def _csv_errors(name: str, path: Path, sep: str = ",") -> Iterator[None]:
+    # pandas reads a line with more fields than the header by taking the first fields as
+    # the row's index and shifting every column; with `index_col=False` it warns instead,
+    # and that warning is an error here
     try:
-        yield
+        with warnings.catch_warnings():
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            yield
+    except pd.errors.ParserWarning:
+        raise DataContractError(
+            [
+                Finding(
+                    "error",
+                    name,
+                    f"is not a well-formed CSV file (read with {_shown_delimiter(sep)} between "
+                    f"fields): a line has more fields than the header ({_longer_line(path, sep)})",
+                    file=str(path),
+                    action=_CSV_ACTION,
+                )
+            ]
+        ) from None
     except (pd.errors.ParserError, csv.Error) as exc:
         raise DataContractError(
             [
                 Finding(
                     "error",
                     name,
-                    f"is not a well-formed CSV file: {exc}",
+                    f"is not a well-formed CSV file (read with {_shown_delimiter(sep)} between "
+                    f"fields): {exc}",
                     file=str(path),
-                    action="check quoting and the number of fields on that line",
+                    action=_CSV_ACTION,
                 )
             ]
         ) from None
 
 
-def _header_as_written(first_line: str, parsed: list[str]) -> list[str]:
+def _header_as_written(first_line: str, parsed: list[str], sep: str = ",") -> list[str]:
     """pandas renames a repeated header to `x.1`; keep the names as written so that
     validation can say the column is there twice."""
-    header = next(csv.reader(_io.StringIO(first_line.lstrip("\ufeff"))), [])
+    header = next(csv.reader(_io.StringIO(first_line.lstrip("\ufeff")), delimiter=sep), [])
     return header if len(header) == len(parsed) else parsed
 
 

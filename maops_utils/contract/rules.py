@@ -230,6 +230,7 @@ class _Checker:
                     )
                 continue
             raw = self.raw[name]
+            self.errors.extend(getattr(raw, "problems", ()))  # found while reading the file
             cols = _columns(raw)
             dupes = sorted({c for c in cols if cols.count(c) > 1})
             if dupes:

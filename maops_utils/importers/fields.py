@@ -336,7 +336,13 @@ class _Builder:
                 seen.add(path)
                 out.append((spec, path))
         self.files[name] = [p.name for _, p in out]
-        return [(spec, read_raw_table(name, p, encoding=self.m.encoding)) for spec, p in out]
+        read = [
+            (spec, read_raw_table(name, p, encoding=self.m.encoding, delimiter=self.m.delimiter))
+            for spec, p in out
+        ]
+        for _, raw in read:
+            self.p.errors.extend(raw.problems)  # a file that does not read as a table
+        return read
 
     def base(self, raw: RawTable) -> pd.DataFrame:
         pos = np.arange(len(raw.frame))

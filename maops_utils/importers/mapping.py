@@ -14,7 +14,7 @@ from typing import Any
 
 import pandas as pd
 
-from ..contract.files import ENCODINGS
+from ..contract.files import DELIMITERS, ENCODINGS
 from ..contract.numbers import DECIMAL_SIGNS, THOUSANDS_SIGNS
 from ..core.errors import ConfigError, suggest
 from ..core.io import load_yaml
@@ -41,6 +41,7 @@ _TOP_KEYS = (
     "nulls",
     "decimal",
     "thousands",
+    "delimiter",
     "product",
     "campaign_products",
     "category_rules",
@@ -121,6 +122,7 @@ class Mapping:
     # each column's values (`contract.numbers.read_numbers`), an ambiguous column an error
     decimal: str | None = None
     thousands: str | None = None
+    delimiter: str | None = None  # the CSV field separator; None: found in each header line
     campaign_products: dict[str, str] = field(default_factory=dict)
     category_rules: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     description: str = ""
@@ -383,6 +385,7 @@ def load_mapping(
         ),
         decimal=_sign(raw.get("decimal"), DECIMAL_SIGNS, f"{where}: decimal"),
         thousands=_sign(raw.get("thousands"), THOUSANDS_SIGNS, f"{where}: thousands"),
+        delimiter=_sign(raw.get("delimiter"), DELIMITERS, f"{where}: delimiter"),
         campaign_products={str(k): str(v) for k, v in camp.items()},
         category_rules=rules,
         description=str(raw.get("description", "")),
