@@ -358,3 +358,26 @@ def test_a_declared_delimiter_is_used_and_a_strange_one_refused(tmp_path):
     mapping.write_text('delimiter: ":"\n' + original, encoding="utf-8")
     with pytest.raises(ConfigError, match=r"delimiter: ':' is not a separator"):
         load_mapping("custom", mapping)
+
+
+@pytest.mark.parametrize(
+    ("line", "table", "field"),
+    [
+        ("      lead_id: リードID\n", "leads", "lead_id"),
+        ("      created_at: 登録日\n", "leads", "created_at"),
+        ("      status: {column: 状態, values: {受注: won, 失注: lost, 商談中: open}}\n",
+         "opportunities", "status"),
+    ],
+)  # fmt: skip
+def test_a_mapping_without_a_field_every_row_needs_is_refused_before_any_file_is_read(
+    tmp_path, line, table, field
+):
+    text = (FIXTURES / "custom" / "mapping.yaml").read_text(encoding="utf-8")
+    assert line in text
+    mapping = tmp_path / "mapping.yaml"
+    mapping.write_text(text.replace(line, ""), encoding="utf-8")
+    with pytest.raises(ConfigError) as info:
+        load_mapping("custom", mapping)
+    message = str(info.value)
+    assert message.startswith(f"{mapping}: tables.{table}.columns: {field} not mapped")
+    assert f"`{field}: <column name>`" in message

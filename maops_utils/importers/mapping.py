@@ -60,6 +60,15 @@ _SPEC_KEYS = (
     "thousands",
 )
 _TABLE_KEYS = ("files", "columns", "stages")
+# The fields a table's mapping must fill (each a choice: one of them): the import cannot link,
+# date or tell apart its rows without them. A product comes from `product` when not mapped.
+MAPPED_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
+    "leads": (("lead_id",), ("created_at",)),
+    "activities": (("lead_id", "lead_email"), ("activity_type",), ("occurred_at",)),
+    "stage_changes": (("lead_id", "lead_email"), ("stage",), ("changed_at",)),
+    "opportunities": (("opportunity_id",), ("created_at",), ("status",)),
+    "campaigns": (("campaign_id",), ("name",)),
+}
 _PRODUCT_KEYS = ("column", "split", "values", "default")
 OTHERS = ("keep", "skip", "empty")
 
@@ -271,6 +280,15 @@ def _table(name: str, raw: Any, where: str) -> TableSpec:
                 f"(fields: {', '.join(known)})"
             )
         columns[col] = _spec(spec, f"{where}.columns.{col}")
+    missing = [
+        " or ".join(need) for need in MAPPED_FIELDS[name] if not any(f in columns for f in need)
+    ]
+    if missing:
+        raise ConfigError(
+            f"{where}.columns: {', '.join(missing)} not mapped: every {name} row needs "
+            f"{'it' if len(missing) == 1 else 'them'}; map each to the export's column "
+            f"(`{missing[0].split(' or ')[0]}: <column name>`) or give a `default`"
+        )
     stages = {}
     if raw.get("stages"):
         if name != "leads":
