@@ -229,6 +229,7 @@ def read_raw_table(
         return _read_parquet_folder(name, path)
     data = path.read_bytes()
     digest = sha256_bytes(data)
+    problems: list[Finding] = []
     if path.suffix.lower() == ".parquet":
         try:
             # positions, not a stored index: findings name rows by position
@@ -246,10 +247,8 @@ def read_raw_table(
             sep = delimiter or sniff_delimiter(header)
             frame, problems = _read_csv_text(name, path, text, header, sep)
             frame.columns = _header_as_written(header, list(frame.columns), sep)
-            frame.columns = [str(c).strip() for c in frame.columns]
-            return RawTable(name, path, frame, used, digest, len(data), problems)
     frame.columns = [str(c).strip() for c in frame.columns]
-    return RawTable(name, path, frame, used, digest, len(data))
+    return RawTable(name, path, frame, used, digest, len(data), problems)
 
 
 def _read_csv_text(
@@ -271,15 +270,7 @@ def _read_csv_text(
         frame = pd.read_csv(
             _io.StringIO(text), sep=sep, header=None, skiprows=1, names=names, **_CSV_OPTIONS
         )
-    problem = Finding(
-        "error",
-        name,
-        f"is not a well-formed CSV file (read with {_shown_delimiter(sep)} between fields): "
-        f"a line has more fields than the header ({_longer_line(path, sep)})",
-        file=str(path),
-        action=_CSV_ACTION,
-    )
-    return frame, [problem]
+    return frame, [_longer_lines(name, path, sep)]
 
 
 # How a CSV file is parsed: every cell a string as written, an empty cell "".
@@ -312,6 +303,18 @@ _CSV_ACTION = (
 )
 
 
+def _longer_lines(name: str, path: Path, sep: str) -> Finding:
+    """The fatal finding of a file with a line of more fields than its header."""
+    return Finding(
+        "error",
+        name,
+        f"is not a well-formed CSV file (read with {_shown_delimiter(sep)} between fields): "
+        f"a line has more fields than the header ({_longer_line(path, sep)})",
+        file=str(path),
+        action=_CSV_ACTION,
+    )
+
+
 def _longer_line(path: Path, sep: str) -> str:
     """Where the first line with more fields than the header is (`line N: K fields, the header
     H`), read again only to say so."""
@@ -334,18 +337,7 @@ def _csv_errors(name: str, path: Path, sep: str = ",") -> Iterator[None]:
             warnings.simplefilter("error", pd.errors.ParserWarning)
             yield
     except pd.errors.ParserWarning:
-        raise DataContractError(
-            [
-                Finding(
-                    "error",
-                    name,
-                    f"is not a well-formed CSV file (read with {_shown_delimiter(sep)} between "
-                    f"fields): a line has more fields than the header ({_longer_line(path, sep)})",
-                    file=str(path),
-                    action=_CSV_ACTION,
-                )
-            ]
-        ) from None
+        raise DataContractError([_longer_lines(name, path, sep)]) from None
     except (pd.errors.ParserError, csv.Error) as exc:
         raise DataContractError(
             [

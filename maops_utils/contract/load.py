@@ -71,14 +71,14 @@ def load_dataset(
     small: Path | None = None
     kept: tuple[dict[str, KeptTable], KeptTables] | None = None
     checksums = Checksums(Path(cache_dir) / CHECKSUMS_FILE) if cache_dir is not None else None
+    paths = locate_tables(data_dir) if pins is not None or cache_dir is not None else {}
     if pins is not None:
-        _check_tables(pins, locate_tables(data_dir), data_dir)
+        _check_tables(pins, paths, data_dir)
 
     def digest(name: str, path: Path) -> str:
         return pins[name] if pins is not None else source_digest(path, checksums)
 
     if cache_dir is not None:
-        paths = locate_tables(data_dir)
         for name, path in paths.items():
             if name in BULK_TABLES:
                 key = f"{CACHE_FORMAT}|{name}|{timezone}|{digest(name, path)}"

@@ -28,12 +28,6 @@ import pandas as pd
 DECIMAL_SIGNS = (".", ",")
 THOUSANDS_SIGNS = (",", ".", " ", "'", "")
 
-# Currency signs and codes around an amount (`¥1,200`, `1200円`, `R$ 100.000`, `USD 12.50`,
-# `€ 9,99`); in CP932 the yen sign is byte 0x5C, which decodes as a backslash.
-_CURRENCY = re.compile(
-    r"^(?:[A-Z]{1,3}\s*)?[$¥€£\\]|^[A-Z]{3}\s*(?=[-(\d.,])|[¥€£円\\]$|(?<=[\d)])\s*[A-Z]{3}$"
-)
-_SPACES = re.compile(r"[\s\u00a0\u202f]")
 _COMMA_GROUPED_ONCE = re.compile(r"^-?\d{1,3},\d{3}$")  # 1,234: thousands, or 1.234
 _COMMA_GROUPED_MORE = re.compile(r"^-?\d{1,3}(?:,\d{3}){2,}$")  # 1,234,567: thousands
 _COMMA_DECIMAL = re.compile(r"^-?\d*,\d+$")
@@ -51,16 +45,6 @@ class NumbersRead:
     bad: pd.Series
     ambiguous: str = ""
     examples: tuple[str, ...] = ()
-    decimal: str = "."
-
-
-def plain_number_text(text: pd.Series) -> pd.Series:
-    """Text values as exports write them, made plain: without currency signs, codes or
-    spaces; an accounting negative `(1,200)` becomes `-1,200`. (The contract's own files hold
-    plain numbers, so `read_numbers` does not do this itself.)"""
-    text = text.astype("string").str.strip().str.replace(_CURRENCY, "", regex=True)
-    text = text.str.replace(_SPACES, "", regex=True)
-    return text.str.replace(r"^\((.*)\)$", r"-\1", regex=True)
 
 
 def _clues(values: pd.Series) -> dict[str, pd.Series]:
@@ -131,7 +115,7 @@ def read_numbers(
 
     Args:
         text: the values, trimmed, missing ones as None/NA (blank cells made missing);
-            plain numbers (`plain_number_text` makes an export's so).
+            plain numbers (the importers take an export's currency signs off first).
         decimal: the decimal sign, "." or ","; None: found in the values (module doc).
         thousands: the thousands separator; None: "," for a decimal point, "." for a comma.
     """
@@ -161,4 +145,4 @@ def read_numbers(
         canonical = canonical.str.replace(thousands, "", regex=False)
     canonical = canonical.str.replace(decimal, ".", regex=False)
     out[canonical.index] = pd.to_numeric(canonical, errors="coerce").astype("float64")
-    return NumbersRead(out, present & out.isna(), decimal=decimal)
+    return NumbersRead(out, present & out.isna())

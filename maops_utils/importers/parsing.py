@@ -12,7 +12,7 @@ import unicodedata
 import numpy as np
 import pandas as pd
 
-from ..contract.numbers import NumbersRead, plain_number_text, read_numbers
+from ..contract.numbers import NumbersRead, read_numbers
 from ..contract.values import parse_timestamps
 
 # Cell texts that vendor exports use for "no value" (Marketo writes `null`, Excel users `-`).
@@ -27,6 +27,13 @@ _NUMERIC = re.compile(r"^\d+(?:\.\d+)?$")
 _JA_DATE = re.compile(r"(\d{4})\s*年\s*(\d{1,2})\s*月\s*(\d{1,2})\s*日")
 _JA_TIME = re.compile(r"(\d{1,2})\s*時\s*(\d{1,2})\s*分(?:\s*(\d{1,2})\s*秒)?")
 _DOTTED_DATE = re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})")
+
+# Currency signs and codes around an amount (`¥1,200`, `1200円`, `R$ 100.000`, `USD 12.50`,
+# `€ 9,99`); in CP932 the yen sign is byte 0x5C, which decodes as a backslash.
+_CURRENCY = re.compile(
+    r"^(?:[A-Z]{1,3}\s*)?[$¥€£\\]|^[A-Z]{3}\s*(?=[-(\d.,])|[¥€£円\\]$|(?<=[\d)])\s*[A-Z]{3}$"
+)
+_SPACES = re.compile(r"[\s\u00a0\u202f]")
 
 DATE_FORMAT_WORDS = ("auto", "excel", "epoch_ms", "epoch_s")
 
@@ -52,6 +59,15 @@ def clean_text(values: pd.Series, nulls: tuple[str, ...] = DEFAULT_NULLS) -> pd.
     out = text.astype(object)
     out[missing] = None
     return out
+
+
+def plain_number_text(text: pd.Series) -> pd.Series:
+    """Text values as exports write them, made plain: without currency signs, codes or
+    spaces; an accounting negative `(1,200)` becomes `-1,200`. The contract's own files hold
+    plain numbers: only an import does this."""
+    text = text.astype("string").str.strip().str.replace(_CURRENCY, "", regex=True)
+    text = text.str.replace(_SPACES, "", regex=True)
+    return text.str.replace(r"^\((.*)\)$", r"-\1", regex=True)
 
 
 def parse_numbers(
