@@ -241,6 +241,9 @@ def test_load_review_runs_every_query_on_one_engine(tmp_path, dataset, monkeypat
     assert rv.engine is not None and plain.engine is None
     pd.testing.assert_frame_equal(rv.values, plain.values)
     for name, table in kpi.report_tables(plain).items():
+        if table is None:  # a table the data cannot give, on either path
+            assert tables[name] is None, name
+            continue
         pd.testing.assert_frame_equal(tables[name], table, check_exact=True, obj=name)
     rv.close()
     rv.close()  # twice is fine

@@ -7,6 +7,7 @@ import pytest
 
 from maops_utils.contract.load import load_dataset
 from maops_utils.metrics.catalogue import load_catalogue
+from maops_utils.metrics.spend import campaign_costs
 from maops_utils.reports.kpi import review as kpi
 
 import handmade
@@ -117,13 +118,13 @@ def test_channels_follow_the_lead_source(rv):
 
 
 def test_campaign_costs_are_spread_over_their_days(rv):
-    costs, unplaced = kpi.campaign_costs(rv.dataset, "2026-01")
+    costs, unplaced = campaign_costs(rv.dataset, "2026-01")
     by = costs.set_index("channel")["cost"]
     assert by["webinar"] == pytest.approx(30000 * 12 / 30)  # 20-31 Jan of 30 days
     assert by["exhibition"] == 100000  # a one-day campaign in January
     assert "email" not in by and "web_ad" not in by
     assert unplaced == 2  # K1 and Z1 have a cost but no date
-    feb, _ = kpi.campaign_costs(rv.dataset, "2026-02")
+    feb, _ = campaign_costs(rv.dataset, "2026-02")
     assert feb.set_index("channel")["cost"]["webinar"] == pytest.approx(30000 * 18 / 30)
     ch = kpi.channels(rv)
     webinar = _row(ch, channel="webinar")
@@ -156,5 +157,15 @@ def test_trend_covers_the_window_with_targets(rv):
 
 def test_report_tables_are_all_there(rv):
     tables = kpi.report_tables(rv)
-    assert set(tables) == {"trend", "channels", "campaigns", "cohorts", "velocity"}
+    assert set(tables) == {
+        "trend",
+        "channels",
+        "returns",
+        "campaigns",
+        "stage_campaigns",
+        "cohorts",
+        "velocity",
+    }
+    # the hand-made leads name no campaign: no stage is counted per campaign
+    assert tables["stage_campaigns"] is None
     assert not tables["cohorts"].empty and not tables["velocity"].empty

@@ -416,7 +416,9 @@ def test_description_generated_from_the_definition(catalogue):
 
 def test_describe_spec_of_core_counts(catalogue):
     closed = narrative.describe_spec(catalogue["closed_deals"], catalogue, "en")
-    assert closed == "opportunities rows where status in (won, lost) with closed_at in the month"
+    assert closed == (
+        "opportunities rows where status in (won, lost), record = deal with closed_at in the month"
+    )
     assert "won, lost" in narrative.describe_spec(catalogue["closed_deals"], catalogue, "ja")
     pairs = narrative.describe_spec(catalogue["email_open_pairs"], catalogue, "en")
     assert pairs.endswith("distinct (lead_id, campaign_id)")

@@ -161,11 +161,13 @@ class SparkEngine(Engine):
         try:
             for key, value in SPARK_SQL_CONF.items():
                 session.conf.set(key, value)
+            layout = relations.layout_of(dataset)
+            tables = relations.engine_tables(dataset, layout)
             with _quiet():
-                for name, cols in relations.ENGINE_COLUMNS.items():
-                    self._table(name, cols).createOrReplaceTempView(name)
+                for name, cols in layout.columns().items():
+                    self._table(name, cols, tables.get(name)).createOrReplaceTempView(name)
                     self.views.append(name)
-                for name, sql in relations.VIEWS_SQL.items():
+                for name, sql in layout.views().items():
                     spark_sql = relations.to_dialect(sql, "spark")
                     session.sql(f"CREATE OR REPLACE TEMP VIEW {name} AS {spark_sql}")
                     self.views.append(name)
@@ -173,7 +175,7 @@ class SparkEngine(Engine):
             self.close()
             raise
 
-    def _table(self, name: str, columns: list[str]) -> Any:
+    def _table(self, name: str, columns: list[str], frame: pd.DataFrame | None) -> Any:
         """The Spark DataFrame of engine table `name`. A table the dataset keeps in DuckDB
         (the activities) never goes through pandas: a Spark reading this machine's files
         (local mode) reads it from a Parquet file DuckDB writes into a private temporary
@@ -181,7 +183,9 @@ class SparkEngine(Engine):
         Arrow. A table in pandas is sent as Arrow."""
         source = relations.SOURCE_TABLES.get(name, name)
         if not self.dataset.in_store(source):
-            return self.session.createDataFrame(arrow_table(self.dataset[source][columns]))
+            if frame is None:
+                frame = self.dataset[source][columns]
+            return self.session.createDataFrame(arrow_table(frame))
         if not _reads_local_files(self.session):
             return self.session.createDataFrame(self.dataset.store_arrow(source, columns))
         if self._files is None:  # mode 0700: it holds lead ids; gone on close or at exit

@@ -161,8 +161,9 @@ class Dataset:
 
     def for_product(self, product: str) -> Dataset:
         """The part of the dataset that belongs to one product: its leads with their
-        activities and stage changes, its opportunities, and its campaigns and the
-        cross-product ones (empty product)."""
+        activities and stage changes, its opportunities and stage events, and its campaigns
+        and the cross-product ones (empty product). Spend names no product: it stays with
+        the whole business."""
         leads = self.tables["leads"]
         mine = leads[leads["product"] == product]
         ids = mine["lead_id"]
@@ -170,7 +171,7 @@ class Dataset:
         for name, frame in self.tables.items():
             if name in ("activities", "stage_changes", "scores"):
                 tables[name] = frame[isin(frame["lead_id"], ids)]
-            elif name == "opportunities":
+            elif name in ("opportunities", "stage_events"):
                 tables[name] = frame[frame["product"] == product]
             elif name == "campaigns":
                 tables[name] = frame[frame["product"].isna() | (frame["product"] == product)]
@@ -190,12 +191,22 @@ class Dataset:
 
     @property
     def products(self) -> list[str]:
-        """Every product code in leads and opportunities, sorted."""
+        """Every product code in leads, opportunities and stage events, sorted."""
         values = {
             *self.tables["leads"]["product"].unique(),
             *self.tables["opportunities"]["product"].unique(),
         }
-        return sorted(str(v) for v in values)
+        if "stage_events" in self.tables:
+            values.update(self.tables["stage_events"]["product"].unique())
+        return sorted(str(v) for v in values if pd.notna(v))
+
+    @property
+    def follows_leads(self) -> bool:
+        """Whether the stages follow leads (stage changes and opportunities name them), as
+        cohorts, velocity, the same lead's conversion and scoring need. A dataset of stage
+        events (one report per stage, no shared id) counts each stage on its own."""
+        events = self.tables.get("stage_events")
+        return events is None or events.empty
 
 
 def isin(values: pd.Series, among) -> pd.Series:

@@ -17,7 +17,9 @@ from ..core.schema import (
     TABLES,
     UNKNOWN_SOURCE,
     Column,
+    attribute_columns,
 )
+from . import events as stage_reports
 from .dataset import BULK_CODE, BULK_TABLES, BULK_TIME, MAX_EXAMPLES, Dataset, isin
 from .files import RawTable, ScanTable
 from .numbers import NumbersRead
@@ -262,11 +264,14 @@ class _Checker:
         table = TABLES[name]
         src = raw.frame
         out = pd.DataFrame(index=src.index)
+        attrs = set(attribute_columns(name, src.columns))
         for col in src.columns:
             spec = table.column(col)
             values = src[col]
             if spec is None:
-                out[col] = values  # unknown extra columns are kept and ignored
+                # an attribute is text, trimmed, empty when blank; other extra columns are
+                # kept and ignored
+                out[col] = _strings(values) if col in attrs else values
                 continue
             blank = _blank(values)
             if spec.kind in ("timestamp", "date"):
@@ -484,6 +489,7 @@ def _validate(
     if kept is None:
         chk.require_values("leads", typed["leads"], ("product",))
         chk.require_values("opportunities", typed["opportunities"], ("product",))
+        stage_reports.check_fatal(chk, typed)
     if chk.errors:
         raise DataContractError(chk.errors)
     leads = typed["leads"]
@@ -577,6 +583,10 @@ def _validate(
         if "scores" not in no_orphans:
             scores = chk.drop_orphans("scores", scores, known, "scores")
         tables["scores"] = scores
+    if "stage_events" in typed:
+        tables["stage_events"] = stage_reports.checked_events(chk, typed["stage_events"])
+    if "spend" in typed:
+        tables["spend"] = typed["spend"]
     tables = {k: v.reset_index(drop=True) for k, v in tables.items()}
     sources = {
         name: {

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 
@@ -39,6 +40,9 @@ ACTIVITY_TYPES = (
     "event_attend",
 )
 STAGES = ("mql", "sql")
+# A stage event (a row of a stage report, followed by no lead id) is one of the funnel's
+# stages or one of the two an opportunity passes: created (in pipeline) and won.
+EVENT_STAGES = (*STAGES, "opportunity", "won")
 OPPORTUNITY_STATUSES = ("open", "won", "lost")
 # `ALL` names the whole business in every output table, so no product may be called that.
 ALL = "ALL"
@@ -126,8 +130,54 @@ TABLES: dict[str, Table] = {
                 Column("rating", "string"),
             ),
         ),
+        Table(
+            "stage_events",
+            False,
+            (
+                Column("event_id", "string", True),
+                Column("stage", "string", True),
+                Column("occurred_at", "timestamp", True),
+                Column("product", "string", True),
+                Column("channel", "string"),
+                Column("campaign_id", "string"),
+                Column("amount", "number"),
+            ),
+            key="event_id",
+        ),
+        Table(
+            "spend",
+            False,
+            (
+                Column("month", "string", True),
+                Column("amount", "number", True),
+                Column("channel", "string"),
+                Column("campaign_id", "string"),
+                Column("currency", "string"),
+                Column("spread_over", "integer"),
+            ),
+        ),
     )
 }
+
+# Tables whose extra columns are attributes: text a KPI may filter on and group by. An
+# attribute's name is a plain lower-case identifier, as SQL and a KPI file can write it
+# unquoted; another extra column is kept and ignored, as the contract says.
+ATTRIBUTE_TABLES = ("leads", "opportunities", "stage_events")
+ATTRIBUTE_NAME = re.compile(r"[a-z][a-z0-9_]{0,62}")
+
+
+def attribute_columns(name: str, columns) -> list[str]:
+    """The columns of table `name` that are its attributes (`ATTRIBUTE_NAME`, not defined by
+    the contract; only for `ATTRIBUTE_TABLES`)."""
+    if name not in ATTRIBUTE_TABLES:
+        return []
+    table = TABLES[name]
+    return [
+        c
+        for c in columns
+        if table.column(c) is None and isinstance(c, str) and ATTRIBUTE_NAME.fullmatch(c)
+    ]
+
 
 # Personal data: never in a shared report unless the run asks for it.
 PII_COLUMNS = {"leads": ("email",)}

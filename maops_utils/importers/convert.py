@@ -29,6 +29,7 @@ from .fields import (
 )
 from .mapping import Mapping
 from .parsing import clean_text
+from .stage_reports import build_spend, build_stage_events
 
 
 @dataclass
@@ -170,7 +171,11 @@ def _categorise(acts: pd.DataFrame, rules: dict[str, tuple[tuple[str, str], ...]
     return category
 
 
-def _contract_frame(table: str, frame: pd.DataFrame, extra: tuple[str, ...] = ()) -> pd.DataFrame:
+def _contract_frame(
+    table: str, frame: pd.DataFrame, extra: tuple[str, ...] = (), kept: tuple[str, ...] = ()
+) -> pd.DataFrame:
+    """The contract's columns of `table`, the `extra` fields that hold a value and the
+    attributes the mapping declared (`kept`, even when empty: a KPI may name them)."""
     cols = [c.name for c in TABLES[table].columns]
     out = pd.DataFrame(index=frame.index)
     for c in cols:
@@ -178,7 +183,13 @@ def _contract_frame(table: str, frame: pd.DataFrame, extra: tuple[str, ...] = ()
     for c in extra:
         if c in frame and frame[c].notna().any():
             out[c] = frame[c]
+    for c in kept:
+        out[c] = frame[c] if c in frame else None
     return out.reset_index(drop=True)
+
+
+def _attributes(m: Mapping, table: str) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(a for spec in m.tables.get(table, ()) for a in spec.attributes))
 
 
 # ---------------------------------------------------------------- the import
@@ -418,7 +429,9 @@ def import_exports(
                 rows=opps[missing],
                 action="export the deal's product, or set product.default in the mapping",
             )
-    if "opportunities" not in b.files or not b.files["opportunities"]:
+    events = build_stage_events(b, m)
+    spend = build_spend(b, m)
+    if events is None and not b.files.get("opportunities"):
         b.p.add(
             "warning",
             "opportunities",
@@ -430,11 +443,19 @@ def import_exports(
         raise DataContractError(b.p.errors)
 
     tables = {
-        "leads": _contract_frame("leads", leads, ("name", "phone")),
+        "leads": _contract_frame("leads", leads, ("name", "phone"), _attributes(m, "leads")),
         "activities": _contract_frame("activities", acts),
         "stage_changes": _contract_frame("stage_changes", stage_changes),
-        "opportunities": _contract_frame("opportunities", opps),
+        "opportunities": _contract_frame(
+            "opportunities", opps, kept=_attributes(m, "opportunities")
+        ),
     }
     if campaigns is not None:
         tables["campaigns"] = _contract_frame("campaigns", campaigns)
+    if events is not None:
+        tables["stage_events"] = _contract_frame(
+            "stage_events", events, kept=_attributes(m, "stage_events")
+        )
+    if spend is not None:
+        tables["spend"] = _contract_frame("spend", spend)
     return ImportResult(m.name, tables, b.p.findings, {k: v for k, v in b.files.items() if v})

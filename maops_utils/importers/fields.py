@@ -4,6 +4,7 @@ problem found noted with its file, line and column (`_Builder`, used by `convert
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 
@@ -354,7 +355,10 @@ class _Builder:
         self, spec: TableSpec, raw: RawTable, base: pd.DataFrame, product: pd.Series | None = None
     ) -> pd.DataFrame:
         out = pd.DataFrame(index=base.index)
-        for name, col_spec in spec.columns.items():
+        for name, col_spec in [*spec.columns.items(), *spec.attributes.items()]:
+            if col_spec.generate:
+                out[name] = generated_ids(spec.name, raw, base[_POS])
+                continue
             values = self.field(spec.name, raw, name, col_spec, base, product=product)
             if name not in _ROW_CODES and not pd.api.types.is_numeric_dtype(values):
                 # `~` in a value map: no value, never a marker in the data
@@ -372,6 +376,24 @@ class _Builder:
                 action="export those columns if the tool has them, or remove them from the mapping",
             )
         return out
+
+
+def generated_ids(table: str, raw: RawTable, pos: pd.Series) -> pd.Series:
+    """Keys for rows an export gives none: a digest of the table's name and the row's cells,
+    and how many identical rows came before it in the file. The same export gives the same
+    ids, whatever its file is called or where its rows moved; a row whose cells change is a
+    new row."""
+    if pos.empty:
+        return pd.Series(dtype=object, index=pos.index)
+    cells = raw.frame.iloc[pos.to_numpy()].astype("string").fillna("")
+    text = cells.apply(lambda row: "\x1f".join(row.str.strip()), axis=1)
+    seen = text.groupby(text).cumcount()
+    prefix = {"leads": "L", "opportunities": "O", "stage_events": "E"}[table]
+    ids = [
+        prefix + hashlib.sha256(f"{table}\x1e{t}\x1e{n}".encode()).hexdigest()[:16]
+        for t, n in zip(text, seen, strict=True)
+    ]
+    return pd.Series(ids, index=pos.index, dtype=object)
 
 
 # ---------------------------------------------------------------- products and links

@@ -8,6 +8,7 @@ a team reads and overrides it. The layout is documented in docs/importers.md.
 from __future__ import annotations
 
 import copy
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -18,11 +19,20 @@ from ..contract.files import DELIMITERS, ENCODINGS
 from ..contract.numbers import DECIMAL_SIGNS, THOUSANDS_SIGNS
 from ..core.errors import ConfigError, suggest
 from ..core.io import load_yaml
-from ..core.schema import TABLES
+from ..core.months import check_month
+from ..core.schema import ATTRIBUTE_NAME, ATTRIBUTE_TABLES, TABLES
 from .parsing import DATE_FORMAT_WORDS, DEFAULT_NULLS
 
 PACKAGE_PARAMS = Path(__file__).resolve().parents[2] / "params" / "mappings"
-IMPORT_TABLES = ("leads", "activities", "stage_changes", "opportunities", "campaigns")
+IMPORT_TABLES = (
+    "leads",
+    "activities",
+    "stage_changes",
+    "opportunities",
+    "campaigns",
+    "stage_events",
+    "spend",
+)
 # Fields an importer fills besides the contract's columns: links between files, and the
 # contact details 名寄せ compares (personal data, like `email`).
 LINK_FIELDS = {
@@ -31,6 +41,8 @@ LINK_FIELDS = {
     "stage_changes": ("lead_email", "product"),
     "opportunities": ("lead_email",),
     "campaigns": (),
+    "stage_events": (),
+    "spend": (),
 }
 _TOP_KEYS = (
     "description",
@@ -42,6 +54,7 @@ _TOP_KEYS = (
     "decimal",
     "thousands",
     "delimiter",
+    "currency",
     "product",
     "campaign_products",
     "category_rules",
@@ -58,8 +71,11 @@ _SPEC_KEYS = (
     "split",
     "decimal",
     "thousands",
+    "generate",
 )
-_TABLE_KEYS = ("files", "columns", "stages")
+_TABLE_KEYS = ("files", "columns", "stages", "attributes", "spread")
+# Keys an export may lack: the import makes them from the row itself (`generate: true`).
+GENERATED_KEYS = ("lead_id", "opportunity_id", "event_id")
 # The fields a table's mapping must fill (each a choice: one of them): the import cannot link,
 # date or tell apart its rows without them. A product comes from `product` when not mapped.
 MAPPED_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
@@ -68,6 +84,8 @@ MAPPED_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
     "stage_changes": (("lead_id", "lead_email"), ("stage",), ("changed_at",)),
     "opportunities": (("opportunity_id",), ("created_at",), ("status",)),
     "campaigns": (("campaign_id",), ("name",)),
+    "stage_events": (("event_id",), ("stage",), ("occurred_at",)),
+    "spend": (("amount",),),
 }
 _PRODUCT_KEYS = ("column", "split", "values", "default")
 OTHERS = ("keep", "skip", "empty")
@@ -96,6 +114,7 @@ class ColumnSpec:
     # the number style of this column when it differs from the mapping's (`separators`)
     decimal: str | None = None
     thousands: str | None = None
+    generate: bool = False  # a key the export lacks, made from the row (fields.generated_ids)
 
 
 @dataclass(frozen=True)
@@ -106,6 +125,10 @@ class TableSpec:
     files: tuple[str, ...]
     columns: dict[str, ColumnSpec]
     stages: dict[str, ColumnSpec] = field(default_factory=dict)
+    # extra columns kept as the table's attributes (schema.ATTRIBUTE_TABLES)
+    attributes: dict[str, ColumnSpec] = field(default_factory=dict)
+    # spend without a month: spread evenly over these months (first, last)
+    spread: tuple[str, str] | None = None
 
 
 @dataclass(frozen=True)
@@ -135,6 +158,7 @@ class Mapping:
     campaign_products: dict[str, str] = field(default_factory=dict)
     category_rules: dict[str, tuple[tuple[str, str], ...]] = field(default_factory=dict)
     description: str = ""
+    currency: str = ""  # the currency the export's amounts are in; "" = the run's
 
 
 def available_sources(mappings_dir: Path = PACKAGE_PARAMS) -> list[str]:
@@ -222,7 +246,14 @@ def _spec(raw: Any, where: str) -> ColumnSpec:
     if others not in OTHERS:
         raise ConfigError(f"{where}.others: '{others}' is not one of {', '.join(OTHERS)}")
     columns = _as_tuple(raw.get("column"), f"{where}.column")
-    if not columns and raw.get("default") is None:
+    generate = raw.get("generate", False)
+    if not isinstance(generate, bool):
+        raise ConfigError(
+            f"{where}.generate: write true (an id made from each row) or leave it out"
+        )
+    if generate and (columns or raw.get("default") is not None):
+        raise ConfigError(f"{where}: an id is either generated or read from a column, not both")
+    if not columns and raw.get("default") is None and not generate:
         raise ConfigError(f"{where}: give a column or a default value")
     formats = raw.get("formats")
     return ColumnSpec(
@@ -236,6 +267,7 @@ def _spec(raw: Any, where: str) -> ColumnSpec:
         split=raw.get("split"),
         decimal=_sign(raw.get("decimal"), DECIMAL_SIGNS, f"{where}.decimal"),
         thousands=_sign(raw.get("thousands"), THOUSANDS_SIGNS, f"{where}.thousands"),
+        generate=generate,
     )
 
 
@@ -280,6 +312,11 @@ def _table(name: str, raw: Any, where: str) -> TableSpec:
                 f"(fields: {', '.join(known)})"
             )
         columns[col] = _spec(spec, f"{where}.columns.{col}")
+        if columns[col].generate and col not in GENERATED_KEYS:
+            raise ConfigError(
+                f"{where}.columns.{col}: only a key can be generated "
+                f"({', '.join(GENERATED_KEYS)}); map {col} to a column or give a default"
+            )
     missing = [
         " or ".join(need) for need in MAPPED_FIELDS[name] if not any(f in columns for f in need)
     ]
@@ -295,7 +332,59 @@ def _table(name: str, raw: Any, where: str) -> TableSpec:
             raise ConfigError(f"{where}.stages: stage dates can only be read from the leads export")
         for stage, spec in raw["stages"].items():
             stages[str(stage)] = _spec(spec, f"{where}.stages.{stage}")
-    return TableSpec(name, files, columns, stages)
+    return TableSpec(
+        name,
+        files,
+        columns,
+        stages,
+        _attributes(name, raw.get("attributes"), where),
+        _spread(name, raw.get("spread"), columns, where),
+    )
+
+
+def _attributes(name: str, raw: Any, where: str) -> dict[str, ColumnSpec]:
+    if raw is None:
+        return {}
+    if name not in ATTRIBUTE_TABLES:
+        raise ConfigError(f"{where}.attributes: only {', '.join(ATTRIBUTE_TABLES)} have attributes")
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}.attributes: expected a mapping of name -> column")
+    out = {}
+    for attr, spec in raw.items():
+        attr = str(attr)
+        if not ATTRIBUTE_NAME.fullmatch(attr) or TABLES[name].column(attr) is not None:
+            raise ConfigError(
+                f"{where}.attributes.{attr}: an attribute is named in lower case (a-z, 0-9, _) "
+                f"and is not a column of the contract's {name}"
+            )
+        out[attr] = _spec(spec, f"{where}.attributes.{attr}")
+    return out
+
+
+def _spread(
+    name: str, raw: Any, columns: dict[str, ColumnSpec], where: str
+) -> tuple[str, str] | None:
+    """The months undated spend covers; spend has a month column or this, not both."""
+    if name != "spend":
+        if raw is not None:
+            raise ConfigError(f"{where}.spread: only spend is spread over months")
+        return None
+    if raw is None:
+        if "month" not in columns:
+            raise ConfigError(
+                f"{where}: spend needs its month: map columns.month, or say which months the "
+                "amounts cover with spread: {from: YYYY-MM, to: YYYY-MM}"
+            )
+        return None
+    if "month" in columns:
+        raise ConfigError(f"{where}: give spend a month column or a spread, not both")
+    if not isinstance(raw, dict) or set(raw) != {"from", "to"}:
+        raise ConfigError(f"{where}.spread: expected {{from: YYYY-MM, to: YYYY-MM}}")
+    first = check_month(str(raw["from"]), f"{where}.spread.from")
+    last = check_month(str(raw["to"]), f"{where}.spread.to")
+    if last < first:
+        raise ConfigError(f"{where}.spread: 'to' ({last}) comes before 'from' ({first})")
+    return first, last
 
 
 def load_mapping(
@@ -407,4 +496,16 @@ def load_mapping(
         campaign_products={str(k): str(v) for k, v in camp.items()},
         category_rules=rules,
         description=str(raw.get("description", "")),
+        currency=_currency(raw.get("currency"), where),
     )
+
+
+def _currency(raw: Any, where: str) -> str:
+    if raw is None:
+        return ""
+    code = str(raw)
+    if not re.fullmatch(r"[A-Z]{3}", code):
+        raise ConfigError(
+            f"{where}: currency '{code}' is not an ISO 4217 code such as JPY, USD, BRL"
+        )
+    return code

@@ -18,14 +18,25 @@ import yaml
 from ..core.errors import ConfigError, suggest
 from ..core.io import load_yaml
 from ..core.months import check_month
-from ..core.schema import TABLES
+from ..core.schema import ATTRIBUTE_NAME, TABLES
 from .specs import Count, Difference, Ratio, Spec, Sum
 from .stages import bilingual
 
 TIERS = ("KGI", "KPI")
 UNITS = ("count", "rate", "currency", "days")
 FORMS = ("count", "sum", "ratio", "difference")
-_PRESENTATION = ("label", "description", "tier", "unit", "higher_is_better", "targets", "trend")
+_PRESENTATION = (
+    "label",
+    "description",
+    "tier",
+    "unit",
+    "higher_is_better",
+    "targets",
+    "trend",
+    "tables",
+)
+# The KPI report's tables a team's count or sum may ask to be a column of (`tables:`).
+KPI_TABLES = ("channels", "campaigns")
 _KEYS = (*_PRESENTATION, *FORMS, "internal")
 
 # Catalogue table -> its default time column and the columns a definition may use. Every table
@@ -37,11 +48,13 @@ SOURCES: dict[str, dict[str, Any]] = {
     "opportunities": {"time": "created_at", "times": ("created_at", "closed_at")},
 }
 _EXTRA_COLUMNS = ("product", "lead_source")
+# An opportunity row is a deal followed from creation to close, or a stage event (relations.py)
+_OWN_EXTRA = {"opportunities": ("record",)}
 
 
 def source_columns(table: str) -> list[str]:
     cols = [c.name for c in TABLES[table].columns]
-    return cols + [c for c in _EXTRA_COLUMNS if c not in cols]
+    return cols + [c for c in (*_EXTRA_COLUMNS, *_OWN_EXTRA.get(table, ())) if c not in cols]
 
 
 @dataclass(frozen=True)
@@ -62,6 +75,7 @@ class Kpi:
     description_en: str = ""
     default_targets: dict[str, float] = field(default_factory=dict)
     month_targets: dict[str, dict[str, float]] = field(default_factory=dict)
+    tables: tuple[str, ...] = ()  # KPI_TABLES it is a column of
 
     def label(self, locale: str) -> str:
         return self.label_ja if locale == "ja" else self.label_en
@@ -119,9 +133,13 @@ def _where(raw: Any, table: str, where: str) -> tuple[tuple[str, tuple[str, ...]
     out = []
     allowed = source_columns(table)
     for column, values in raw.items():
-        if column not in allowed:
+        # Another name may be an attribute of the dataset (checked when it is computed,
+        # metrics.compute.check_columns), unless it looks like a misspelt column.
+        hint = suggest(str(column), allowed)
+        if column not in allowed and (hint or not ATTRIBUTE_NAME.fullmatch(str(column))):
             raise ConfigError(
-                f"{where}.where: table '{table}' has no column '{column}'{suggest(str(column), allowed)}"
+                f"{where}.where: table '{table}' has no column '{column}'{hint}; an attribute "
+                "of the dataset is written in lower case (a-z, 0-9, _)"
             )
         values = values if isinstance(values, list) else [values]
         if not values or any(isinstance(v, dict | list) or v is None for v in values):
@@ -286,7 +304,26 @@ def _entry(name: str, entry: Any, where: str, *, base: Kpi | None, core: bool) -
         default_targets=_targets(targets.get("default"), f"{where}.targets.default")
         or (base.default_targets if base else {}),
         month_targets=months or (base.month_targets if base else {}),
+        tables=_tables(entry.get("tables"), spec, where),
     )
+
+
+def _tables(raw: Any, spec: Spec, where: str) -> tuple[str, ...]:
+    if raw is None:
+        return ()
+    names = raw if isinstance(raw, list) else [raw]
+    for name in names:
+        if name not in KPI_TABLES:
+            raise ConfigError(
+                f"{where}.tables: '{name}' is not one of {', '.join(KPI_TABLES)}"
+                f"{suggest(str(name), list(KPI_TABLES))}"
+            )
+    if not isinstance(spec, Count | Sum):
+        raise ConfigError(
+            f"{where}.tables: only a count or a sum can be a column of {', '.join(names)} "
+            "(they add months up; a rate does not add up)"
+        )
+    return tuple(str(n) for n in names)
 
 
 def _references(spec: Spec) -> tuple[str, ...]:

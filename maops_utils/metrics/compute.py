@@ -15,11 +15,12 @@ import numpy as np
 import pandas as pd
 
 from ..backends import engines
-from ..backends.relations import ENGINE_COLUMNS, VIEWS_SQL, timestamp_literal, to_dialect
+from ..backends.relations import Layout, layout_of, timestamp_literal, to_dialect
 from ..contract.dataset import Dataset
+from ..core.errors import ConfigError, suggest
 from ..core.months import month_bounds
 from ..core.schema import ALL
-from .catalogue import CORE_METRICS, CORE_SPECS
+from .catalogue import CORE_METRICS, CORE_SPECS, source_columns
 from .specs import Count, Difference, Filter, Ratio, Spec, Sum
 
 # ---------------------------------------------------------------- SQL
@@ -41,12 +42,12 @@ def _where(filters: Iterable[Filter]) -> list[str]:
 
 # Catalogue table -> engine view, and the view's name for a catalogue time column.
 _VIEWS = {
-    "leads": ("leads", {}),
+    "leads": ("lead_rows", {}),
     "activities": ("activities", {}),
     "stage_changes": ("first_stages", {"changed_at": "entered_at"}),
     "opportunities": ("opportunities", {}),
 }
-DIMENSIONS = ("product", "lead_source", "campaign_id")
+DIMENSIONS = ("product", "lead_source", "campaign_id")  # and the dataset's attributes
 
 
 def _condition(filters) -> str:
@@ -174,12 +175,38 @@ def _needed(specs: Mapping[str, Spec], names: Sequence[str]) -> dict[str, Spec]:
     return {n: s for n, s in specs.items() if n in wanted}
 
 
-def _facts_key(specs: Mapping[str, Spec], month: str, dims: tuple[str, ...], engine: str) -> str:
-    """What a month's facts depend on besides the input: the engine, the views and the
-    month's compiled query (facts.py)."""
-    views = "\n".join(f"{n}: {s}" for n, s in VIEWS_SQL.items())
+def _facts_key(
+    specs: Mapping[str, Spec], month: str, dims: tuple[str, ...], engine: str, layout: Layout
+) -> str:
+    """What a month's facts depend on besides the input: the engine, the tables and views
+    it holds and the month's compiled query (facts.py)."""
+    views = "\n".join(f"{n}: {s}" for n, s in layout.views().items())
     query = compile_base_query(specs, *month_bounds(month), dims=dims)
-    return f"{engine}\n{ENGINE_COLUMNS}\n{views}\n{query}"
+    return f"{engine}\n{layout.columns()}\n{views}\n{query}"
+
+
+def check_columns(specs: Mapping[str, Spec], dims: Sequence[str], layout: Layout) -> None:
+    """Every column a metric filters on and every dimension is one the dataset has: a KPI
+    may name an attribute (an extra column of leads, opportunities or stage events), which
+    only the dataset can confirm."""
+    known = ("product", "lead_source", *layout.dimensions)
+    for d in dims:
+        if d not in known:
+            raise ConfigError(
+                f"by: the dataset has no dimension '{d}'{suggest(d, list(known))}; its "
+                f"dimensions are {', '.join(dict.fromkeys(known))}"
+            )
+    for name, spec in specs.items():
+        if not isinstance(spec, Count | Sum):
+            continue
+        own = set(source_columns(spec.table))
+        for column, _ in spec.where:
+            if column not in own and column not in known:
+                attrs = ", ".join(layout.extra[1:]) or "none"
+                raise ConfigError(
+                    f"KPI '{name}': where.{column}: the dataset's {spec.table} have no column "
+                    f"'{column}'{suggest(column, [*own, *known])} (its attributes: {attrs})"
+                )
 
 
 def _query_months(
@@ -236,8 +263,12 @@ def compute_metrics(
     if not months:
         return pd.DataFrame(columns=columns)
     name = engines.engine_name(engine)
+    layout = layout_of(dataset)
+    check_columns(specs, dims, layout)
     facts = getattr(dataset, "facts", None)  # None: a bare connection (benchmarks)
-    keys = {m: _facts_key(specs, m, dims, name) for m in months} if facts is not None else {}
+    keys = (
+        {m: _facts_key(specs, m, dims, name, layout) for m in months} if facts is not None else {}
+    )
     kept = {m: facts.get(m, keys[m]) for m in keys}
     todo = sorted(m for m in months if kept.get(m) is None)
     parts = [frame for frame in kept.values() if frame is not None and not frame.empty]

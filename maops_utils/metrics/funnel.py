@@ -58,9 +58,26 @@ import pandas as pd
 from ..backends import engines
 from ..backends.relations import timestamp_literal, to_dialect
 from ..contract.dataset import Dataset
+from ..core.errors import NotEnoughData
 from ..core.months import month_bounds, month_range
 from ..core.schema import ALL
 from ..core.stats import wilson_interval
+
+# Why an analysis of one lead through its stages is not made for stage reports (data whose
+# stages come from reports of their own without a shared id: `Dataset.follows_leads`).
+NOT_FOLLOWED = (
+    "this data counts each stage from a report of its own, with no id shared between them, "
+    "so no lead can be followed from one stage to the next; cohorts, velocity, the same "
+    "lead's conversion, the win rate and scoring need that"
+)
+
+
+def require_followed(dataset: Dataset, what: str) -> None:
+    """Raise `NotEnoughData` (the batch publishes the month without that report and says
+    why) when `dataset` cannot follow a lead through its stages: `what` needs it."""
+    if not dataset.follows_leads:
+        raise NotEnoughData(f"{what} is not available: {NOT_FOLLOWED}.")
+
 
 FUNNEL_STAGES: tuple[str, ...] = ("mql", "sql", "won")
 TRANSITIONS: tuple[str, ...] = ("lead_to_mql", "mql_to_sql", "sql_to_won", "lead_to_won")

@@ -7,10 +7,12 @@ import html
 
 import pandas as pd
 from IPython.display import HTML, Markdown
+from matplotlib.figure import Figure
 
 from ..core.errors import Finding
 from ..core.i18n import format_ratio, format_value, t
 from ..core.schema import ALL
+from . import plots
 from .kpi import review
 
 
@@ -108,34 +110,110 @@ def by_product(rv: review.KpiReview) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(t("kpi", rv.locale)).rename_axis(None)
 
 
+def _channel(rv: review.KpiReview, name: str) -> str:
+    if name == ALL:
+        return t("all", rv.locale)
+    return t(name, rv.locale) if name in ("sales_sourced", "unknown") else name
+
+
+def _custom(rv: review.KpiReview, table: str) -> list:
+    return [k for k in rv.catalogue if table in k.tables]
+
+
 def channels(rv: review.KpiReview, table: pd.DataFrame) -> pd.DataFrame:
     loc, cur = rv.locale, rv.currency
     rows = []
     for r in table.itertuples():
-        name = r.channel
-        if name == ALL:
-            name = t("all", loc)
-        elif name in ("sales_sourced", "unknown"):
-            name = t(name, loc)
-        rows.append(
-            {
-                t("channel", loc): name,
-                rv.label("new_leads"): format_value(r.new_leads, "count", loc),
-                rv.label(
-                    "mql_rate"
-                ): f"{format_value(r.mql_rate, 'rate', loc)} {_bracket(r.mql_rate_ci_low, r.mql_rate_ci_high)}",
-                rv.label(
-                    "sql_rate"
-                ): f"{format_value(r.sql_rate, 'rate', loc)} {_bracket(r.sql_rate_ci_low, r.sql_rate_ci_high)}",
-                rv.label("won_deals"): format_value(r.won_deals, "count", loc),
-                rv.label("revenue"): format_value(r.revenue, "currency", loc, cur),
-                t("cost", loc): format_value(r.cost, "currency", loc, cur),
-                t("cost_per_lead", loc): format_value(r.cost_per_lead, "currency", loc, cur),
-                t("cost_per_mql", loc): format_value(r.cost_per_mql, "currency", loc, cur),
-                t("cost_per_sql", loc): format_value(r.cost_per_sql, "currency", loc, cur),
-            }
-        )
+        row = {
+            t("channel", loc): _channel(rv, r.channel),
+            rv.label("new_leads"): format_value(r.new_leads, "count", loc),
+            rv.label(
+                "mql_rate"
+            ): f"{format_value(r.mql_rate, 'rate', loc)} {_bracket(r.mql_rate_ci_low, r.mql_rate_ci_high)}",
+            rv.label(
+                "sql_rate"
+            ): f"{format_value(r.sql_rate, 'rate', loc)} {_bracket(r.sql_rate_ci_low, r.sql_rate_ci_high)}",
+            rv.label("won_deals"): format_value(r.won_deals, "count", loc),
+            rv.label("revenue"): format_value(r.revenue, "currency", loc, cur),
+            t("cost", loc): format_value(r.cost, "currency", loc, cur),
+            t("cost_per_lead", loc): format_value(r.cost_per_lead, "currency", loc, cur),
+            t("cost_per_mql", loc): format_value(r.cost_per_mql, "currency", loc, cur),
+            t("cost_per_sql", loc): format_value(r.cost_per_sql, "currency", loc, cur),
+        }
+        for k in _custom(rv, "channels"):
+            row[k.label(loc)] = format_value(getattr(r, k.name), k.unit, loc, cur)
+        rows.append(row)
     return pd.DataFrame(rows).set_index(t("channel", loc)).rename_axis(None)
+
+
+# What the spend bought, row by row: (column of review.channels, unit, label key).
+_RETURNS = (
+    ("cost", "currency", "cost"),
+    ("cost_per_lead", "currency", "cost_per_lead"),
+    ("cost_per_mql", "currency", "cost_per_mql"),
+    ("cost_per_sql", "currency", "cost_per_sql"),
+    ("cost_per_opportunity", "currency", "cost_per_opportunity"),
+    ("cost_per_won", "currency", "cost_per_won"),
+    ("pipeline", "currency", "pipeline"),
+    ("pipeline_to_spend", "multiple", "pipeline_to_spend"),
+    ("revenue", "currency", "revenue"),
+    ("roi", "rate", "roi"),
+)
+
+
+def returns(rv: review.KpiReview, table: pd.DataFrame) -> pd.DataFrame | Markdown:
+    """What each channel's spend bought (`review.channels` over `review.spend_months`): a
+    column per channel, a row per cost, the period in the corner; a sentence without spend."""
+    loc, cur = rv.locale, rv.currency
+    if not (table["cost"] > 0).any():
+        return Markdown(t("no_spend", loc))
+    out = {}
+    for r in table.itertuples():
+        column = {}
+        for col, unit, key in _RETURNS:
+            value = getattr(r, col)
+            label = rv.label(key) if key in rv.catalogue else t(key, loc)
+            if unit == "multiple":
+                column[label] = "" if pd.isna(value) else f"{value:,.2f}×"
+            else:
+                column[label] = format_value(value, unit, loc, cur)
+        out[_channel(rv, r.channel)] = column
+    period = str(table["month"].iloc[0]).replace("..", " – ")
+    return pd.DataFrame(out).rename_axis(period)
+
+
+def stage_campaigns(
+    rv: review.KpiReview, table: pd.DataFrame | None, top: int = 10
+) -> pd.DataFrame | Markdown:
+    """The campaigns that brought the most MQLs (`review.stage_campaigns`), `top` of them,
+    with what each stage counted; a sentence when the stages name no campaign."""
+    loc, cur = rv.locale, rv.currency
+    if table is None:
+        return Markdown(t("no_stage_campaigns", loc))
+    rows = []
+    for r in table[table["campaign_id"] != ALL].head(top).itertuples():
+        name = getattr(r, "name", None)
+        row = {
+            t("campaign", loc): name
+            if isinstance(name, str) and name
+            else _channel(rv, r.campaign_id),
+            **{
+                rv.label(m): format_value(getattr(r, m), "count", loc)
+                for m in review.CHANNEL_COUNTS[:5]
+            },
+            t("pipeline", loc): format_value(r.pipeline, "currency", loc, cur),
+            rv.label("revenue"): format_value(r.revenue, "currency", loc, cur),
+        }
+        if (table["cost"] > 0).any():
+            row[t("cost", loc)] = format_value(r.cost, "currency", loc, cur)
+            row[t("cost_per_mql", loc)] = format_value(r.cost_per_mql, "currency", loc, cur)
+        for k in _custom(rv, "campaigns"):
+            row[k.label(loc)] = format_value(getattr(r, k.name), k.unit, loc, cur)
+        rows.append(row)
+    if not rows:
+        return Markdown(t("no_stage_campaigns", loc))
+    period = str(table["month"].iloc[0]).replace("..", " – ")
+    return pd.DataFrame(rows).set_index(t("campaign", loc)).rename_axis(period)
 
 
 def _bracket(low: float, high: float) -> str:
@@ -169,8 +247,27 @@ def campaigns(rv: review.KpiReview, table: pd.DataFrame) -> pd.DataFrame | Markd
     return pd.DataFrame(rows).set_index(t("campaign", loc)).rename_axis(None)
 
 
-def cohorts(rv: review.KpiReview, table: pd.DataFrame, product: str = ALL) -> pd.DataFrame:
-    """Cohort months as rows; per stage and window the share reached, `判定前` while too young."""
+def cohort_chart(rv: review.KpiReview, table: pd.DataFrame | None) -> Figure | Markdown:
+    """The cohort heatmap of the SQL stage at the longest window (`plots.cohort_heatmap`), or
+    the sentence saying why data of stage reports has no cohorts."""
+    if table is None:
+        return Markdown(t("not_followed", rv.locale))
+    return plots.cohort_heatmap(
+        table,
+        stage="sql",
+        window=max(rv.funnel_def.cohort_windows),
+        stage_label=rv.funnel_def.stage("sql").label(rv.locale),
+        locale=rv.locale,
+    )
+
+
+def cohorts(
+    rv: review.KpiReview, table: pd.DataFrame | None, product: str = ALL
+) -> pd.DataFrame | None:
+    """Cohort months as rows; per stage and window the share reached, `判定前` while too young.
+    None (nothing shown) when the data has no cohorts (`cohort_chart` says why)."""
+    if table is None:
+        return None
     loc = rv.locale
     part = table[table["product"] == product]
     stage_label = {s.name: s.label(loc) for s in rv.funnel_def.stages}
@@ -193,9 +290,12 @@ def cohorts(rv: review.KpiReview, table: pd.DataFrame, product: str = ALL) -> pd
     return out.rename_axis(t("cohort", loc))
 
 
-def velocity(rv: review.KpiReview, table: pd.DataFrame) -> pd.DataFrame:
-    """Products as rows, transitions as columns: median [p25–p75] days (n)."""
+def velocity(rv: review.KpiReview, table: pd.DataFrame | None) -> pd.DataFrame | Markdown:
+    """Products as rows, transitions as columns: median [p25–p75] days (n); a sentence when
+    the data cannot follow a lead from stage to stage."""
     loc = rv.locale
+    if table is None:
+        return Markdown(t("not_followed_short", loc))
     rows = {}
     for r in table.itertuples():
         cell = "" if not r.n else f"{r.median:.0f} [{r.p25:.0f}–{r.p75:.0f}] ({int(r.n)})"

@@ -11,7 +11,7 @@ from ...contract.dataset import Dataset
 from ...core.schema import ALL
 from ...core.stats import wilson_interval
 from ...metrics import compute as mx
-from ..kpi import review
+from ...metrics.spend import campaign_costs
 from .comparison import (
     CAMPAIGN_COLUMNS,
     CHANNEL_COLUMNS,
@@ -31,7 +31,7 @@ def regroup_counts(grid: pd.DataFrame, dims: tuple[str, ...]) -> pd.DataFrame:
 
 def campaign_window_costs(dataset: Dataset, window: Window) -> pd.DataFrame:
     """Spend of every campaign placed in the window's months by the KPI review's rule
-    (`review.campaign_costs`: spread evenly over the campaign's days, both included).
+    (`metrics.spend.campaign_costs`: spread evenly over the campaign's days, both included).
 
     Returns:
         Rows `campaign_id, product, channel, cost` for campaigns with spend in the window.
@@ -43,7 +43,7 @@ def campaign_window_costs(dataset: Dataset, window: Window) -> pd.DataFrame:
     # campaign_costs groups by `channel`: keyed by campaign_id it places each campaign alone.
     keyed = camp.assign(channel=camp["campaign_id"])
     ds = dataclasses.replace(dataset, tables={**dataset.tables, "campaigns": keyed})
-    parts = [p for p in (review.campaign_costs(ds, m)[0] for m in window.months) if not p.empty]
+    parts = [p for p in (campaign_costs(ds, m)[0] for m in window.months) if not p.empty]
     if not parts:
         return pd.DataFrame(columns=columns)
     cost = pd.concat(parts).groupby("channel")["cost"].sum()

@@ -532,6 +532,7 @@ def from_review(
     `window_days` 0 takes the longest of `cohort_windows` in params/funnel.yaml; `min_n` and
     `min_ready` are the catalogue's `small_sample` (params/kpis.yaml).
     """
+    funnel.require_followed(rv.dataset, "the product comparison")
     days = int(window_days) or max(rv.funnel_def.cohort_windows)
     return compare_products(
         rv.dataset,

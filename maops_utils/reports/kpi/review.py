@@ -14,23 +14,25 @@ the review started); the computed values stay usable.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
 
 from ...backends import engines
+from ...backends.relations import layout_of
 from ...contract.dataset import Dataset
 from ...contract.load import load_dataset
 from ...core.errors import ConfigError, Finding
-from ...core.months import check_month, month_bounds, month_range, shift_month
+from ...core.months import check_month, month_range, shift_month
 from ...core.schema import ALL
 from ...core.settings import RunSettings
 from ...core.stats import wilson_interval
 from ...metrics import compute as mx
 from ...metrics.catalogue import Catalogue, load_catalogue
-from ...metrics.specs import Ratio
+from ...metrics.specs import Ratio, Sum
+from ...metrics.spend import spend_by, spread_months, with_returns
 from ...metrics.stages import Funnel, default_funnel, load_funnel
 
 CONTRACT_COLUMNS = ["month", "product", "metric", "value", "target", "attainment"]
@@ -47,7 +49,10 @@ METRICS_CSV_COLUMNS = [
 ]
 STATUSES = ("on_track", "at_risk", "off_track")
 FUNNEL_METRICS = ("new_leads", "mqls", "sqls", "opportunities", "won_deals")
-CHANNEL_METRICS = ("new_leads", "mqls", "sqls", "won_deals", "revenue", "mql_rate", "sql_rate")
+# What channels.csv counts per channel; rates and costs follow from these.
+CHANNEL_COUNTS = ("new_leads", "mqls", "sqls", "opportunities", "won_deals", "pipeline", "revenue")
+# The amount of the opportunities created in the month: what a channel put into pipeline.
+PIPELINE = Sum("opportunities", "created_at", "amount", ())
 CAMPAIGN_METRICS = (
     "email_sends",
     "email_delivered",
@@ -362,12 +367,13 @@ def scorecard(rv: KpiReview, product: str = ALL) -> pd.DataFrame:
 
 
 def tables_for_output(
-    table: pd.DataFrame, tables: dict[str, pd.DataFrame], product: str = ""
+    table: pd.DataFrame, tables: dict[str, pd.DataFrame | None], product: str = ""
 ) -> dict[str, pd.DataFrame]:
     """The KPI report's CSV tables by file name: `metrics` (`table`, the month's KPIs, which
     the batch publishes as `metrics.csv` and reads its index headline from) for the whole
     business only, then the report's further `tables` (`report_tables`)."""
-    return {**({} if product else {"metrics": table}), **tables}
+    kept = {name: frame for name, frame in tables.items() if frame is not None}
+    return {**({} if product else {"metrics": table}), **kept}
 
 
 # ---------------------------------------------------------------- funnel, trend
@@ -410,80 +416,51 @@ def trend(rv: KpiReview, metrics: list[str] | None = None) -> pd.DataFrame:
 # ---------------------------------------------------------------- channels
 
 
-def campaign_costs(dataset: Dataset, month: str) -> tuple[pd.DataFrame, int]:
-    """Campaign spend falling in `month`, per campaign channel.
-
-    A campaign's cost is spread evenly over the days from start_date to end_date (both
-    included); the month gets the share of days it holds. A campaign with only one of the
-    dates is a one-day campaign on that date. Campaigns without cost, or without any date,
-    cannot be placed in a month and are counted in the second return value.
-
-    Returns:
-        (frame `channel, cost`, number of campaigns with a cost that could not be placed)
-    """
-    if not dataset.has("campaigns") or "cost" not in dataset["campaigns"].columns:
-        return pd.DataFrame(columns=["channel", "cost"]), 0
-    c = dataset["campaigns"]
-    c = c[c["cost"].notna()]
-    start = c["start_date"] if "start_date" in c.columns else pd.Series(pd.NaT, index=c.index)
-    end = c["end_date"] if "end_date" in c.columns else pd.Series(pd.NaT, index=c.index)
-    start, end = start.fillna(end).dt.normalize(), end.fillna(start).dt.normalize()
-    placed = start.notna()
-    lo, hi = start.where(start <= end, end), end.where(start <= end, start)
-    days = (hi - lo).dt.days + 1
-    m0, m1 = month_bounds(month)
-    overlap_lo = lo.where(lo > m0, m0)
-    overlap_hi = hi.where(hi < m1 - pd.Timedelta(days=1), m1 - pd.Timedelta(days=1))
-    overlap = ((overlap_hi - overlap_lo).dt.days + 1).clip(lower=0)
-    share = (overlap / days).where(placed, 0.0)
-    channel = (
-        c["channel"].fillna("unknown")
-        if "channel" in c.columns
-        else pd.Series("unknown", index=c.index)
-    )
-    frame = pd.DataFrame({"channel": channel, "cost": c["cost"] * share})
-    out = frame.groupby("channel", as_index=False)["cost"].sum()
-    return out[out["cost"] > 0].reset_index(drop=True), int((~placed).sum())
-
-
 def _engine(rv: KpiReview, engine: str | engines.Engine | None) -> str | engines.Engine | None:
     return engine if engine is not None else rv.engine
 
 
 def channels(
-    rv: KpiReview, month: str | None = None, *, engine: str | engines.Engine | None = None
+    rv: KpiReview,
+    month: str | None = None,
+    *,
+    months: Sequence[str] | None = None,
+    engine: str | engines.Engine | None = None,
 ) -> pd.DataFrame:
-    """`channels.csv`: per lead_source (and `ALL`) the month's leads, MQLs, SQLs, won deals,
-    revenue, MQL and SQL rate with Wilson intervals, campaign cost of the same channel and cost
-    per lead / MQL / SQL. Won deals and revenue follow the lead's source; deals without a lead
-    are `sales_sourced`. The query runs on `engine` (default: the review's)."""
-    month = month or rv.month
-    specs = rv.catalogue.specs
+    """`channels.csv`: per lead_source (and `ALL`) the month's leads, MQLs, SQLs,
+    opportunities, won deals, pipeline (the amount of the opportunities created), revenue, MQL
+    and SQL rate with Wilson intervals, the channel's spend (`metrics.spend.spend_by`) and what
+    it bought: cost per lead, MQL, SQL, opportunity and won deal, pipeline-to-spend and ROI
+    (`metrics.spend.with_returns`). Won deals and revenue follow the lead's source; deals
+    without a lead are `sales_sourced`. A channel with spend and no row gets one.
+
+    `months`: several months summed instead of one (the `month` column then names the
+    first and last). The query runs on `engine` (default: the review's)."""
+    months = list(months) if months else [month or rv.month]
+    specs = {**rv.catalogue.specs, "pipeline": PIPELINE, **_custom(rv, "channels")}
     values = mx.compute_metrics(
         rv.dataset,
-        [month],
+        months,
         specs=specs,
-        names=list(CHANNEL_METRICS),
+        names=[*CHANNEL_COUNTS, *_custom(rv, "channels")],
         dims=("lead_source",),
         engine=_engine(rv, engine),
     )
-    wide = values.pivot_table(index="lead_source", columns="metric", values="value", sort=False)
-    wide = wide.reindex(columns=list(CHANNEL_METRICS))
+    wide = values.pivot_table(
+        index="lead_source", columns="metric", values="value", sort=False, aggfunc="sum"
+    )
+    spend = spend_by(rv.dataset, months)
+    extra = [c for c in spend.index if c not in wide.index]
+    wide = wide.reindex(columns=[*CHANNEL_COUNTS, *_custom(rv, "channels")])
+    if extra:
+        wide = pd.concat([wide, pd.DataFrame(0.0, index=extra, columns=wide.columns)])
     for rate, num, den in (("mql_rate", "mqls", "new_leads"), ("sql_rate", "sqls", "mqls")):
+        wide[rate] = (wide[num] / wide[den]).where(wide[den] > 0)
         low, high = wilson_interval(wide[num], wide[den])
         wide[f"{rate}_ci_low"], wide[f"{rate}_ci_high"] = low, high
-    costs, _ = campaign_costs(rv.dataset, month)
-    cost = costs.set_index("channel")["cost"]
-    total = cost.sum() if len(cost) else np.nan
-    wide["cost"] = [total if ch == ALL else cost.get(ch, np.nan) for ch in wide.index]
-    for name, den in (
-        ("cost_per_lead", "new_leads"),
-        ("cost_per_mql", "mqls"),
-        ("cost_per_sql", "sqls"),
-    ):
-        wide[name] = (wide["cost"] / wide[den]).where(wide[den] > 0)
-    wide = wide.reset_index().rename(columns={"lead_source": "channel"})
-    wide.insert(0, "month", month)
+    wide = wide.rename_axis("channel").reset_index()
+    wide = with_returns(wide, spend, "channel")
+    wide.insert(0, "month", _period(months))
     return wide
 
 
@@ -532,20 +509,81 @@ def email_campaigns(
     return wide.sort_values("email_ctr", ascending=False, kind="stable").reset_index(drop=True)
 
 
+def stage_campaigns(
+    rv: KpiReview,
+    months: Sequence[str] | None = None,
+    *,
+    engine: str | engines.Engine | None = None,
+) -> pd.DataFrame | None:
+    """`stage_campaigns.csv`: per campaign the leads, MQLs, SQLs, opportunities and won deals
+    it brought over `months` (default: the review's month), with pipeline, revenue, spend
+    (the spend table's, by campaign) and returns, most MQLs first. None when the data's
+    stages carry no campaign (the leads have no `campaign_id` attribute and there are no
+    stage events): each stage's campaign is then unknown."""
+    layout = layout_of(rv.dataset)
+    if "campaign_id" not in layout.of("leads") and not layout.events:
+        return None
+    months = list(months) if months else [rv.month]
+    values = mx.compute_metrics(
+        rv.dataset,
+        months,
+        specs={**rv.catalogue.specs, "pipeline": PIPELINE, **_custom(rv, "campaigns")},
+        names=[*CHANNEL_COUNTS, *_custom(rv, "campaigns")],
+        dims=("campaign_id",),
+        engine=_engine(rv, engine),
+    )
+    wide = values.pivot_table(
+        index="campaign_id", columns="metric", values="value", sort=False, aggfunc="sum"
+    )
+    wide = wide.rename_axis("campaign_id").reset_index()
+    wide = with_returns(wide, spend_by(rv.dataset, months, "campaign_id"), "campaign_id")
+    if rv.dataset.has("campaigns"):
+        names = rv.dataset["campaigns"].set_index("campaign_id")["name"]
+        wide.insert(1, "name", wide["campaign_id"].map(names))
+    wide.insert(0, "month", _period(months))
+    order = wide["campaign_id"].eq(ALL).map({True: 0, False: 1})
+    wide = wide.assign(_o=order).sort_values(
+        ["_o", "mqls", "new_leads"], ascending=[True, False, False], kind="stable"
+    )
+    return wide.drop(columns="_o").reset_index(drop=True)
+
+
+def _custom(rv: KpiReview, table: str) -> dict:
+    """The team's KPIs that ask (`tables:` in params/kpis.yaml) to be a column of `table`."""
+    return {k.name: k.spec for k in rv.catalogue if table in k.tables}
+
+
+def _period(months: Sequence[str]) -> str:
+    return months[0] if len(months) == 1 else f"{months[0]}..{months[-1]}"
+
+
+def spend_months(rv: KpiReview) -> list[str]:
+    """The months the report's spend and returns cover: the period of spend that was spread
+    over several months and covers the report month, else the month itself."""
+    return spread_months(rv.dataset, rv.month) or [rv.month]
+
+
 def report_tables(
     rv: KpiReview, *, engine: str | engines.Engine | None = None
-) -> dict[str, pd.DataFrame]:
-    """The tables of the KPI report beside `metrics.csv`, by file name (without `.csv`).
+) -> dict[str, pd.DataFrame | None]:
+    """The tables of the KPI report beside `metrics.csv`, by file name (without `.csv`). A
+    table the data cannot give is None, and not written: cohorts and velocity need leads
+    followed through their stages (`Dataset.follows_leads`), campaigns per stage need stages
+    that name their campaign.
 
     Every query runs on `engine` (default: the review's, see `load_review`)."""
     from ...metrics import funnel
 
     fd = rv.funnel_def
     eng = _engine(rv, engine)
+    followed = rv.dataset.follows_leads
+    window = spend_months(rv)
     return {
         "trend": trend(rv),
         "channels": channels(rv, engine=eng),
+        "returns": channels(rv, months=window, engine=eng),
         "campaigns": email_campaigns(rv, engine=eng),
+        "stage_campaigns": stage_campaigns(rv, window, engine=eng),
         "cohorts": funnel.cohort_conversion(
             rv.dataset,
             rv.month,
@@ -553,12 +591,16 @@ def report_tables(
             windows=fd.cohort_windows,
             products=rv.products,
             engine=eng,
-        ),
+        )
+        if followed
+        else None,
         "velocity": funnel.velocity(
             rv.dataset,
             rv.month,
             lookback_months=fd.velocity_months,
             products=rv.products,
             engine=eng,
-        ),
+        )
+        if followed
+        else None,
     }

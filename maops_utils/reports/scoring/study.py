@@ -20,6 +20,7 @@ from ...contract.dataset import Dataset
 from ...core.io import sha256_bytes
 from ...core.months import month_bounds, month_range
 from ...core.schema import ALL
+from ...metrics import funnel
 from . import evaluate, outcomes, points, propose, thresholds
 from .model import (
     ActivityRule,
@@ -225,6 +226,7 @@ def run(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str = "j
     (docs/scale.md). Only what the study computes is kept: a kept study is returned with this
     `config` object (its path) and `locale`.
     """
+    funnel.require_followed(dataset, "the scoring calibration")
     keeper, name = dataset.facts, kept_study_name(config, month)
     if keeper is not None:
         kept = keeper.value(name, KEPT_CLASSES)
