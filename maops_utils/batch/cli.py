@@ -225,6 +225,7 @@ def _table(rows: list[tuple[str, ...]]) -> str:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from ..contract.files import import_zone
     from ..contract.load import load_dataset
     from ..core.settings import parse_as_of
 
@@ -239,6 +240,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         for name, src in dataset.sources.items()
     ]
     print(_table(rows))
+    recorded = import_zone(Path(settings.data_dir))
+    print(
+        f"timestamps read in {settings.timezone}"
+        + (f", the zone {recorded.path} records" if recorded else "")
+    )
     print()
     if not dataset.findings:
         print("OK: the dataset satisfies data contract v1 (no findings).")

@@ -51,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
 
     params_dir = (args.params_dir or project_root() / "params").resolve()
     settings = load_settings(params_dir, {"timezone": args.timezone})
+    configured = load_settings(params_dir).timezone  # what a run reads in without --timezone
     mapping = load_mapping(args.source, args.mapping, mappings_dir=params_dir / "mappings")
     if args.encoding:
         from ..contract.files import ENCODINGS
@@ -59,13 +60,15 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"--encoding: '{args.encoding}' is not one of {', '.join(ENCODINGS)}")
         mapping = replace(mapping, encoding=args.encoding)
     result = import_exports(args.src, mapping, timezone=settings.timezone)
-    dataset = write_import(result, args.out, timezone=settings.timezone, dedupe=args.dedupe)
+    dataset = write_import(result, args.out, dedupe=args.dedupe)
     print(f"{'table':<14} {'rows':>9}  files")
     for row in result.summary().itertuples():
         print(f"{row.table:<14} {row.rows:>9}  {row.files}")
     for f in result.findings + dataset.findings:
         print(f"{f.severity}: {f.describe()}")
     print(
-        f"wrote {Path(args.out)} (data contract v1); check it with: maops validate --data {args.out}"
+        f"wrote {Path(args.out)} (data contract v1, timestamps in {settings.timezone}); check "
+        f"it with: maops validate --data {args.out}"
+        + ("" if settings.timezone == configured else f" --timezone {settings.timezone}")
     )
     return 0

@@ -23,6 +23,11 @@ class ConfigError(MaopsError, ValueError):
     exit_code = EXIT_INPUT
 
 
+class TimezoneMismatch(ConfigError):
+    """The dataset's `import.json` records its timestamps in another zone than the run's:
+    read in the run's zone, rows would fall into other days and months."""
+
+
 class NotEnoughData(MaopsError):
     """The data cannot support this report (e.g. no outcome yet to judge a model by).
 

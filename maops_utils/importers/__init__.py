@@ -14,9 +14,11 @@ docs/importers.md for the files each vendor exports and how they are mapped.
 
 from __future__ import annotations
 
+import dataclasses
 from pathlib import Path
 
 from ..contract.dataset import Dataset
+from ..contract.files import IMPORT_RECORD
 from ..contract.load import load_dataset
 from ..core import io
 from ..core.errors import ConfigError
@@ -35,7 +37,9 @@ __all__ = [
 ]
 
 # Files an import may replace in an existing output folder: a dataset and its import log.
-_OWN_FILES = {f"{t}.{ext}" for t in TABLES for ext in ("csv", "parquet")} | {"import.json"}
+_OWN_FILES = frozenset({f"{t}.{ext}" for t in TABLES for ext in ("csv", "parquet")}) | {
+    IMPORT_RECORD
+}
 
 
 def with_contact_ids(result: ImportResult, *, threshold: float = 0.8) -> ImportResult:
@@ -45,14 +49,14 @@ def with_contact_ids(result: ImportResult, *, threshold: float = 0.8) -> ImportR
     leads = result.tables["leads"]
     pairs = candidate_pairs(leads, min_confidence=threshold)
     tables = {**result.tables, "leads": assign_contact_ids(leads, pairs, threshold=threshold)}
-    return ImportResult(result.source, tables, result.findings, result.files)
+    return dataclasses.replace(result, tables=tables)
 
 
 def write_import(
     result: ImportResult,
     out_dir: str | Path,
     *,
-    timezone: str = "Asia/Tokyo",
+    timezone: str | None = None,
     dedupe: bool = False,
 ) -> Dataset:
     """Write an import as a dataset folder, after checking it against the data contract.
@@ -63,18 +67,27 @@ def write_import(
 
     Args:
         result: from `import_exports`.
-        out_dir: the dataset folder to write (`leads.csv`, ..., and `import.json`).
-        timezone: the run's time zone (the one the import converted timestamps to).
+        out_dir: the dataset folder to write (`leads.csv`, ..., and `import.json`, which
+            records the zone the timestamps are in: a run in another zone is refused).
+        timezone: the zone the import converted timestamps to; unset, the result's
+            (`import_exports(timezone=...)`), which is the only one accepted.
         dedupe: fill `contact_id` by 名寄せ before writing.
 
     Returns:
         The validated `Dataset` as read back from the written files.
 
     Raises:
-        ConfigError: `out_dir` holds other files.
+        ConfigError: `out_dir` holds other files, or `timezone` is not the result's.
         DataContractError: the imported tables break the contract (nothing is written).
     """
     out = Path(out_dir)
+    zone = result.timezone
+    if timezone is not None and timezone != zone:
+        raise ConfigError(
+            f"write_import: timezone '{timezone}' is not the zone the import converted its "
+            f"timestamps to ('{zone}', import_exports' timezone); leave timezone unset, or "
+            f"import again with timezone='{timezone}'"
+        )
     if out.exists():
         if not out.is_dir():
             raise ConfigError(f"--out '{out}' is a file; name a folder for the dataset")
@@ -88,15 +101,19 @@ def write_import(
         result = with_contact_ids(result)
     with io.staging_dir(out) as stage:
         io.write_dataset(result.tables, stage)
-        load_dataset(stage, timezone=timezone)  # raises on anything fatal: nothing is published
+        load_dataset(stage, timezone=zone)  # raises on anything fatal: nothing is published
         io.write_json(
             {
                 "source": result.source,
+                # the timestamps written are local time in this zone; a run in another one
+                # is refused (contract/files.py, check_import_zone)
+                "timezone": zone,
+                "source_timezone": result.source_timezone or None,
                 "files": result.files,
                 "rows": {name: len(frame) for name, frame in result.tables.items()},
                 "findings": [f.as_dict() for f in result.findings],
             },
-            stage / "import.json",
+            stage / IMPORT_RECORD,
         )
         io.publish_dir(stage, out)
-    return load_dataset(out, timezone=timezone)
+    return load_dataset(out, timezone=zone)
