@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .. import __version__
-from ..core.errors import EXIT_INPUT, MaopsError
+from ..core.errors import EXIT_INPUT, MaopsError, Terminated
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -308,6 +308,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"maops {args.command}: interrupted; nothing was published", file=sys.stderr)
         return 130
+    except Terminated as exc:
+        print(
+            f"maops {args.command}: stopped by {exc}; nothing half-built was left behind",
+            file=sys.stderr,
+        )
+        return exc.exit_code
     except OSError as exc:
         print(
             f"maops {args.command}: error: {exc.strerror or exc}: {exc.filename or ''}",

@@ -42,6 +42,16 @@ class InputChanged(MaopsError):
     exit_code = EXIT_INPUT
 
 
+class Terminated(BaseException):
+    """The process was asked to stop (SIGTERM, SIGHUP): raised by a signal handler, like
+    KeyboardInterrupt, so that what it was building is removed on the way out. Not an
+    Exception: no `except Exception` may take it for a failure to recover from."""
+
+    def __init__(self, signum: int, name: str):
+        super().__init__(name)
+        self.exit_code = 128 + signum  # as a shell reports a process a signal ended
+
+
 class RunInProgress(MaopsError):
     """Another run is writing the same month; this one refuses rather than interleave."""
 
