@@ -125,6 +125,10 @@ def test_run_log_records_inputs_findings_and_versions(published):
         (published["out"] / handmade.MONTH / "run.json").read_text(encoding="utf-8")
     )
     assert manifest["month"] == handmade.MONTH
+    # no import.json: the dataset records no zone and is read in the run's, as it always was
+    assert manifest["timezone"] == {
+        "run": "Asia/Tokyo", "dataset": None, "exports": None, "recorded_in": None
+    }  # fmt: skip
     assert manifest["inputs"]["leads"]["encoding"] == "cp932"
     assert len(manifest["inputs"]["leads"]["sha256"]) == 64
     messages = " | ".join(f["message"] for f in manifest["findings"])

@@ -112,8 +112,12 @@ def test_the_run_lock_refuses_a_second_holder_and_frees_itself(tmp_path):
         pass
 
 
+# no process has this pid: it is above the largest the kernel gives (pid_max, 2**22 at most)
+DEAD_PID = 99_999_999
+
+
 def test_recovery_puts_back_a_report_left_aside_by_a_killed_publish(tmp_path):
-    old = tmp_path / ".2026-01.old-4242"
+    old = tmp_path / f".2026-01.old-{DEAD_PID}"
     old.mkdir()
     (old / "index.html").write_text("previous", encoding="utf-8")
     (tmp_path / ".2026-01.tmp-abc").mkdir()
@@ -122,6 +126,42 @@ def test_recovery_puts_back_a_report_left_aside_by_a_killed_publish(tmp_path):
     assert not old.exists() and not (tmp_path / ".2026-01.tmp-abc").exists()
     assert len(notes) == 2
     assert io.recover_dir(tmp_path / "2026-01") == []  # nothing left to do
+
+
+def test_recovery_leaves_what_a_live_process_is_doing(tmp_path):
+    """A folder left aside by a process still running (between its two renames) is its to
+    put back; a staging folder still locked by its builder is being built."""
+    live = tmp_path / f".2026-01.old-{os.getppid()}"
+    live.mkdir()
+    with io.staging_dir(tmp_path / "2026-01") as stage:
+        assert io.recover_dir(tmp_path / "2026-01") == []
+        assert live.is_dir() and stage.is_dir() and not (tmp_path / "2026-01").exists()
+    # this process's own pid on a folder is a dead namesake's: it recovers before publishing
+    live.rename(tmp_path / f".2026-01.old-{os.getpid()}")
+    notes = io.recover_dir(tmp_path / "2026-01")
+    assert (tmp_path / "2026-01").is_dir()
+    assert notes[0].startswith("restored the previous folder") and stage.name in notes[1]
+
+
+def test_a_staging_folder_taken_for_a_leftover_before_it_was_locked_is_made_again(
+    tmp_path, monkeypatch
+):
+    """A clean-up may list a staging folder in the instant between its creation and its lock:
+    the builder then finds its folder gone and makes another, never building in a removed
+    one."""
+    made, flock = [], io.fcntl.flock
+
+    def removed_first(handle, how):
+        if not made:
+            made.append(os.readlink(f"/proc/self/fd/{handle}"))
+            io.remove_leftovers(tmp_path, ".ds.import-*")  # finds it unlocked
+        flock(handle, how)
+
+    monkeypatch.setattr(io.fcntl, "flock", removed_first)
+    with io.staging_dir(tmp_path / "ds", kind="import") as stage:
+        (stage / "leads.csv").write_text("lead_id\n", encoding="utf-8")
+    assert made and str(stage) != made[0] and not Path(made[0]).exists()
+    assert (stage / "leads.csv").is_file()
 
 
 @pytest.mark.slow

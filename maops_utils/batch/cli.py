@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 
 from .. import __version__
-from ..core.errors import EXIT_INPUT, MaopsError
+from ..core.errors import EXIT_INPUT, MaopsError, Terminated
 
 
 def _common(p: argparse.ArgumentParser) -> None:
@@ -225,6 +225,7 @@ def _table(rows: list[tuple[str, ...]]) -> str:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
+    from ..contract.imported import import_zone
     from ..contract.load import load_dataset
     from ..core.settings import parse_as_of
 
@@ -239,6 +240,11 @@ def _cmd_validate(args: argparse.Namespace) -> int:
         for name, src in dataset.sources.items()
     ]
     print(_table(rows))
+    recorded = import_zone(Path(settings.data_dir))
+    print(
+        f"timestamps read in {settings.timezone}"
+        + (f", the zone {recorded.path} records" if recorded else "")
+    )
     print()
     if not dataset.findings:
         print("OK: the dataset satisfies data contract v1 (no findings).")
@@ -302,6 +308,12 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"maops {args.command}: interrupted; nothing was published", file=sys.stderr)
         return 130
+    except Terminated as exc:
+        print(
+            f"maops {args.command}: stopped by {exc}; nothing half-built was left behind",
+            file=sys.stderr,
+        )
+        return exc.exit_code
     except OSError as exc:
         print(
             f"maops {args.command}: error: {exc.strerror or exc}: {exc.filename or ''}",

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 import argparse
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
-from ..core.errors import ConfigError
+from ..core.errors import ConfigError, Terminated
 from ..importers.mapping import available_sources
 
 
@@ -44,13 +48,45 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
 
 def run(args: argparse.Namespace) -> int:
     """Handle `maops import`; errors are `MaopsError`s for the CLI to print (exit code 2)."""
+    with _stopping_raises():
+        return _run(args)
+
+
+@contextmanager
+def _stopping_raises() -> Iterator[None]:
+    """SIGTERM (and SIGHUP, a closed terminal) raise `Terminated` for the block, as Ctrl-C
+    raises KeyboardInterrupt: the import's staging folder, which holds personal data, is
+    then removed on the way out instead of left behind by the default action, an immediate
+    exit. A SIGHUP ignored on purpose (nohup) stays ignored."""
+
+    def stop(signum: int, frame: object) -> None:
+        for sig in previous:  # a second signal must not cut the clean-up short
+            signal.signal(sig, signal.SIG_IGN)
+        raise Terminated(signum, signal.Signals(signum).name)
+
+    previous = {}
+    if threading.current_thread() is threading.main_thread():  # the only one signals reach
+        for sig in (signal.SIGTERM, signal.SIGHUP):
+            if signal.getsignal(sig) is not signal.SIG_IGN:
+                previous[sig] = signal.signal(sig, stop)
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _run(args: argparse.Namespace) -> int:
     from dataclasses import replace
 
-    from ..importers import import_exports, load_mapping, write_import
+    from ..importers import import_exports, load_mapping, remove_leftovers, write_import
     from .config import load_settings, project_root
 
     params_dir = (args.params_dir or project_root() / "params").resolve()
     settings = load_settings(params_dir, {"timezone": args.timezone})
+    configured = load_settings(params_dir).timezone  # what a run reads in without --timezone
+    # first: an import that fails on its exports still removes what killed ones left
+    remove_leftovers(args.out, log=print)
     mapping = load_mapping(args.source, args.mapping, mappings_dir=params_dir / "mappings")
     if args.encoding:
         from ..contract.files import ENCODINGS
@@ -59,13 +95,15 @@ def run(args: argparse.Namespace) -> int:
             raise ConfigError(f"--encoding: '{args.encoding}' is not one of {', '.join(ENCODINGS)}")
         mapping = replace(mapping, encoding=args.encoding)
     result = import_exports(args.src, mapping, timezone=settings.timezone)
-    dataset = write_import(result, args.out, timezone=settings.timezone, dedupe=args.dedupe)
+    dataset = write_import(result, args.out, dedupe=args.dedupe, log=print)
     print(f"{'table':<14} {'rows':>9}  files")
     for row in result.summary().itertuples():
         print(f"{row.table:<14} {row.rows:>9}  {row.files}")
     for f in result.findings + dataset.findings:
         print(f"{f.severity}: {f.describe()}")
     print(
-        f"wrote {Path(args.out)} (data contract v1); check it with: maops validate --data {args.out}"
+        f"wrote {Path(args.out)} (data contract v1, timestamps in {settings.timezone}); check "
+        f"it with: maops validate --data {args.out}"
+        + ("" if settings.timezone == configured else f" --timezone {settings.timezone}")
     )
     return 0

@@ -100,6 +100,7 @@ def log_text(manifest: dict[str, Any]) -> str:
     lines = [
         f"maops {manifest['maops_version']} monthly run for {manifest['month']}",
         f"started {manifest['started_at']}, as of {manifest['as_of']}",
+        _zone_line(manifest.get("timezone") or {}),
         "",
         "inputs:",
     ]
@@ -141,3 +142,14 @@ def log_text(manifest: dict[str, Any]) -> str:
         if f["examples"]:
             lines.append("    e.g. " + "; ".join(f["examples"]))
     return "\n".join(lines) + "\n"
+
+
+def _zone_line(zone: dict[str, Any]) -> str:
+    line = f"time zone: {zone.get('run')}"
+    if zone.get("dataset"):
+        line += f"; the dataset's, as {zone['recorded_in']} records"
+        if zone.get("exports"):
+            line += f" (its exports were in {zone['exports']})"
+    else:
+        line += "; the dataset records none (no import.json): read in the run's"
+    return line

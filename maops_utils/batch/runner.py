@@ -13,7 +13,7 @@ import pandas as pd
 import pyarrow as pa
 
 from .. import __version__
-from ..contract import files
+from ..contract import files, imported
 from ..core import io
 from ..core.errors import ConfigError, InputChanged, MaopsError
 from ..core.settings import RunSettings
@@ -155,9 +155,12 @@ def _run(
 ) -> RunResult:
     findings = inputs.dataset.findings
     engine = settings.engine + (f" {settings.spark_master}" if settings.engine == "spark" else "")
+    # the load refused a dataset recorded in another zone: this one is in the run's, or unknown
+    recorded = imported.import_zone(Path(settings.data_dir))
+    zone = settings.timezone + (f" (as {recorded.path.name} records)" if recorded else "")
     log(
         f"data: {settings.data_dir} ({len(findings)} data-quality finding(s)); "
-        f"month: {inputs.month}; engine: {engine}"
+        f"month: {inputs.month}; engine: {engine}; time zone: {zone}"
     )
     for finding in findings:
         log(f"  {finding.severity}: {finding.describe()}")
@@ -185,6 +188,7 @@ def _run(
             log=log,
             kernels=kernels,
             stamps=stamps,
+            recorded=recorded,
         )
 
 
@@ -206,6 +210,7 @@ def _build_and_publish(
     log: Callable[[str], None],
     kernels: KernelPool,
     stamps: dict[str, tuple[int, int]],
+    recorded: imported.ImportZone | None,
 ) -> RunResult:
     from . import html
 
@@ -273,6 +278,13 @@ def _build_and_publish(
             "as_of": now.isoformat(),
             "seconds": round(time.perf_counter() - started, 3),
             "settings": given.as_dict(),
+            "timezone": {
+                "run": settings.timezone,
+                # what the dataset's import.json records (None: no record, read in the run's)
+                "dataset": recorded.timezone if recorded else None,
+                "exports": recorded.source_timezone if recorded else None,
+                "recorded_in": str(recorded.path) if recorded else None,
+            },
             "options": {"products": products or [], "jobs": jobs, "include_pii": include_pii},
             "inputs": dataset.sources if own_cache else _uncached(dataset.sources),
             "metric_facts": facts_note(dataset.facts) if own_cache else None,

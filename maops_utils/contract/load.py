@@ -37,6 +37,7 @@ from .files import (
     scan_parquet,
     source_digest,
 )
+from .imported import check_import_zone
 from .rules import KeptTables, _validate
 from .store import BulkTable, Store
 from .values import _absent, _columns, parse_timestamps
@@ -62,8 +63,13 @@ def load_dataset(
     `snapshot` (`snapshot_of` a load of the same folder, as `maops run` hands it to its
     notebooks): read the input as it was then. The tables are read from the cache entries of
     those checksums, whatever the files hold now; a table found nowhere but in the folder is
-    read there only if its checksum is still the snapshot's, else `InputChanged`."""
+    read there only if its checksum is still the snapshot's, else `InputChanged`.
+
+    A dataset whose `import.json` records another zone than `timezone` is refused
+    (`TimezoneMismatch`, docs/importers.md): its timestamps are local time in that zone."""
     data_dir = Path(data_dir)
+    if data_dir.is_dir():  # a missing folder: `locate_tables` says so, and how to fix it
+        check_import_zone(data_dir, timezone)
     pins = _pins(snapshot) if snapshot else None
     entries: dict[str, Path] = {}
     hits: dict[str, tuple[ScanTable, list[Finding]]] = {}

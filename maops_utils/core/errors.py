@@ -23,6 +23,11 @@ class ConfigError(MaopsError, ValueError):
     exit_code = EXIT_INPUT
 
 
+class TimezoneMismatch(ConfigError):
+    """The dataset's `import.json` records its timestamps in another zone than the run's:
+    read in the run's zone, rows would fall into other days and months."""
+
+
 class NotEnoughData(MaopsError):
     """The data cannot support this report (e.g. no outcome yet to judge a model by).
 
@@ -35,6 +40,16 @@ class InputChanged(MaopsError):
     """An input file changed while the run read it: its report would mix two exports."""
 
     exit_code = EXIT_INPUT
+
+
+class Terminated(BaseException):
+    """The process was asked to stop (SIGTERM, SIGHUP): raised by a signal handler, like
+    KeyboardInterrupt, so that what it was building is removed on the way out. Not an
+    Exception: no `except Exception` may take it for a failure to recover from."""
+
+    def __init__(self, signum: int, name: str):
+        super().__init__(name)
+        self.exit_code = 128 + signum  # as a shell reports a process a signal ended
 
 
 class RunInProgress(MaopsError):

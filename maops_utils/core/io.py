@@ -3,6 +3,7 @@ whole. (The input files are read by `contract/files.py`.)"""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -217,26 +218,45 @@ def current_umask() -> int:
 
 
 @contextmanager
-def staging_dir(final: Path) -> Iterator[Path]:
-    """A fresh folder beside `final` to build output in; removed if the block fails.
+def staging_dir(final: Path, *, kind: str = "tmp") -> Iterator[Path]:
+    """A fresh folder `.<name>.<kind>-*` beside `final` to build output in; removed if the
+    block fails.
 
     Building beside the target keeps the final rename on one file system, so it is atomic.
+    The folder is locked (flock) while the block runs: `remove_leftovers` in another process
+    tells it from the leftover of a killed one, since the lock dies with its holder, even by
+    SIGKILL.
     """
     final.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.tmp-", dir=final.parent))
-    tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700: a shared report must be readable
+    while True:
+        tmp = Path(tempfile.mkdtemp(prefix=f".{final.name}.{kind}-", dir=final.parent))
+        try:
+            handle = os.open(tmp, os.O_RDONLY | os.O_DIRECTORY)
+        except FileNotFoundError:
+            continue  # a clean-up took it for a leftover before it was even opened
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            # or before it was locked: then it is gone, or another folder has its name
+            if os.stat(tmp).st_ino == os.fstat(handle).st_ino:
+                break
+        except FileNotFoundError:
+            pass
+        os.close(handle)
     try:
+        tmp.chmod(0o777 & ~current_umask())  # mkdtemp makes 0700: a shared report must be readable
         yield tmp
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
+    finally:
+        os.close(handle)
 
 
 def publish_dir(staged: Path, final: Path) -> None:
     """Replace `final` by `staged`; the old folder is removed only after the new one is in place.
 
-    Between the two renames the previous report is `.<name>.old-<pid>`; a run killed exactly
-    there is repaired by `recover_dir` at the start of the next run.
+    Between the two renames the previous folder is `.<name>.old-<pid>`; a process killed
+    exactly there is repaired by `recover_dir` at the start of the next one.
     """
     old = None
     if final.exists():
@@ -252,21 +272,85 @@ def publish_dir(staged: Path, final: Path) -> None:
         shutil.rmtree(old, ignore_errors=True)
 
 
-def recover_dir(final: Path) -> list[str]:
-    """Clean up after a run of `final` that was killed: put back a previous report left
-    aside by `publish_dir`, remove half-built staging folders. Returns what was done."""
-    done = []
+def _holds_only(folder: Path, names: frozenset[str]) -> bool:
+    try:
+        return folder.is_dir() and all(p.name in names for p in folder.iterdir())
+    except OSError:
+        return False
+
+
+def _alive(pid: int) -> bool:
+    """Whether another process `pid` runs (this one's own pid is a dead namesake's: a
+    process recovers before it publishes anything of its own)."""
+    if pid == os.getpid():
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # another user's
+    return True
+
+
+def _old_pid(folder: Path) -> int | None:
+    tail = folder.name.rpartition(".old-")[2]
+    return int(tail) if tail.isdigit() else None
+
+
+def recover_dir(final: Path, *, kind: str = "tmp", by: str = "run") -> list[str]:
+    """Clean up after a process writing `final` that was killed: put back a previous folder
+    left aside by `publish_dir`, remove half-built staging folders (`.<name>.<kind>-*`).
+    What a live process is still doing is left alone. Returns what was done."""
+    done: list[str] = []
     parent = final.parent
     if not parent.is_dir():
         return done
-    olds = sorted(parent.glob(f".{final.name}.old-*"), key=lambda p: p.stat().st_mtime)
+    olds = [
+        p
+        for p in parent.glob(f".{final.name}.old-*")
+        if p.is_dir() and (pid := _old_pid(p)) is not None and not _alive(pid)
+    ]
+    olds.sort(key=lambda p: p.stat().st_mtime)
     if olds and not final.exists():
         os.replace(olds[-1], final)
-        done.append(f"restored the previous report {final} left aside by an interrupted run")
+        done.append(f"restored the previous folder {final} left aside by an interrupted {by}")
         olds = olds[:-1]
-    for leftover in [*olds, *parent.glob(f".{final.name}.tmp-*")]:
+    for leftover in olds:
         shutil.rmtree(leftover, ignore_errors=True)
-        done.append(f"removed {leftover.name} left by an interrupted run")
+        done.append(f"removed {leftover.name} left by an interrupted {by}")
+    return done + remove_leftovers(parent, f".{final.name}.{kind}-*", by=by)
+
+
+def remove_leftovers(
+    parent: Path, pattern: str, *, by: str = "run", names: frozenset[str] | None = None
+) -> list[str]:
+    """Remove the staging folders in `parent` matching `pattern` that no live process holds
+    (`staging_dir` locks its folder until its block ends), each named in what is returned.
+    With `names`, a folder holding any other name is not a staging folder and is left."""
+    done = []
+    for leftover in sorted(parent.glob(pattern)):
+        if names is not None and not _holds_only(leftover, names):
+            continue
+        try:
+            handle = os.open(leftover, os.O_RDONLY | os.O_DIRECTORY | os.O_NOFOLLOW)
+        except OSError:
+            continue  # gone meanwhile, or not a folder (a file, a link): no staging folder
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(handle)
+            continue  # a live process is building it
+        try:
+            shutil.rmtree(leftover, ignore_errors=True)
+        finally:
+            os.close(handle)
+        if leftover.exists():
+            done.append(
+                f"could not remove {leftover} left by an interrupted {by}; remove it by hand"
+            )
+        else:
+            done.append(f"removed {leftover.name} left by an interrupted {by}")
     return done
 
 
@@ -277,8 +361,6 @@ def run_lock(out_dir: Path, name: str) -> Iterator[None]:
     The lock is the operating system's (flock), so it is released when the holder dies, even
     by SIGKILL.
     """
-    import fcntl
-
     out_dir.mkdir(parents=True, exist_ok=True)
     path = out_dir / f".{name}.lock"
     with path.open("a+", encoding="utf-8") as handle:

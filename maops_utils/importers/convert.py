@@ -40,6 +40,10 @@ class ImportResult:
     tables: dict[str, pd.DataFrame]
     findings: list[Finding] = field(default_factory=list)
     files: dict[str, list[str]] = field(default_factory=dict)
+    # the zone every timestamp was converted to (naive local time in it), and the zone the
+    # mapping declared for the exports' timestamps without an offset ("": none, the same)
+    timezone: str = "Asia/Tokyo"
+    source_timezone: str = ""
 
     def summary(self) -> pd.DataFrame:
         """Rows per table and the files they came from."""
@@ -458,4 +462,11 @@ def import_exports(
         )
     if spend is not None:
         tables["spend"] = _contract_frame("spend", spend)
-    return ImportResult(m.name, tables, b.p.findings, {k: v for k, v in b.files.items() if v})
+    return ImportResult(
+        m.name,
+        tables,
+        b.p.findings,
+        {k: v for k, v in b.files.items() if v},
+        timezone=timezone,
+        source_timezone=m.timezone,
+    )
