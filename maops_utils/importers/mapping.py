@@ -22,7 +22,7 @@ from ..core.schema import TABLES
 from .parsing import DATE_FORMAT_WORDS, DEFAULT_NULLS
 
 PACKAGE_PARAMS = Path(__file__).resolve().parents[2] / "params" / "mappings"
-IMPORT_TABLES = ("leads", "activities", "stage_changes", "opportunities", "campaigns")
+IMPORT_TABLES = ("leads", "activities", "stage_changes", "opportunities", "campaigns", "scores")
 # Fields an importer fills besides the contract's columns: links between files, and the
 # contact details 名寄せ compares (personal data, like `email`).
 LINK_FIELDS = {
@@ -31,6 +31,7 @@ LINK_FIELDS = {
     "stage_changes": ("lead_email", "product"),
     "opportunities": ("lead_email",),
     "campaigns": (),
+    "scores": ("lead_email",),
 }
 _TOP_KEYS = (
     "description",
@@ -68,6 +69,8 @@ MAPPED_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
     "stage_changes": (("lead_id", "lead_email"), ("stage",), ("changed_at",)),
     "opportunities": (("opportunity_id",), ("created_at",), ("status",)),
     "campaigns": (("campaign_id",), ("name",)),
+    # a snapshot export has no scored_at: the score as it stood when the file was written
+    "scores": (("lead_id", "lead_email"), ("score",)),
 }
 _PRODUCT_KEYS = ("column", "split", "values", "default")
 OTHERS = ("keep", "skip", "empty")
@@ -96,6 +99,11 @@ class ColumnSpec:
     # the number style of this column when it differs from the mapping's (`separators`)
     decimal: str | None = None
     thousands: str | None = None
+
+    @property
+    def absent(self) -> bool:
+        """The mapping says the export has no such column (`created_at: ~`): left empty."""
+        return not self.columns and self.default is None
 
 
 @dataclass(frozen=True)
@@ -279,6 +287,9 @@ def _table(name: str, raw: Any, where: str) -> TableSpec:
                 f"{where}.columns: '{col}' is not a field of {name}{suggest(str(col), known)} "
                 f"(fields: {', '.join(known)})"
             )
+        if spec is None:
+            columns[col] = _absent(name, col, f"{where}.columns.{col}")
+            continue
         columns[col] = _spec(spec, f"{where}.columns.{col}")
     missing = [
         " or ".join(need) for need in MAPPED_FIELDS[name] if not any(f in columns for f in need)
@@ -296,6 +307,21 @@ def _table(name: str, raw: Any, where: str) -> TableSpec:
         for stage, spec in raw["stages"].items():
             stages[str(stage)] = _spec(spec, f"{where}.stages.{stage}")
     return TableSpec(name, files, columns, stages)
+
+
+def _absent(table: str, name: str, where: str) -> ColumnSpec:
+    """`created_at: ~`: the export has no such date (a list dated nowhere). Only a date may be
+    declared absent: its rows are kept and count in no month, as the contract says of an empty
+    timestamp; an id, a code or an amount left out silently would make other numbers wrong."""
+    column = TABLES[table].column(name)
+    if column is None or column.kind not in ("timestamp", "date"):
+        dates = [c.name for c in TABLES[table].columns if c.kind in ("timestamp", "date")]
+        raise ConfigError(
+            f"{where}: `~` (the export has no such column) is for dates only "
+            f"({', '.join(dates) or 'this table has none'}); map {name} to a column or give a "
+            "`default`"
+        )
+    return ColumnSpec()
 
 
 def load_mapping(
