@@ -35,7 +35,13 @@ from maops_utils.reports.scoring.model import (
     parse_model,
 )
 from maops_utils.reports.scoring.study import run
-from maops_utils.reports.scoring.tables import lead_scores, product_table, proposed_yaml
+from maops_utils.reports.scoring.tables import (
+    band_table,
+    lead_scores,
+    metrics_table,
+    product_table,
+    proposed_yaml,
+)
 
 CUTOFF = pd.Timestamp("2026-07-01")
 
@@ -885,3 +891,244 @@ def test_a_study_is_kept_with_the_cache_and_read_back_for_the_same_month_and_mod
     kept.write_bytes(b"not a kept study")
     assert_same_study(run(ds, _config(), "2026-04"), fresh)
     assert computed[-1] == "2026-04" and kept.stat().st_size > 100
+
+
+# ---------------------------------------------------------------- the score's own scale
+
+
+def test_the_auc_interval_is_delongs_from_every_pair():
+    rng = np.random.default_rng(11)
+    y = (rng.random(60) < 0.4).astype(float)
+    score = np.round(rng.normal(10 + 3 * y, 3))  # whole numbers: ties on both sides
+    pos, neg = score[y == 1], score[y == 0]
+    # DeLong by hand: each success's share of failures it beats (ties one half), and each
+    # failure's share of successes beating it, pair by pair
+    psi = (pos[:, None] > neg[None, :]) + 0.5 * (pos[:, None] == neg[None, :])
+    v10, v01 = psi.mean(axis=1), psi.mean(axis=0)
+    se = math.sqrt(v10.var(ddof=1) / len(pos) + v01.var(ddof=1) / len(neg))
+    low, high = evaluate.auc_interval(y, score)
+    assert psi.mean() == pytest.approx(roc_auc_score(y, score))
+    assert low == pytest.approx(psi.mean() - 1.959963984540054 * se, abs=1e-12)
+    assert high == pytest.approx(psi.mean() + 1.959963984540054 * se, abs=1e-12)
+    assert all(math.isnan(v) for v in evaluate.auc_interval([1, 0, 0], [3, 2, 1]))
+
+
+@pytest.mark.parametrize(
+    ("scores", "edges"),
+    [
+        (list(range(7, 19)), (6, 8, 10, 12, 14, 16, 18)),  # a 7-18 index: whole steps of 2
+        # a 0-100 score: its 99th percentile is 99, so 80+ is the last band
+        (list(range(0, 101)), (0, 20, 40, 60, 80)),
+        ([0.05 * i for i in range(21)], (0, 0.2, 0.4, 0.6, 0.8)),  # a probability
+    ],
+)
+def test_bands_follow_the_scores_own_range(scores, edges):
+    assert evaluate.score_bands(pd.Series(scores, dtype="float64")) == pytest.approx(edges)
+
+
+def test_threshold_candidates_step_by_whole_points_on_a_whole_number_score():
+    whole = thresholds.candidate_thresholds(pd.Series(range(7, 19), dtype="float64"))
+    assert whole == [float(v) for v in range(7, 19)]
+    wide = thresholds.candidate_thresholds(pd.Series(range(0, 301), dtype="float64"))
+    assert all(float(v).is_integer() for v in wide) and wide[1] - wide[0] == 10
+    # 0-75 in about 30 steps would be 2.5 apart: whole scores step by 5
+    mid = thresholds.candidate_thresholds(pd.Series(range(0, 76), dtype="float64"))
+    assert mid[:3] == [0.0, 5.0, 10.0]
+    # a score with fractions keeps fractional steps
+    fine = thresholds.candidate_thresholds(pd.Series([0.1 * i for i in range(11)]))
+    assert fine[:3] == pytest.approx([0.0, 0.05, 0.1])
+
+
+def test_a_rating_grid_follows_the_points_when_none_is_configured():
+    profile = pd.Series([0.0] * 10 + [18.0] * 10)
+    engagement = pd.Series([0.0] * 10 + [40.0] * 10)
+    grid = points.derived_grid(profile, engagement)
+    assert grid.profile == (("A", 15), ("B", 10), ("C", 5), ("D", 0))  # 18 / 4 = 4.5: whole 5
+    assert grid.engagement == (("1", 30), ("2", 20), ("3", 10), ("4", 0))
+    assert points.derived_grid(pd.Series([10.0] * 5), engagement[:5]) is None  # no spread
+
+
+def _scale_config(threshold: float, **evaluation):
+    data = {
+        "current": {**RULES.as_dict(), "mql_threshold": threshold},
+        "evaluation": {"window_days": 30, "months": 3, "test_months": 1, **evaluation},
+        "thresholds": {"min_mqls": 1},
+        "proposed": {"min_activities": 1},
+    }
+    return parse_config(data, "scoring.yaml")
+
+
+def test_a_threshold_off_the_scores_scale_is_not_used_and_the_report_says_so():
+    # the tool's scores: A leads 90 - i, C leads 40 + i, so 40-90
+    ds = _study_dataset(with_scores=True)
+    off = run(ds, _scale_config(120), "2026-04")
+    assert off.threshold is None
+    assert ("note_threshold_out_of_scale", {"threshold": 120.0, "low": 40.0, "high": 90.0}) in (
+        off.notes
+    )
+    assert not off.threshold_table["current"].any()
+    recs = off.recommendations.set_index(["model", "product"])
+    assert math.isnan(recs.at[("current", "ALL"), "current_threshold"])
+    on = run(ds, _scale_config(60), "2026-04")
+    assert on.threshold == 60 and not any(k == "note_threshold_out_of_scale" for k, _ in on.notes)
+    table = on.threshold_table
+    assert table.loc[table["current"], "threshold"].tolist() == [60.0, 60.0, 60.0]  # ALL, A, C
+    # leads judged at their MQL entry had all reached the threshold: one below them is kept
+    assert run(ds, _scale_config(30), "2026-04").threshold == 30
+
+
+def test_bands_set_in_the_settings_win_over_the_scores_own():
+    ds = _study_dataset(with_scores=True)
+    own = run(ds, _scale_config(60), "2026-04")
+    assert own.bands == (40, 50, 60, 70, 80, 90)  # 40-90 in steps of 10
+    assert (
+        "note_bands_derived",
+        {"low": 40.0, "high": 90.0, "edges": "40, 50, 60, 70, 80, 90"},
+    ) in own.notes
+    fixed = run(ds, _scale_config(60, bands=[0, 50, 100]), "2026-04")
+    assert fixed.bands == (0, 50, 100)
+    assert not any(k == "note_bands_derived" for k, _ in fixed.notes)
+    got = band_table(fixed).query("kind == 'band' and product == 'ALL'").set_index("band")
+    # A leads score 83-90 (4 of 8 successes), C leads 40-47 (1 of 8)
+    assert got.loc["50–99", ["n", "events"]].tolist() == [8, 4]
+    assert got.loc["0–49", ["n", "events"]].tolist() == [8, 1]
+
+
+def _no_sql_dataset(won: bool) -> Dataset:
+    # the 16 MQLs of `_study_dataset` without their SQL stage; with `won`, A0-A3 and C0 close a
+    # won deal on 2026-02-10 (their former SQL date)
+    leads, stages, opps, sc = [], [], [], []
+    for product in ("A", "C"):
+        for i in range(8):
+            lid = f"{product}{i}"
+            leads.append((lid, "2026-01-05", product, "manager", 100))
+            stages.append((lid, "mql", "2026-02-01"))
+            if won and ((product == "A" and i < 4) or (product == "C" and i == 0)):
+                opps.append((f"O-{lid}", lid, product, "2026-02-05", "won", "2026-02-10"))
+            sc.append((lid, "2026-01-31", 90 - i if product == "A" else 40 + i, None))
+    return make_dataset(leads, stages=stages, opportunities=opps, scores=sc)
+
+
+def test_without_an_sql_stage_the_outcome_falls_back_to_the_furthest_stage_the_data_has():
+    study = run(_no_sql_dataset(won=True), _scale_config(60), "2026-04")
+    assert study.outcome == "won"
+    assert ("note_outcome_fallback", {"configured": "sql", "used": "won"}) in study.notes
+    closed = study.closed
+    assert sorted(closed.loc[closed["y"] == 1, "lead_id"]) == ["A0", "A1", "A2", "A3", "C0"]
+    assert len(closed) == 16
+    # the deals were opportunities too; won is further along
+    assert outcomes.resolve_outcome(_no_sql_dataset(won=True), "sql", CUTOFF) == "won"
+    # a configured stage the data has is kept
+    assert outcomes.resolve_outcome(_no_sql_dataset(won=True), "opportunity", CUTOFF) == (
+        "opportunity"
+    )
+
+
+def test_no_success_at_all_names_the_outcome_setting_and_what_the_data_holds():
+    from maops_utils.core.errors import NotEnoughData
+
+    with pytest.raises(NotEnoughData) as info:
+        run(_no_sql_dataset(won=False), _scale_config(60), "2026-04")
+    message = str(info.value)
+    assert "0 successes out of 16" in message
+    assert "evaluation.outcome in scoring.yaml" in message
+    assert "0 reached sql, 0 reached opportunity, 0 reached won" in message
+
+
+def test_an_outcome_at_an_unknown_time_is_neither_success_nor_failure():
+    # A5 and A0 also have an SQL stage change without a date: A0 reached SQL on 02-10 anyway
+    # (a success); whether A5 did within its window is unknown, so A5 is left out
+    ds = _study_dataset(with_scores=True, stages=[("A5", "sql", None), ("A0", "sql", None)])
+    study = run(ds, _scale_config(60), "2026-04")
+    assert "A5" not in set(study.rows["lead_id"]) and "A0" in set(study.closed["lead_id"])
+    assert ("note_undated_outcome", {"n": 1}) in study.notes
+
+
+def _snapshot_dataset(extra_scores: list[tuple] = ()) -> Dataset:
+    # 10 leads of product A scored 1..10 at an unknown time; leads 6-10 and 2 became customers
+    # (an undated won deal), lead 3 an SQL on 2026-02-01
+    leads = [(f"S{i}", None, "A", "manager", 100) for i in range(1, 11)]
+    won = [(f"O{i}", f"S{i}", "A", None, "won", None) for i in (2, 6, 7, 8, 9, 10)]
+    scores = [(f"S{i}", None, float(i), "High" if i > 5 else "Low") for i in range(1, 11)]
+    return make_dataset(
+        leads,
+        stages=[("S3", "sql", "2026-02-01")],
+        opportunities=won,
+        scores=scores + list(extra_scores),
+    )
+
+
+def test_a_score_snapshot_is_calibrated_once_per_lead_against_whether_it_ever_succeeded():
+    config = _scale_config(60, outcome="won", bands=[0, 5, 8])
+    study = run(_snapshot_dataset(), config, "2026-04")
+    assert study.snapshot and study.judged_at == "snapshot"
+    y = {r.lead_id: r.y for r in study.rows.itertuples()}
+    assert y == {f"S{i}": float(i in (2, 6, 7, 8, 9, 10)) for i in range(1, 11)}
+    assert study.rows["at"].isna().all() and study.rows["closed"].all()
+    bands = band_table(study).query("kind == 'band' and product == 'ALL'").set_index("band")
+    assert bands.loc["0–4", ["n", "events"]].tolist() == [4, 1]  # S1-S4: S2
+    assert bands.loc["5–7", ["n", "events"]].tolist() == [3, 2]  # S5-S7: S6, S7
+    assert bands.loc["8+", ["n", "events"]].tolist() == [3, 3]
+    ratings = band_table(study).query("kind == 'rating' and product == 'ALL'").set_index("band")
+    assert ratings.loc["High", ["n", "events"]].tolist() == [5, 5]
+    metrics = metrics_table(study).set_index(["model", "product"])
+    truth = [float(i in (2, 6, 7, 8, 9, 10)) for i in range(1, 11)]
+    assert metrics.at[("current", "ALL"), "auc"] == pytest.approx(
+        roc_auc_score(truth, list(range(1, 11)))
+    )
+    assert study.folds == 4  # four failures: four folds, each holding both
+    assert len(study.backtest) == 10 and study.backtest["p_current"].notna().all()
+    assert (study.backtest.groupby("fold")["y"].nunique() == 2).all()
+    # the threshold curve counts totals: at 6, S6-S10 are handed over, all successes
+    table = study.threshold_table.query("model == 'current' and product == 'ALL'")
+    at6 = table[table["threshold"] == 6].iloc[0]
+    assert (at6["mqls"], at6["successes"], at6["mqls_per_month"]) == (
+        5,
+        5,
+        pytest.approx(np.nan, nan_ok=True),
+    )
+    # the SQL outcome is dated (S3 only): judged against it, one success
+    sql = run(_snapshot_dataset(), _scale_config(60, outcome="sql"), "2026-04")
+    assert sql.closed.set_index("lead_id")["y"].sum() == 1 and sql.outcome == "sql"
+
+
+def test_a_snapshot_lead_with_two_different_undated_scores_is_left_out():
+    study = run(
+        _snapshot_dataset([("S1", None, 7.0, "High"), ("S2", None, 2.0, "Low")]),
+        _scale_config(60, outcome="won"),
+        "2026-04",
+    )
+    assert "S1" not in set(study.rows["lead_id"])  # 1 or 7: which held?
+    assert "S2" in set(study.rows["lead_id"])  # the same score twice is one score
+    assert ("note_snapshot_ambiguous", {"n": 1}) in study.notes
+
+
+def test_undated_scores_beside_dated_ones_are_left_out_and_counted():
+    ds = _study_dataset(with_scores=True)
+    ds.tables["scores"] = pd.concat(
+        [ds["scores"], pd.DataFrame({"lead_id": ["A0"], "scored_at": [pd.NaT], "score": [5.0]})],
+        ignore_index=True,
+    )
+    study = run(ds, _scale_config(60), "2026-04")
+    assert not study.snapshot
+    assert ("note_undated_scores", {"n": 1}) in study.notes
+    assert study.rows.set_index("lead_id").loc["A0", "score_current"] == 90
+
+
+def test_rebuilt_scores_are_rated_on_a_grid_from_their_own_points_when_none_is_configured():
+    # 16 managers at 100 employees with an inquiry: profile 10, engagement 40; two executives
+    # at 2,000 employees without activity: profile 25, engagement 0. Profile range 10-25 in
+    # four whole steps of 4 (3.75 rounded up): A 22, B 18, C 14, D 10; engagement 0-40: 10.
+    extra = [(f"E{i}", "2026-01-05", "A", "executive", 2000) for i in (1, 2)]
+    ds = _study_dataset(
+        with_scores=False, leads=extra, stages=[(f"E{i}", "mql", "2026-02-01") for i in (1, 2)]
+    )
+    study = run(ds, _config(), "2026-04")  # RULES configures no rating grid
+    assert study.rating_grid.profile == (("A", 22), ("B", 18), ("C", 14), ("D", 10))
+    assert study.rating_grid.engagement == (("1", 30), ("2", 20), ("3", 10), ("4", 0))
+    rating = study.rows.set_index("lead_id")["rating"]
+    assert rating["E1"] == "A4" and set(rating.drop(["E1", "E2"])) == {"D1"}
+    assert ("note_grid_derived", {"profile": "A ≥ 22, B ≥ 18, C ≥ 14, D ≥ 10",
+            "engagement": "1 ≥ 30, 2 ≥ 20, 3 ≥ 10, 4 ≥ 0"}) in study.notes  # fmt: skip
+    cells = band_table(study).query("kind == 'rating' and product == 'ALL' and n > 0")
+    assert cells.set_index("band")["n"].to_dict() == {"A4": 2, "D1": 16}

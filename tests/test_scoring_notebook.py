@@ -167,3 +167,40 @@ def test_the_notebook_flags_product_c_as_over_qualified(executed):
     by_product = {name.strip(): cells for name, cells in rows}
     assert "過大評価" in by_product["C"]
     assert "過大評価" not in by_product["A"] and "過大評価" not in by_product["B"]
+
+
+@pytest.mark.slow
+def test_the_notebook_calibrates_a_score_snapshot_of_a_list_dated_nowhere(tmp_path):
+    """The lead list of layout C (a vendor score, a converted flag, no dates), imported with
+    its example mapping: the report runs for the month it is given and says what a snapshot
+    cannot show."""
+    import papermill
+
+    from maops_utils.importers import import_exports, load_mapping, write_import
+
+    mapping = load_mapping("leadscores", ROOT / "params" / "mappings" / "example_lead_scores.yaml")
+    data = tmp_path / "data"
+    write_import(
+        import_exports(ROOT / "tests" / "fixtures" / "exports" / "lead_scores", mapping), data
+    )
+    papermill.execute_notebook(
+        str(NOTEBOOK),
+        str(tmp_path / "executed.ipynb"),
+        parameters={
+            "data_dir": str(data),
+            "output_dir": str(tmp_path),
+            "month": "2026-01",
+            "as_of": "2026-02-15 09:00",
+            "cache_dir": "off",
+        },  # fmt: skip
+        cwd=str(NOTEBOOK.parent),
+        kernel_name="python3",
+        progress_bar=False,
+    )
+    outputs = _outputs(tmp_path)
+    assert not [o for _, o in outputs if o.output_type == "error"]
+    assert len([i for i, o in outputs if "image/png" in o.get("data", {})]) == 6
+    html = "".join(o.get("data", {}).get("text/html", "") for i, o in outputs if i == "scope")
+    assert "スナップショットからは" in html and "won（受注）" in html
+    scores = pd.read_csv(tmp_path / "lead_scores.csv", keep_default_na=False)
+    assert (scores["scored_at"] == "").all()

@@ -211,7 +211,7 @@ def import_exports(
 
     Returns:
         `ImportResult` with `leads`, `activities`, `stage_changes`, `opportunities` (empty
-        tables where the source has none) and `campaigns` when mapped, plus findings.
+        tables where the source has none), `campaigns` and `scores` when mapped, plus findings.
 
     Raises:
         ConfigError: the folder does not exist or holds no leads export.
@@ -443,6 +443,26 @@ def import_exports(
             action="add the CRM's opportunity report (see docs/importers.md)",
         )
 
+    # ---- scores: the tool's own lead scores, often columns of the leads export itself; an
+    # export without scored_at is a snapshot (docs/data-contract.md)
+    scores = None
+    sraws = b.read_table("scores")
+    if sraws:
+        scores = pd.concat([b.build(spec, r, b.base(r)) for spec, r in sraws], ignore_index=True)
+        unscored = scores["score"].isna()
+        if unscored.any():
+            # a lead the tool has not scored has no score, which is not a score of 0
+            b.p.add(
+                "warning",
+                "scores",
+                f"{int(unscored.sum())} row(s) have no score; no score row was written for them",
+                file=", ".join(b.files["scores"]),
+                column=", ".join(sraws[0][0].columns["score"].columns),
+                rows=scores[unscored],
+                action="nothing to do if the tool scores only some leads",
+            )
+        scores = link(scores[~unscored].copy(), "scores", "scored_at", None)
+
     if b.p.errors:
         raise DataContractError(b.p.errors)
 
@@ -456,6 +476,8 @@ def import_exports(
     }
     if campaigns is not None:
         tables["campaigns"] = _contract_frame("campaigns", campaigns)
+    if scores is not None:
+        tables["scores"] = _contract_frame("scores", scores)
     if events is not None:
         tables["stage_events"] = _contract_frame(
             "stage_events", events, kept=_attributes(m, "stage_events")

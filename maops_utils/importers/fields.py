@@ -41,9 +41,9 @@ class _Problems:
         rows: pd.DataFrame | None = None,
         values: pd.Series | None = None,
         action: str = "",
+        count: int = 0,
     ) -> None:
         examples: list[str] = []
-        count = 0
         if rows is not None:
             count = len(rows)
             for i, (_, r) in enumerate(rows.iterrows()):
@@ -366,6 +366,24 @@ class _Builder:
             out[name] = values
         out[_FILE] = base[_FILE]
         out[_LINE] = base[_LINE]
+        undated = [name for name, col_spec in spec.columns.items() if col_spec.absent]
+        if undated:
+            # said once per file: the mapping declared it (`~`), so it is no mistake to fix,
+            # but every figure placed in time leaves these rows out
+            effect = (
+                "each score is a snapshot, taken at a time the export does not say"
+                if undated == ["scored_at"]
+                else "its rows count in no month"
+            )
+            self.p.add(
+                "warning",
+                spec.name,
+                f"the mapping says the export has no {', '.join(undated)} (`~`): left empty; "
+                f"{effect}",
+                file=str(raw.path),
+                count=len(base),
+                action="map the column if the tool can export it",
+            )
         missing = self.absent.pop(str(raw.path), [])
         if missing:
             self.p.add(

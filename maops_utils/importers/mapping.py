@@ -32,6 +32,7 @@ IMPORT_TABLES = (
     "campaigns",
     "stage_events",
     "spend",
+    "scores",
 )
 # Fields an importer fills besides the contract's columns: links between files, and the
 # contact details 名寄せ compares (personal data, like `email`).
@@ -43,6 +44,7 @@ LINK_FIELDS = {
     "campaigns": (),
     "stage_events": (),
     "spend": (),
+    "scores": ("lead_email",),
 }
 _TOP_KEYS = (
     "description",
@@ -86,6 +88,8 @@ MAPPED_FIELDS: dict[str, tuple[tuple[str, ...], ...]] = {
     "campaigns": (("campaign_id",), ("name",)),
     "stage_events": (("event_id",), ("stage",), ("occurred_at",)),
     "spend": (("amount",),),
+    # a snapshot export has no scored_at: the score as it stood when the file was written
+    "scores": (("lead_id", "lead_email"), ("score",)),
 }
 _PRODUCT_KEYS = ("column", "split", "values", "default")
 OTHERS = ("keep", "skip", "empty")
@@ -115,6 +119,11 @@ class ColumnSpec:
     decimal: str | None = None
     thousands: str | None = None
     generate: bool = False  # a key the export lacks, made from the row (fields.generated_ids)
+
+    @property
+    def absent(self) -> bool:
+        """The mapping says the export has no such column (`created_at: ~`): left empty."""
+        return not self.columns and self.default is None
 
 
 @dataclass(frozen=True)
@@ -311,6 +320,9 @@ def _table(name: str, raw: Any, where: str) -> TableSpec:
                 f"{where}.columns: '{col}' is not a field of {name}{suggest(str(col), known)} "
                 f"(fields: {', '.join(known)})"
             )
+        if spec is None:
+            columns[col] = _absent(name, col, f"{where}.columns.{col}")
+            continue
         columns[col] = _spec(spec, f"{where}.columns.{col}")
         if columns[col].generate and col not in GENERATED_KEYS:
             raise ConfigError(
@@ -385,6 +397,21 @@ def _spread(
     if last < first:
         raise ConfigError(f"{where}.spread: 'to' ({last}) comes before 'from' ({first})")
     return first, last
+
+
+def _absent(table: str, name: str, where: str) -> ColumnSpec:
+    """`created_at: ~`: the export has no such date (a list dated nowhere). Only a date may be
+    declared absent: its rows are kept and count in no month, as the contract says of an empty
+    timestamp; an id, a code or an amount left out silently would make other numbers wrong."""
+    column = TABLES[table].column(name)
+    if column is None or column.kind not in ("timestamp", "date"):
+        dates = [c.name for c in TABLES[table].columns if c.kind in ("timestamp", "date")]
+        raise ConfigError(
+            f"{where}: `~` (the export has no such column) is for dates only "
+            f"({', '.join(dates) or 'this table has none'}); map {name} to a column or give a "
+            "`default`"
+        )
+    return ColumnSpec()
 
 
 def load_mapping(

@@ -75,16 +75,26 @@ def data_period(dataset: Dataset) -> tuple[pd.Timestamp, pd.Timestamp]:
     ]
     allv = pd.concat([s.dropna() for s in stamps])
     if allv.empty:
-        raise ConfigError("the dataset holds no dated rows at all, so there is no month to report")
+        raise ConfigError(
+            "the dataset holds no dated rows at all, so there is no month to report: give the "
+            "month the export was taken in (month, or --month YYYY-MM)"
+        )
     return allv.min(), allv.max()
 
 
 def resolve_month(dataset: Dataset, month: str | None, now: pd.Timestamp) -> str:
     """The month to report: `month` if given (checked), else the last complete month in the data.
 
-    A month is complete once its last day has passed at run time (`now`, local time).
+    A month is complete once its last day has passed at run time (`now`, local time). Data
+    dated nowhere (a lead list with a score snapshot) has no month of its own: the month must
+    be given, and is taken as it is; nothing in the data is dated by it.
     """
-    first, last = data_period(dataset)
+    try:
+        first, last = data_period(dataset)
+    except ConfigError:
+        if not month:
+            raise
+        first = last = None
     current = pd.Period(now, freq="M")
     if not month:
         latest = pd.Period(last, freq="M")
@@ -95,7 +105,9 @@ def resolve_month(dataset: Dataset, month: str | None, now: pd.Timestamp) -> str
         raise ConfigError(
             f"month {month} has not started yet (now is {now:%Y-%m-%d}); choose a past month"
         )
-    if period < pd.Period(first, freq="M") or period > pd.Period(last, freq="M"):
+    if first is not None and (
+        period < pd.Period(first, freq="M") or period > pd.Period(last, freq="M")
+    ):
         raise ConfigError(
             f"month {month} is outside the data, which covers {first:%Y-%m} to {last:%Y-%m}; "
             "choose a month in that range or check data_dir"

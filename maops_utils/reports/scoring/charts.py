@@ -3,6 +3,9 @@ of `reports/plots.py`; each returns its figure."""
 
 from __future__ import annotations
 
+import re
+from typing import TYPE_CHECKING
+
 import matplotlib_fontja  # noqa: F401  (registers the bundled IPAexGothic font)
 import pandas as pd
 import seaborn as sns
@@ -11,6 +14,9 @@ from matplotlib.ticker import FuncFormatter
 
 from ...core.i18n import t
 from ..plots import PALETTE, percent_format, setup_style
+
+if TYPE_CHECKING:
+    from .study import ScoringStudy
 
 # Figures are built without pyplot so that none is left open: a notebook displays the returned
 # figure exactly once, and batch runs keep no global figure state.
@@ -73,6 +79,8 @@ def rating_heatmap(bands: pd.DataFrame, *, outcome: str, locale: str = "ja") -> 
     """
     setup_style()
     part = bands[(bands["kind"] == "rating") & (bands["product"] == "ALL")]
+    if not part.empty and not all(re.fullmatch(r"[A-Za-z]\d+", str(b)) for b in part["band"]):
+        return _rating_rates(part, outcome=outcome, locale=locale)
     fig = Figure(figsize=(6.5, 4.2))
     ax = fig.subplots()
     if part.empty:
@@ -101,6 +109,29 @@ def rating_heatmap(bands: pd.DataFrame, *, outcome: str, locale: str = "ja") -> 
     )  # fmt: skip
     ax.set_xlabel(t("sc_engagement", locale))
     ax.set_ylabel(t("sc_profile", locale))
+    ax.set_title(t("sc_rating_title", locale, outcome=outcome))
+    fig.tight_layout()
+    return fig
+
+
+def _rating_rates(part: pd.DataFrame, *, outcome: str, locale: str) -> Figure:
+    """Ratings that are not a letter x digit grid (a tool's `01.High`, `02.Medium`, ...): the
+    success rate of each, with its 95% interval and number of leads, in rating order."""
+    part = part[part["n"] > 0]
+    fig = Figure(figsize=(6.5, 0.5 * len(part) + 1.8))
+    ax = fig.subplots()
+    color = sns.color_palette(PALETTE)[0]
+    rate = part["rate"] * 100
+    err = [
+        (rate - part["ci_low"] * 100).clip(lower=0).fillna(0),
+        (part["ci_high"] * 100 - rate).clip(lower=0).fillna(0),
+    ]
+    labels = [f"{b} ({n:,})" for b, n in zip(part["band"], part["n"], strict=True)]
+    ax.errorbar(rate, labels, xerr=err, fmt="o", color=color, capsize=3)
+    ax.invert_yaxis()  # the first rating on top
+    ax.set_xlim(left=0)
+    ax.set_xlabel(f"{t('sc_rate', locale)} (%)")
+    ax.set_ylabel(t("sc_rating", locale))
     ax.set_title(t("sc_rating_title", locale, outcome=outcome))
     fig.tight_layout()
     return fig
@@ -178,6 +209,7 @@ def threshold_chart(
     last: str,
     capacity: float | None = None,
     target_precision: float | None = None,
+    snapshot: bool = False,
     locale: str = "ja",
 ) -> Figure:
     """Per model (rows): MQLs per month and precision (95% interval) against the threshold,
@@ -187,6 +219,7 @@ def threshold_chart(
     Args:
         table: rows of the study's threshold table (columns of `scoring.thresholds`).
         first, last: the months the figures cover.
+        snapshot: the table is a snapshot's: MQLs in all, not per month (it spans no time).
     """
     setup_style()
     part = table[table["product"] == "ALL"]
@@ -197,7 +230,8 @@ def threshold_chart(
     for row, model in enumerate(models):
         m = part[part["model"] == model].sort_values("threshold")
         ax_n, ax_p = axes[row]
-        ax_n.plot(m["threshold"], m["mqls_per_month"], marker="o", ms=3, color=colors[0])
+        volume = m["mqls"] if snapshot else m["mqls_per_month"]
+        ax_n.plot(m["threshold"], volume, marker="o", ms=3, color=colors[0])
         ax_p.plot(m["threshold"], m["precision"] * 100, marker="o", ms=3, color=colors[1])
         ax_p.fill_between(
             m["threshold"], m["precision_ci_low"] * 100, m["precision_ci_high"] * 100,
@@ -221,13 +255,31 @@ def threshold_chart(
             for x in m.loc[m["recommended"].astype(bool), "threshold"]:
                 ax.axvline(x, color=colors[0], ls="--", lw=1.5)
             ax.set_xlabel(f"{t('sc_threshold', locale)} ({_model_label(model, locale)})")
-        ax_n.set_ylabel(t("sc_mqls_per_month", locale))
+        ax_n.set_ylabel(t("sc_mqls_total" if snapshot else "sc_mqls_per_month", locale))
         ax_p.set_ylabel(f"{t('sc_precision', locale)} (%)")
         ax_n.set_ylim(bottom=0)
         ax_p.set_ylim(0, 100)
-    fig.suptitle(t("sc_threshold_title", locale, first=first, last=last))
+    if snapshot:
+        fig.suptitle(t("sc_threshold_title_snapshot", locale))
+    else:
+        fig.suptitle(t("sc_threshold_title", locale, first=first, last=last))
     fig.tight_layout()
     return fig
+
+
+def study_threshold_chart(study: ScoringStudy) -> Figure:
+    """`threshold_chart` of a study: its months, and the capacity or target precision its
+    objective aims at (a snapshot's has no months, and no capacity per month)."""
+    th, months = study.config.thresholds, study.threshold_months
+    return threshold_chart(
+        study.threshold_table,
+        first=months[0] if months else "",
+        last=months[-1] if months else "",
+        capacity=th.capacity if th.objective == "capacity" and not study.snapshot else None,
+        target_precision=th.target_precision if th.objective == "precision" else None,
+        snapshot=study.snapshot,
+        locale=study.locale,
+    )
 
 
 def product_ratio_chart(products: pd.DataFrame, *, locale: str = "ja") -> Figure:

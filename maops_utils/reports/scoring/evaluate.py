@@ -18,7 +18,9 @@ model on the same scale) it is turned into one by a logistic map fitted on earli
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from statistics import NormalDist
 
 import numpy as np
 import pandas as pd
@@ -40,6 +42,32 @@ def auc(y: np.ndarray | pd.Series, score: np.ndarray | pd.Series) -> float:
         return float("nan")
     ranks = pd.Series(s).rank(method="average").to_numpy()
     return float((ranks[y == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def auc_interval(
+    y: np.ndarray | pd.Series, score: np.ndarray | pd.Series, *, level: float = 0.95
+) -> tuple[float, float]:
+    """The interval of `auc` by DeLong's variance (normal approximation, clipped to 0-1).
+
+    Each success's share of failures it outscores (ties one half) and each failure's share
+    of successes that outscore it are read from mid-ranks; their variances give the AUC's.
+
+    Returns:
+        NaN, NaN with fewer than two successes or two failures.
+    """
+    y = np.asarray(y, dtype="float64")
+    s = np.asarray(score, dtype="float64")
+    pos, neg = s[y == 1], s[y == 0]
+    n1, n0 = len(pos), len(neg)
+    if n1 < 2 or n0 < 2:
+        return float("nan"), float("nan")
+    every = pd.Series(s).rank(method="average").to_numpy()
+    v10 = (every[y == 1] - pd.Series(pos).rank(method="average").to_numpy()) / n0
+    v01 = 1 - (every[y == 0] - pd.Series(neg).rank(method="average").to_numpy()) / n1
+    se = math.sqrt(np.var(v10, ddof=1) / n1 + np.var(v01, ddof=1) / n0)
+    z = NormalDist().inv_cdf(0.5 + level / 2)
+    centre = float(v10.mean())  # the AUC itself
+    return max(0.0, centre - z * se), min(1.0, centre + z * se)
 
 
 def brier(y: np.ndarray | pd.Series, p: np.ndarray | pd.Series) -> float:
@@ -132,6 +160,8 @@ def calibration(y: np.ndarray | pd.Series, p: np.ndarray | pd.Series) -> tuple[f
 
 METRIC_COLUMNS = [
     "auc",
+    "auc_ci_low",
+    "auc_ci_high",
     "brier",
     "calibration_intercept",
     "calibration_slope",
@@ -160,8 +190,11 @@ def metrics(
     s = p if score is None else np.asarray(score, dtype="float64")
     intercept, slope = calibration(y, p)
     events = int(y.sum())
+    low, high = auc_interval(y, s)
     return {
         "auc": auc(y, s),
+        "auc_ci_low": low,
+        "auc_ci_high": high,
         "brier": brier(y, p),
         "calibration_intercept": intercept,
         "calibration_slope": slope,
@@ -228,6 +261,52 @@ def reliability(
     out["rate"] = out["events"] / out["n"]
     out["ci_low"], out["ci_high"] = wilson_interval(out["events"], out["n"])
     return out.reset_index()[cols]
+
+
+def is_whole(values: np.ndarray | pd.Series) -> bool:
+    """Whether every known value is a whole number (a points score, a 7-18 index)."""
+    v = np.asarray(values, dtype="float64")
+    v = v[np.isfinite(v)]
+    return bool(len(v)) and bool(np.all(v == np.round(v)))
+
+
+def scale_step(span: float, parts: int, *, whole: bool) -> float:
+    """A round step cutting `span` into about `parts`: 1, 2, 2.5 or 5 times a power of ten;
+    for whole-number scores a whole number of at least 1 (so never 2.5 or 0.25)."""
+    raw = max(span / max(parts, 1), 1e-9)
+    power = 10 ** math.floor(math.log10(raw))
+    step = 10 * power
+    for mult in (1, 2, 5) if whole else (1, 2, 2.5, 5):
+        if mult * power >= raw:
+            step = mult * power
+            break
+    return float(max(1, round(step))) if whole else float(step)
+
+
+def score_range(scores: np.ndarray | pd.Series) -> tuple[float, float]:
+    """The range most scores lie in: the 1st to the 99th percentile (a stray value does not
+    stretch the bands); NaN, NaN without scores."""
+    s = pd.Series(np.asarray(scores, dtype="float64")).dropna()
+    if s.empty:
+        return float("nan"), float("nan")
+    return float(s.quantile(0.01)), float(s.quantile(0.99))
+
+
+def score_bands(scores: np.ndarray | pd.Series, *, parts: int = 6) -> tuple[float, ...]:
+    """Band edges that follow the scores' own scale: round steps (whole ones for whole-number
+    scores) from below the lowest score to the highest, about `parts` bands. A score of 7-18
+    gets 6, 8, ..., 18; a score of 0-100 gets 0, 20, ..., 100. Values beyond the 1st and 99th
+    percentile fall in the open first or last band."""
+    lo, hi = score_range(scores)
+    if math.isnan(lo):
+        return (0.0,)
+    whole = is_whole(scores)
+    if whole:
+        lo, hi = math.floor(lo), math.ceil(hi)
+    step = scale_step(hi - lo, parts, whole=whole) if hi > lo else 1.0
+    start = math.floor(lo / step) * step
+    count = int(math.floor((hi - start) / step + 1e-9)) + 1
+    return tuple(round(start + i * step, 9) for i in range(count))
 
 
 BAND_COLUMNS = [

@@ -159,7 +159,8 @@ class Evaluation:
     window_days: int = 90
     months: int = 24
     test_months: int = 6
-    bands: tuple[float, ...] = (0, 20, 40, 60, 70, 80, 100)
+    # band edges; None: whole steps across the scores' own range (`evaluate.score_bands`)
+    bands: tuple[float, ...] | None = None
     min_events: int = 200
 
 
@@ -381,14 +382,16 @@ def _evaluation(data: Any, where: str) -> Evaluation:
     known = ("judged_at", "outcome", "window_days", "months", "test_months", "bands", "min_events")
     d = _keys(data, known, where)
     default = Evaluation()
-    bands = d.get("bands", list(default.bands))
-    if not isinstance(bands, list) or len(bands) < 2:
-        raise ConfigError(
-            f"{where}.bands: expected at least two band edges, e.g. [0, 20, 40, 60, 80, 100]"
-        )
-    edges = tuple(_number(b, f"{where}.bands") for b in bands)
-    if list(edges) != sorted(set(edges)):
-        raise ConfigError(f"{where}.bands: band edges must increase, e.g. [0, 20, 40, 60]")
+    bands = d.get("bands")
+    edges = None
+    if bands is not None:
+        if not isinstance(bands, list) or len(bands) < 2:
+            raise ConfigError(
+                f"{where}.bands: expected at least two band edges, e.g. [0, 20, 40, 60, 80, 100]"
+            )
+        edges = tuple(_number(b, f"{where}.bands") for b in bands)
+        if list(edges) != sorted(set(edges)):
+            raise ConfigError(f"{where}.bands: band edges must increase, e.g. [0, 20, 40, 60]")
     months = int(_number(d.get("months", default.months), f"{where}.months", low=2, whole=True))
     test = int(
         _number(

@@ -47,26 +47,72 @@ def tool_trajectory(scores: pd.DataFrame, cutoff: pd.Timestamp) -> pd.DataFrame:
 # ---------------------------------------------------------------- judgement and outcome
 
 
+# The stages after a lead is handed over, nearest first: what an outcome can be (the MQL is
+# when a lead is judged, not what it is judged against).
+OUTCOME_ORDER = ("sql", "opportunity", "won")
+
+
+def _outcome_records(dataset: Dataset, outcome: str) -> tuple[pd.Series, pd.Series]:
+    """Every record of a lead reaching `outcome`, dated or not: (lead_id, time).
+
+    sql: its `sql` stage changes; opportunity: its opportunities, when created; won: its
+    opportunities closed as won, when closed."""
+    if outcome == "sql":
+        s = dataset["stage_changes"]
+        s = s[s["stage"] == "sql"]
+        return s["lead_id"], s["changed_at"]
+    o = dataset["opportunities"]
+    o = o[o["lead_id"].notna()]
+    if outcome == "won":
+        o = o[o["status"] == "won"]
+        return o["lead_id"], o["closed_at"]
+    return o["lead_id"], o["created_at"]
+
+
 def outcome_times(dataset: Dataset, outcome: str, cutoff: pd.Timestamp) -> pd.Series:
     """When each lead first reached the outcome (before `cutoff`), indexed by lead_id.
 
     sql: its first `sql` stage change; opportunity: the creation of its first opportunity;
-    won: the first close of one of its opportunities as won.
+    won: the first close of one of its opportunities as won. Records without a date are not
+    here (`undated_outcomes`).
     """
-    if outcome == "sql":
-        s = dataset["stage_changes"]
-        s = s[(s["stage"] == "sql") & (s["changed_at"] < cutoff)]
-        times = s.groupby("lead_id")["changed_at"].min()
-    else:
-        o = dataset["opportunities"]
-        o = o[o["lead_id"].notna()]
-        if outcome == "won":
-            o = o[(o["status"] == "won") & (o["closed_at"] < cutoff)]
-            times = o.groupby("lead_id")["closed_at"].min()
-        else:
-            o = o[o["created_at"] < cutoff]
-            times = o.groupby("lead_id")["created_at"].min()
-    return times.rename("outcome_at")
+    leads, times = _outcome_records(dataset, outcome)
+    dated = times < cutoff
+    return times[dated].groupby(leads[dated]).min().rename_axis("lead_id").rename("outcome_at")
+
+
+def undated_outcomes(dataset: Dataset, outcome: str) -> pd.Index:
+    """The leads with a record of the outcome that has no date (a converted flag imported as
+    an undated opportunity): they reached it, at a time nobody can place."""
+    leads, times = _outcome_records(dataset, outcome)
+    return pd.Index(leads[times.isna()].unique(), name="lead_id")
+
+
+def outcome_counts(dataset: Dataset, cutoff: pd.Timestamp) -> dict[str, int]:
+    """How many leads reached each outcome before `cutoff` or at an unknown time."""
+    counts = {}
+    for outcome in OUTCOME_ORDER:
+        leads, times = _outcome_records(dataset, outcome)
+        counts[outcome] = int(leads[(times < cutoff) | times.isna()].nunique())
+    return counts
+
+
+def resolve_outcome(dataset: Dataset, configured: str, cutoff: pd.Timestamp) -> str:
+    """The outcome to judge against: the configured one, or, when no lead of the data has
+    reached it (a funnel without an SQL stage), the furthest stage the data has
+    (sql < opportunity < won). The configured one when the data has none of them: the study
+    then says there is nothing to judge against."""
+    counts = outcome_counts(dataset, cutoff)
+    if counts[configured] or not any(counts.values()):
+        return configured
+    return [o for o in OUTCOME_ORDER if counts[o]][-1]
+
+
+def is_snapshot(scores: pd.DataFrame) -> bool:
+    """Whether a `scores` table is a snapshot: every row with a score has no `scored_at`
+    (docs/data-contract.md, project notes)."""
+    usable = scores[scores["score"].notna()]
+    return bool(len(usable)) and bool(usable["scored_at"].isna().all())
 
 
 def month_ends(first: str, last: str) -> list[pd.Timestamp]:
@@ -167,12 +213,17 @@ def last_closed_month(month: str, window_days: int) -> str | None:
 
 
 __all__ = [
+    "OUTCOME_ORDER",
     "before_outcome",
+    "is_snapshot",
     "judgement_moments",
     "label_outcomes",
     "last_closed_month",
     "month_ends",
+    "outcome_counts",
     "outcome_times",
+    "resolve_outcome",
     "tool_scores_at",
     "tool_trajectory",
+    "undated_outcomes",
 ]

@@ -27,6 +27,7 @@ Definitions (docs/scoring.md quotes these):
 from __future__ import annotations
 
 import hashlib
+import math
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -40,6 +41,7 @@ from ...backends import relations
 from ...contract.dataset import Dataset, isin
 from ...contract.store import literal
 from ...core.keeping import Keeper
+from .evaluate import is_whole, score_range
 from .model import EMPTY, ActivityRule, ProfileRule, RatingGrid, ScoringModel
 
 SECOND = pd.Timedelta(seconds=1)
@@ -91,6 +93,29 @@ def rating_of(profile: pd.Series, engagement: pd.Series, grid: RatingGrid) -> pd
         return pd.Series(labels, index=points.index)
 
     return band(profile, grid.profile) + band(engagement, grid.engagement)
+
+
+def derived_grid(profile: pd.Series, engagement: pd.Series) -> RatingGrid | None:
+    """A rating grid on the points' own scale, for a model that configures none: letters A-D
+    in four equal steps over the range of the profile points, digits 1-4 over that of the
+    engagement points (whole steps for whole points; the range is `score_range`'s). None
+    when either has no spread: one letter or digit for everybody would say nothing."""
+
+    def levels(points: pd.Series, names: tuple[str, ...]) -> tuple[tuple[str, float], ...] | None:
+        lo, hi = score_range(points)
+        if math.isnan(lo) or hi <= lo:
+            return None
+        step = (hi - lo) / len(names)
+        if is_whole(points):
+            lo, step = math.floor(lo), max(1.0, float(math.ceil(step)))
+        top = len(names) - 1
+        return tuple((name, round(lo + (top - i) * step, 9)) for i, name in enumerate(names))
+
+    letters = levels(profile, ("A", "B", "C", "D"))
+    digits = levels(engagement, ("1", "2", "3", "4"))
+    if letters is None or digits is None:
+        return None
+    return RatingGrid(letters, digits)
 
 
 def lead_positions(leads: pd.DataFrame, lead_ids: pd.Series) -> np.ndarray:
@@ -548,6 +573,7 @@ def first_crossings(trajectory: pd.DataFrame) -> pd.DataFrame:
 __all__ = [
     "connect",
     "count_points",
+    "derived_grid",
     "event_moments",
     "first_crossings",
     "points_by_rule",

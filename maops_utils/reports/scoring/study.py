@@ -16,7 +16,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ...contract.dataset import Dataset
+from ...contract.dataset import Dataset, isin
 from ...core.io import sha256_bytes
 from ...core.months import month_bounds, month_range
 from ...core.schema import ALL
@@ -59,7 +59,13 @@ RECOMMENDATION_COLUMNS = [
     "mqls_per_month",
     "precision",
     "sqls_per_month",
+    "current_mqls",
+    "current_successes",
+    "mqls",
+    "successes",
 ]
+# Folds of the out-of-fold evaluation of a snapshot (fewer when a class has fewer rows).
+SNAPSHOT_FOLDS = 5
 
 
 @dataclass
@@ -72,6 +78,14 @@ class ScoringStudy:
     backtest), `p_current` (the current score on a probability scale, fitted on every closed
     row of all products: the uniform model's expectation), `score_proposed` and `p_proposed`
     (the proposed model fitted on every closed row).
+
+    `outcome` is what success means (the configured outcome, or the furthest stage the data
+    has when it has none of that: `outcomes.resolve_outcome`); `bands` the band edges used;
+    `threshold` the current MQL threshold, None when it lies outside the scores' range;
+    `rating_grid` the grid that rated rebuilt scores (configured, or derived from the points'
+    range). A `snapshot` study judges a scores table without `scored_at`: one row per lead,
+    `at` empty, every row closed, and `backtest` holds the out-of-fold probabilities of
+    `folds` folds instead of later months.
     """
 
     config: ScoringConfig
@@ -93,6 +107,12 @@ class ScoringStudy:
     notes: list[tuple[str, dict]] = field(default_factory=list)
     mql_check: dict[str, float] = field(default_factory=dict)
     locale: str = "ja"
+    outcome: str = "sql"
+    bands: tuple[float, ...] = ()
+    threshold: float | None = None
+    rating_grid: RatingGrid | None = None
+    snapshot: bool = False
+    folds: int = 0
 
     @property
     def closed(self) -> pd.DataFrame:
@@ -108,6 +128,13 @@ NO_OUTCOME = pd.Series(dtype="datetime64[us]")  # outcome times of no lead
 
 def _data_start(dataset: Dataset) -> str:
     first = dataset["leads"]["created_at"].dropna().min()
+    if pd.isna(first):
+        from ...core.errors import NotEnoughData
+
+        raise NotEnoughData(
+            "no lead has a created_at, so no month of leads can be judged; only a scores "
+            "table without scored_at (a snapshot) can be calibrated without dates"
+        )
     return str(pd.Period(first, freq="M"))
 
 
@@ -171,7 +198,7 @@ def _fit_and_score(
 
 # What a kept study depends on besides the input, the month and the configuration: bump when
 # a study is kept differently.
-STUDY_FORMAT = "maops-study-2"
+STUDY_FORMAT = "maops-study-3"
 
 
 @functools.cache
@@ -243,7 +270,18 @@ def _compute(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str
     ev = config.evaluation
     cutoff = month_bounds(month)[1]
     notes: list[tuple[str, dict]] = []
-    outcome_at = outcomes.outcome_times(dataset, ev.outcome, cutoff)
+    outcome = outcomes.resolve_outcome(dataset, ev.outcome, cutoff)
+    if outcome != ev.outcome:
+        notes.append(("note_outcome_fallback", {"configured": ev.outcome, "used": outcome}))
+    use_scores = _use_scores(dataset, config)
+    if use_scores and outcomes.is_snapshot(dataset["scores"]):
+        return _compute_snapshot(dataset, config, month, outcome, notes, locale=locale)
+    if use_scores:
+        sc = dataset["scores"]
+        undated = int((sc["score"].notna() & sc["scored_at"].isna()).sum())
+        if undated:
+            notes.append(("note_undated_scores", {"n": undated}))
+    outcome_at = outcomes.outcome_times(dataset, outcome, cutoff)
     start = _data_start(dataset)
     last_closed = outcomes.last_closed_month(month, ev.window_days)
     if last_closed is None or pd.Period(last_closed, freq="M") < pd.Period(start, freq="M"):
@@ -252,7 +290,6 @@ def _compute(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str
     else:
         closed_months = [m for m in month_range(last_closed, ev.months) if m >= start]
         first_month = closed_months[0]
-    use_scores = _use_scores(dataset, config)
     # every first MQL entry: the check of the recorded MQLs reads them all, the study those
     # before the outcome
     every_mql = None
@@ -268,10 +305,25 @@ def _compute(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str
         missing = rows["score_current"].isna()
         if missing.any():
             notes.append(("note_no_tool_score", {"n": int(missing.sum())}))
-            rows = rows[~missing].reset_index(drop=True)
+        # a lead that reached the outcome at an unknown time may have done so in the window
+        # or not: neither a success nor a failure can be counted for it
+        unknown = isin(rows["lead_id"], outcomes.undated_outcomes(dataset, outcome)) & (
+            rows["y"] != 1
+        )
+        if unknown.any():
+            notes.append(("note_undated_outcome", {"n": int(unknown.sum())}))
+        if missing.any() or unknown.any():
+            rows = rows[~(missing | unknown)].reset_index(drop=True)
             rows["row_id"] = np.arange(len(rows), dtype="int64")
         rows["closed"] = rows["closed"] & rows["month"].isin(closed_months)
         rows.loc[~rows["closed"], "y"] = np.nan
+        grid = _rating_grid(config, rows, use_scores, notes)
+        bands = _bands(config, rows["score_current"], notes)
+        threshold = config.current.mql_threshold
+        if use_scores:  # rebuilt scores are on the scale of the rules the threshold belongs to
+            threshold = _threshold_in_scale(
+                config, rows["score_current"], notes, judged_at_mql=ev.judged_at == "mql"
+            )
 
         mql_check = {}
         if not use_scores:
@@ -299,7 +351,7 @@ def _compute(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str
     current_map = evaluate.platt(rows.loc[closed_mask, "score_current"], y_closed)
     rows["p_current"] = current_map(rows["score_current"])
     if y_closed.nunique() < 2:
-        raise_too_few(config, y_closed)
+        raise_too_few(config, y_closed, dataset, outcome, cutoff)
     fitted, proposed_score, proposed_map = _fit_and_score(X, rows, closed_mask, spec, config)
     rows["score_proposed"] = proposed_score
     rows["p_proposed"] = proposed_map(proposed_score)
@@ -318,7 +370,11 @@ def _compute(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str
         backtest = backtest.iloc[0:0]
 
     threshold_months = closed_months[-config.thresholds.months :]
-    table, recs, proposed_threshold = _thresholds(rows, config, threshold_months, dataset.products)
+    part = rows[rows["closed"] & rows["month"].isin(threshold_months)]
+    floor = threshold if ev.judged_at == "mql" else None
+    table, recs, proposed_threshold = _thresholds(
+        part, config, len(threshold_months), dataset.products, threshold, floor=floor
+    )
     proposed = ScoringModel(
         profile=fitted.model.profile,
         activities=fitted.model.activities,
@@ -349,6 +405,219 @@ def _compute(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str
         notes=notes,
         mql_check=mql_check,
         locale=locale,
+        outcome=outcome,
+        bands=bands,
+        threshold=threshold,
+        rating_grid=grid,
+    )
+
+
+def _rating_grid(
+    config: ScoringConfig, rows: pd.DataFrame, use_scores: bool, notes: list
+) -> RatingGrid | None:
+    """The grid that rates rebuilt scores: the configured one, else one derived from the
+    points' own range (`points.derived_grid`), written in `rows["rating"]`. The tool's own
+    scores carry the tool's ratings: no grid."""
+    if use_scores:
+        return None
+    grid = config.current.rating
+    if grid is None:
+        grid = points.derived_grid(rows["profile_points"], rows["engagement_points"])
+        if grid is not None:
+            rows["rating"] = points.rating_of(
+                rows["profile_points"], rows["engagement_points"], grid
+            ).to_numpy()
+            shown = {
+                part: ", ".join(f"{k} ≥ {v:g}" for k, v in bands)
+                for part, bands in (("profile", grid.profile), ("engagement", grid.engagement))
+            }
+            notes.append(("note_grid_derived", shown))
+    return grid
+
+
+def _bands(config: ScoringConfig, scores: pd.Series, notes: list) -> tuple[float, ...]:
+    """The configured band edges, else edges that follow the scores' own scale."""
+    if config.evaluation.bands is not None:
+        return config.evaluation.bands
+    bands = evaluate.score_bands(scores)
+    lo, hi = scores.min(), scores.max()
+    if pd.notna(lo):
+        notes.append(
+            (
+                "note_bands_derived",
+                {"low": float(lo), "high": float(hi), "edges": ", ".join(f"{b:g}" for b in bands)},
+            )
+        )
+    return bands
+
+
+def _threshold_in_scale(
+    config: ScoringConfig, scores: pd.Series, notes: list, *, judged_at_mql: bool
+) -> float | None:
+    """The current MQL threshold when it lies in the range of the tool's scores, else None
+    (and a note).
+
+    A threshold above every score hands nobody over, one below every score everybody: on
+    another scale (60 against a 7-18 index) it describes nothing. Leads judged at their MQL
+    entry all had reached the threshold, so there only a threshold above them all is out."""
+    threshold = config.current.mql_threshold
+    s = scores.dropna()
+    if s.empty:
+        return threshold
+    lo, hi = float(s.min()), float(s.max())
+    if threshold > hi or (threshold < lo and not judged_at_mql):
+        notes.append(
+            ("note_threshold_out_of_scale", {"threshold": threshold, "low": lo, "high": hi})
+        )
+        return None
+    return threshold
+
+
+def _snapshot_rows(
+    dataset: Dataset, outcome: str, cutoff: pd.Timestamp, notes: list
+) -> pd.DataFrame:
+    """One row per lead of a snapshot scores table: its score (and rating) and whether it
+    reached the outcome at all, before `cutoff` or at an unknown time. A lead with two
+    different undated scores is ambiguous (which one held when?): left out and counted."""
+    sc = dataset["scores"]
+    sc = sc[sc["score"].notna()]
+    cols = ["lead_id", "score"] + (["rating"] if "rating" in sc.columns else [])
+    sc = sc[cols].drop_duplicates()
+    several = sc["lead_id"].duplicated(keep=False)
+    if several.any():
+        notes.append(("note_snapshot_ambiguous", {"n": int(sc.loc[several, "lead_id"].nunique())}))
+        sc = sc[~several]
+    leads = dataset["leads"][["lead_id", "product"]]
+    rows = sc.merge(leads, on="lead_id").sort_values("lead_id", kind="stable")
+    rows = rows.reset_index(drop=True).rename(columns={"score": "score_current"})
+    dated = outcomes.outcome_times(dataset, outcome, cutoff)
+    reached = isin(rows["lead_id"], dated.index) | isin(
+        rows["lead_id"], outcomes.undated_outcomes(dataset, outcome)
+    )
+    out = pd.DataFrame(
+        {
+            "row_id": np.arange(len(rows), dtype="int64"),
+            "lead_id": rows["lead_id"],
+            "product": rows["product"],
+            "at": pd.Series(pd.NaT, index=rows.index, dtype="datetime64[us]"),
+            "month": "",
+            "outcome_at": pd.Series(
+                dated.reindex(rows["lead_id"]).to_numpy(), index=rows.index, dtype="datetime64[us]"
+            ),
+            "closed": True,
+            "y": reached.to_numpy(dtype="float64"),
+            "score_current": rows["score_current"].astype("float64"),
+        }
+    )
+    if "rating" in rows.columns and rows["rating"].notna().any():
+        out["rating"] = rows["rating"].where(rows["rating"].notna(), None)
+    out["split"] = ""
+    return out
+
+
+def _folds(y: np.ndarray, k: int) -> np.ndarray:
+    """Fold of each row: successes and failures dealt out in turn in row order (lead id), so
+    that every fold holds both and the folds are the same on every run."""
+    fold = np.empty(len(y), dtype="int64")
+    for cls in (0.0, 1.0):
+        idx = np.flatnonzero(y == cls)
+        fold[idx] = np.arange(len(idx)) % k
+    return fold
+
+
+def _compute_snapshot(
+    dataset: Dataset,
+    config: ScoringConfig,
+    month: str,
+    outcome: str,
+    notes: list[tuple[str, dict]],
+    *,
+    locale: str,
+) -> ScoringStudy:
+    """The study of a snapshot: each scored lead once, against whether it ever reached the
+    outcome. Rates by band and rating, AUC with its interval, calibration and the threshold
+    curve need no time; what does (change over time, lead time to the outcome, a backtest on
+    later months) is not there, and the report says so. Probabilities are judged out of fold:
+    each fold's are fitted on the other folds."""
+    cutoff = month_bounds(month)[1]
+    rows = _snapshot_rows(dataset, outcome, cutoff, notes)
+    y = rows["y"].to_numpy()
+    if len(np.unique(y)) < 2:
+        raise_too_few(config, rows["y"], dataset, outcome, cutoff, snapshot=True)
+    bands = _bands(config, rows["score_current"], notes)
+    threshold = _threshold_in_scale(config, rows["score_current"], notes, judged_at_mql=False)
+    con = points.connect(dataset, cutoff)
+    try:
+        # profile attributes only: activities cannot be counted before an unknown moment
+        spec = propose.feature_spec(dataset, config.proposal, con)
+        spec = propose.FeatureSpec(spec.profile, ())
+        X = propose.feature_matrix(
+            con, dataset, rows, spec, config.proposal, cap_period=config.current.cap_period
+        )
+    finally:
+        con.close()
+    notes.append(("note_snapshot_profile_only", {}))
+    every = np.ones(len(rows), dtype=bool)
+    score = rows["score_current"].to_numpy()
+    rows["p_current"] = evaluate.platt(score, y)(score)
+    fitted, proposed_score, proposed_map = _fit_and_score(X, rows, every, spec, config)
+    rows["score_proposed"] = proposed_score
+    rows["p_proposed"] = proposed_map(proposed_score)
+
+    k = int(min(SNAPSHOT_FOLDS, (y == 1).sum(), (y == 0).sum()))
+    backtest = rows.iloc[0:0].copy()
+    if k >= 2:
+        fold = _folds(y, k)
+        backtest = rows.copy()
+        backtest["fold"] = fold
+        for f in range(k):
+            fit, held = fold != f, fold == f
+            backtest.loc[held, "p_current"] = evaluate.platt(score[fit], y[fit])(score[held])
+            _, fold_score, fold_map = _fit_and_score(X, rows, fit, spec, config)
+            # each fold's points are on their own scale: held-out leads are ranked by the
+            # probability their fold's fit gives
+            backtest.loc[held, "p_proposed"] = fold_map(fold_score[held])
+        backtest["score_proposed"] = backtest["p_proposed"]
+    else:
+        k = 0
+        notes.append(("note_no_backtest", {}))
+    if config.thresholds.objective == "capacity":
+        notes.append(("note_snapshot_capacity", {}))
+    table, recs, proposed_threshold = _thresholds(
+        rows, config, None, dataset.products, threshold, floor=None
+    )
+    proposed = ScoringModel(
+        profile=fitted.model.profile,
+        activities=(),
+        mql_threshold=proposed_threshold,
+        lookback_days=fitted.model.lookback_days,
+        half_life_days=fitted.model.half_life_days,
+        cap_period=fitted.model.cap_period,
+    )
+    return ScoringStudy(
+        config=config,
+        month=month,
+        products=list(dataset.products),
+        source="scores",
+        judged_at="snapshot",
+        rows=rows,
+        closed_months=[],
+        train_months=[],
+        test_months=[],
+        threshold_months=[],
+        proposed=proposed,
+        fit=fitted,
+        backtest=backtest,
+        backtest_fit=None,
+        threshold_table=table,
+        recommendations=recs,
+        notes=notes,
+        locale=locale,
+        outcome=outcome,
+        bands=bands,
+        threshold=threshold,
+        snapshot=True,
+        folds=k,
     )
 
 
@@ -378,13 +647,35 @@ def count_points(dataset: Dataset, config: ScoringConfig, month: str) -> None:
         con.close()
 
 
-def raise_too_few(config: ScoringConfig, y: pd.Series) -> None:
+def raise_too_few(
+    config: ScoringConfig,
+    y: pd.Series,
+    dataset: Dataset,
+    outcome: str,
+    cutoff: pd.Timestamp,
+    *,
+    snapshot: bool = False,
+) -> None:
+    """Stop the report: the judged leads hold only successes or only failures. The message
+    names the outcome setting and what the data holds of each outcome, since the usual cause
+    is an outcome the data does not record."""
     from ...core.errors import NotEnoughData
 
+    counts = outcomes.outcome_counts(dataset, cutoff)
+    held = ", ".join(f"{counts[o]:,} reached {o}" for o in outcomes.OUTCOME_ORDER)
+    what = (
+        "the leads of the snapshot"
+        if snapshot
+        else "the leads judged in this period whose outcome window has closed"
+    )
+    ways = (
+        "" if snapshot else ", or use a later month, a longer `months` or a shorter `window_days`"
+    )
     raise NotEnoughData(
-        f"the leads judged in this period whose outcome window has closed hold {int(y.sum())} "
-        f"successes out of {len(y)}; a scoring model cannot be judged without both successes and "
-        f"failures. Use a later month, or a longer `months` or a shorter `window_days` in {config.path}."
+        f"{what} hold {int(y.sum())} successes out of {len(y)} (success: reaching {outcome}, "
+        f"evaluation.outcome in {config.path}); a scoring model cannot be judged without both "
+        f"successes and failures. Of the data's leads, {held}: set evaluation.outcome to a "
+        f"stage the data records{ways}."
     )
 
 
@@ -426,17 +717,24 @@ def _mql_check(
 
 
 def _thresholds(
-    rows: pd.DataFrame, config: ScoringConfig, months: list[str], products: list[str]
+    part: pd.DataFrame,
+    config: ScoringConfig,
+    months: int | None,
+    products: list[str],
+    current: float | None,
+    *,
+    floor: float | None,
 ) -> tuple[pd.DataFrame, pd.DataFrame, float]:
+    """Threshold tables of both models over the closed rows `part` spanning `months` months
+    (None: a snapshot, no time span), the recommendations and the proposed model's threshold.
+    `current`: the current threshold (None when it is not on the scores' scale); `floor`: no
+    candidate below it (leads judged at their MQL entry)."""
     th = config.thresholds
-    current = config.current.mql_threshold
-    part = rows[rows["closed"] & rows["month"].isin(months)]
-    floor = current if config.evaluation.judged_at == "mql" else None
     tables = []
     recs = []
     proposed_threshold = float("nan")
     for model, col in (("current", "score_current"), ("proposed", "score_proposed")):
-        include = (current,) if model == "current" else ()
+        include = (current,) if model == "current" and current is not None else ()
         grid = thresholds.candidate_thresholds(
             part[col], include=include, floor=floor if model == "current" else None
         )
@@ -444,17 +742,22 @@ def _thresholds(
         for product in [ALL, *products]:
             sub = part if product == ALL else part[part["product"] == product]
             t = thresholds.threshold_table(
-                sub, col, grid, months=len(months), sql_value=th.sql_value, mql_cost=th.mql_cost
+                sub, col, grid, months=months, sql_value=th.sql_value, mql_cost=th.mql_cost
             )
             t.insert(0, "product", product)
             t.insert(0, "model", model)
             per_product[product] = t
-        chosen = _recommend_all(per_product, th, products)
+        if months is None and th.objective == "capacity":
+            # a snapshot spans no known time: MQLs per month, what capacity is, are unknown
+            chosen: dict[str, float | None] = {}
+        else:
+            chosen = _recommend_all(per_product, th, products)
         if model == "proposed":
             overall = chosen.get(ALL)
             proposed_threshold = overall if overall is not None else float(grid[-1])
         for product, t in per_product.items():
-            t["current"] = np.isclose(t["threshold"], current) if model == "current" else False
+            is_current = model == "current" and current is not None
+            t["current"] = np.isclose(t["threshold"], current) if is_current else False
             rec = chosen.get(product)
             t["recommended"] = (
                 np.isclose(t["threshold"], rec) if rec is not None else np.zeros(len(t), bool)
@@ -502,7 +805,7 @@ def _recommendation_row(
     product: str,
     table: pd.DataFrame,
     objective: str,
-    current: float,
+    current: float | None,
     rec: float | None,
 ) -> dict:
     now = _at(table, current) if model == "current" else None
@@ -511,7 +814,7 @@ def _recommendation_row(
         "model": model,
         "product": product,
         "objective": objective,
-        "current_threshold": current if model == "current" else np.nan,
+        "current_threshold": current if model == "current" and current is not None else np.nan,
         "recommended": np.nan if rec is None else rec,
         "current_mqls_per_month": np.nan if now is None else now["mqls_per_month"],
         "current_precision": np.nan if now is None else now["precision"],
@@ -519,6 +822,10 @@ def _recommendation_row(
         "mqls_per_month": np.nan if new is None else new["mqls_per_month"],
         "precision": np.nan if new is None else new["precision"],
         "sqls_per_month": np.nan if new is None else new["sqls_per_month"],
+        "current_mqls": np.nan if now is None else now["mqls"],
+        "current_successes": np.nan if now is None else now["successes"],
+        "mqls": np.nan if new is None else new["mqls"],
+        "successes": np.nan if new is None else new["successes"],
     }
 
 

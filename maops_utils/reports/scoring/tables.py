@@ -22,8 +22,8 @@ def band_table(study: ScoringStudy) -> pd.DataFrame:
     """
     rows = study.closed.copy()
     ev = study.config.evaluation
-    rows["band"] = evaluate.band_of(rows["score_current"], ev.bands)
-    order = evaluate.band_labels(ev.bands)
+    rows["band"] = evaluate.band_of(rows["score_current"], study.bands)
+    order = evaluate.band_labels(study.bands)
     present = set(rows["band"].unique())  # not the rows: iterating Arrow text is slow
     order = [b for b in order if b in present] or order
     parts = []
@@ -33,7 +33,7 @@ def band_table(study: ScoringStudy) -> pd.DataFrame:
     bands.insert(0, "kind", "band")
     parts.append(bands)
     if "rating" in rows.columns and rows["rating"].notna().any():
-        grid = study.current.rating
+        grid = study.rating_grid
         cells = grid.cells if grid is not None and study.source == "rules" else []
         cells += sorted(set(rows["rating"].dropna().unique()) - set(cells))
         ratings = evaluate.rate_table(
@@ -147,24 +147,39 @@ def proposed_yaml(study: ScoringStudy) -> str:
     recs = study.recommendations
     mine = recs[recs["model"] == "proposed"].set_index("product")["recommended"]
     closed = study.closed
+    if study.snapshot:
+        fitted_on = (
+            f"# report month {study.month}; fitted on a snapshot of {len(closed)} scored leads "
+            f"({int(closed['y'].sum())} reached {study.outcome} at any time), on lead "
+            "attributes only (a snapshot has no moment to count activities before)"
+        )
+    else:
+        fitted_on = (
+            f"# report month {study.month}; fitted on {len(closed)} judged leads "
+            f"({int(closed['y'].sum())} reached {study.outcome} within "
+            f"{study.config.evaluation.window_days} days), judged at {study.judged_at}, "
+            f"months {study.closed_months[0] if study.closed_months else ''}"
+            f"..{study.closed_months[-1] if study.closed_months else ''}"
+        )
     lines = [
         "# Proposed lead scoring model (maops, notebooks/02_scoring_calibration.ipynb)",
-        f"# report month {study.month}; fitted on {len(closed)} judged leads "
-        f"({int(closed['y'].sum())} reached {study.config.evaluation.outcome} within "
-        f"{study.config.evaluation.window_days} days), judged at {study.judged_at}, "
-        f"months {study.closed_months[0] if study.closed_months else ''}"
-        f"..{study.closed_months[-1] if study.closed_months else ''}",
+        fitted_on,
         f"# mql_threshold: recommended for the objective '{study.config.thresholds.objective}'",
         "# per-product thresholds for the same objective: "
         + ", ".join(
             f"{p}: {'none' if pd.isna(v) else f'{v:g}'}" for p, v in mine.items() if p != ALL
         ),
     ]
-    if study.judged_at == "mql":
+    if pd.isna(mine.get(ALL, np.nan)):
+        lines.append(
+            "# no threshold serves the objective on these data: mql_threshold is the highest one"
+            " in the threshold table"
+        )
+    if study.judged_at == "mql" and study.threshold is not None:
         lines += [
             "# Fitted on leads at the moment they became MQLs, it ranks MQLs by how likely sales",
             "# accepts them. Use it beside the current score: hand a lead to sales when the current",
-            f"# score reaches {study.current.mql_threshold:g} and this score reaches mql_threshold.",
+            f"# score reaches {study.threshold:g} and this score reaches mql_threshold.",
         ]
     else:
         lines += [

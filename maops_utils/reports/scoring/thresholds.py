@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from ...core.stats import wilson_interval
+from .evaluate import is_whole, scale_step
 from .model import Thresholds
 
 THRESHOLD_COLUMNS = [
@@ -45,15 +46,6 @@ THRESHOLD_COLUMNS = [
 ]
 
 
-def _nice_step(span: float, target: int) -> float:
-    raw = max(span / max(target, 1), 1e-9)
-    power = 10 ** math.floor(math.log10(raw))
-    for mult in (1, 2, 2.5, 5, 10):
-        if mult * power >= raw:
-            return float(mult * power)
-    return float(10 * power)
-
-
 def candidate_thresholds(
     scores: pd.Series,
     *,
@@ -61,7 +53,8 @@ def candidate_thresholds(
     target: int = 30,
     floor: float | None = None,
 ) -> list[float]:
-    """Round thresholds spanning the scores (about `target` of them), plus `include`.
+    """Round thresholds spanning the scores (about `target` of them), plus `include`: whole
+    steps for whole-number scores (every value of a 7-18 score), never 0.25 apart.
 
     Args:
         scores: the scores the thresholds apply to.
@@ -78,7 +71,7 @@ def candidate_thresholds(
         lo = max(lo, floor)
     if hi <= lo:
         hi = lo + 1
-    step = _nice_step(hi - lo, target)
+    step = scale_step(hi - lo, target, whole=is_whole(s))
     start = math.floor(lo / step) * step
     grid = np.arange(start, hi + step, step)
     values = {round(float(v), 6) for v in grid} | {float(v) for v in include}
@@ -92,7 +85,7 @@ def threshold_table(
     score: str,
     thresholds: list[float],
     *,
-    months: int,
+    months: int | None,
     sql_value: float = 10.0,
     mql_cost: float = 1.0,
 ) -> pd.DataFrame:
@@ -102,7 +95,9 @@ def threshold_table(
         rows: closed judged rows with `lead_id`, `at`, `y` and the `score` column.
         score: the score column.
         thresholds: candidate thresholds.
-        months: how many months the rows span (for the per-month figures).
+        months: how many months the rows span (for the per-month figures); None for a
+            snapshot, which spans no known time: the per-month figures are empty and the net
+            benefit is over the whole snapshot.
         sql_value, mql_cost: for the net benefit.
 
     Returns:
@@ -126,14 +121,17 @@ def threshold_table(
     successes = (handed * y[None, :]).sum(axis=1).astype("int64")
     out = pd.DataFrame({"threshold": np.asarray(thresholds, dtype="float64"), "mqls": mqls})
     out["successes"] = successes
-    months = max(int(months), 1)
-    out["mqls_per_month"] = out["mqls"] / months
+    per = np.nan if months is None else max(int(months), 1)
+    out["mqls_per_month"] = out["mqls"] / per
     with np.errstate(divide="ignore", invalid="ignore"):
         out["precision"] = np.where(mqls > 0, successes / np.maximum(mqls, 1), np.nan)
     out["precision_ci_low"], out["precision_ci_high"] = wilson_interval(successes, mqls)
     out["recall"] = successes / positives if positives else np.nan
-    out["sqls_per_month"] = out["successes"] / months
-    out["net_benefit"] = out["sqls_per_month"] * sql_value - out["mqls_per_month"] * mql_cost
+    out["sqls_per_month"] = out["successes"] / per
+    if months is None:
+        out["net_benefit"] = out["successes"] * sql_value - out["mqls"] * mql_cost
+    else:
+        out["net_benefit"] = out["sqls_per_month"] * sql_value - out["mqls_per_month"] * mql_cost
     return out[
         [
             "threshold",

@@ -13,7 +13,17 @@ from .study import ScoringStudy
 
 
 def _sc_outcome(study: ScoringStudy) -> str:
-    return t(f"sc_outcome_{study.config.evaluation.outcome}", study.locale)
+    return t(f"sc_outcome_{study.outcome}", study.locale)
+
+
+def _sc_note(key: str, fmt: dict, locale: str) -> str:
+    """A study's note in the report's language; outcome codes get their display names."""
+    named = {
+        f"{k}_label": t(f"sc_outcome_{v}", locale)
+        for k, v in fmt.items()
+        if k in ("configured", "used")
+    }
+    return t(f"sc_{key}", locale, **fmt, **named)
 
 
 def _sc_rate(rate: float, low: float, high: float, events: int, n: int) -> str:
@@ -26,11 +36,41 @@ def _sc_threshold(value: float | None, locale: str) -> str:
     return t("sc_none", locale) if value is None or pd.isna(value) else f"{value:g}"
 
 
+def _sc_recommended(study: ScoringStudy, value: float | None) -> str:
+    """A recommended threshold; a snapshot recommends none for capacity (it spans no time),
+    which is not the advice to hand nobody over."""
+    if study.snapshot and study.config.thresholds.objective == "capacity":
+        return t("sc_not_applicable", study.locale)
+    return _sc_threshold(value, study.locale)
+
+
+def _snapshot_summary(study: ScoringStudy) -> list[str]:
+    loc, closed = study.locale, study.closed
+    events = int(closed["y"].sum())
+    return [
+        t("sc_source_snapshot", loc),
+        t("sc_judged_snapshot", loc, n=len(study.rows)),
+        t("sc_outcome_snapshot", loc, outcome=_sc_outcome(study), month=study.month),
+        t(
+            "sc_counts_snapshot",
+            loc,
+            n=len(closed),
+            events=events,
+            non=len(closed) - events,
+            rate=events / len(closed) if len(closed) else 0.0,
+        ),  # fmt: skip
+        t("sc_snapshot_limits", loc),
+    ]
+
+
 def scoring_summary(study: ScoringStudy) -> HTML:
     """What was judged, when, against which outcome, and on how many leads."""
     loc, ev = study.locale, study.config.evaluation
     rows = study.rows
     closed = study.closed
+    if study.snapshot:
+        notes = [_sc_note(key, fmt, loc) for key, fmt in study.notes]
+        return bullet_list(_snapshot_summary(study) + [n for n in notes if n])
     first = study.closed_months[0] if study.closed_months else study.month
     last = study.closed_months[-1] if study.closed_months else study.month
     items = [t("sc_source_scores" if study.source == "scores" else "sc_source_rules", loc)]
@@ -77,7 +117,7 @@ def scoring_summary(study: ScoringStudy) -> HTML:
                 threshold=study.current.mql_threshold,
             )
         )
-    items += [t(f"sc_{key}", loc, **fmt) for key, fmt in study.notes if t(f"sc_{key}", loc)]
+    items += [n for n in (_sc_note(key, fmt, loc) for key, fmt in study.notes) if n]
     return bullet_list(items)
 
 
@@ -86,7 +126,8 @@ def scoring_sample_note(study: ScoringStudy, scope: str = "all") -> Markdown:
     backtest's judged months) or `products` (one line per product)."""
     loc, min_events = study.locale, study.config.evaluation.min_events
     if scope == "backtest":
-        parts = [(t("sc_scope_backtest", loc), study.backtest)]
+        what = t("sc_scope_folds" if study.snapshot else "sc_scope_backtest", loc)
+        parts = [(what, study.backtest)]
     elif scope == "products":
         closed = study.closed
         parts = [
@@ -143,10 +184,14 @@ def scoring_metrics(study: ScoringStudy, table: pd.DataFrame) -> pd.DataFrame:
     }
     out = pd.DataFrame(index=[t(key, loc) for key, _ in names.values()])
     for model in part.index:
-        out[t(f"sc_{model}", loc)] = [
+        cells = [
             "" if pd.isna(part.at[model, col]) else fmt.format(part.at[model, col])
             for col, (_, fmt) in names.items()
         ]
+        low, high = part.at[model, "auc_ci_low"], part.at[model, "auc_ci_high"]
+        if cells[0] and pd.notna(low):
+            cells[0] += f" [{low:.3f}–{high:.3f}]"  # the AUC's 95% interval
+        out[t(f"sc_{model}", loc)] = cells
     return out.rename_axis(t("sc_metric", loc))
 
 
@@ -163,14 +208,14 @@ def scoring_thresholds(study: ScoringStudy) -> pd.DataFrame:
             b = "" if pd.isna(new) else fmt.format(new)
             return f"{a} → {b}" if a and b else a or b
 
-        rows.append(
-            {
-                t("sc_model", loc): t(f"sc_{r.model}", loc),
-                t("product", loc): group,
-                t("sc_threshold_now", loc): ""
-                if pd.isna(r.current_threshold)
-                else f"{r.current_threshold:g}",
-                t("sc_recommended", loc): _sc_threshold(r.recommended, loc),
+        if study.snapshot:  # no time span: counts over the snapshot, not per month
+            volume = {
+                t("sc_mqls_total", loc): pair(r.current_mqls, r.mqls, "{:,.0f}"),
+                t("sc_precision", loc): pair(r.current_precision, r.precision, "{:.0%}"),
+                t("sc_successes_total", loc): pair(r.current_successes, r.successes, "{:,.0f}"),
+            }
+        else:
+            volume = {
                 t("sc_mqls_per_month", loc): pair(
                     r.current_mqls_per_month, r.mqls_per_month, "{:.1f}"
                 ),
@@ -178,6 +223,16 @@ def scoring_thresholds(study: ScoringStudy) -> pd.DataFrame:
                 t("sc_sqls_per_month", loc): pair(
                     r.current_sqls_per_month, r.sqls_per_month, "{:.1f}"
                 ),
+            }
+        rows.append(
+            {
+                t("sc_model", loc): t(f"sc_{r.model}", loc),
+                t("product", loc): group,
+                t("sc_threshold_now", loc): ""
+                if pd.isna(r.current_threshold)
+                else f"{r.current_threshold:g}",
+                t("sc_recommended", loc): _sc_recommended(study, r.recommended),
+                **volume,
             }
         )
     return pd.DataFrame(rows).set_index([t("sc_model", loc), t("product", loc)])
@@ -192,18 +247,24 @@ def scoring_threshold_sentence(study: ScoringStudy) -> Markdown:
         f"sc_objective_{th.objective}", loc, capacity=th.capacity,
         precision=th.target_precision, value=th.sql_value, cost=th.mql_cost,
     )  # fmt: skip
+    snap = "_snapshot" if study.snapshot else ""
     after = ""
     if pd.notna(r.recommended):
         after = t(
-            "sc_threshold_after", loc, mqls=r.mqls_per_month, p=r.precision, s=r.sqls_per_month
-        )
-    text = t(
-        "sc_threshold_now_rec", loc, now=r.current_threshold, mqls_now=r.current_mqls_per_month,
-        p_now=r.current_precision, s_now=r.current_sqls_per_month, objective=objective,
-        rec=_sc_threshold(r.recommended, loc) if pd.notna(r.recommended) else t("sc_no_fit", loc),
-        after=after,
-    )  # fmt: skip
-    if study.judged_at == "mql":
+            f"sc_threshold_after{snap}", loc, mqls=r.mqls_per_month, p=r.precision,
+            s=r.sqls_per_month, n=r.mqls, k=r.successes,
+        )  # fmt: skip
+    rec = _sc_threshold(r.recommended, loc) if pd.notna(r.recommended) else t("sc_no_fit", loc)
+    if pd.isna(r.current_threshold):  # the configured one is not on the scores' scale
+        text = t("sc_threshold_unused", loc, objective=objective, rec=rec, after=after)
+    else:
+        text = t(
+            f"sc_threshold_now_rec{snap}", loc, now=r.current_threshold,
+            mqls_now=r.current_mqls_per_month, p_now=r.current_precision,
+            s_now=r.current_sqls_per_month, n_now=r.current_mqls, k_now=r.current_successes,
+            objective=objective, rec=rec, after=after,
+        )  # fmt: skip
+    if study.judged_at == "mql" and study.threshold is not None:
         text += "\n\n" + t("sc_threshold_floor", loc)
     return Markdown(text)
 
@@ -240,7 +301,7 @@ def proposed_summary(study: ScoringStudy, metrics: pd.DataFrame) -> HTML:
     if {"current", "proposed"} <= set(part.index) and pd.notna(part.at["proposed", "auc"]):
         items.append(
             t(
-                "sc_proposed_auc",
+                "sc_proposed_auc_snapshot" if study.snapshot else "sc_proposed_auc",
                 loc,
                 cur=part.at["current", "auc"],
                 prop=part.at["proposed", "auc"],
@@ -252,18 +313,28 @@ def proposed_summary(study: ScoringStudy, metrics: pd.DataFrame) -> HTML:
         )
     rec = study.recommendations
     r = rec[(rec["model"] == "proposed") & (rec["product"] == ALL)].iloc[0]
-    key = "sc_proposed_use_mql" if study.judged_at == "mql" else "sc_proposed_use_month_end"
-    items.append(
-        t(
-            key,
-            loc,
-            current=study.current.mql_threshold,
-            threshold=study.proposed.mql_threshold,
-            mqls=r.mqls_per_month,
-            precision=r.precision,
-            sqls=r.sqls_per_month,
-        )  # fmt: skip
-    )
+    if study.snapshot:
+        key = "sc_proposed_use_snapshot"
+    elif study.judged_at == "mql" and study.threshold is not None:
+        key = "sc_proposed_use_mql"
+    else:
+        key = "sc_proposed_use_month_end"
+    if pd.notna(r.recommended):
+        items.append(
+            t(
+                key,
+                loc,
+                current=study.threshold,
+                threshold=study.proposed.mql_threshold,
+                mqls=r.mqls_per_month,
+                precision=r.precision,
+                sqls=r.sqls_per_month,
+                n=r.mqls,
+                k=r.successes,
+            )  # fmt: skip
+        )
+    else:
+        items.append(t("sc_proposed_no_threshold", loc))
     items.append(t("sc_proposed_in_sample", loc))
     return bullet_list(items)
 
@@ -292,8 +363,8 @@ def scoring_products(
                 t("sc_flag", loc): t(f"sc_flag_{r.flag}", loc) if r.flag else "",
                 t("sc_auc_current", loc): _sc_num(auc.get(("current", r.product))),
                 t("sc_auc_proposed", loc): _sc_num(auc.get(("proposed", r.product))),
-                t("sc_rec_current", loc): _sc_threshold(rec.get(("current", r.product)), loc),
-                t("sc_rec_proposed", loc): _sc_threshold(rec.get(("proposed", r.product)), loc),
+                t("sc_rec_current", loc): _sc_recommended(study, rec.get(("current", r.product))),
+                t("sc_rec_proposed", loc): _sc_recommended(study, rec.get(("proposed", r.product))),
             }
         )
     return pd.DataFrame(rows).set_index(t("product", loc)).rename_axis(None)
@@ -332,6 +403,8 @@ def scoring_outcome(study: ScoringStudy) -> str:
 def scoring_backtest_scope(study: ScoringStudy) -> HTML | Markdown:
     """Which months the backtest fitted on and which it judged on."""
     loc = study.locale
+    if study.snapshot and study.folds:
+        return bullet_list([t("sc_backtest_snapshot", loc, folds=study.folds)])
     if not (study.train_months and study.test_months):
         return Markdown(t("sc_note_no_backtest", loc))
     return bullet_list(
