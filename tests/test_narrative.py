@@ -393,6 +393,22 @@ def test_glossary_currency_argument():
     assert g.loc[g["Term"] == "Revenue", "Unit"].item() == "USD"
 
 
+@pytest.mark.parametrize(
+    ("currency", "written", "ja_unit"),
+    [
+        ("JPY", "¥1,234,568", "円"),  # no decimals: the yen has none
+        ("USD", "$1,234,567.89", "米ドル"),
+        ("BRL", "R$ 1,234,567.89", "ブラジルレアル"),
+        ("CHF", "1,234,567.89 CHF", "CHF"),  # a code without a symbol of ours: after the amount
+    ],
+)
+def test_amounts_are_written_in_the_runs_currency(catalogue, currency, written, ja_unit):
+    assert format_value(1234567.891, "currency", "en", currency) == written
+    assert format_value(1234567.891, "currency", "ja", currency) == written
+    ja = narrative.glossary(catalogue, default_funnel(), locale="ja", currency=currency)
+    assert ja.set_index("用語").loc[catalogue["revenue"].label("ja"), "単位"] == ja_unit
+
+
 def test_description_generated_from_the_definition(catalogue):
     funnel = default_funnel()
     ja = narrative.glossary(catalogue, funnel, locale="ja").set_index("用語")["定義"]

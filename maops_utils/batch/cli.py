@@ -69,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--locale", choices=("ja", "en"), help="report language (default: ja)")
     p.add_argument(
+        "--currency",
+        help="ISO 4217 code of the amounts (opportunity amounts, campaign costs): JPY, USD, "
+        "EUR, BRL, ... (default: JPY)",
+    )
+    p.add_argument(
         "--engine",
         choices=("duckdb", "spark"),
         help="where the metric and funnel SQL runs: duckdb in this process or Apache Spark "
@@ -158,6 +163,7 @@ def _settings(args: argparse.Namespace):
             "timezone",
             "encoding",
             "locale",
+            "currency",
             "notebooks",
             "show_code",
             "engine",

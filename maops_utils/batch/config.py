@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pandas as pd
 
 from ..contract.files import ENCODINGS
 from ..core.errors import ConfigError, suggest
+from ..core.i18n import CURRENCIES
 from ..core.io import load_yaml
 from ..core.months import check_month
 from ..core.settings import ENGINES, LOCALES, PREPARE_AHEAD, SPARK_MASTER_RE, RunSettings
@@ -32,6 +34,26 @@ def project_root(start: Path | None = None) -> Path:
     )
 
 
+# what people write for a currency instead of its code
+_CURRENCY_NAMES = {
+    "YEN": "JPY",
+    "円": "JPY",
+    "¥": "JPY",
+    "$": "USD",
+    "DOLLAR": "USD",
+    "€": "EUR",
+    "EURO": "EUR",
+    "REAL": "BRL",
+    "R$": "BRL",
+    "£": "GBP",
+}
+
+
+def _currency_hint(value: str) -> str:
+    named = _CURRENCY_NAMES.get(value.strip().upper())
+    return f"; did you mean '{named}'?" if named else suggest(value.upper(), list(CURRENCIES))
+
+
 _SETTING_NAMES = [f.name for f in fields(RunSettings) if f.name != "params_dir"]
 
 
@@ -47,6 +69,13 @@ def _check_settings(s: RunSettings, origin: dict[str, str], default: str) -> Run
     if s.locale not in LOCALES:
         raise ConfigError(
             f"{source('locale')}: locale '{s.locale}' is not supported; use one of {', '.join(LOCALES)}"
+        )
+    if not isinstance(s.currency, str) or not re.fullmatch(r"[A-Z]{3}", s.currency):
+        # every amount in the reports is written in it: a typo would print a wrong sign
+        raise ConfigError(
+            f"{source('currency')}: currency '{s.currency}' is not an ISO 4217 code; write the "
+            f"three capital letters of your amounts' currency, e.g. {', '.join(CURRENCIES)}"
+            f"{_currency_hint(str(s.currency))}"
         )
     if s.encoding not in ENCODINGS:
         raise ConfigError(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ...core.i18n import format_ratio, format_value, t
+from ...core.i18n import currency_word, format_ratio, format_value, t
 from ...core.schema import ALL
 from ...metrics.catalogue import SOURCES, Catalogue, Kpi
 from ...metrics.specs import Count, Difference, Ratio, Sum
@@ -474,7 +474,6 @@ _UNIT_WORDS = {
     "ja": {"count": "件", "rate": "率", "days": "日"},
     "en": {"count": "count", "rate": "rate", "days": "days"},
 }
-_CURRENCY_JA = {"JPY": "円", "USD": "米ドル", "EUR": "ユーロ"}
 _HEADERS = {
     "ja": ("用語", "区分", "定義", "単位"),
     "en": ("Term", "Kind", "Definition", "Unit"),
@@ -485,7 +484,7 @@ def unit_word(unit: str, locale: str = "ja", currency: str = "JPY") -> str:
     """A KPI's unit in words: 件 / count, 率 / rate, 円 / JPY, 日 / days."""
     lang = _lang(locale)
     if unit == "currency":
-        return _CURRENCY_JA.get(currency, currency) if lang == "ja" else currency
+        return currency_word(currency, lang)
     return _UNIT_WORDS[lang].get(unit, unit)
 
 
