@@ -308,20 +308,23 @@ def test_check_month():
         check_month(202610)  # type: ignore[arg-type]
 
 
-def test_project_root_finds_nearest_project(tmp_path):
+def test_project_root_finds_the_nearest_workspace(tmp_path):
     proj = tmp_path / "proj"
-    (proj / "params").mkdir(parents=True)
-    (proj / "pyproject.toml").write_text("", encoding="utf-8")
+    _params(tmp_path, "")  # tmp_path/proj/params/run.yaml; no pyproject.toml: a workspace
     deep = proj / "notebooks" / "sub"
     deep.mkdir(parents=True)
     assert project_root(deep) == proj.resolve()
     assert project_root(proj) == proj.resolve()
+    # a params/ folder without run.yaml is not a settings folder: the search goes on up
+    (deep / "params").mkdir()
+    assert project_root(deep) == proj.resolve()
 
 
 def test_project_root_not_found_is_error(tmp_path, monkeypatch):
     monkeypatch.setattr(config, "PACKAGE_DIR", tmp_path / "pkg" / "maops_utils")
-    with pytest.raises(ConfigError, match="cannot find"):
+    with pytest.raises(ConfigError, match="cannot find a maops workspace") as info:
         project_root(tmp_path)
+    assert "maops init DIR" in str(info.value) and "--params DIR/params" in str(info.value)
 
 
 def test_engine_spark_is_accepted(tmp_path):

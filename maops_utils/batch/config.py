@@ -20,17 +20,19 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 
 def project_root(start: Path | None = None) -> Path:
-    """The project folder: the nearest parent holding `params/` and `pyproject.toml`."""
+    """The workspace: the nearest folder, from `start` (default: the working folder) up,
+    holding `params/run.yaml`, a company's own (`maops init`) or the source checkout. From
+    elsewhere, a source checkout's own; an installed package has none to fall back on."""
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        if (folder / "params").is_dir() and (folder / "pyproject.toml").is_file():
+        if (folder / "params" / "run.yaml").is_file():
             return folder
     fallback = PACKAGE_DIR.parent
-    if (fallback / "params").is_dir():
+    if (fallback / "params" / "run.yaml").is_file():
         return fallback
     raise ConfigError(
-        "cannot find the maops project folder (a folder with params/ and pyproject.toml); "
-        "run from inside the project or pass --params DIR"
+        f"cannot find a maops workspace (a folder holding params/run.yaml) in {here} or above; "
+        "create one with `maops init DIR`, then run from inside DIR or pass --params DIR/params"
     )
 
 

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from ..core.errors import ConfigError
-from ..importers.mapping import available_sources
+from ..importers.mapping import PACKAGE_PARAMS, available_sources
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -42,6 +42,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     return p
 
 
+def mappings_dir(params_dir: Path) -> Path:
+    """The settings folder's own `mappings/`, else the shipped ones: a workspace made by
+    `maops init` has none, and imports with the vendors' mappings as maops ships them."""
+    own = params_dir / "mappings"
+    return own if own.is_dir() else PACKAGE_PARAMS
+
+
 def run(args: argparse.Namespace) -> int:
     """Handle `maops import`; errors are `MaopsError`s for the CLI to print (exit code 2)."""
     from dataclasses import replace
@@ -51,7 +58,7 @@ def run(args: argparse.Namespace) -> int:
 
     params_dir = (args.params_dir or project_root() / "params").resolve()
     settings = load_settings(params_dir, {"timezone": args.timezone})
-    mapping = load_mapping(args.source, args.mapping, mappings_dir=params_dir / "mappings")
+    mapping = load_mapping(args.source, args.mapping, mappings_dir=mappings_dir(params_dir))
     if args.encoding:
         from ..contract.files import ENCODINGS
 

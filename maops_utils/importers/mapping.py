@@ -19,9 +19,10 @@ from ..contract.numbers import DECIMAL_SIGNS, THOUSANDS_SIGNS
 from ..core.errors import ConfigError, suggest
 from ..core.io import load_yaml
 from ..core.schema import TABLES
+from ..core.settings import shipped
 from .parsing import DATE_FORMAT_WORDS, DEFAULT_NULLS
 
-PACKAGE_PARAMS = Path(__file__).resolve().parents[2] / "params" / "mappings"
+PACKAGE_PARAMS = shipped("params") / "mappings"
 IMPORT_TABLES = ("leads", "activities", "stage_changes", "opportunities", "campaigns")
 # Fields an importer fills besides the contract's columns: links between files, and the
 # contact details 名寄せ compares (personal data, like `email`).
