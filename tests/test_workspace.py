@@ -70,3 +70,22 @@ def test_a_workspace_without_mappings_imports_with_the_shipped_ones(tmp_path):
     assert mappings_dir(params) == ROOT / "params" / "mappings"
     (params / "mappings").mkdir()  # a workspace's own vendor mappings win
     assert mappings_dir(params) == params / "mappings"
+
+
+def test_the_default_settings_hold_none_of_the_sample_companys():
+    from maops_utils.batch.config import load_settings
+    from maops_utils.core.io import load_yaml
+    from maops_utils.metrics.catalogue import load_catalogue
+    from maops_utils.metrics.labels import load_labels
+
+    default = ROOT / "params"
+    assert not any(k.default_targets or k.month_targets for k in load_catalogue(default))
+    assert "webinar_attendees" not in load_catalogue(default)
+    assert load_labels(default) == load_labels(ROOT / "nowhere")
+    assert load_yaml(default / "run.yaml")["currency"] is None  # JPY only as the default
+    # the sample's, in a workspace of their own, run on data/sample into the project's reports/
+    sample = ROOT / "workspaces" / "sample" / "params"
+    assert load_catalogue(sample)["revenue"].target("2026-10", "ALL") == 8_000_000
+    settings = load_settings(sample)
+    assert settings.currency == "JPY" and settings.data_dir.resolve() == ROOT / "data" / "sample"
+    assert settings.out_dir.resolve() == ROOT / "reports"

@@ -59,7 +59,7 @@ def _currency_hint(value: str) -> str:
 _SETTING_NAMES = [f.name for f in fields(RunSettings) if f.name != "params_dir"]
 
 
-def _check_settings(s: RunSettings, origin: dict[str, str], default: str) -> RunSettings:
+def check_settings(s: RunSettings, origin: dict[str, str], default: str) -> RunSettings:
     """Each value checked, an error naming where that value came from (`origin`: a file,
     the command line, a notebook parameter; `default` for those set nowhere)."""
 
@@ -173,7 +173,7 @@ def load_settings(
     except TypeError as exc:
         raise ConfigError(f"{run_file or run_yaml}: {exc}") from None
     _check_cache_dir(settings, origin, str(run_file or run_yaml))
-    return _check_settings(settings, origin, str(run_file or run_yaml))
+    return check_settings(settings, origin, str(run_file or run_yaml))
 
 
 def _check_cache_dir(s: RunSettings, origin: dict[str, str], default: str) -> None:

@@ -16,6 +16,7 @@ import pandas as pd
 from ...core.i18n import currency_word, format_ratio, format_value, t
 from ...core.schema import ALL
 from ...metrics.catalogue import SOURCES, Catalogue, Kpi
+from ...metrics.labels import Labels
 from ...metrics.specs import Count, Difference, Ratio, Sum
 from ...metrics.stages import Funnel
 
@@ -551,9 +552,15 @@ def describe_spec(kpi: Kpi, catalogue: Catalogue, locale: str = "ja") -> str:
 
 
 def glossary(
-    catalogue: Catalogue, funnel: Funnel, *, locale: str = "ja", currency: str = "JPY"
+    catalogue: Catalogue,
+    funnel: Funnel,
+    *,
+    locale: str = "ja",
+    currency: str = "JPY",
+    labels: Labels | None = None,
 ) -> pd.DataFrame:
-    """The report's glossary: funnel stages in order, then every public KPI in catalogue order.
+    """The report's glossary: funnel stages in order, then every public KPI in catalogue order,
+    then the product and channel codes `labels` names (params/labels.yaml).
 
     Columns 用語, 区分, 定義, 単位 (en: Term, Kind, Definition, Unit). A KPI without a
     description is described from its definition (`describe_spec`).
@@ -581,6 +588,9 @@ def glossary(
                 unit: unit_word(k.unit, lang, currency),
             }
         )
+    for section, word in (("products", "product"), ("lead_sources", "channel")):
+        for code, name in (labels or Labels()).named(section, lang).items():
+            rows.append({term: code, kind: t(word, lang), definition: name, unit: ""})
     return pd.DataFrame(rows, columns=[term, kind, definition, unit])
 
 
