@@ -7,6 +7,9 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 MONTH ?=
 DATA ?=
+PARAMS ?=
+# The bundled sample company's workspace: its targets, labels and yen are for data/sample only
+SAMPLE_PARAMS := workspaces/sample/params
 
 # Three installs, each a superset of the one before: what a report needs (runtime), what
 # JupyterLab adds (lab), what the tests and engine: spark add (dev). uv installs in parallel
@@ -37,13 +40,14 @@ $(DEV): $(RUNTIME)
 
 help: ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-9s %s\n", $$1, $$2}'
-	@echo "  variables: MONTH=YYYY-MM, DATA=DIR (for make report); TEST_JOBS=N (make test, default 2)"
+	@echo "  variables: MONTH=YYYY-MM, DATA=DIR, PARAMS=WORKSPACE/params (for make report); TEST_JOBS=N (make test, default 2)"
 
 install: $(RUNTIME) ## create .venv and install what the monthly batch needs
 dev: $(DEV) ## install the tests' and lint's tools, JupyterLab and pyspark (engine: spark) too
 
-report: $(RUNTIME) ## run the monthly batch (sample data unless DATA=...) and print the path of index.html
-	$(PY) -m maops_utils run --jobs 2 $(if $(MONTH),--month $(MONTH)) $(if $(DATA),--data $(DATA))
+report: $(RUNTIME) ## run the monthly batch (the sample unless DATA=... or PARAMS=...) and print the path of index.html
+	$(PY) -m maops_utils run --jobs 2 $(if $(MONTH),--month $(MONTH)) $(if $(DATA),--data $(DATA)) \
+		$(if $(PARAMS),--params $(PARAMS),$(if $(DATA),,--params $(SAMPLE_PARAMS)))
 
 TEST_JOBS ?= 2
 test: $(DEV) ## run the whole test suite (unit, notebooks, end-to-end, conformance, browser, Spark)

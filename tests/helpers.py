@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import dataclasses
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -17,6 +18,8 @@ import pandas as pd
 from maops_utils.reports.scoring.propose import Fit
 
 ROOT = Path(__file__).resolve().parents[1]
+# the bundled sample company's settings (targets, KPIs of its own), for its data
+SAMPLE_PARAMS = ROOT / "workspaces" / "sample" / "params"
 
 
 def maops(
@@ -45,10 +48,14 @@ def snapshot(*folders: Path) -> dict[str, bytes]:
 
 
 def make_project(base: Path) -> Path:
-    """A copy of the project's params and notebooks under `base`, to add notebooks to."""
-    shutil.copytree(ROOT / "params", base / "params")
+    """A workspace under `base` with the sample company's settings (reading data/sample,
+    writing `base/reports`) and a copy of the notebooks, to add notebooks to."""
+    shutil.copytree(SAMPLE_PARAMS, base / "params")
+    run_yaml = base / "params" / "run.yaml"
+    text = run_yaml.read_text(encoding="utf-8")
+    text = re.sub(r"(?m)^data_dir: \S+", f"data_dir: {(ROOT / 'data' / 'sample').as_posix()}", text)
+    run_yaml.write_text(re.sub(r"(?m)^out_dir: \S+", "out_dir: reports", text), encoding="utf-8")
     shutil.copytree(ROOT / "notebooks", base / "notebooks")
-    (base / "pyproject.toml").write_text("", encoding="utf-8")
     return base
 
 

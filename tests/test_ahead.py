@@ -35,7 +35,7 @@ def _start(items: list[str], cache: Path, data_dir: Path = SAMPLE) -> ahead.Ahea
         # an item no report declares: a function that does not exist
         {item: TARGETS.get(item, f"maops_utils.reports.quality.checks:{item}") for item in items},
         data_dir=data_dir,
-        params_dir=ROOT / "params",
+        params_dir=ROOT / "workspaces" / "sample" / "params",
         cache_dir=cache,
         timezone="Asia/Tokyo",
         encoding="auto",
@@ -75,21 +75,33 @@ def test_the_pairs_and_scoring_points_prepared_ahead_are_read_by_the_notebooks(
     assert len(list(cache.glob("facts-*/*/counted-*.parquet"))) == 2  # current and proposed
     # every item prepared: a later run on this input starts no process (for any month)
     loaded = load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
-    assert ahead.prepared_before(loaded, ROOT / "params", ["pairs", "scoring_points"])
-    assert not ahead.prepared_before(loaded, ROOT / "params", ["pairs"])  # other items
+    assert ahead.prepared_before(
+        loaded, ROOT / "workspaces" / "sample" / "params", ["pairs", "scoring_points"]
+    )
+    assert not ahead.prepared_before(
+        loaded, ROOT / "workspaces" / "sample" / "params", ["pairs"]
+    )  # other items
 
     expected_pairs = quality.load_quality(
-        config.notebook_settings(ROOT / "params", data_dir=str(SAMPLE), cache_dir="off"),
+        config.notebook_settings(
+            ROOT / "workspaces" / "sample" / "params", data_dir=str(SAMPLE), cache_dir="off"
+        ),
         as_of=AS_OF,
     ).pairs
     plain = load_dataset(SAMPLE, as_of=AS_OF)
-    expected = scoring.run(plain, scoring.load_config(ROOT / "params"), MONTH)
+    expected = scoring.run(
+        plain, scoring.load_config(ROOT / "workspaces" / "sample" / "params"), MONTH
+    )
 
     _nothing_computed(monkeypatch)
-    settings = config.notebook_settings(ROOT / "params", data_dir=str(SAMPLE), cache_dir=str(cache))
+    settings = config.notebook_settings(
+        ROOT / "workspaces" / "sample" / "params", data_dir=str(SAMPLE), cache_dir=str(cache)
+    )
     pd.testing.assert_frame_equal(quality.load_quality(settings, as_of=AS_OF).pairs, expected_pairs)
     cached = load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
-    study = scoring.run(cached, scoring.load_config(ROOT / "params"), MONTH)
+    study = scoring.run(
+        cached, scoring.load_config(ROOT / "workspaces" / "sample" / "params"), MONTH
+    )
     pd.testing.assert_frame_equal(study.rows, expected.rows)
     assert study.proposed == expected.proposed and study.mql_check == expected.mql_check
 
@@ -105,8 +117,15 @@ def test_an_item_that_cannot_be_prepared_is_named_and_the_others_are_done(tmp_pa
         prepared.close()
     # not everything was prepared: the next run starts the process again
     loaded = load_dataset(SAMPLE, as_of=AS_OF, cache_dir=cache)
-    assert not ahead.prepared_before(loaded, ROOT / "params", ["nonsense", "pairs"])
-    assert ahead.done_mark(load_dataset(SAMPLE, as_of=AS_OF), ROOT / "params", []) is None
+    assert not ahead.prepared_before(
+        loaded, ROOT / "workspaces" / "sample" / "params", ["nonsense", "pairs"]
+    )
+    assert (
+        ahead.done_mark(
+            load_dataset(SAMPLE, as_of=AS_OF), ROOT / "workspaces" / "sample" / "params", []
+        )
+        is None
+    )
 
 
 def test_a_process_that_stops_is_reported_and_not_waited_for(tmp_path):

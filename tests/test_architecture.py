@@ -211,3 +211,36 @@ def test_every_import_of_the_package_names_a_module_that_exists():
                     if a.name.startswith("maops_utils") and a.name not in files
                 ]
     assert missing == []
+
+
+def test_the_wheel_lists_every_package_and_ships_the_notebooks_and_settings():
+    """pyproject.toml lists the packages (two are the project's `notebooks/` and `params/`,
+    which an installed maops reads): a new package left off it would be missing from the
+    wheel, and only an installed maops would fail."""
+    import tomllib
+
+    config = tomllib.loads((PACKAGE.parent / "pyproject.toml").read_text(encoding="utf-8"))
+    setuptools = config["tool"]["setuptools"]
+    folders = {_module_name(p) for p in PACKAGE.rglob("__init__.py")}
+    shipped = {"maops_utils.notebooks": "notebooks", "maops_utils.params": "params"}
+    assert set(setuptools["packages"]) == folders | set(shipped)
+    assert setuptools["package-dir"] == shipped
+    data = setuptools["package-data"]
+    for package, folder in shipped.items():
+        files = {
+            p.relative_to(PACKAGE.parent / folder).as_posix()
+            for pattern in data[package]
+            for p in (PACKAGE.parent / folder).glob(pattern)
+        }
+        tracked = {
+            p.relative_to(PACKAGE.parent / folder).as_posix()
+            for p in (PACKAGE.parent / folder).rglob("*")
+            if p.is_file()
+            and p.suffix in (".ipynb", ".yaml", ".md")
+            # what git ignores there: scratch notebooks, JupyterLab's checkpoints
+            and not any(
+                part == "scratch" or part.startswith(".")
+                for part in p.relative_to(PACKAGE.parent).parts
+            )
+        }
+        assert files == tracked, package

@@ -157,6 +157,7 @@ def test_run_help_explains_every_option_with_its_default():
         "--products",
         "--jobs",
         "--locale",
+        "--currency",
         "--show-code",
         "--include-pii",
         "--as-of",

@@ -40,6 +40,8 @@ def pages(tmp_path_factory):
             "-m",
             "maops_utils",
             "run",
+            "--params",  # the sample's report, as `make report` makes it
+            str(ROOT / "workspaces" / "sample" / "params"),
             "--out",
             str(out),
             "--products",

@@ -333,7 +333,9 @@ def sample_rv():
     from maops_utils.reports.kpi import review as kpi
 
     root = Path(__file__).resolve().parents[1]
-    settings = config.load_settings(root / "params", {"data_dir": root / "data" / "sample"})
+    settings = config.load_settings(
+        root / "workspaces" / "sample" / "params", {"data_dir": root / "data" / "sample"}
+    )
     return kpi.load_review(settings, as_of=pd.Timestamp("2026-11-15 09:00"))
 
 

@@ -56,7 +56,7 @@ def test_parameters_cell_declares_the_run_parameters(nb):
         {
             "month": "2026-10",
             "data_dir": str(SAMPLE),
-            "params_dir": str(ROOT / "params"),
+            "params_dir": str(ROOT / "workspaces" / "sample" / "params"),
             "locale": "en",
             "timezone": "Asia/Tokyo",
             "encoding": "auto",

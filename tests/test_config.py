@@ -252,6 +252,30 @@ def test_a_params_dir_without_run_yaml_is_an_error_naming_it(tmp_path, monkeypat
         notebook_settings("empty")
 
 
+@pytest.mark.parametrize(
+    ("written", "hint"),
+    [("yen", "did you mean 'JPY'"), ("usd", "did you mean 'USD'"), ("R$", "did you mean 'BRL'")],
+)
+def test_a_currency_that_is_not_a_code_names_the_file_and_the_code_meant(tmp_path, written, hint):
+    params = _params(tmp_path, f"currency: '{written}'\n")
+    with pytest.raises(ConfigError) as info:
+        load_settings(params)
+    message = str(info.value)
+    assert message.startswith(f"{params / 'run.yaml'}: currency '{written}' is not an ISO 4217")
+    assert hint in message
+
+
+def test_the_currency_flag_wins_and_any_iso_code_is_accepted(tmp_path):
+    from maops_utils.batch import cli
+
+    params = _params(tmp_path, "currency: EUR\n")
+    assert load_settings(params).currency == "EUR"
+    args = cli.build_parser().parse_args(["run", "--params", str(params), "--currency", "CHF"])
+    assert cli._settings(args).currency == "CHF"
+    with pytest.raises(ConfigError, match="^command-line flag: currency 'dollars'"):
+        load_settings(params, {"currency": "dollars"})
+
+
 # ----------------------------------------------------------------------------- parse_as_of
 
 
@@ -284,20 +308,23 @@ def test_check_month():
         check_month(202610)  # type: ignore[arg-type]
 
 
-def test_project_root_finds_nearest_project(tmp_path):
+def test_project_root_finds_the_nearest_workspace(tmp_path):
     proj = tmp_path / "proj"
-    (proj / "params").mkdir(parents=True)
-    (proj / "pyproject.toml").write_text("", encoding="utf-8")
+    _params(tmp_path, "")  # tmp_path/proj/params/run.yaml; no pyproject.toml: a workspace
     deep = proj / "notebooks" / "sub"
     deep.mkdir(parents=True)
     assert project_root(deep) == proj.resolve()
     assert project_root(proj) == proj.resolve()
+    # a params/ folder without run.yaml is not a settings folder: the search goes on up
+    (deep / "params").mkdir()
+    assert project_root(deep) == proj.resolve()
 
 
 def test_project_root_not_found_is_error(tmp_path, monkeypatch):
     monkeypatch.setattr(config, "PACKAGE_DIR", tmp_path / "pkg" / "maops_utils")
-    with pytest.raises(ConfigError, match="cannot find"):
+    with pytest.raises(ConfigError, match="cannot find a maops workspace") as info:
         project_root(tmp_path)
+    assert "maops init DIR" in str(info.value) and "--params DIR/params" in str(info.value)
 
 
 def test_engine_spark_is_accepted(tmp_path):

@@ -9,7 +9,7 @@ import sys
 import nbformat
 import pandas as pd
 import pytest
-from helpers import ROOT, add_broken_notebook, make_project, maops, snapshot
+from helpers import ROOT, SAMPLE_PARAMS, add_broken_notebook, make_project, maops, snapshot
 
 from maops_utils.metrics.catalogue import CORE_METRICS
 
@@ -26,6 +26,8 @@ def published(tmp_path_factory):
     out = base / "reports"
     proc = maops(
         "run",
+        "--params",  # the sample company's targets and KPIs of its own, on the handmade data
+        SAMPLE_PARAMS,
         "--data",
         data,
         "--out",
@@ -285,7 +287,7 @@ def test_sample_command_writes_a_valid_dataset(tmp_path):
 
 
 def test_a_kpi_declared_only_in_yaml_reaches_metrics_csv_and_the_report(published):
-    # params/kpis.yaml declares webinar_attendees (count of distinct leads with webinar_attend)
+    # the sample's kpis.yaml declares webinar_attendees (count of distinct leads with webinar_attend)
     # with a target of 60 for ALL; the handmade dataset has no webinar attendance.
     month_dir = published["out"] / handmade.MONTH
     frame = pd.read_csv(month_dir / "metrics.csv", dtype={"month": str})
@@ -329,6 +331,8 @@ def _run_prepared_ahead(published, out, jobs: int):
     ahead (`auto` leaves the small handmade data alone), with `jobs` kernels."""
     proc = maops(
         "run",
+        "--params",  # as `published` ran
+        SAMPLE_PARAMS,
         "--data",
         published["data"],
         "--out",
@@ -441,6 +445,9 @@ def test_papermill_from_the_project_root_or_notebooks_gives_the_batchs_tables(
             "-p",
             "cache_dir",
             "off",
+            "-p",  # read from the project found from the working folder, as data_dir is
+            "params_dir",
+            "workspaces/sample/params",
         ],  # fmt: skip
         cwd=ROOT / where,
         capture_output=True,

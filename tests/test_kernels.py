@@ -178,13 +178,13 @@ def test_shutting_a_kernel_down_closes_its_clients_channels(tmp_path):
 
 def test_a_batch_of_one_job_starts_the_second_kernel_at_once(tmp_path):
     """With one job, the kernel of the notebook after the first is ready when the first ends,
-    however short; with two, two kernels start. The kernels run in the project's notebooks
-    folder."""
+    however short; with two, two kernels start. The kernels run in the folder given (the
+    workspace's notebooks, `workspace.kernel_dir`)."""
     (tmp_path / "notebooks").mkdir()
     names = [_preload("00_data_quality"), _preload("01_kpi_evaluation"), ""]
-    pool = KernelPool.for_run(tmp_path, names, jobs=1)
-    alone = KernelPool.for_run(tmp_path, names[:1], jobs=1)
-    two = KernelPool.for_run(tmp_path, names, jobs=2)
+    pool = KernelPool.for_run(tmp_path / "notebooks", names, jobs=1)
+    alone = KernelPool.for_run(tmp_path / "notebooks", names[:1], jobs=1)
+    two = KernelPool.for_run(tmp_path / "notebooks", names, jobs=2)
     try:
         assert pool.started == 2 and alone.started == 1 and two.started == 2
         kernel = pool.take()

@@ -16,6 +16,7 @@ ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOK = ROOT / "notebooks" / "01_kpi_evaluation.ipynb"
 GOLDEN = ROOT / "tests" / "golden" / "01_kpi_evaluation.ipynb"
 SAMPLE = ROOT / "data" / "sample"
+SAMPLE_WORKSPACE = ROOT / "workspaces" / "sample"
 AS_OF = "2026-11-15 09:00"
 
 pytestmark = pytest.mark.slow
@@ -33,7 +34,12 @@ def executed(tmp_path_factory):
     papermill.execute_notebook(
         str(NOTEBOOK),
         str(out / "executed.ipynb"),
-        parameters={"data_dir": str(SAMPLE), "output_dir": str(out), "as_of": AS_OF},
+        parameters={
+            "data_dir": str(SAMPLE),
+            "params_dir": str(SAMPLE_WORKSPACE / "params"),
+            "output_dir": str(out),
+            "as_of": AS_OF,
+        },
         cwd=str(NOTEBOOK.parent),
         kernel_name="python3",
         progress_bar=False,
@@ -73,7 +79,7 @@ def test_no_glyph_is_missing_in_the_charts(executed):
 
 
 def test_charts_draw_japanese_without_missing_glyphs():
-    settings = config.load_settings(ROOT / "params", {"data_dir": SAMPLE})
+    settings = config.load_settings(SAMPLE_WORKSPACE / "params", {"data_dir": SAMPLE})
     rv = kpi.load_review(settings, as_of=pd.Timestamp(AS_OF))
     with warnings.catch_warnings():
         warnings.filterwarnings("error", message=".*missing from font.*")
@@ -100,8 +106,9 @@ def test_golden_copy_has_the_notebook_code():
 
 
 def test_golden_regression(nb_regression, tmp_path):
-    # executed in notebooks/, as in JupyterLab: the notebook finds its project from there
-    nb_regression.exec_cwd = str(NOTEBOOK.parent)
+    # executed in the sample's workspace, with no parameter: the notebook finds the sample's
+    # settings (targets, yen) from the folder it runs in, as `make report` runs them
+    nb_regression.exec_cwd = str(SAMPLE_WORKSPACE)
     nb_regression.exec_timeout = 300
     nb_regression.diff_ignore = (
         "/metadata/language_info",

@@ -62,7 +62,7 @@ def sample():
 
 
 def test_judging_at_month_ends_never_judges_a_lead_after_its_success(sample):
-    config = scoring.load_config(ROOT / "params")
+    config = scoring.load_config(ROOT / "workspaces" / "sample" / "params")
     config = dataclasses.replace(
         config, evaluation=dataclasses.replace(config.evaluation, judged_at="month_end")
     )
@@ -81,7 +81,7 @@ def test_points_kept_in_the_cache_give_the_study_of_a_load_without_it(sample, tm
     equal those of a load without the cache (rows, scores, the fit, the thresholds)."""
     import maops_utils.reports.scoring.points as scoring_points
 
-    config = scoring.load_config(ROOT / "params")
+    config = scoring.load_config(ROOT / "workspaces" / "sample" / "params")
     cache = tmp_path / "cache"
     written: list[str] = []
     real = scoring_points._write_counted

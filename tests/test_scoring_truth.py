@@ -117,7 +117,7 @@ def generate(n: int = N, seed: int = SEED) -> tuple[Dataset, pd.Series]:
 @pytest.fixture(scope="module")
 def truth_study():
     dataset, truth = generate()
-    study = run(dataset, load_config(ROOT / "params"), "2026-03")
+    study = run(dataset, load_config(ROOT / "workspaces" / "sample" / "params"), "2026-03")
     return study, truth
 
 
@@ -155,6 +155,6 @@ def test_the_product_whose_mqls_rarely_convert_is_flagged(truth_study):
 def test_the_same_inputs_give_the_same_tables(truth_study):
     study, _ = truth_study
     dataset, _ = generate()
-    again = run(dataset, load_config(ROOT / "params"), "2026-03")
+    again = run(dataset, load_config(ROOT / "workspaces" / "sample" / "params"), "2026-03")
     pd.testing.assert_frame_equal(lead_scores(again), lead_scores(study))
     pd.testing.assert_frame_equal(again.threshold_table, study.threshold_table)

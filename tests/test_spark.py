@@ -99,7 +99,7 @@ def sample_spark(request, spark, sample_ds):
 
 @pytest.fixture(scope="module")
 def catalogue():
-    return load_catalogue(ROOT / "params")
+    return load_catalogue(ROOT / "workspaces" / "sample" / "params")
 
 
 def assert_same_metrics(duck: pd.DataFrame, spark: pd.DataFrame, specs) -> None:

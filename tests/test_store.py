@@ -156,7 +156,7 @@ def test_duplicate_activity_ids_are_fatal(tmp_path):
 
 def test_the_metric_engine_never_loads_activities_into_pandas(folders):
     ds = load_dataset(folders["hive"], as_of=AS_OF)
-    catalogue = load_catalogue(ROOT / "params")
+    catalogue = load_catalogue(ROOT / "workspaces" / "sample" / "params")
     rv = kpi.review(ds, catalogue, "2026-01")
     kpi.report_tables(rv)
     for product in ds.products:

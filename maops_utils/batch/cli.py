@@ -69,6 +69,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--locale", choices=("ja", "en"), help="report language (default: ja)")
     p.add_argument(
+        "--currency",
+        help="ISO 4217 code of the amounts (opportunity amounts, campaign costs): JPY, USD, "
+        "EUR, BRL, ... (default: JPY)",
+    )
+    p.add_argument(
         "--engine",
         choices=("duckdb", "spark"),
         help="where the metric and funnel SQL runs: duckdb in this process or Apache Spark "
@@ -139,6 +144,42 @@ def build_parser() -> argparse.ArgumentParser:
         "<out>/<table>/month=YYYY-MM/part-0.parquet, by the month of the table's time column "
         "as generated (e.g. activities; default: none, one file per table)",
     )
+    p = sub.add_parser(
+        "init",
+        help="create a company's workspace: its settings, no targets, the codes of its data",
+        description="Create a workspace in DIR (a new or empty folder): params/ with maops's "
+        "defaults and no targets, the currency, language and time zone chosen, the product and "
+        "channel codes of --data listed in params/labels.yaml to be named, and a README of the "
+        "next steps (import, validate, run). `maops run` inside DIR, or with --params "
+        "DIR/params from anywhere, then reports with these settings.",
+    )
+    p.add_argument("dir", type=Path, metavar="DIR", help="the workspace folder to create")
+    p.add_argument(
+        "--data",
+        type=Path,
+        help="a dataset in data contract v1 (the workspace reads it where it is), or with "
+        "--source a vendor's export (to import into DIR/data): its codes are listed "
+        "(default: none; the README says how to add the data)",
+    )
+    p.add_argument(
+        "--source",
+        help="the vendor whose export --data is: eloqua, marketo, hubspot, salesforce "
+        "(default: --data is a dataset)",
+    )
+    p.add_argument("--mapping", type=Path, help="a mapping file for an export of another layout")
+    p.add_argument(
+        "--currency", default="JPY", help="ISO 4217 code of the data's amounts (default: JPY)"
+    )
+    p.add_argument(
+        "--locale",
+        "--lang",
+        choices=("ja", "en"),
+        default="ja",
+        help="report language (default: ja)",
+    )
+    p.add_argument(
+        "--timezone", default="Asia/Tokyo", help="time zone of the data (default: Asia/Tokyo)"
+    )
     from .importing import add_parser as add_import_parser
 
     add_import_parser(sub)
@@ -158,6 +199,7 @@ def _settings(args: argparse.Namespace):
             "timezone",
             "encoding",
             "locale",
+            "currency",
             "notebooks",
             "show_code",
             "engine",
@@ -290,6 +332,24 @@ def _cmd_sample(args: argparse.Namespace) -> int:
     return 0
 
 
+def _cmd_init(args: argparse.Namespace) -> int:
+    from .workspace import init_workspace
+
+    written = init_workspace(
+        args.dir,
+        data=args.data,
+        source=args.source,
+        mapping=args.mapping,
+        currency=args.currency,
+        locale=args.locale,
+        timezone=args.timezone,
+    )
+    for path in written:
+        print(path)
+    print(f"created the workspace {args.dir}; next steps: {args.dir / 'README.md'}")
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     from .importing import run as _cmd_import
@@ -299,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         "validate": _cmd_validate,
         "sample": _cmd_sample,
         "import": _cmd_import,
+        "init": _cmd_init,
     }[args.command]
     try:
         return handler(args)

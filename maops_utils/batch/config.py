@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
@@ -10,6 +11,7 @@ import pandas as pd
 
 from ..contract.files import ENCODINGS
 from ..core.errors import ConfigError, suggest
+from ..core.i18n import CURRENCIES
 from ..core.io import load_yaml
 from ..core.months import check_month
 from ..core.settings import ENGINES, LOCALES, PREPARE_AHEAD, SPARK_MASTER_RE, RunSettings
@@ -18,24 +20,46 @@ PACKAGE_DIR = Path(__file__).resolve().parents[1]
 
 
 def project_root(start: Path | None = None) -> Path:
-    """The project folder: the nearest parent holding `params/` and `pyproject.toml`."""
+    """The workspace: the nearest folder, from `start` (default: the working folder) up,
+    holding `params/run.yaml`, a company's own (`maops init`) or the source checkout. From
+    elsewhere, a source checkout's own; an installed package has none to fall back on."""
     here = (start or Path.cwd()).resolve()
     for folder in (here, *here.parents):
-        if (folder / "params").is_dir() and (folder / "pyproject.toml").is_file():
+        if (folder / "params" / "run.yaml").is_file():
             return folder
     fallback = PACKAGE_DIR.parent
-    if (fallback / "params").is_dir():
+    if (fallback / "params" / "run.yaml").is_file():
         return fallback
     raise ConfigError(
-        "cannot find the maops project folder (a folder with params/ and pyproject.toml); "
-        "run from inside the project or pass --params DIR"
+        f"cannot find a maops workspace (a folder holding params/run.yaml) in {here} or above; "
+        "create one with `maops init DIR`, then run from inside DIR or pass --params DIR/params"
     )
+
+
+# what people write for a currency instead of its code
+_CURRENCY_NAMES = {
+    "YEN": "JPY",
+    "円": "JPY",
+    "¥": "JPY",
+    "$": "USD",
+    "DOLLAR": "USD",
+    "€": "EUR",
+    "EURO": "EUR",
+    "REAL": "BRL",
+    "R$": "BRL",
+    "£": "GBP",
+}
+
+
+def _currency_hint(value: str) -> str:
+    named = _CURRENCY_NAMES.get(value.strip().upper())
+    return f"; did you mean '{named}'?" if named else suggest(value.upper(), list(CURRENCIES))
 
 
 _SETTING_NAMES = [f.name for f in fields(RunSettings) if f.name != "params_dir"]
 
 
-def _check_settings(s: RunSettings, origin: dict[str, str], default: str) -> RunSettings:
+def check_settings(s: RunSettings, origin: dict[str, str], default: str) -> RunSettings:
     """Each value checked, an error naming where that value came from (`origin`: a file,
     the command line, a notebook parameter; `default` for those set nowhere)."""
 
@@ -47,6 +71,13 @@ def _check_settings(s: RunSettings, origin: dict[str, str], default: str) -> Run
     if s.locale not in LOCALES:
         raise ConfigError(
             f"{source('locale')}: locale '{s.locale}' is not supported; use one of {', '.join(LOCALES)}"
+        )
+    if not isinstance(s.currency, str) or not re.fullmatch(r"[A-Z]{3}", s.currency):
+        # every amount in the reports is written in it: a typo would print a wrong sign
+        raise ConfigError(
+            f"{source('currency')}: currency '{s.currency}' is not an ISO 4217 code; write the "
+            f"three capital letters of your amounts' currency, e.g. {', '.join(CURRENCIES)}"
+            f"{_currency_hint(str(s.currency))}"
         )
     if s.encoding not in ENCODINGS:
         raise ConfigError(
@@ -142,7 +173,7 @@ def load_settings(
     except TypeError as exc:
         raise ConfigError(f"{run_file or run_yaml}: {exc}") from None
     _check_cache_dir(settings, origin, str(run_file or run_yaml))
-    return _check_settings(settings, origin, str(run_file or run_yaml))
+    return check_settings(settings, origin, str(run_file or run_yaml))
 
 
 def _check_cache_dir(s: RunSettings, origin: dict[str, str], default: str) -> None:

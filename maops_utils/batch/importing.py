@@ -10,7 +10,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from ..core.errors import ConfigError, Terminated
-from ..importers.mapping import available_sources
+from ..importers.mapping import PACKAGE_PARAMS, available_sources
 
 
 def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParser:
@@ -44,6 +44,13 @@ def add_parser(subparsers: argparse._SubParsersAction) -> argparse.ArgumentParse
     )
     p.add_argument("--params", dest="params_dir", type=Path, help="folder of the YAML settings")
     return p
+
+
+def mappings_dir(params_dir: Path) -> Path:
+    """The settings folder's own `mappings/`, else the shipped ones: a workspace made by
+    `maops init` has none, and imports with the vendors' mappings as maops ships them."""
+    own = params_dir / "mappings"
+    return own if own.is_dir() else PACKAGE_PARAMS
 
 
 def run(args: argparse.Namespace) -> int:
@@ -87,7 +94,7 @@ def _run(args: argparse.Namespace) -> int:
     configured = load_settings(params_dir).timezone  # what a run reads in without --timezone
     # first: an import that fails on its exports still removes what killed ones left
     remove_leftovers(args.out, log=print)
-    mapping = load_mapping(args.source, args.mapping, mappings_dir=params_dir / "mappings")
+    mapping = load_mapping(args.source, args.mapping, mappings_dir=mappings_dir(params_dir))
     if args.encoding:
         from ..contract.files import ENCODINGS
 

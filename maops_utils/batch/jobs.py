@@ -4,7 +4,6 @@ ahead that some notebooks wait for."""
 
 from __future__ import annotations
 
-import re
 import sys
 import threading
 import time
@@ -26,13 +25,11 @@ from ..reports.kpi import review
 from ..speed.ahead import Ahead, prepared_before, worth_it
 from ..speed.kernels import Kernel, KernelPool, kernel_manager_class
 from .notebooks import check_parameters, notebook_needs, notebook_parameters, preload_code
+from .workspace import find_notebook, kernel_dir
 
 if TYPE_CHECKING:
     from ..contract.dataset import Dataset
     from .notebook_format import nbformat
-
-
-_NOTEBOOK_NAME = re.compile(r"[0-9A-Za-z][0-9A-Za-z_.-]*")  # a file in notebooks/, never a path
 
 
 @dataclass
@@ -62,6 +59,7 @@ def _execute(
     kernel_log: Path,
     progress: dict[str, Any],
     kernel: Kernel | None = None,
+    cwd: Path | None = None,
 ) -> None:
     """Execute `src` with papermill into `dest`; the kernel's own stderr goes to `kernel_log`.
 
@@ -75,7 +73,7 @@ def _execute(
     options: dict[str, Any] = {
         "parameters": parameters,
         "kernel_name": "python3",
-        "cwd": str(src.parent),
+        "cwd": str(cwd or src.parent),
         "progress_bar": progress,
         "log_output": False,
     }
@@ -125,7 +123,6 @@ def plan_jobs(
     Every notebook runs for the whole business; with `products`, notebooks that declare a
     `product` parameter run once more per product.
     """
-    notebooks_dir = settings.params_dir.resolve().parent / "notebooks"
     known_products = inputs.dataset.products
     for product in products or []:
         if product not in known_products:
@@ -136,13 +133,7 @@ def plan_jobs(
     jobs = []
     snapshot = snapshot_of(inputs.dataset)
     for name in settings.notebooks:
-        path = notebooks_dir / f"{name}.ipynb"
-        if not _NOTEBOOK_NAME.fullmatch(name) or not path.is_file():
-            known = sorted(p.stem for p in notebooks_dir.glob("[0-9]*.ipynb"))
-            raise ConfigError(
-                f"notebook '{name}' not found in {notebooks_dir} (available: {', '.join(known)}); "
-                "list notebooks by file name without .ipynb"
-            )
+        path = find_notebook(name, settings.params_dir)
         declared = notebook_parameters(path)
         base = {
             "month": inputs.month,
@@ -212,6 +203,7 @@ def _execute_job(
             kernel_log,
             progress,
             kernels.take() if kernels is not None else None,
+            kernel_dir(settings.params_dir),  # where the kernels started ahead run too
         )
     except Exception as exc:
         if getattr(exc, "ename", "") == NotEnoughData.__name__:

@@ -23,6 +23,7 @@ from ..speed.kernels import KernelPool
 from .jobs import Job, NotebookResult, keep_failed, plan_jobs, run_jobs, start_ahead
 from .privacy import PersonalDataFound, find_personal_data, unusual_addresses
 from .record import METRICS_NOTEBOOK, facts_note, git_commit, headline, log_text, versions
+from .workspace import kernel_dir
 
 
 class NotebookFailed(MaopsError):
@@ -111,7 +112,9 @@ def run(
                 if kernels is None:
                     # only now that the settings, the input and the plan are valid: bad input
                     # does not wait on the kernels' imports
-                    kernels = KernelPool.for_run(root, [j.preload for j in plan], jobs)
+                    kernels = KernelPool.for_run(
+                        kernel_dir(settings.params_dir), [j.preload for j in plan], jobs
+                    )
                 return _run(
                     work,
                     settings,

@@ -19,6 +19,40 @@ def t(key: str, locale: str = "ja", **fmt: object) -> str:
     return text.format(**fmt) if fmt else text
 
 
+# How an amount is written in each currency the reports know: its symbol (before the number),
+# its decimals, and its name in Japanese (the glossary's unit). Numbers are grouped as both
+# report languages write them (1,234.56). Any other ISO 4217 code (CHF, SEK, ...) is written
+# after the amount, with two decimals. params/README.md lists them.
+CURRENCIES: dict[str, tuple[str, int, str]] = {
+    "JPY": ("¥", 0, "円"),
+    "USD": ("$", 2, "米ドル"),
+    "EUR": ("€", 2, "ユーロ"),
+    "GBP": ("£", 2, "英ポンド"),
+    "BRL": ("R$ ", 2, "ブラジルレアル"),
+    "CNY": ("CN¥", 2, "人民元"),
+    "KRW": ("₩", 0, "韓国ウォン"),
+    "INR": ("₹", 2, "インドルピー"),
+    "AUD": ("A$", 2, "豪ドル"),
+    "CAD": ("CA$", 2, "カナダドル"),
+    "SGD": ("S$", 2, "シンガポールドル"),
+    "MXN": ("MX$", 2, "メキシコペソ"),
+}
+
+
+def format_amount(value: float, currency: str = "JPY") -> str:
+    """An amount in `currency`: ¥12,345,678 / $1,234.56 / R$ 1,234.56 / 1,234.56 CHF."""
+    symbol, decimals, _ = CURRENCIES.get(currency, ("", 2, ""))
+    number = f"{value:,.{decimals}f}"
+    return f"{symbol}{number}" if symbol else f"{number} {currency}"
+
+
+def currency_word(currency: str, locale: str = "ja") -> str:
+    """The currency's name as a unit: 円 / 米ドル in Japanese, the ISO code in English."""
+    if locale == "ja" and currency in CURRENCIES:
+        return CURRENCIES[currency][2]
+    return currency
+
+
 def format_value(value: float | None, unit: str, locale: str = "ja", currency: str = "JPY") -> str:
     """A metric value as people read it: 1,234 / 12.3% / ¥12,345,678; empty when missing."""
     if value is None or (isinstance(value, float) and math.isnan(value)):
@@ -26,10 +60,7 @@ def format_value(value: float | None, unit: str, locale: str = "ja", currency: s
     if unit == "rate":
         return f"{value * 100:.1f}%"
     if unit == "currency":
-        symbol = {"JPY": "¥", "USD": "$", "EUR": "€"}.get(currency, "")
-        if currency == "JPY":
-            return f"{symbol}{value:,.0f}"
-        return f"{symbol}{value:,.2f}" if symbol else f"{value:,.2f} {currency}"
+        return format_amount(value, currency)
     if float(value).is_integer():
         return f"{value:,.0f}"
     return f"{value:,.2f}"

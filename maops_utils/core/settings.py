@@ -19,6 +19,17 @@ ENGINES = ("duckdb", "spark")
 # When `maops run` computes the 名寄せ pairs and scoring points in a process of its own while
 # other notebooks run (maops_utils/ahead.py): auto for large inputs only.
 PREPARE_AHEAD = ("auto", "always", "never")
+PACKAGE_DIR = Path(__file__).resolve().parents[1]
+
+
+def shipped(folder: str) -> Path:
+    """A folder maops ships (`notebooks`, the report notebooks; `params`, the default settings
+    and the vendor mappings): inside the package when it is installed from a wheel
+    (pyproject.toml puts them there), beside it in a source checkout."""
+    inside = PACKAGE_DIR / folder
+    return inside if inside.is_dir() else PACKAGE_DIR.parent / folder
+
+
 SPARK_MASTER_RE = re.compile(
     r"^(local(\[(\*|[1-9]\d*)(,[1-9]\d*)?\])?|yarn|(spark|k8s|sc)://[^\s/]\S*)$"
 )

@@ -21,9 +21,10 @@ from ..core.errors import ConfigError, suggest
 from ..core.io import load_yaml
 from ..core.months import check_month
 from ..core.schema import ATTRIBUTE_NAME, ATTRIBUTE_TABLES, TABLES
+from ..core.settings import shipped
 from .parsing import DATE_FORMAT_WORDS, DEFAULT_NULLS
 
-PACKAGE_PARAMS = Path(__file__).resolve().parents[2] / "params" / "mappings"
+PACKAGE_PARAMS = shipped("params") / "mappings"
 IMPORT_TABLES = (
     "leads",
     "activities",

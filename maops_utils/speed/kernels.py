@@ -163,14 +163,14 @@ class KernelPool:
             self._fill(max(first, 0))
 
     @classmethod
-    def for_run(cls, project: Path, preloads: Sequence[str], jobs: int) -> KernelPool:
+    def for_run(cls, cwd: Path, preloads: Sequence[str], jobs: int) -> KernelPool:
         """The kernels of a batch of notebooks (what each runs ahead: `preloads`, in the order
-        they run) run `jobs` at a time from `project`: the
+        they run) run `jobs` at a time in the folder `cwd`: the
         first `jobs` start at once (and import while the review is computed); with one job,
         the second too, so that it is ready when the first notebook ends, however short.
         (With two jobs or more, a third one would only add its imports to the data's check.)"""
         first = min(max(jobs, 2), len(preloads))
-        return cls(project / "notebooks", first=first, expected=first, preloads=preloads[:first])
+        return cls(cwd, first=first, expected=first, preloads=preloads[:first])
 
     def _fill(self, target: int | None = None) -> None:
         target = self.ahead if target is None else target

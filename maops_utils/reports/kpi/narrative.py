@@ -13,9 +13,10 @@ from typing import TYPE_CHECKING
 
 import pandas as pd
 
-from ...core.i18n import format_ratio, format_value, t
+from ...core.i18n import currency_word, format_ratio, format_value, t
 from ...core.schema import ALL
 from ...metrics.catalogue import SOURCES, Catalogue, Kpi
+from ...metrics.labels import Labels
 from ...metrics.specs import Count, Difference, Ratio, Sum
 from ...metrics.stages import Funnel
 
@@ -474,7 +475,6 @@ _UNIT_WORDS = {
     "ja": {"count": "件", "rate": "率", "days": "日"},
     "en": {"count": "count", "rate": "rate", "days": "days"},
 }
-_CURRENCY_JA = {"JPY": "円", "USD": "米ドル", "EUR": "ユーロ"}
 _HEADERS = {
     "ja": ("用語", "区分", "定義", "単位"),
     "en": ("Term", "Kind", "Definition", "Unit"),
@@ -485,7 +485,7 @@ def unit_word(unit: str, locale: str = "ja", currency: str = "JPY") -> str:
     """A KPI's unit in words: 件 / count, 率 / rate, 円 / JPY, 日 / days."""
     lang = _lang(locale)
     if unit == "currency":
-        return _CURRENCY_JA.get(currency, currency) if lang == "ja" else currency
+        return currency_word(currency, lang)
     return _UNIT_WORDS[lang].get(unit, unit)
 
 
@@ -552,9 +552,15 @@ def describe_spec(kpi: Kpi, catalogue: Catalogue, locale: str = "ja") -> str:
 
 
 def glossary(
-    catalogue: Catalogue, funnel: Funnel, *, locale: str = "ja", currency: str = "JPY"
+    catalogue: Catalogue,
+    funnel: Funnel,
+    *,
+    locale: str = "ja",
+    currency: str = "JPY",
+    labels: Labels | None = None,
 ) -> pd.DataFrame:
-    """The report's glossary: funnel stages in order, then every public KPI in catalogue order.
+    """The report's glossary: funnel stages in order, then every public KPI in catalogue order,
+    then the product and channel codes `labels` names (params/labels.yaml).
 
     Columns 用語, 区分, 定義, 単位 (en: Term, Kind, Definition, Unit). A KPI without a
     description is described from its definition (`describe_spec`).
@@ -582,6 +588,9 @@ def glossary(
                 unit: unit_word(k.unit, lang, currency),
             }
         )
+    for section, word in (("products", "product"), ("lead_sources", "channel")):
+        for code, name in (labels or Labels()).named(section, lang).items():
+            rows.append({term: code, kind: t(word, lang), definition: name, unit: ""})
     return pd.DataFrame(rows, columns=[term, kind, definition, unit])
 
 

@@ -31,6 +31,7 @@ from ...core.settings import RunSettings
 from ...core.stats import wilson_interval
 from ...metrics import compute as mx
 from ...metrics.catalogue import Catalogue, load_catalogue
+from ...metrics.labels import Labels, load_labels
 from ...metrics.specs import Ratio, Sum
 from ...metrics.spend import spend_by, spread_months, with_returns
 from ...metrics.stages import Funnel, default_funnel, load_funnel
@@ -134,6 +135,7 @@ class KpiReview:
     # Where the review's further queries run (channels, campaigns, cohorts, velocity): an
     # engine opened for `dataset`, or an engine name (None: DuckDB), opened per query.
     engine: str | engines.Engine | None = None
+    labels: Labels = field(default_factory=Labels)  # what the codes mean (params/labels.yaml)
     _closer: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -168,6 +170,7 @@ def review(
     locale: str = "ja",
     currency: str = "JPY",
     engine: str | engines.Engine | None = None,
+    labels: Labels | None = None,
 ) -> KpiReview:
     """Compute every catalogue metric for the trend window, the previous month and a year ago.
 
@@ -190,6 +193,7 @@ def review(
         locale,
         currency,
         engine,
+        labels or Labels(),
     )
 
 
@@ -203,6 +207,7 @@ class Inputs:
     funnel_def: Funnel
     dataset: Dataset
     month: str
+    labels: Labels = field(default_factory=Labels)
 
 
 def load_inputs(
@@ -221,6 +226,7 @@ def load_inputs(
     now = as_of if as_of is not None else pd.Timestamp.now(tz=settings.timezone).tz_localize(None)
     catalogue = load_catalogue(settings.params_dir)
     funnel_def = load_funnel(settings.params_dir)
+    labels = load_labels(settings.params_dir)
     dataset = load_dataset(
         settings.data_dir,
         timezone=settings.timezone,
@@ -236,7 +242,7 @@ def load_inputs(
                 f"product '{product}' is not in the data (products: {', '.join(dataset.products)})"
             )
         dataset = dataset.for_product(product)
-    return Inputs(settings, catalogue, funnel_def, dataset, month)
+    return Inputs(settings, catalogue, funnel_def, dataset, month, labels)
 
 
 def review_inputs(inputs: Inputs, *, engine: str | None = None) -> KpiReview:
@@ -266,6 +272,7 @@ def review_inputs(inputs: Inputs, *, engine: str | None = None) -> KpiReview:
             locale=settings.locale,
             currency=settings.currency,
             engine=eng,
+            labels=inputs.labels,
         )
     except BaseException:
         eng.close()
