@@ -24,6 +24,7 @@ PARAMETERS = {
     "locale": "str",
     "timezone": "str",
     "encoding": "str",
+    "currency": "str",
     "as_of": "str",
     "cache_dir": "str",
     "snapshot": "str",

@@ -125,6 +125,19 @@ def test_notebooks_declaring_the_engine_get_it(tmp_path):
     assert "engine" not in by_name["00_data_quality"]  # it declares no engine: none is given
 
 
+def test_every_report_notebook_gets_the_run_currency(tmp_path):
+    # `maops run --currency BRL` must reach the notebooks, which write the amounts
+    project = make_project(tmp_path / "proj")
+    settings = load_settings(
+        project / "params", {"currency": "BRL", "data_dir": str(tmp_path / "data")}
+    )
+    inputs = SimpleNamespace(
+        month="2026-01", dataset=SimpleNamespace(products=["A", "B"], sources={})
+    )
+    jobs = jobs_module.plan_jobs(settings, inputs, pd.Timestamp("2026-03-01"))
+    assert jobs and all(job.parameters["currency"] == "BRL" for job in jobs)
+
+
 # ----------------------------------------------------------------------------- DuckDB engine
 
 

@@ -217,3 +217,21 @@ def test_a_list_dated_nowhere_is_reported_for_the_month_given_and_no_other(impor
         resolve_month(ds, "", now)
     with pytest.raises(ConfigError, match="has not started yet"):
         resolve_month(ds, "2026-03", now)
+
+
+def test_the_kpi_review_of_a_list_dated_nowhere_says_so_and_counts_no_month(imported):
+    from maops_utils.metrics.catalogue import load_catalogue
+    from maops_utils.reports import views
+    from maops_utils.reports.kpi import review
+
+    ds = load_dataset(imported)
+    assert all(pd.isna(v) for v in review.data_period(ds))
+    rv = review.review(ds, load_catalogue(ROOT / "params"), "2026-01", trend_months=2, locale="en")
+    table = review.metrics_table(rv)
+    counts = table[(table["product"] == "ALL") & table["metric"].isin(["new_leads", "won_deals"])]
+    assert (counts["value"] == 0).all()  # nothing is dated: nothing counts in the month
+    assert "no dated row" in views.summary(rv).data
+    rv_ja = review.review(
+        ds, load_catalogue(ROOT / "params"), "2026-01", trend_months=2, locale="ja"
+    )
+    assert "日付のある行がありません" in views.summary(rv_ja).data

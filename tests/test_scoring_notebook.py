@@ -28,6 +28,7 @@ PARAMETERS = [
     "locale",
     "timezone",
     "encoding",
+    "currency",
     "as_of",
     "cache_dir",
     "snapshot",

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import csv
 import io
+import json
 import shutil
 from collections import Counter, defaultdict
 from datetime import datetime
@@ -305,3 +306,45 @@ def test_spend_needs_a_month_or_a_spread(tmp_path):
     path.write_text(text, encoding="utf-8")
     with pytest.raises(ConfigError, match="spend needs its month"):
         load_mapping("x", path)
+
+
+# ---------------------------------------------------------------- what an import records
+
+
+def _settings(data, **given):
+    from maops_utils.batch.config import load_settings
+
+    return load_settings(ROOT / "params", {"data_dir": str(data), "timezone": "UTC", **given})
+
+
+def test_a_run_in_another_currency_than_the_imports_is_refused(dataset):
+    data = Path(dataset.sources["leads"]["path"]).parent
+    record = json.loads((data / "import.json").read_text(encoding="utf-8"))
+    assert record["currency"] == "BRL"
+    with pytest.raises(
+        ConfigError, match=r"amounts are in BRL.*writes amounts in JPY.*--currency BRL"
+    ):
+        review.load_inputs(_settings(data, currency="JPY"), as_of=pd.Timestamp("2023-02-15"))
+    inputs = review.load_inputs(_settings(data, currency="BRL"), as_of=pd.Timestamp("2023-02-15"))
+    assert inputs.month == "2023-01"
+
+
+def test_spend_in_another_currency_is_refused_even_without_an_import_record(dataset, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(Path(dataset.sources["leads"]["path"]).parent, data)
+    (data / "import.json").unlink()
+    with pytest.raises(ConfigError, match=r"spend says the dataset's amounts are in BRL"):
+        review.load_inputs(_settings(data, currency="USD"), as_of=pd.Timestamp("2023-02-15"))
+
+
+def test_validate_flags_codes_the_mapping_does_not_give(dataset, tmp_path):
+    data = tmp_path / "data"
+    shutil.copytree(Path(dataset.sources["leads"]["path"]).parent, data)
+    record = json.loads((data / "import.json").read_text(encoding="utf-8"))
+    assert "paid-search" in record["codes"]["spend.channel"]
+    assert not [f for f in load_dataset(data, timezone="UTC").findings if "codes the" in f.message]
+    spend = (data / "spend.csv").read_text(encoding="utf-8")
+    (data / "spend.csv").write_text(spend.replace(",paid-search,", ",Paid TV,"), encoding="utf-8")
+    found = [f for f in load_dataset(data, timezone="UTC").findings if "codes the" in f.message]
+    assert len(found) == 1 and found[0].table == "spend" and found[0].column == "channel"
+    assert "'Paid TV' (3)" in found[0].message and found[0].count == 3

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 from dataclasses import fields
 from pathlib import Path
@@ -157,7 +158,8 @@ def load_settings(
     for key in ("data_dir", "out_dir"):
         if key in values:
             p = Path(str(values[key]))
-            values[key] = p if p.is_absolute() else root / p
+            # `../../data/sample` from a workspace: named without its detour in every message
+            values[key] = p if p.is_absolute() else Path(os.path.normpath(root / p))
     values.setdefault("data_dir", root / "data" / "sample")
     values.setdefault("out_dir", root / "reports")
     values["cache_dir"] = _cache_dir(values.get("cache_dir", ""), values["out_dir"], root)

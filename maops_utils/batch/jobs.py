@@ -146,7 +146,7 @@ def plan_jobs(
         }
         if "include_pii" in declared:
             base["include_pii"] = include_pii
-        for setting in ("engine", "spark_master"):  # for notebooks that declare them
+        for setting in ("engine", "spark_master", "currency"):  # for notebooks that declare them
             if setting in declared:
                 base[setting] = getattr(settings, setting)
         if "cache_dir" in declared:

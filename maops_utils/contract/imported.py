@@ -1,5 +1,5 @@
 """What `maops import` records beside the tables it writes (`import.json`) that a run must
-respect: the zone the timestamps are local time in."""
+respect: the zone the timestamps are local time in, and the currency of the amounts."""
 
 from __future__ import annotations
 
@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pandas as pd
 
-from ..core.errors import ConfigError, TimezoneMismatch
+from ..core.errors import ConfigError, Finding, TimezoneMismatch
+from ..core.schema import UNKNOWN_SOURCE
+from .dataset import Dataset
 
 IMPORT_RECORD = "import.json"  # what `maops import` writes beside the tables it wrote
 
@@ -83,3 +85,84 @@ def check_import_zone(data_dir: Path, timezone: str) -> ImportZone | None:
         f"or set `timezone: {zone}` in params/run.yaml; or import the exports again with "
         f"--timezone {timezone} to have them in {timezone}."
     )
+
+
+def check_currency(data_dir: Path, currency: str, spend: pd.DataFrame | None = None) -> None:
+    """Refuse to write amounts in `currency`, the run's, when the dataset's are in another:
+    the currency its import's mapping declared (`import.json`), or that of its spend rows.
+    maops converts no amount, and a symbol of another currency beside them would misstate
+    every one."""
+    found: dict[str, str] = {}
+    record = _record(data_dir)
+    if record.get("currency"):
+        found[str(record["currency"])] = f"{Path(data_dir) / IMPORT_RECORD} (the import's mapping)"
+    if spend is not None and "currency" in spend:
+        for code in spend["currency"].dropna().unique():
+            found.setdefault(str(code), f"the currency column of {Path(data_dir) / 'spend'}")
+    other = {code: where for code, where in found.items() if code != currency}
+    if not other:
+        return
+    if len(found) > 1:
+        listed = "; ".join(f"{code} in {where}" for code, where in found.items())
+        raise ConfigError(
+            f"the dataset's amounts are in several currencies ({listed}); maops converts none: "
+            "convert them to one before importing"
+        )
+    code, where = next(iter(other.items()))
+    raise ConfigError(
+        f"{where} says the dataset's amounts are in {code}, but this run writes amounts in "
+        f"{currency}: every amount would carry the wrong currency, so the dataset was not "
+        f"read. Pass --currency {code} (in a notebook: the parameter currency='{code}'), or set "
+        f"`currency: {code}` in params/run.yaml."
+    )
+
+
+def _record(data_dir: Path) -> dict:
+    path = Path(data_dir) / IMPORT_RECORD
+    if not path.is_file():
+        return {}  # only looked at: a warm load opens no file of the input
+    try:
+        record = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}  # damaged: import_zone, which reads it first, says so
+    return record if isinstance(record, dict) else {}
+
+
+def unmapped_codes(data_dir: Path, dataset: Dataset) -> list[Finding]:
+    """Warnings for values of a coded field that the import's mapping does not give it
+    (`import.json`'s `codes`): a vendor code the mapping kept as it was (`others: keep`), or a
+    table edited since the import. The contract's own codes (activity types, stages,
+    statuses) are checked by the contract whatever wrote them; a lead without a source is
+    `unknown` by the contract."""
+    codes = _record(data_dir).get("codes")
+    if not isinstance(codes, dict):
+        return []
+    out = []
+    for key, allowed in codes.items():
+        table, _, column = str(key).partition(".")
+        if not dataset.has(table) or dataset.in_store(table) or not isinstance(allowed, list):
+            continue
+        frame = dataset[table]
+        if column not in frame:
+            continue
+        values = frame[column].dropna().astype(str)
+        other = values[~values.isin([*map(str, allowed), UNKNOWN_SOURCE])]
+        if other.empty:
+            continue
+        counts = other.value_counts()
+        shown = ", ".join(f"{v!r} ({n:,})" for v, n in counts.head(5).items())
+        out.append(
+            Finding(
+                "warning",
+                table,
+                f"{len(other):,} value(s) of {column} are not among the codes the import's "
+                f"mapping gives it ({shown}{', ...' if len(counts) > 5 else ''}); they are "
+                "counted as they are",
+                str(dataset.sources.get(table, {}).get("path", "")),
+                column,
+                len(other),
+                action=f"map them in the mapping's values for {table}.{column} and import "
+                "again, or correct the table",
+            )
+        )
+    return out

@@ -37,7 +37,7 @@ from .files import (
     scan_parquet,
     source_digest,
 )
-from .imported import check_import_zone
+from .imported import check_import_zone, unmapped_codes
 from .rules import KeptTables, _validate
 from .store import BulkTable, Store
 from .values import _absent, _columns, parse_timestamps
@@ -137,6 +137,7 @@ def load_dataset(
         if name in parts:
             n_files = len(parts[name][0].files)
             dataset.sources[name]["cache"] += f"; {parts[name][1]} of {n_files} file(s) typed anew"
+    dataset.findings.extend(unmapped_codes(data_dir, dataset))
     for bulk in dataset.bulk.values():
         bulk.forget_lead_ids()
     if small is not None:

@@ -141,6 +141,12 @@ def write_import(
                 # is refused (contract/imported.py, check_import_zone)
                 "timezone": zone,
                 "source_timezone": result.source_timezone or None,
+                # the amounts' currency as the mapping declared it; a run in another one is
+                # refused (contract/imported.py, check_currency)
+                "currency": result.currency or None,
+                # the codes the mapping gives each coded field: any other value found there
+                # later is a finding (contract/imported.py, unmapped_codes)
+                "codes": result.codes,
                 "files": result.files,
                 "rows": {name: len(frame) for name, frame in result.tables.items()},
                 "findings": [f.as_dict() for f in result.findings],

@@ -44,6 +44,8 @@ class ImportResult:
     # mapping declared for the exports' timestamps without an offset ("": none, the same)
     timezone: str = "Asia/Tokyo"
     source_timezone: str = ""
+    currency: str = ""  # the currency of the amounts, as the mapping declares ("": unsaid)
+    codes: dict[str, list[str]] = field(default_factory=dict)  # Mapping.codes
 
     def summary(self) -> pd.DataFrame:
         """Rows per table and the files they came from."""
@@ -491,4 +493,6 @@ def import_exports(
         {k: v for k, v in b.files.items() if v},
         timezone=timezone,
         source_timezone=m.timezone,
+        currency=m.currency,
+        codes=m.codes(),
     )

@@ -170,6 +170,27 @@ class Mapping:
     description: str = ""
     currency: str = ""  # the currency the export's amounts are in; "" = the run's
 
+    def codes(self) -> dict[str, list[str]]:
+        """The codes the mapping gives each coded field (`table.field`: the values of its
+        value maps and its default): a dataset it wrote holding another value there was
+        edited since, or kept a vendor code the map did not know (`others: keep`)."""
+        out: dict[str, set[str]] = {}
+        for name, specs in self.tables.items():
+            for spec in specs:
+                for field_name, col in spec.columns.items():
+                    if col.values is None:
+                        continue
+                    found = out.setdefault(f"{name}.{field_name}", set())
+                    found.update(str(v) for v in col.values.values() if v is not None)
+                    if col.default is not None:
+                        found.add(str(col.default))
+        if self.product.column is not None and self.product.column.values:
+            found = {str(v) for v in self.product.column.values.values() if v is not None}
+            if self.product.default is not None:
+                found.add(self.product.default)
+            out["leads.product"] = out.get("leads.product", set()) | found
+        return {key: sorted(values) for key, values in sorted(out.items())}
+
 
 def available_sources(mappings_dir: Path = PACKAGE_PARAMS) -> list[str]:
     """Names of the shipped vendor mappings (files not starting with `_` or `example`)."""

@@ -30,20 +30,22 @@ def _group(rv: review.KpiReview, product: str) -> str:
     return t("all", rv.locale) if product == ALL else product
 
 
+def _period(first: pd.Timestamp, last: pd.Timestamp, timezone: str, locale: str) -> str:
+    if pd.isna(first):
+        return t("no_dated_rows", locale)
+    if locale == "ja":
+        return f"データ期間: {first:%Y-%m-%d} 〜 {last:%Y-%m-%d}（{timezone}）"
+    return f"data from {first:%Y-%m-%d} to {last:%Y-%m-%d} ({timezone})"
+
+
 def summary(rv: review.KpiReview) -> Markdown:
-    first, last = review.data_period(rv.dataset)
+    """The month, the products and the period the data covers; data dated nowhere is said to
+    count in no month."""
+    period = _period(*review.data_period(rv.dataset), rv.dataset.timezone, rv.locale)
     products = ", ".join(html.escape(p) for p in rv.products)
     if rv.locale == "ja":
-        text = (
-            f"**対象月: {rv.month}**　｜　商材: {products}　｜　"
-            f"データ期間: {first:%Y-%m-%d} 〜 {last:%Y-%m-%d}（{rv.dataset.timezone}）"
-        )
-    else:
-        text = (
-            f"**Month: {rv.month}** | products: {products} | "
-            f"data from {first:%Y-%m-%d} to {last:%Y-%m-%d} ({rv.dataset.timezone})"
-        )
-    return Markdown(text)
+        return Markdown(f"**対象月: {rv.month}**　｜　商材: {products}　｜　{period}")
+    return Markdown(f"**Month: {rv.month}** | products: {products} | {period}")
 
 
 def bullet_list(sentences: list[str]) -> HTML:
@@ -345,13 +347,10 @@ def quality_summary(
     month: str, first: pd.Timestamp, last: pd.Timestamp, timezone: str, locale: str = "ja"
 ) -> Markdown:
     """One line: the month reviewed and the period the data covers."""
+    period = _period(first, last, timezone, locale)
     if locale == "ja":
-        return Markdown(
-            f"**対象月: {month}**　｜　データ期間: {first:%Y-%m-%d} 〜 {last:%Y-%m-%d}（{timezone}）"
-        )
-    return Markdown(
-        f"**Month: {month}** | data from {first:%Y-%m-%d} to {last:%Y-%m-%d} ({timezone})"
-    )
+        return Markdown(f"**対象月: {month}**　｜　{period}")
+    return Markdown(f"**Month: {month}** | {period}")
 
 
 # ---------------------------------------------------------------- product comparison

@@ -23,6 +23,7 @@ import pandas as pd
 from ...backends import engines
 from ...backends.relations import layout_of
 from ...contract.dataset import Dataset
+from ...contract.imported import check_currency
 from ...contract.load import load_dataset
 from ...core.errors import ConfigError, Finding
 from ...core.months import check_month, month_range, shift_month
@@ -66,7 +67,8 @@ CAMPAIGN_METRICS = (
 
 
 def data_period(dataset: Dataset) -> tuple[pd.Timestamp, pd.Timestamp]:
-    """First and last timestamp found in leads, activities, stage changes and opportunities."""
+    """First and last timestamp found in leads, activities, stage changes, opportunities and
+    stage events; both NaT when no row is dated (a lead list with a score snapshot)."""
     stamps = [
         dataset["leads"]["created_at"],
         pd.Series(dataset.time_span("activities", "occurred_at"), dtype="datetime64[us]"),
@@ -74,12 +76,11 @@ def data_period(dataset: Dataset) -> tuple[pd.Timestamp, pd.Timestamp]:
         dataset["opportunities"]["created_at"],
         dataset["opportunities"]["closed_at"],
     ]
+    if dataset.has("stage_events"):
+        stamps.append(dataset["stage_events"]["occurred_at"])
     allv = pd.concat([s.dropna() for s in stamps])
     if allv.empty:
-        raise ConfigError(
-            "the dataset holds no dated rows at all, so there is no month to report: give the "
-            "month the export was taken in (month, or --month YYYY-MM)"
-        )
+        return pd.NaT, pd.NaT
     return allv.min(), allv.max()
 
 
@@ -90,11 +91,13 @@ def resolve_month(dataset: Dataset, month: str | None, now: pd.Timestamp) -> str
     dated nowhere (a lead list with a score snapshot) has no month of its own: the month must
     be given, and is taken as it is; nothing in the data is dated by it.
     """
-    try:
-        first, last = data_period(dataset)
-    except ConfigError:
+    first, last = data_period(dataset)
+    if pd.isna(first):
         if not month:
-            raise
+            raise ConfigError(
+                "the dataset holds no dated rows at all, so there is no month to report: give "
+                "the month the export was taken in (month, or --month YYYY-MM)"
+            )
         first = last = None
     current = pd.Period(now, freq="M")
     if not month:
@@ -235,6 +238,9 @@ def load_inputs(
         cache_dir=settings.cache_dir,
         snapshot=snapshot,
     )
+    check_currency(
+        settings.data_dir, settings.currency, dataset["spend"] if dataset.has("spend") else None
+    )
     month = resolve_month(dataset, settings.month, now)
     if product:
         if product not in dataset.products:
@@ -345,7 +351,7 @@ def metrics_table(rv: KpiReview, month: str | None = None) -> pd.DataFrame:
     )
     first, _ = data_period(rv.dataset)
     year_ago = shift_month(month, -12)
-    if pd.Period(year_ago, freq="M") >= pd.Period(first, freq="M"):
+    if pd.notna(first) and pd.Period(year_ago, freq="M") >= pd.Period(first, freq="M"):
         cur["year_ago"] = lookup(year_ago, cur["metric"])
     else:  # the data does not reach back a year: no comparison rather than a false zero
         cur["year_ago"] = np.nan
@@ -471,8 +477,9 @@ def channels(
     spend = spend_by(rv.dataset, months)
     extra = [c for c in spend.index if c not in wide.index]
     wide = wide.reindex(columns=[*CHANNEL_COUNTS, *_custom(rv, "channels")])
-    if extra:
+    if extra:  # before the whole business, which comes last
         wide = pd.concat([wide, pd.DataFrame(0.0, index=extra, columns=wide.columns)])
+        wide = wide.reindex([*(c for c in wide.index if c != ALL), ALL])
     for rate, num, den in (("mql_rate", "mqls", "new_leads"), ("sql_rate", "sqls", "mqls")):
         wide[rate] = (wide[num] / wide[den]).where(wide[den] > 0)
         low, high = wilson_interval(wide[num], wide[den])
