@@ -371,8 +371,16 @@ def test_glossary_lists_stages_then_every_public_kpi(catalogue, locale):
     assert list(g[term][: len(stages)]) == stages
     assert set(g[kind][: len(stages)]) == {"ステージ" if locale == "ja" else "Stage"}
     assert all(g[definition][: len(stages)].str.len() > 0)
-    kpis = g.iloc[len(stages) :]
+    n_kpis = len(catalogue.public)
+    kpis = g.iloc[len(stages) : len(stages) + n_kpis]
     assert list(kpis[term]) == [catalogue[m].label(locale) for m in catalogue.public]
+    # then what spend bought, each defined, in the report's currency
+    spend = g.iloc[len(stages) + n_kpis :]
+    assert len(spend) == 9 and all(spend[definition].str.len() > 10)
+    roi = spend[spend[term] == "ROI"].iloc[0]
+    assert "÷" in roi[definition] and roi[unit] == ("率" if locale == "ja" else "rate")
+    per_mql = spend[spend[term] == ("MQL単価" if locale == "ja" else "Cost per MQL")].iloc[0]
+    assert per_mql[unit] == ("円" if locale == "ja" else "JPY")
     assert set(kpis[kind]) == {"KGI", "KPI"}
     assert catalogue["closed_deals"].label(locale) not in set(g[term])  # internal
     assert all(kpis[definition].str.len() > 0)

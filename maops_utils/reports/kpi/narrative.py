@@ -551,6 +551,21 @@ def describe_spec(kpi: Kpi, catalogue: Catalogue, locale: str = "ja") -> str:
     return str(spec)
 
 
+# What the spend bought (the channel and spend-and-return tables, metrics/spend.py): term,
+# kind and unit; each defined by `define_<term>` in core/text.yaml.
+_SPEND_TERMS = (
+    ("cost", "spend_kind", "currency"),
+    ("cost_per_lead", "spend_kind", "currency"),
+    ("cost_per_mql", "spend_kind", "currency"),
+    ("cost_per_sql", "spend_kind", "currency"),
+    ("cost_per_opportunity", "spend_kind", "currency"),
+    ("cost_per_won", "spend_kind", "currency"),
+    ("pipeline", "spend_kind", "currency"),
+    ("pipeline_to_spend", "spend_kind", ""),
+    ("roi", "spend_kind", "rate"),
+)
+
+
 def glossary(
     catalogue: Catalogue,
     funnel: Funnel,
@@ -560,7 +575,8 @@ def glossary(
     labels: Labels | None = None,
 ) -> pd.DataFrame:
     """The report's glossary: funnel stages in order, then every public KPI in catalogue order,
-    then the product and channel codes `labels` names (params/labels.yaml).
+    then what spend bought (cost per stage, pipeline-to-spend, ROI), then the product and
+    channel codes `labels` names (params/labels.yaml).
 
     Columns 用語, 区分, 定義, 単位 (en: Term, Kind, Definition, Unit). A KPI without a
     description is described from its definition (`describe_spec`).
@@ -586,6 +602,15 @@ def glossary(
                 kind: k.tier,
                 definition: text,
                 unit: unit_word(k.unit, lang, currency),
+            }
+        )
+    for key, kind_key, unit_of in _SPEND_TERMS:
+        rows.append(
+            {
+                term: t(key, lang),
+                kind: t(kind_key, lang),
+                definition: t(f"define_{key}", lang),
+                unit: unit_word(unit_of, lang, currency) if unit_of else "",
             }
         )
     for section, word in (("products", "product"), ("lead_sources", "channel")):
