@@ -196,7 +196,9 @@ def test_a_kpi_naming_a_column_the_dataset_lacks_is_an_error_naming_it(dataset):
 
 @pytest.fixture(scope="module")
 def rv(dataset):
-    return review.review(dataset, load_catalogue(ROOT / "params"), "2023-01", trend_months=3)
+    return review.review(
+        dataset, load_catalogue(ROOT / "params"), "2023-01", trend_months=3, locale="en"
+    )
 
 
 def test_cost_per_stage_pipeline_to_spend_and_roi_per_channel(rv):
@@ -348,3 +350,12 @@ def test_validate_flags_codes_the_mapping_does_not_give(dataset, tmp_path):
     found = [f for f in load_dataset(data, timezone="UTC").findings if "codes the" in f.message]
     assert len(found) == 1 and found[0].table == "spend" and found[0].column == "channel"
     assert "'Paid TV' (3)" in found[0].message and found[0].count == 3
+
+
+def test_a_stage_the_data_never_records_is_said_to_be_unrecorded_not_zero(dataset, rv):
+    from maops_utils.metrics import funnel
+    from maops_utils.reports import views
+
+    assert funnel.unrecorded_stages(dataset) == ["sqls"]  # no SQL report in the export
+    text = views.summary(rv).data
+    assert "no record of SQLs at all" in text and "not recorded" in text

@@ -72,6 +72,24 @@ NOT_FOLLOWED = (
 )
 
 
+def unrecorded_stages(dataset: Dataset) -> list[str]:
+    """The funnel's stage counts (`new_leads`, `mqls`, `sqls`, `opportunities`, `won_deals`)
+    of which the data holds no record at all, in any month: a stage report never exported, a
+    CRM without an SQL stage. Their counts are 0 by definition, which here means "not
+    recorded", not "none happened"."""
+    stages = dataset["stage_changes"]["stage"]
+    opps = dataset["opportunities"]
+    events = dataset["stage_events"]["stage"] if dataset.has("stage_events") else pd.Series()
+    recorded = {
+        "new_leads": not dataset["leads"].empty,
+        "mqls": (stages == "mql").any() or (events == "mql").any(),
+        "sqls": (stages == "sql").any() or (events == "sql").any(),
+        "opportunities": not opps.empty or (events == "opportunity").any(),
+        "won_deals": (opps["status"] == "won").any() or (events == "won").any(),
+    }
+    return [name for name, seen in recorded.items() if not seen]
+
+
 def require_followed(dataset: Dataset, what: str) -> None:
     """Raise `NotEnoughData` (the batch publishes the month without that report and says
     why) when `dataset` cannot follow a lead through its stages: `what` needs it."""

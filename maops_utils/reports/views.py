@@ -12,6 +12,7 @@ from matplotlib.figure import Figure
 from ..core.errors import Finding
 from ..core.i18n import format_ratio, format_value, t
 from ..core.schema import ALL
+from ..metrics import funnel
 from . import plots
 from .kpi import review
 
@@ -44,8 +45,14 @@ def summary(rv: review.KpiReview) -> Markdown:
     period = _period(*review.data_period(rv.dataset), rv.dataset.timezone, rv.locale)
     products = ", ".join(html.escape(p) for p in rv.products)
     if rv.locale == "ja":
-        return Markdown(f"**対象月: {rv.month}**　｜　商材: {products}　｜　{period}")
-    return Markdown(f"**Month: {rv.month}** | products: {products} | {period}")
+        text = f"**対象月: {rv.month}**　｜　商材: {products}　｜　{period}"
+    else:
+        text = f"**Month: {rv.month}** | products: {products} | {period}"
+    missing = funnel.unrecorded_stages(rv.dataset)
+    if missing:
+        names = "、".join if rv.locale == "ja" else ", ".join
+        text += "\n\n" + t("unrecorded_stages", rv.locale, stages=names(map(rv.label, missing)))
+    return Markdown(text)
 
 
 def bullet_list(sentences: list[str]) -> HTML:
