@@ -111,6 +111,53 @@ def _html_has(*fragments: str, absent: tuple[str, ...] = ()) -> Callable[[Path],
     return check
 
 
+def replace_all(file: str, old: str, new: str) -> Mutation:
+    def go(data: Path, params: Path) -> None:
+        text = _text(data / file)
+        assert old in text, (file, old)
+        _write(data / file, text.replace(old, new))
+
+    return go
+
+
+def _renamed(old: str, new: str) -> dict[tuple[str, str], float]:
+    """The hand computation with product `old` called `new`."""
+    return {(new if p == old else p, m): v for (p, m), v in handmade.EXPECTED.items()}
+
+
+def _products_stay_inside(month_dir: Path) -> None:
+    """Every product's reports are in a folder of `products/`, none outside the month's
+    folder or named as the data wrote the code."""
+    top = month_dir.parents[1]  # the test's own folder, which holds data, params and out
+    outside = [p for p in top.rglob("*PWN*") if month_dir not in p.parents]
+    assert outside == [], outside
+    folders = sorted(p.name for p in (month_dir / "products").iterdir())
+    assert folders == ["A", "B", "C", folders[-1]] and folders[-1].startswith("PWN-"), folders
+    assert (month_dir / "products" / folders[-1] / "01_kpi_evaluation.html").is_file()
+
+
+def _no_live_link(month_dir: Path) -> None:
+    """No page links anywhere a data string said: the code is shown as text."""
+    import re
+
+    pages = [month_dir / "01_kpi_evaluation.html", month_dir / "index.html"]
+    pages += sorted((month_dir / "products").glob("*/01_kpi_evaluation.html"))
+    for page in pages:
+        html = page.read_text(encoding="utf-8")
+        hrefs = re.findall(r"href\s*=\s*[\"']?\s*([^\"'\s>]+)", html, flags=re.I)
+        assert not [h for h in hrefs if h.lower().startswith(("javascript", "data:"))], page
+    whole = (month_dir / "01_kpi_evaluation.html").read_text(encoding="utf-8")
+    assert "javascript:alert(1)" in whole  # shown, as text
+
+
+def _no_control_characters(month_dir: Path) -> None:
+    for page in sorted(month_dir.rglob("*")):
+        if page.suffix in (".html", ".csv", ".json", ".log"):
+            text = page.read_text(encoding="utf-8-sig")
+            assert "\x00" not in text and "\x1b" not in text and "\u202e" not in text, page
+    assert "1月号" in (month_dir / "campaigns.csv").read_text(encoding="utf-8-sig")
+
+
 def _with_employees(data: Path, params: Path) -> None:
     lines = _text(data / "leads.csv").splitlines()
     rows = [lines[0] + ",employees"] + [
@@ -380,6 +427,32 @@ CASES: list[Case] = [
         0,
         (),
         check=_campaigns_csv_has("'=HYPERLINK"),
+    ),
+    # ---- data values that must not become paths, links or control characters
+    Case(
+        "product_code_as_a_path",
+        replace_all("opportunities.csv", ",D,", ",../../../PWN,"),
+        0,
+        (),
+        args=("--products", "all"),
+        metrics=_renamed("D", "../../../PWN"),
+        check=_products_stay_inside,
+    ),
+    Case(
+        "product_code_as_a_link",
+        replace_all("opportunities.csv", ",D,", ",[詳細](javascript:alert(1)),"),
+        0,
+        (),
+        args=("--products", "all"),
+        metrics=_renamed("D", "[詳細](javascript:alert(1))"),
+        check=_no_live_link,
+    ),
+    Case(
+        "control_characters_in_a_name",
+        replace("campaigns.csv", "<b>1月号</b>", "\x1b[31m1月号\u202e\x07"),
+        0,
+        (),
+        check=_no_control_characters,
     ),
     # ---- configuration and arguments
     Case(

@@ -37,6 +37,7 @@ from pygments.formatters import HtmlFormatter
 from traitlets.config import Config
 
 from .. import __version__
+from ..core.io import printable
 from ..core.months import check_month
 from .notebook_format import HTMLExporter, nbformat
 
@@ -167,8 +168,9 @@ def _code_css() -> str:
 
 
 def _e(value: Any) -> str:
-    """Escape any value for HTML text or a double-quoted attribute."""
-    return html.escape("" if value is None else str(value), quote=True)
+    """Escape any value for HTML text or a double-quoted attribute, without control
+    characters."""
+    return html.escape(printable("" if value is None else str(value)), quote=True)
 
 
 def _safe_href(href: Any) -> str:
@@ -260,6 +262,30 @@ def _strip_external_references(soup: BeautifulSoup, labels: Mapping[str, str]) -
             el.string = _clean_css(str(el.string))
         if el.has_attr("style"):
             el["style"] = _clean_css(str(el["style"]))
+
+
+# Links a report may hold: to another place in the page, and, in the text its authors wrote
+# (markdown cells), to the web. A link elsewhere, or any link in what code printed from the
+# data, is text.
+_AUTHORED = ("jp-MarkdownCell",)
+_LINK_SCHEMES = ("http", "https")
+
+
+def _unlink_data(soup: BeautifulSoup) -> None:
+    """Turn into plain text every link that is not a fragment (`#...`), a relative path, or,
+    in an authored markdown cell, an http(s) address: a `javascript:` or `data:` link is never
+    kept, and no output of code (where strings from the data are) links anywhere but within
+    the page."""
+    for a in list(soup.find_all("a")):
+        href = str(a.get("href") or "").strip()
+        if not href or href.startswith("#"):
+            continue
+        parts = urlsplit(href)
+        authored = a.find_parent(class_=_AUTHORED) is not None
+        relative = not parts.scheme and not parts.netloc and not href.startswith(("/", "\\"))
+        if (relative and authored) or (authored and parts.scheme.lower() in _LINK_SCHEMES):
+            continue
+        a.unwrap()
 
 
 # ------------------------------------------------------------------ headings / TOC
@@ -422,10 +448,11 @@ def notebook_to_html(
         if src and not src.startswith("data:") and not _is_external(src):
             log.warning("image %r is not embedded; it will be missing when forwarded", src[:80])
     _strip_external_references(soup, labels)
+    _unlink_data(soup)
     nav = soup.find("nav", class_="toc")
     if nav is not None:
         _build_toc(soup, nav, labels)
-    return str(soup)
+    return printable(str(soup))
 
 
 # ------------------------------------------------------------------ index pages

@@ -4,9 +4,12 @@ ahead that some notebooks wait for."""
 
 from __future__ import annotations
 
+import hashlib
+import re
 import sys
 import threading
 import time
+import unicodedata
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
@@ -89,6 +92,21 @@ def _execute(
         )
 
 
+_SLUG_UNSAFE = re.compile(r"[^\w-]+")
+
+
+def product_slug(product: str) -> str:
+    """The folder name of a product's reports: its code with every character but letters,
+    digits (any script), `_` and `-` replaced by `_`, at most 60 characters, and a digest of
+    the code when anything was replaced. A product code comes from the data: `../../x`, `/etc`
+    or `..` must name a folder inside the month's, and two codes never the same one."""
+    text = unicodedata.normalize("NFKC", product)
+    slug = _SLUG_UNSAFE.sub("_", text).strip("_-")[:60]
+    if slug != product or not slug:
+        slug = f"{slug or 'product'}-{hashlib.sha256(product.encode()).hexdigest()[:8]}"
+    return slug
+
+
 @dataclass
 class Job:
     """One notebook execution: a notebook for the whole business or for one product."""
@@ -102,8 +120,9 @@ class Job:
 
     @property
     def folder(self) -> Path:
-        """Where its files go, relative to the month's folder."""
-        return Path("products") / self.product if self.product else Path()
+        """Where its files go, relative to the month's folder: a product's under
+        `products/<its slug>` (`product_slug`), never under a name the data wrote."""
+        return Path("products") / product_slug(self.product) if self.product else Path()
 
     @property
     def label(self) -> str:
@@ -129,6 +148,14 @@ def plan_jobs(
             raise ConfigError(
                 f"--products: no product '{product}' in the data{suggest(product, known_products)} "
                 f"(products: {', '.join(known_products)})"
+            )
+    slugs: dict[str, str] = {}
+    for product in products or []:
+        other = slugs.setdefault(product_slug(product).casefold(), product)
+        if other != product:  # case-insensitive: two folders on macOS and Windows are one
+            raise ConfigError(
+                f"--products: the products {other!r} and {product!r} would share the folder "
+                f"products/{product_slug(product)}; rename one of them in the data"
             )
     jobs = []
     snapshot = snapshot_of(inputs.dataset)

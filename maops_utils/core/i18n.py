@@ -4,7 +4,9 @@ The texts are `core/text.yaml` (key -> ja, en), read once; `t` picks and formats
 
 from __future__ import annotations
 
+import html
 import math
+import re
 from pathlib import Path
 
 from .io import load_yaml
@@ -12,6 +14,18 @@ from .io import load_yaml
 TEXT: dict[str, dict[str, str]] = load_yaml(Path(__file__).with_name("text.yaml"))
 
 STAGE_METRICS = ("new_leads", "mqls", "sqls", "opportunities", "won_deals")
+
+
+# Characters Markdown gives a meaning to: a data string written into Markdown text has each
+# escaped, so a product called `[詳細](javascript:alert(1))` stays text, never a link.
+_MARKDOWN_SIGNS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>:])")
+
+
+def markdown_literal(value: object) -> str:
+    """`value` (a string from the data) as Markdown that shows exactly that text: HTML
+    escaped, Markdown's signs backslash-escaped, control characters dropped."""
+    text = "".join(ch for ch in str(value) if ch.isprintable() or ch == " ")
+    return _MARKDOWN_SIGNS.sub(r"\\\1", html.escape(text, quote=False))
 
 
 def t(key: str, locale: str = "ja", **fmt: object) -> str:

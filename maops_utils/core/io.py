@@ -7,6 +7,7 @@ import fcntl
 import hashlib
 import json
 import os
+import re
 import shutil
 import tempfile
 import time
@@ -142,8 +143,36 @@ def neutralize_formulas(frame: pd.DataFrame) -> pd.DataFrame:
             risky = text.str.startswith(_FORMULA_START).fillna(False).astype(bool)
             if risky.any():
                 out[col] = values.astype(object).where(~risky, "'" + text.astype(object))
-    if out.index.dtype == object and out.index.astype(str).str.startswith(_FORMULA_START).any():
+    text_index = out.index.dtype == object or pd.api.types.is_string_dtype(out.index)
+    if text_index and out.index.astype(str).str.startswith(_FORMULA_START).any():
         out.index = ["'" + v if str(v).startswith(_FORMULA_START) else v for v in out.index]
+    return out
+
+
+# Characters no published text carries: control characters (NUL, BEL, ESC ...) but tab and
+# line ends, and the direction overrides that make text read other than it is written.
+CONTROL_CHARACTERS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def printable(text: str) -> str:
+    """`text` without `CONTROL_CHARACTERS`."""
+    return CONTROL_CHARACTERS.sub("", text)
+
+
+def printable_cells(frame: pd.DataFrame) -> pd.DataFrame:
+    """`frame` with `CONTROL_CHARACTERS` removed from its text cells (and text index)."""
+    out = frame.copy(deep=False)
+    for col in out.columns:
+        values = out[col]
+        if values.dtype == object or pd.api.types.is_string_dtype(values):
+            text = values.astype("string")
+            bad = text.str.contains(CONTROL_CHARACTERS.pattern, regex=True).fillna(False)
+            if bad.any():
+                out[col] = values.astype(object).where(
+                    ~bad.astype(bool), text.str.replace(CONTROL_CHARACTERS.pattern, "", regex=True)
+                )
+    if out.index.dtype == object or pd.api.types.is_string_dtype(out.index):
+        out.index = [printable(v) if isinstance(v, str) else v for v in out.index]
     return out
 
 
@@ -167,9 +196,9 @@ def whole_numbers(frame: pd.DataFrame) -> pd.DataFrame:
 def write_csv(frame: pd.DataFrame, path: Path) -> Path:
     """A report table as CSV for people: UTF-8 with BOM (Excel then shows Japanese text),
     whole numbers without a decimal point, formula-like text neutralised (see
-    `neutralize_formulas`)."""
+    `neutralize_formulas`), no control character (`printable_cells`)."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    whole_numbers(neutralize_formulas(frame)).to_csv(
+    whole_numbers(neutralize_formulas(printable_cells(frame))).to_csv(
         path, index=False, encoding="utf-8-sig", lineterminator="\n"
     )
     return path

@@ -10,7 +10,7 @@ from IPython.display import HTML, Markdown
 from matplotlib.figure import Figure
 
 from ..core.errors import Finding
-from ..core.i18n import format_ratio, format_value, t
+from ..core.i18n import format_ratio, format_value, markdown_literal, t
 from ..core.schema import ALL
 from ..metrics import funnel
 from . import plots
@@ -43,7 +43,7 @@ def summary(rv: review.KpiReview) -> Markdown:
     """The month, the products and the period the data covers; data dated nowhere is said to
     count in no month."""
     period = _period(*review.data_period(rv.dataset), rv.dataset.timezone, rv.locale)
-    products = ", ".join(html.escape(p) for p in rv.products)
+    products = ", ".join(markdown_literal(p) for p in rv.products)
     if rv.locale == "ja":
         text = f"**対象月: {rv.month}**　｜　商材: {products}　｜　{period}"
     else:
@@ -386,7 +386,7 @@ def comparison_summary(cmp) -> Markdown:
     baseline = (
         t("cmp_baseline_rest", loc)
         if cmp.baseline == REST
-        else t("cmp_product_named", loc, product=cmp.baseline)
+        else t("cmp_product_named", loc, product=markdown_literal(cmp.baseline))
     )
     tests = int(cmp.tests["p_value"].notna().sum()) if not cmp.tests.empty else 0
     return Markdown(
@@ -398,8 +398,8 @@ def comparison_summary(cmp) -> Markdown:
             last=w.month,
             months=len(w.months),
             days=w.days,
-            products=", ".join(html.escape(p) for p in cmp.products),
-            baseline=html.escape(baseline),
+            products=", ".join(markdown_literal(p) for p in cmp.products),
+            baseline=baseline,
             alpha=f"{cmp.alpha:g}",
             tests=tests,
         )

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pandas as pd
 from IPython.display import HTML, Markdown
 
-from ...core.i18n import t
+from ...core.i18n import markdown_literal, t
 from ...core.schema import ALL
 from ..views import bullet_list
 from .study import ScoringStudy
@@ -131,7 +131,10 @@ def scoring_sample_note(study: ScoringStudy, scope: str = "all") -> Markdown:
     elif scope == "products":
         closed = study.closed
         parts = [
-            (t("sc_scope_product", loc, product=p), closed[closed["product"] == p])
+            (
+                t("sc_scope_product", loc, product=markdown_literal(p)),
+                closed[closed["product"] == p],
+            )
             for p in study.products
         ]
     else:

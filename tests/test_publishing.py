@@ -1,0 +1,82 @@
+"""Data values that reach a published page or folder: never a path, a link, markup or a
+control character (the corpus runs the same through the real command line)."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+import mistune
+import pandas as pd
+import pytest
+from bs4 import BeautifulSoup
+from helpers import make_project
+
+from maops_utils.batch import html as pages
+from maops_utils.batch import jobs as jobs_module
+from maops_utils.batch.config import load_settings
+from maops_utils.core import io
+from maops_utils.core.errors import ConfigError
+from maops_utils.core.i18n import markdown_literal
+
+HOSTILE = ["../../../PWN", "/etc/passwd", "..", ".", "", "C:\\Windows", "a/b", "[x](y)", "A\x00"]
+
+
+@pytest.mark.parametrize("code", HOSTILE)
+def test_a_product_folder_is_one_plain_name(code):
+    slug = jobs_module.product_slug(code)
+    assert slug and slug not in (".", "..") and "/" not in slug and "\\" not in slug
+    assert slug.replace("_", "a").replace("-", "a").isalnum()
+    assert len(slug) <= 69
+
+
+def test_plain_codes_keep_their_name_and_others_never_collide():
+    assert [jobs_module.product_slug(p) for p in ("A", "会計", "B-2")] == ["A", "会計", "B-2"]
+    # "A B" and "A_B" read alike once cleaned: the digest keeps them apart
+    assert jobs_module.product_slug("A B") != jobs_module.product_slug("A_B")
+
+
+def test_products_that_would_share_a_folder_are_refused(tmp_path):
+    project = make_project(tmp_path / "proj")
+    settings = load_settings(project / "params", {"data_dir": str(tmp_path / "data")})
+    inputs = SimpleNamespace(month="2026-01", dataset=SimpleNamespace(products=["a", "A"]))
+    with pytest.raises(ConfigError, match=r"'a' and 'A' would share the folder products/A"):
+        jobs_module.plan_jobs(settings, inputs, pd.Timestamp("2026-03-01"), products=["a", "A"])
+
+
+@pytest.mark.parametrize(
+    "value",
+    [
+        "[詳細](javascript:alert(1))",
+        "<script>alert(1)</script>",
+        "https://evil.example/x",
+        "**bold** _it_ `code` ![img](http://x/y.png)",
+        "<https://evil.example>",
+    ],
+)
+def test_a_data_string_in_markdown_renders_as_exactly_that_text(value):
+    rendered = BeautifulSoup(mistune.html(markdown_literal(value)), "html.parser")
+    assert rendered.find_all(["a", "img", "script", "strong", "em", "code"]) == []
+    assert rendered.get_text().strip() == value
+
+
+def test_control_characters_leave_text_and_tables():
+    assert io.printable("a\x00b\x1b[31mc\u202ed\te\n") == "ab[31mcd\te\n"
+    frame = pd.DataFrame(
+        {"name": ["x\x00y", None, "ok"], "n": [1, 2, 3]}, index=["i\x07", "j", "k"]
+    )
+    clean = io.printable_cells(frame)
+    assert clean["name"].tolist()[0] == "xy" and pd.isna(clean["name"].tolist()[1])
+    assert list(clean.index) == ["i", "j", "k"] and clean["n"].tolist() == [1, 2, 3]
+
+
+def test_only_the_authors_links_survive_in_a_report_page():
+    body = (
+        '<div class="jp-MarkdownCell"><a href="https://docs.example/x">docs</a>'
+        '<a href="#top">top</a><a href="javascript:alert(1)">bad</a></div>'
+        '<div class="jp-OutputArea-output"><a href="https://evil.example">out</a>'
+        '<a href="data:text/html,x">d</a><a href="other.html">rel</a><a href="#sec">in</a></div>'
+    )
+    soup = BeautifulSoup(body, "html.parser")
+    pages._unlink_data(soup)
+    assert [a["href"] for a in soup.find_all("a")] == ["https://docs.example/x", "#top", "#sec"]
+    assert "bad" in soup.get_text() and "out" in soup.get_text()  # the text stays
