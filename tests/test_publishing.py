@@ -80,3 +80,69 @@ def test_only_the_authors_links_survive_in_a_report_page():
     pages._unlink_data(soup)
     assert [a["href"] for a in soup.find_all("a")] == ["https://docs.example/x", "#top", "#sec"]
     assert "bad" in soup.get_text() and "out" in soup.get_text()  # the text stays
+
+
+# ---------------------------------------------------------------- personal data
+
+
+@pytest.mark.parametrize(
+    ("text", "kind"),
+    [
+        ("連絡先 taro.yamada＠example.co.jp まで", "email"),
+        ("https://lp.example.jp/?email=jiro%40example.co.jp", "email"),
+        ("ＴＡＲＯ＠ＥＸＡＭＰＬＥ．ＪＰ", "email"),
+        ("担当 090-1234-5678", "phone"),
+        ("TEL:03-1234-5678", "phone"),
+        ("call 09012345678", "phone"),
+        ("tel=0312345678&x", "phone"),
+        ("+81 3 1234 5678", "phone"),
+        ("+1-202-555-0143", "phone"),
+    ],
+)
+def test_personal_data_is_found_in_any_shape(text, kind):
+    from maops_utils.batch.privacy import People, personal_data_in
+
+    assert kind in personal_data_in(text, People())
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "2026-10-05 09:00",
+        "¥1,234,567 +15% (75 → 86)",
+        "−0.3 pt, 0.05, 12.5%, 2022-11..2023-01",
+        "data:image/png;base64,iVBORw0KGgo0312345678AAAA",
+        "lead L000123 / O-2026-0001 / +3.2%",
+    ],
+)
+def test_what_reports_print_is_not_taken_for_personal_data(text):
+    from maops_utils.batch.privacy import People, personal_data_in
+
+    assert personal_data_in(text, People()) == {}
+
+
+def test_the_datasets_own_names_and_numbers_are_found_spaces_ignored():
+    from maops_utils.batch.privacy import People, personal_data_in
+
+    leads = pd.DataFrame(
+        {"name": ["山田 太郎", "Li", None], "phone": ["(03) 1234-5678", "", None], "email": None}
+    )
+    people = People.of(leads)
+    assert people.names == {"山田太郎"}  # "Li": too short to look for
+    assert personal_data_in("山田太郎様ご招待", people) == {"name": {"山田太郎"}}
+    assert "name" in personal_data_in("ご招待: 山田 太郎 様", people)
+    assert "phone" in personal_data_in("番号 03 1234 5678", people)
+    assert personal_data_in("山田商事の太郎丸", people) == {}
+
+
+def test_a_failed_runs_folder_keeps_no_file_that_shows_personal_data(tmp_path):
+    from maops_utils.batch.privacy import People
+    from maops_utils.batch.runner import _withhold_personal
+
+    (tmp_path / "01.html").write_text("<td>090-1234-5678</td>", encoding="utf-8")
+    (tmp_path / "01.kernel.log").write_text("KeyError: 'x'", encoding="utf-8")
+    (tmp_path / "products" / "A").mkdir(parents=True)
+    (tmp_path / "products" / "A" / "01.ipynb").write_text('"a@b.example.com"', encoding="utf-8")
+    removed = _withhold_personal(tmp_path, People())
+    assert sorted(removed) == ["01.html", "products/A/01.ipynb"]
+    assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["01.kernel.log"]

@@ -105,7 +105,7 @@ def test_the_run_keeps_only_the_addresses_the_pattern_misses_and_still_finds_all
     not match whole; the scan of the report must still find every address of the dataset."""
     import pandas as pd
 
-    from maops_utils.batch.privacy import find_personal_data, unusual_addresses
+    from maops_utils.batch.privacy import People, find_personal_data, unusual_addresses
 
     emails = pd.Series(
         [
@@ -128,9 +128,12 @@ def test_the_run_keeps_only_the_addresses_the_pattern_misses_and_still_finds_all
     (tmp_path / "e.json").write_text('{"to": "o\'neil@example.com"}', encoding="utf-8")
     every = set(emails.dropna()) - {"", "なし"}
     # a value that is no address flags no report that happens to show that text
-    assert not any(h.startswith("d.txt") for h in find_personal_data(tmp_path, {"なし"}))
-    assert find_personal_data(tmp_path, kept) == find_personal_data(tmp_path, every)
-    assert [h.split(":")[0] for h in find_personal_data(tmp_path, kept)] == [
+    assert not any(
+        h.startswith("d.txt") for h in find_personal_data(tmp_path, People(emails={"なし"}))
+    )
+    found = find_personal_data(tmp_path, People(emails=kept))
+    assert found == find_personal_data(tmp_path, People(emails=every))
+    assert [h.split(":")[0] for h in found] == [
         "a.html",
         "b.csv",
         "c.log",

@@ -1,10 +1,14 @@
-"""What must not leave the building: the e-mail addresses a report would show (a run refuses to
-publish one that does, unless `--include-pii`)."""
+"""What must not leave the building: the personal data a report would show (a run refuses to
+publish one that does, unless `--include-pii`). E-mail addresses in any shape (full-width,
+URL-encoded), telephone numbers, and the names and numbers of the dataset's own people."""
 
 from __future__ import annotations
 
 import re
+import unicodedata
+from dataclasses import dataclass, field
 from pathlib import Path
+from urllib.parse import unquote
 
 import pandas as pd
 import pyarrow as pa
@@ -18,11 +22,25 @@ class PersonalDataFound(MaopsError):
 
 
 _EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
+# Telephone numbers as people write them: Japanese (0X-XXXX-XXXX, 090XXXXXXXX) and
+# international (+81 3 1234 5678, +1-202-555-0143). A date (2026-10-05) or an amount never
+# starts with 0 or +.
+_PHONE = re.compile(
+    r"(?<![\w.+-])(?:\+\d{1,3}[\s-]?\(?\d{1,4}\)?(?:[\s-]?\d{2,4}){2,3}"
+    r"|0\d{1,4}-\d{1,4}-\d{3,4}|0[5789]0\d{8}|0\d{9})(?![\w.-])"
+)
+_TEXT_FILES = (".html", ".csv", ".json", ".ipynb", ".log", ".yaml", ".txt")
+MIN_NAME = 3  # a name shorter than this (a surname alone) is too common to look for
 
 
 def mask_email(text: str) -> str:
     local, _, domain = text.partition("@")
     return f"{local[:1]}***@{domain}"
+
+
+def mask(text: str) -> str:
+    """A personal value as a message may quote it: its first character and its length."""
+    return f"{text[:1]}{'*' * max(len(text) - 1, 2)}"
 
 
 # `_EMAIL` matching a whole value in Arrow's RE2, as `fullmatch` does in Python (RE2's `$`
@@ -43,29 +61,90 @@ def unusual_addresses(values: pd.Series) -> set[str]:
     return set(odd.to_pylist())
 
 
-def find_personal_data(folder: Path, known_emails: set[str]) -> list[str]:
-    """E-mail addresses in any text file under `folder` (the generic pattern, and the exact
-    addresses of the dataset), as `file: masked address` lines."""
+def _plain(text: str) -> str:
+    """Text as a reader sees it: full-width letters and ＠ folded (NFKC), URL escapes decoded."""
+    text = unicodedata.normalize("NFKC", text)
+    return unquote(text) if "%" in text else text
+
+
+def _digits(text: str) -> str:
+    return re.sub(r"\D", "", text)
+
+
+@dataclass
+class People:
+    """What a run looks for besides the generic shapes: the dataset's own odd addresses, its
+    people's names (folded, without spaces) and their numbers (digits only)."""
+
+    emails: set[str] = field(default_factory=set)
+    names: set[str] = field(default_factory=set)
+    phones: set[str] = field(default_factory=set)
+
+    @classmethod
+    def of(cls, leads: pd.DataFrame) -> People:
+        emails = unusual_addresses(leads["email"]) if "email" in leads else set()
+        names = set()
+        if "name" in leads:
+            for value in leads["name"].dropna().astype(str).unique():
+                folded = re.sub(r"\s+", "", _plain(value))
+                if len(folded) >= MIN_NAME:
+                    names.add(folded)
+        phones = set()
+        if "phone" in leads:
+            phones = {d for d in map(_digits, leads["phone"].dropna().astype(str)) if len(d) >= 9}
+        return cls(emails, names, phones)
+
+    def name_lengths(self) -> range:
+        lengths = [len(n) for n in self.names]
+        return range(min(lengths, default=0), max(lengths, default=-1) + 1)
+
+
+def _names_in(text: str, people: People) -> set[str]:
+    """The dataset's names found in `text`, spaces ignored: every run of letters is cut into
+    the pieces a name could be, and each looked up (no search per name: a million leads)."""
+    if not people.names:
+        return set()
+    found = set()
+    lengths = people.name_lengths()
+    for run in re.findall(r"[^\W\d_](?:[^\W\d_]|\s(?=[^\W\d_]))*", text):
+        letters = re.sub(r"\s+", "", run)
+        for start in range(len(letters)):
+            for n in lengths:
+                piece = letters[start : start + n]
+                if len(piece) < n:
+                    break
+                if piece in people.names:
+                    found.add(piece)
+    return found
+
+
+def personal_data_in(text: str, people: People) -> dict[str, set[str]]:
+    """What of `text` is personal data, by kind: `email`, `phone`, `name`."""
+    plain = _plain(text)
+    # a value without "@" ("なし", "-") is no address: it would flag any text that shows it
+    emails = set(_EMAIL.findall(plain)) | {e for e in people.emails if "@" in e and e in plain}
+    phones = set(_PHONE.findall(plain))
+    if people.phones:
+        phones |= {
+            m for m in re.findall(r"\+?\d[\d\s()-]{7,}\d", plain) if _digits(m) in people.phones
+        }
+    names = _names_in(plain, people)
+    return {k: v for k, v in (("email", emails), ("phone", phones), ("name", names)) if v}
+
+
+def find_personal_data(folder: Path, people: People) -> list[str]:
+    """Personal data in any text file under `folder`: e-mail addresses (the generic pattern,
+    full-width or URL-encoded too, and the dataset's own), telephone numbers and the dataset's
+    names, as `file: what, e.g. masked values` lines."""
     hits = []
-    # An address the generic pattern matches whole is found by it wherever it appears, so
-    # only the others are searched for one by one (that search is slow with many leads).
-    odd = unusual_addresses(pd.Series(sorted(known_emails), dtype="str"))
     for path in sorted(folder.rglob("*")):
-        if not path.is_file() or path.suffix.lower() not in (
-            ".html",
-            ".csv",
-            ".json",
-            ".ipynb",
-            ".log",
-            ".yaml",
-            ".txt",
-        ):
+        if not path.is_file() or path.suffix.lower() not in _TEXT_FILES:
             continue
-        text = path.read_text(encoding="utf-8", errors="replace")
-        if "@" not in text:  # every address has one, and a table is searched for it quickly
-            continue
-        found = set(_EMAIL.findall(text)) | {e for e in odd if e in text}
+        found = personal_data_in(path.read_text(encoding="utf-8", errors="replace"), people)
         if found:
-            sample = ", ".join(sorted(mask_email(e) for e in found)[:3])
-            hits.append(f"{path.relative_to(folder)}: {len(found)} address(es), e.g. {sample}")
+            shown = []
+            for kind, values in found.items():
+                masked = sorted(mask_email(v) if kind == "email" else mask(v) for v in values)
+                shown.append(f"{len(values)} {kind}(s), e.g. {', '.join(masked[:3])}")
+            hits.append(f"{path.relative_to(folder)}: {'; '.join(shown)}")
     return hits

@@ -21,7 +21,7 @@ from ..reports.kpi import review
 from ..speed import cache
 from ..speed.kernels import KernelPool
 from .jobs import Job, NotebookResult, keep_failed, plan_jobs, run_jobs, start_ahead
-from .privacy import PersonalDataFound, find_personal_data, unusual_addresses
+from .privacy import People, PersonalDataFound, find_personal_data
 from .record import METRICS_NOTEBOOK, facts_note, git_commit, headline, log_text, versions
 from .workspace import kernel_dir
 
@@ -231,7 +231,7 @@ def _build_and_publish(
                 if not writes_metrics:
                     io.write_csv(review.metrics_table(rv), stage / "metrics.csv")
         leads = dataset["leads"]
-        emails = unusual_addresses(leads["email"]) if "email" in leads else set()
+        people = People.of(leads)
         # each notebook loads the data itself: free this process's copy while they run, and
         # hand what the allocators keep back to the system
         del leads
@@ -248,13 +248,21 @@ def _build_and_publish(
         failed = [r for r in results if r.status == "failed"]
         if failed:
             kept = keep_failed(stage, out_dir / f"{month}.failed", results)
+            withheld = (
+                [] if include_pii else _withhold_personal(out_dir / f"{month}.failed", people)
+            )
             raise NotebookFailed(
                 f"{len(failed)} of {len(results)} notebook(s) failed: "
                 + "; ".join(
                     f"{r.name}{f' [{r.product}]' if r.product else ''}: {r.error}" for r in failed
                 )
-                + f". What the run produced is in {out_dir / (month + '.failed')}; "
-                f"the previous report of {month} was left as it was.",
+                + f". What the run produced is in {out_dir / (month + '.failed')}"
+                + (
+                    f" (without {len(withheld)} file(s) that showed personal data)"
+                    if withheld
+                    else ""
+                )
+                + f"; the previous report of {month} was left as it was.",
                 results=kept,
             )
         changed = files.changed_inputs(stamps, Path(settings.data_dir))
@@ -266,14 +274,6 @@ def _build_and_publish(
                 f"and was not published; the previous report of {month} was left as it "
                 "was. Run again once the export is complete."
             )
-        if not include_pii:
-            hits = find_personal_data(stage, emails)
-            if hits:
-                raise PersonalDataFound(
-                    "personal data (e-mail addresses) in the report, which was therefore not "
-                    "published:\n  " + "\n  ".join(hits) + "\nRemove what shows it, or pass "
-                    "--include-pii to share it knowingly."
-                )
         manifest = {
             "maops_version": __version__,
             "month": month,
@@ -323,6 +323,15 @@ def _build_and_publish(
             ),
             stage / "index.html",
         )
+        if not include_pii:  # every file the month publishes, its record and log included
+            hits = find_personal_data(stage, people)
+            if hits:
+                raise PersonalDataFound(
+                    "personal data (e-mail addresses, telephone numbers or people's names) in "
+                    "the report, which was therefore not published:\n  "
+                    + "\n  ".join(hits)
+                    + "\nRemove what shows it, or pass --include-pii to share it knowingly."
+                )
         io.publish_dir(stage, final)
     io.remove_tree(out_dir / f"{month}.failed")  # an older failure of this month is history now
     months = io.list_report_months(out_dir)
@@ -343,3 +352,16 @@ def _uncached(sources: dict[str, dict[str, object]]) -> dict[str, dict[str, obje
 
 def _uncached_job(parameters: dict[str, object]) -> dict[str, object]:
     return {**parameters, "cache_dir": "off"} if "cache_dir" in parameters else parameters
+
+
+def _withhold_personal(folder: Path, people: People) -> list[str]:
+    """Remove from a failed run's folder every file that shows personal data: it is kept for
+    the team to see what failed, and may be uploaded with the run's logs. The names of the
+    files removed."""
+    hits = find_personal_data(folder, people)
+    removed = []
+    for hit in hits:
+        name = hit.split(": ", 1)[0]
+        (folder / name).unlink(missing_ok=True)
+        removed.append(name)
+    return removed
