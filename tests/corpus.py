@@ -160,6 +160,18 @@ def _no_control_characters(month_dir: Path) -> None:
     assert "1月号" in (month_dir / "campaigns.csv").read_text(encoding="utf-8-sig")
 
 
+def _masked_everywhere(value: str, masked: str) -> Callable[[Path], None]:
+    """`value` is in no published file; the finding that quotes it shows `masked`."""
+
+    def check(month_dir: Path) -> None:
+        for path in sorted(month_dir.rglob("*")):
+            if path.is_file() and path.suffix in (".html", ".csv", ".json", ".log", ".ipynb"):
+                assert value not in path.read_text(encoding="utf-8-sig"), path
+        assert masked in (month_dir / "run.json").read_text(encoding="utf-8")
+
+    return check
+
+
 def _with_names(data: Path, params: Path) -> None:
     """The leads with their people's names, as an import keeps them for 名寄せ."""
     lines = _text(data / "leads.csv").splitlines()
@@ -511,10 +523,12 @@ CASES: list[Case] = [
         "name(s)",
         "山***",
     ),
-    _personal(
-        "email_in_a_number_column_reaches_the_run_record",
+    Case(
+        "email_in_a_number_column_is_masked_in_the_findings",
         _with_employees_value("hanako@example.org"),
-        "h***@example.org",
+        0,
+        ("not numbers and were ignored",),
+        check=_masked_everywhere("hanako@example.org", "h***@example.org"),
     ),
     # ---- configuration and arguments
     Case(

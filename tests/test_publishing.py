@@ -146,3 +146,32 @@ def test_a_failed_runs_folder_keeps_no_file_that_shows_personal_data(tmp_path):
     removed = _withhold_personal(tmp_path, People())
     assert sorted(removed) == ["01.html", "products/A/01.ipynb"]
     assert sorted(p.name for p in tmp_path.rglob("*") if p.is_file()) == ["01.kernel.log"]
+
+
+def test_a_finding_masks_the_personal_values_it_quotes():
+    from maops_utils.core.errors import Finding
+
+    f = Finding(
+        "warning",
+        "leads",
+        "2 value(s) are not numbers (taro＠example.co.jp)",
+        examples=["line 4: 'hanako@example.org'", "line 5: '090-1234-5678'", "line 6: 'many'"],
+    )
+    text = f.describe() + str(f.as_dict())
+    for value in ("hanako", "taro", "1234"):
+        assert value not in text, value
+    assert "h***@example.org" in text and "t***@example.co.jp" in text and "'many'" in text
+
+
+def test_the_workflow_pastes_no_input_into_its_scripts():
+    import yaml
+
+    from maops_utils.batch.config import project_root
+
+    flow = yaml.safe_load(
+        (project_root() / ".github" / "workflows" / "monthly-report.yml").read_text("utf-8")
+    )
+    scripts = [
+        step["run"] for job in flow["jobs"].values() for step in job["steps"] if "run" in step
+    ]
+    assert scripts and not [s for s in scripts if "${{" in s]

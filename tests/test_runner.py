@@ -147,7 +147,8 @@ def test_the_unusual_addresses_are_those_the_python_pattern_misses():
 
     import pandas as pd
 
-    from maops_utils.batch.privacy import _EMAIL, unusual_addresses
+    from maops_utils.batch.privacy import unusual_addresses
+    from maops_utils.core.personal import EMAIL as _EMAIL
 
     rng = random.Random(8)
     alphabet = "ab.Z9-_%+@'@..@ ｈ\u3000\n\t日é"

@@ -5,47 +5,28 @@ URL-encoded), telephone numbers, and the names and numbers of the dataset's own 
 from __future__ import annotations
 
 import re
-import unicodedata
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import unquote
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from ..core.errors import MaopsError
+from ..core.personal import EMAIL, PHONE, mask, mask_email, plain
 
 
 class PersonalDataFound(MaopsError):
     """The report would have shown personal data; it was not published."""
 
 
-_EMAIL = re.compile(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")
-# Telephone numbers as people write them: Japanese (0X-XXXX-XXXX, 090XXXXXXXX) and
-# international (+81 3 1234 5678, +1-202-555-0143). A date (2026-10-05) or an amount never
-# starts with 0 or +.
-_PHONE = re.compile(
-    r"(?<![\w.+-])(?:\+\d{1,3}[\s-]?\(?\d{1,4}\)?(?:[\s-]?\d{2,4}){2,3}"
-    r"|0\d{1,4}-\d{1,4}-\d{3,4}|0[5789]0\d{8}|0\d{9})(?![\w.-])"
-)
 _TEXT_FILES = (".html", ".csv", ".json", ".ipynb", ".log", ".yaml", ".txt")
 MIN_NAME = 3  # a name shorter than this (a surname alone) is too common to look for
 
 
-def mask_email(text: str) -> str:
-    local, _, domain = text.partition("@")
-    return f"{local[:1]}***@{domain}"
-
-
-def mask(text: str) -> str:
-    """A personal value as a message may quote it: its first character and its length."""
-    return f"{text[:1]}{'*' * max(len(text) - 1, 2)}"
-
-
-# `_EMAIL` matching a whole value in Arrow's RE2, as `fullmatch` does in Python (RE2's `$`
+# `EMAIL` matching a whole value in Arrow's RE2, as `fullmatch` does in Python (RE2's `$`
 # without multi-line mode is the end of the text only: no newline may follow either).
-_EMAIL_WHOLE = f"^(?:{_EMAIL.pattern})$"
+_EMAIL_WHOLE = f"^(?:{EMAIL.pattern})$"
 
 
 def unusual_addresses(values: pd.Series) -> set[str]:
@@ -59,12 +40,6 @@ def unusual_addresses(values: pd.Series) -> set[str]:
     # that shows that text
     odd = pc.filter(text, pc.and_(pc.invert(whole), pc.match_substring(text, "@")))
     return set(odd.to_pylist())
-
-
-def _plain(text: str) -> str:
-    """Text as a reader sees it: full-width letters and ＠ folded (NFKC), URL escapes decoded."""
-    text = unicodedata.normalize("NFKC", text)
-    return unquote(text) if "%" in text else text
 
 
 def _digits(text: str) -> str:
@@ -86,7 +61,7 @@ class People:
         names = set()
         if "name" in leads:
             for value in leads["name"].dropna().astype(str).unique():
-                folded = re.sub(r"\s+", "", _plain(value))
+                folded = re.sub(r"\s+", "", plain(value))
                 if len(folded) >= MIN_NAME:
                     names.add(folded)
         phones = set()
@@ -120,15 +95,15 @@ def _names_in(text: str, people: People) -> set[str]:
 
 def personal_data_in(text: str, people: People) -> dict[str, set[str]]:
     """What of `text` is personal data, by kind: `email`, `phone`, `name`."""
-    plain = _plain(text)
+    seen = plain(text)
     # a value without "@" ("なし", "-") is no address: it would flag any text that shows it
-    emails = set(_EMAIL.findall(plain)) | {e for e in people.emails if "@" in e and e in plain}
-    phones = set(_PHONE.findall(plain))
+    emails = set(EMAIL.findall(seen)) | {e for e in people.emails if "@" in e and e in seen}
+    phones = set(PHONE.findall(seen))
     if people.phones:
         phones |= {
-            m for m in re.findall(r"\+?\d[\d\s()-]{7,}\d", plain) if _digits(m) in people.phones
+            m for m in re.findall(r"\+?\d[\d\s()-]{7,}\d", seen) if _digits(m) in people.phones
         }
-    names = _names_in(plain, people)
+    names = _names_in(seen, people)
     return {k: v for k, v in (("email", emails), ("phone", phones), ("name", names)) if v}
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import difflib
 from dataclasses import dataclass, field
 
+from .personal import mask_personal
+
 # Exit codes of the command line: 2 = the input or configuration is wrong (fix it and re-run),
 # 1 = a notebook or the rendering failed.
 EXIT_INPUT = 2
@@ -72,6 +74,12 @@ class Finding:
     count: int = 0
     examples: list[str] = field(default_factory=list)
     action: str = ""
+
+    def __post_init__(self) -> None:
+        # A finding quotes cell values, and is printed, logged and published: an e-mail
+        # address or a telephone number in it is masked once, here.
+        self.message = mask_personal(self.message)
+        self.examples = [mask_personal(e) for e in self.examples]
 
     def describe(self) -> str:
         where = self.file or self.table
