@@ -169,3 +169,39 @@ def test_report_tables_are_all_there(rv):
     # the hand-made leads name no campaign: no stage is counted per campaign
     assert tables["stage_campaigns"] is None
     assert not tables["cohorts"].empty and not tables["velocity"].empty
+
+
+def test_a_products_own_report_is_judged_on_the_products_targets(tmp_path):
+    """The sample's product A report once said "MQLs 27, 45% of the target of 60 (off
+    track)": the company's target, where A's own is 20."""
+    from helpers import ROOT, SAMPLE_PARAMS
+
+    from maops_utils.batch.config import load_settings
+    from maops_utils.reports import views
+
+    params = SAMPLE_PARAMS
+    settings = load_settings(
+        params, {"data_dir": ROOT / "data" / "sample", "month": "2026-10", "locale": "en"}
+    )
+    catalogue = load_catalogue(params)
+    inputs = kpi.load_inputs(settings, as_of=pd.Timestamp("2026-11-15"), product="A")
+    with kpi.review_inputs(inputs) as rv:
+        table = kpi.metrics_table(rv)
+        summary = views.summary(rv).data
+    assert set(table["product"]) == {"A", "ALL"}
+    judged = 0
+    for r in table.itertuples():
+        own = catalogue[r.metric].target("2026-10", "A")
+        if own is None:
+            assert math.isnan(r.target) and r.status == "", (r.metric, r.product)
+        else:
+            assert r.target == own, (r.metric, r.product)
+            judged += 1
+    assert judged >= 2  # the sample sets A's own targets for some KPIs
+    mqls = table[(table["metric"] == "mqls") & (table["product"] == "ALL")].iloc[0]
+    assert (
+        mqls.target
+        == catalogue["mqls"].target("2026-10", "A")
+        != catalogue["mqls"].target("2026-10", "ALL")
+    )
+    assert "covers product A only" in summary

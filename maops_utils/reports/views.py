@@ -48,6 +48,8 @@ def summary(rv: review.KpiReview) -> Markdown:
         text = f"**対象月: {rv.month}**　｜　商材: {products}　｜　{period}"
     else:
         text = f"**Month: {rv.month}** | products: {products} | {period}"
+    if rv.scope:
+        text += "\n\n" + t("scope_product", rv.locale, product=markdown_literal(rv.scope))
     missing = funnel.unrecorded_stages(rv.dataset)
     if missing:
         names = "、".join if rv.locale == "ja" else ", ".join

@@ -139,6 +139,9 @@ class KpiReview:
     # engine opened for `dataset`, or an engine name (None: DuckDB), opened per query.
     engine: str | engines.Engine | None = None
     labels: Labels = field(default_factory=Labels)  # what the codes mean (params/labels.yaml)
+    # the one product a per-product review covers ("": the whole business): its `ALL` is that
+    # product's, judged against that product's targets
+    scope: str = ""
     _closer: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
     @property
@@ -211,6 +214,7 @@ class Inputs:
     dataset: Dataset
     month: str
     labels: Labels = field(default_factory=Labels)
+    product: str = ""  # the one product the inputs cover; "" = the whole business
 
 
 def load_inputs(
@@ -248,7 +252,7 @@ def load_inputs(
                 f"product '{product}' is not in the data (products: {', '.join(dataset.products)})"
             )
         dataset = dataset.for_product(product)
-    return Inputs(settings, catalogue, funnel_def, dataset, month, labels)
+    return Inputs(settings, catalogue, funnel_def, dataset, month, labels, product)
 
 
 def review_inputs(inputs: Inputs, *, engine: str | None = None) -> KpiReview:
@@ -280,6 +284,7 @@ def review_inputs(inputs: Inputs, *, engine: str | None = None) -> KpiReview:
             engine=eng,
             labels=inputs.labels,
         )
+        rv.scope = inputs.product
     except BaseException:
         eng.close()
         raise
@@ -332,8 +337,12 @@ def metrics_table(rv: KpiReview, month: str | None = None) -> pd.DataFrame:
         keys = pd.MultiIndex.from_arrays([[m] * len(cur), cur["product"], metric_of_row])
         return pd.Series(v.reindex(keys).to_numpy(), index=cur.index)
 
+    # In a product's own review its whole business is that product: judged on its targets
+    # (a KPI without one for the product has no status), never on the company's.
+    owner = {ALL: rv.scope} if rv.scope else {}
     cur["target"] = [
-        cat[m].target(month, p) for p, m in zip(cur["product"], cur["metric"], strict=True)
+        cat[m].target(month, owner.get(p, p))
+        for p, m in zip(cur["product"], cur["metric"], strict=True)
     ]
     cur["target"] = cur["target"].astype("float64")
     valid = cur["target"].notna() & (cur["target"] != 0) & cur["value"].notna()
@@ -394,11 +403,11 @@ def scorecard(rv: KpiReview, product: str = ALL) -> pd.DataFrame:
 def tables_for_output(
     table: pd.DataFrame, tables: dict[str, pd.DataFrame | None], product: str = ""
 ) -> dict[str, pd.DataFrame]:
-    """The KPI report's CSV tables by file name: `metrics` (`table`, the month's KPIs, which
-    the batch publishes as `metrics.csv` and reads its index headline from) for the whole
-    business only, then the report's further `tables` (`report_tables`)."""
+    """The KPI report's CSV tables by file name: `metrics` (`table`, the month's KPIs: the
+    batch reads its index headline from the whole business's; a product's report has its
+    own, on the product's targets), then the report's further `tables` (`report_tables`)."""
     kept = {name: frame for name, frame in tables.items() if frame is not None}
-    return {**({} if product else {"metrics": table}), **kept}
+    return {"metrics": table, **kept}
 
 
 # ---------------------------------------------------------------- funnel, trend
