@@ -1132,3 +1132,12 @@ def test_rebuilt_scores_are_rated_on_a_grid_from_their_own_points_when_none_is_c
             "engagement": "1 ≥ 30, 2 ≥ 20, 3 ≥ 10, 4 ≥ 0"}) in study.notes  # fmt: skip
     cells = band_table(study).query("kind == 'rating' and product == 'ALL' and n > 0")
     assert cells.set_index("band")["n"].to_dict() == {"A4": 2, "D1": 16}
+
+
+def test_the_verdicts_speak_of_the_score_not_of_the_leads_quality():
+    # "over-qualified" read as "the leads are too good": the verdict is about the score
+    from maops_utils.core.i18n import t
+
+    over, under = t("sc_flag_over", "en"), t("sc_flag_under", "en")
+    assert over.startswith("over-scored") and under.startswith("under-scored")
+    assert "qualified" not in over + under

@@ -196,7 +196,7 @@ _SCORE_FORM = {_C_INQ: 40, _C_DL: 10, _C_REG: 5}
 _MQL_THRESHOLD = 60
 
 # Sales acceptance (MQL -> SQL) and deals.
-_SQL_BASE = np.array([-3.0, -2.95, -6.0])  # per product; C is over-qualified by the score
+_SQL_BASE = np.array([-3.0, -2.95, -6.0])  # per product; C is over-scored (its MQLs rarely succeed)
 _OPP_RATE = np.array([0.85, 0.85, 0.80])
 _WIN_BASE = np.array([-1.6, -1.4, -1.7])
 _CYCLE_DAYS = np.array([60.0, 45.0, 120.0])  # mean days from opportunity to close
