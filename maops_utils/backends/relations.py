@@ -14,7 +14,7 @@ import sqlglot
 
 from ..contract.dataset import Dataset
 from ..contract.store import database
-from ..core.schema import UNKNOWN_SOURCE, attribute_columns
+from ..core.schema import ATTRIBUTE_TABLES, UNKNOWN_SOURCE, attribute_columns
 
 
 def timestamp_literal(value: pd.Timestamp) -> str:
@@ -55,11 +55,6 @@ ENGINE_COLUMNS = {
 }
 EVENT_COLUMNS = ["event_id", "stage", "occurred_at", "product", "channel", "campaign_id", "amount"]
 SOURCE_TABLES = {"activities_input": "activities", "opportunities_input": "opportunities"}
-_ATTRIBUTE_SOURCES = {
-    "leads": "leads",
-    "opportunities_input": "opportunities",
-    "stage_events": "stage_events",
-}
 
 
 @dataclass(frozen=True)
@@ -190,13 +185,13 @@ VIEWS_SQL = PLAIN.views()
 def layout_of(dataset: Dataset) -> Layout:
     """The layout an engine gives `dataset`: its tables' attributes, and its stage events."""
     attrs = []
-    for name, table in _ATTRIBUTE_SOURCES.items():
-        if dataset.has(table) and not dataset.in_store(table):
+    for name in [*ENGINE_COLUMNS, "stage_events"]:
+        table = SOURCE_TABLES.get(name, name)
+        if table in ATTRIBUTE_TABLES and dataset.has(table) and not dataset.in_store(table):
             found = attribute_columns(table, dataset[table].columns)
             if found:
                 attrs.append((name, tuple(found)))
-    events = dataset.has("stage_events") and not dataset["stage_events"].empty
-    return Layout(tuple(attrs), events)
+    return Layout(tuple(attrs), events=not dataset.follows_leads)
 
 
 def engine_tables(dataset: Dataset, layout: Layout) -> dict[str, pd.DataFrame]:

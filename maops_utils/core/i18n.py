@@ -9,7 +9,7 @@ import math
 import re
 from pathlib import Path
 
-from .io import load_yaml
+from .io import load_yaml, printable
 
 TEXT: dict[str, dict[str, str]] = load_yaml(Path(__file__).with_name("text.yaml"))
 
@@ -24,8 +24,7 @@ _MARKDOWN_SIGNS = re.compile(r"([\\`*_{}\[\]()#+\-.!|~<>:])")
 def markdown_literal(value: object) -> str:
     """`value` (a string from the data) as Markdown that shows exactly that text: HTML
     escaped, Markdown's signs backslash-escaped, control characters dropped."""
-    text = "".join(ch for ch in str(value) if ch.isprintable() or ch == " ")
-    return _MARKDOWN_SIGNS.sub(r"\\\1", html.escape(text, quote=False))
+    return _MARKDOWN_SIGNS.sub(r"\\\1", html.escape(printable(str(value)), quote=False))
 
 
 def t(key: str, locale: str = "ja", **fmt: object) -> str:

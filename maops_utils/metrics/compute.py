@@ -189,12 +189,12 @@ def check_columns(specs: Mapping[str, Spec], dims: Sequence[str], layout: Layout
     """Every column a metric filters on and every dimension is one the dataset has: a KPI
     may name an attribute (an extra column of leads, opportunities or stage events), which
     only the dataset can confirm."""
-    known = ("product", "lead_source", *layout.dimensions)
+    known = layout.dimensions
     for d in dims:
         if d not in known:
             raise ConfigError(
                 f"by: the dataset has no dimension '{d}'{suggest(d, list(known))}; its "
-                f"dimensions are {', '.join(dict.fromkeys(known))}"
+                f"dimensions are {', '.join(known)}"
             )
     for name, spec in specs.items():
         if not isinstance(spec, Count | Sum):

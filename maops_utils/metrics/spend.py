@@ -115,8 +115,7 @@ def spread_months(dataset: Dataset, month: str) -> list[str]:
     spread = spend[spend["spread_over"].fillna(1) > 1]
     if spread.empty or month not in set(spread["month"]):
         return []
-    months = sorted(m for m in spread["month"].unique() if m <= month)
-    return months
+    return sorted(m for m in spread["month"].unique() if m <= month)
 
 
 def with_returns(table: pd.DataFrame, spend: pd.Series, key: str) -> pd.DataFrame:
