@@ -358,11 +358,15 @@ def test_what_to_do_quotes_numbers_and_leads_with_the_different_product(sample_c
     for locale in ("ja", "en"):
         sentences = compare.what_to_do(sample_cmp, locale)
         assert sentences and all(re.search(r"\d", s) for s in sentences)
-        assert sentences[0].startswith("商材 C" if locale == "ja" else "Product C")
-        c = [s for s in sentences if "C" in s.split("：")[0].split(":")[0]]
+        # products by the names params/labels.yaml gives them (C is ミライガード)
+        assert sentences[0].startswith(
+            "商材 ミライガード" if locale == "ja" else "Product Mirai Guard"
+        )
+        c = [s for s in sentences if "Mirai Guard" in s or "ミライガード" in s.split("：")[0]]
         assert any("6.1%" in s for s in c)  # C's MQL→SQL
     en = " ".join(compare.what_to_do(sample_cmp, "en"))
-    assert "lower than A and B combined" in en and "own (higher) threshold" in en
+    assert "lower than Mirai Accounting Cloud and Mirai HR Cloud combined" in en
+    assert "own (higher) threshold" in en
 
 
 def test_against_a_named_baseline_c_is_lower_than_a(sample_rv):
@@ -372,7 +376,7 @@ def test_against_a_named_baseline_c_is_lower_than_a(sample_rv):
     assert v[("C", "mql_to_sql")] == "lower"
     assert v[("B", "mql_to_sql")] == "no_difference"
     sentences = compare.what_to_do(cmp, "ja")
-    assert any(s.startswith("商材 A は比較の基準") for s in sentences)
+    assert any(s.startswith("商材 ミライ会計クラウド は比較の基準") for s in sentences)
 
 
 def test_one_product_selected_says_a_comparison_needs_two(sample_rv):
@@ -437,9 +441,9 @@ def test_definitions_and_views_switch_language(sample_cmp):
     tests = views.comparison_tests(sample_cmp)
     assert "判定" in tests.columns and "低い" in set(tests["判定"])
     quality = views.product_quality(sample_cmp, compare.mql_quality(sample_cmp))
-    assert list(quality.index) == ["A", "B", "C"]
+    assert list(quality.index) == ["ミライ会計クラウド", "ミライ人事クラウド", "ミライガード"]
     ready = views.product_readiness(sample_cmp, compare.readiness(sample_cmp))
-    assert ready.loc["C", "独自シナリオの準備"] in ("あり", "なし")
+    assert ready.loc["ミライガード", "独自シナリオの準備"] in ("あり", "なし")
 
 
 # ---------------------------------------------------------------- simulations

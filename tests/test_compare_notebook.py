@@ -139,7 +139,7 @@ def test_notebook_in_english_against_a_named_product(tmp_path):
     assert "Product C: MQL → SQL within 90 days" in html and "lower than product A" in html
     assert "Product A is the baseline" in html
     page = report.notebook_to_html(executed, title="Product comparison", lang="en")
-    assert "## What to do" not in page and "What to do</h2>" in page
+    assert "## Conclusion" not in page and "Conclusion</h2>" in page
     text = re.sub(r"<(style|script)[^>]*>.*?</\1>", " ", page, flags=re.S)
     text = re.sub(r"<[^>]+>", " ", text)
     assert not re.findall(r"[\u3040-\u30ff\u4e00-\u9fff]+", text)  # every word in English

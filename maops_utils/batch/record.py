@@ -1,4 +1,5 @@
-"""What a run records and shows of itself: `run.json`, `run.log` and the index page's headline."""
+"""What a run records and shows of itself: `run.json`, `run.log` and what the month's page
+reads from the reports' tables."""
 
 from __future__ import annotations
 
@@ -11,8 +12,7 @@ from typing import Any
 import pandas as pd
 
 from .. import __version__
-from ..core.i18n import format_ratio, format_value, t
-from ..core.schema import ALL
+from ..reports import meeting
 from ..reports.kpi import review
 from ..speed.facts import MonthFacts
 
@@ -59,30 +59,28 @@ def versions() -> dict[str, str]:
 METRICS_NOTEBOOK = "01_kpi_evaluation"
 
 
-def headline(metrics_csv: Path, inputs: review.Inputs) -> list[dict[str, str]]:
-    """The month's KGIs and trend KPIs for the whole business, as `metrics.csv` gives them
-    (written by the KPI report), formatted for the index page."""
-    settings, catalogue = inputs.settings, inputs.catalogue
-    table = pd.read_csv(metrics_csv, encoding="utf-8-sig", dtype={"status": str})
-    rows = []
-    for kgi in (True, False):
-        for r in table[(table["product"] == ALL) & (table["month"] == inputs.month)].itertuples():
-            kpi = catalogue[r.metric]
-            if (kpi.tier == "KGI") != kgi or not (kpi.tier == "KGI" or kpi.trend):
-                continue
-            value, target = (None if pd.isna(x) else x for x in (r.value, r.target))
-            attainment = format_ratio(None if pd.isna(r.attainment) else r.attainment)
-            if isinstance(r.status, str) and r.status:
-                attainment += f" ({t(r.status, settings.locale)})"
-            rows.append(
-                {
-                    "label": kpi.label(settings.locale),
-                    "value": format_value(value, kpi.unit, settings.locale, settings.currency),
-                    "target": format_value(target, kpi.unit, settings.locale, settings.currency),
-                    "attainment": attainment,
-                }
-            )
-    return rows
+def _table(path: Path) -> pd.DataFrame | None:
+    return (
+        pd.read_csv(path, encoding="utf-8-sig", dtype={"status": str}) if path.is_file() else None
+    )
+
+
+def month_page(folder: Path, inputs: review.Inputs, findings) -> meeting.MonthPage:
+    """The month's one page from the tables the reports wrote in `folder` (`metrics.csv`
+    from the KPI report, `trend.csv` beside it, `scoring_products.csv` from the scoring
+    report when it ran)."""
+    settings = inputs.settings
+    return meeting.month_page(
+        inputs.month,
+        metrics=_table(folder / "metrics.csv"),
+        trend=_table(folder / "trend.csv"),
+        catalogue=inputs.catalogue,
+        locale=settings.locale,
+        currency=settings.currency,
+        names=inputs.labels.named("products", settings.locale),
+        verdicts=_table(folder / "scoring_products.csv"),
+        warnings=sum(f.severity == "warning" for f in findings),
+    )
 
 
 def facts_note(facts: MonthFacts | None) -> dict[str, Any] | None:

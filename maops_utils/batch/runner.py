@@ -21,8 +21,9 @@ from ..reports.kpi import review
 from ..speed import cache
 from ..speed.kernels import KernelPool
 from .jobs import Job, NotebookResult, keep_failed, plan_jobs, run_jobs, start_ahead
+from .month_page import render_month_page
 from .privacy import People, PersonalDataFound, find_personal_data
-from .record import METRICS_NOTEBOOK, facts_note, git_commit, headline, log_text, versions
+from .record import METRICS_NOTEBOOK, facts_note, git_commit, log_text, month_page, versions
 from .workspace import kernel_dir
 
 
@@ -313,11 +314,9 @@ def _build_and_publish(
         io.write_text(log_text(manifest), stage / "run.log")
         links = [{"title": r.title or r.name, "href": r.output.as_posix()} for r in results]
         io.write_text(
-            html.render_month_index(
-                month,
-                headline=headline(stage / "metrics.csv", inputs),
+            render_month_page(
+                month_page(stage, inputs, dataset.findings),
                 reports=links,
-                findings=[f.as_dict() for f in dataset.findings],
                 lang=settings.locale,
                 generated_at=generated_at,
             ),

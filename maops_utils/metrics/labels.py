@@ -1,5 +1,7 @@
 """What a company's codes mean (`params/labels.yaml`): the names of its products and of its
-channels (lead_source), in Japanese and English, for the reports' glossary."""
+channels (lead_source), in Japanese and English: the reports show these names in their
+tables, charts and sentences, and list the codes beside them in the glossary; the CSV files
+keep the codes."""
 
 from __future__ import annotations
 
@@ -32,6 +34,10 @@ class Labels:
             if name:
                 out[code] = name
         return out
+
+    def name(self, section: str, code: str, locale: str = "ja") -> str:
+        """The name of `code` in `locale`, or the code itself when it has none."""
+        return self.named(section, locale).get(code, code)
 
 
 def load_labels(params_dir: Path) -> Labels:

@@ -28,7 +28,7 @@ def _interval(low: float, high: float) -> str:
 
 
 def _group(rv: review.KpiReview, product: str) -> str:
-    return t("all", rv.locale) if product == ALL else product
+    return rv.product_name(product)
 
 
 def _period(first: pd.Timestamp, last: pd.Timestamp, timezone: str, locale: str) -> str:
@@ -43,7 +43,7 @@ def summary(rv: review.KpiReview) -> Markdown:
     """The month, the products and the period the data covers; data dated nowhere is said to
     count in no month."""
     period = _period(*review.data_period(rv.dataset), rv.dataset.timezone, rv.locale)
-    products = ", ".join(markdown_literal(p) for p in rv.products)
+    products = ", ".join(markdown_literal(rv.product_name(p)) for p in rv.products)
     if rv.locale == "ja":
         text = f"**対象月: {rv.month}**　｜　商材: {products}　｜　{period}"
     else:
@@ -122,9 +122,7 @@ def by_product(rv: review.KpiReview) -> pd.DataFrame:
 
 
 def _channel(rv: review.KpiReview, name: str) -> str:
-    if name == ALL:
-        return t("all", rv.locale)
-    return t(name, rv.locale) if name in ("sales_sourced", "unknown") else name
+    return rv.channel_name(name)
 
 
 def _custom(rv: review.KpiReview, table: str) -> list:
@@ -388,7 +386,7 @@ def comparison_summary(cmp) -> Markdown:
     baseline = (
         t("cmp_baseline_rest", loc)
         if cmp.baseline == REST
-        else t("cmp_product_named", loc, product=markdown_literal(cmp.baseline))
+        else t("cmp_product_named", loc, product=markdown_literal(cmp.name(cmp.baseline)))
     )
     tests = int(cmp.tests["p_value"].notna().sum()) if not cmp.tests.empty else 0
     return Markdown(
@@ -400,7 +398,7 @@ def comparison_summary(cmp) -> Markdown:
             last=w.month,
             months=len(w.months),
             days=w.days,
-            products=", ".join(markdown_literal(p) for p in cmp.products),
+            products=", ".join(markdown_literal(cmp.name(p)) for p in cmp.products),
             baseline=baseline,
             alpha=f"{cmp.alpha:g}",
             tests=tests,
@@ -419,7 +417,7 @@ def comparison_tests(cmp) -> pd.DataFrame:
         if r.compared_with == REST:
             group = t("cmp_rest", loc)
         elif r.compared_with:
-            group = t("cmp_product_named", loc, product=r.compared_with)
+            group = t("cmp_product_named", loc, product=cmp.name(r.compared_with))
         else:
             group = ""
         diff = _signed_points(r.difference)
@@ -429,7 +427,7 @@ def comparison_tests(cmp) -> pd.DataFrame:
         rate = f"{format_value(r.value, 'rate', loc)} {_bracket(r.ci_low, r.ci_high)}"
         rows.append(
             {
-                t("product", loc): r.product,
+                t("product", loc): cmp.name(r.product),
                 t("cmp_metric", loc): cmp.label(r.metric),
                 t("cmp_rate_ci", loc): rate,
                 t("cmp_k_of_n", loc): _k_of_n(r.successes, r.n),
@@ -459,7 +457,7 @@ def product_quality(cmp, table: pd.DataFrame) -> pd.DataFrame:
     for r in table.itertuples():
         rows.append(
             {
-                t("product", loc): r.product,
+                t("product", loc): cmp.name(r.product),
                 cmp.label("mqls"): format_value(r.mqls, "count", loc),
                 cmp.label("mql_to_sql"): (
                     f"{format_value(r.mql_to_sql, 'rate', loc)} "
@@ -487,7 +485,7 @@ def product_readiness(cmp, table: pd.DataFrame) -> pd.DataFrame:
             differs.append(f"{cmp.label(metric)}: {t(f'cmp_v_{verdict}', loc)}")
         rows.append(
             {
-                t("product", loc): r.product,
+                t("product", loc): cmp.name(r.product),
                 t("cmp_differs", loc): " / ".join(differs),
                 cmp.label("mqls"): format_value(r.mqls, "count", loc),
                 cmp.label("sqls"): format_value(r.sqls, "count", loc),

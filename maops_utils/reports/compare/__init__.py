@@ -23,6 +23,7 @@ from .comparison import (
     mql_quality,
     parse_products,
 )
+from .conclusion import conclusion_table, scoring_verdicts, verdict_note
 from .statistics import (
     COMPARISON_COLUMNS,
     REST,
@@ -49,6 +50,7 @@ __all__ = [
     "compare_rates",
     "comparison_table",
     "comparison_window",
+    "conclusion_table",
     "definitions",
     "fisher_p",
     "from_review",
@@ -63,5 +65,7 @@ __all__ = [
     "readiness",
     "regroup_counts",
     "report_tables",
+    "scoring_verdicts",
+    "verdict_note",
     "what_to_do",
 ]

@@ -27,8 +27,8 @@ def _p(p: float, lang: str) -> str:
 def _group_name(cmp: ProductComparison, product: str, lang: str) -> str:
     """Who `product` is compared with: `B・C 合計` / `B and C combined`, or `商材 A`."""
     if cmp.baseline != REST:
-        return t("cmp_product_named", lang, product=cmp.baseline)
-    others = [p for p in cmp.products if p != product]
+        return t("cmp_product_named", lang, product=cmp.name(cmp.baseline, lang))
+    others = [cmp.name(p, lang) for p in cmp.products if p != product]
     if len(others) == 1:
         return t("cmp_product_named", lang, product=others[0])
     if lang == "ja":
@@ -60,7 +60,7 @@ def _finding(cmp: ProductComparison, row: pd.Series, lang: str) -> str:
     text = t(
         f"cmp_finding_{row['verdict']}",
         lang,
-        product=row["product"],
+        product=cmp.name(row["product"], lang),
         metric=metric_label(row["metric"], lang, days, in_sentence=True),
         value=_pct(row["value"]),
         of=_counts_phrase(row["metric"], row["successes"], row["n"], lang),
@@ -74,7 +74,7 @@ def _finding(cmp: ProductComparison, row: pd.Series, lang: str) -> str:
     )
     other = _opposite(cmp, row)
     if other:
-        text += t("cmp_note_opposite", lang, other=other)
+        text += t("cmp_note_opposite", lang, other=cmp.name(other, lang))
     return text
 
 
@@ -173,7 +173,7 @@ def what_to_do(cmp: ProductComparison, locale: str | None = None) -> list[str]:
         mine = cmp.tests[cmp.tests["product"] == p]
         r = ready.loc[p]
         counts = {
-            "product": p,
+            "product": cmp.name(p, lang),
             "mqls": f"{r['mqls']:,.0f}",
             "sqls": f"{r['sqls']:,.0f}",
             "months": len(cmp.window.months),
@@ -201,7 +201,15 @@ def what_to_do(cmp: ProductComparison, locale: str | None = None) -> list[str]:
             claimed = mine["verdict"].isin(["higher", "lower"]).any()
             key = "cmp_no_difference" if claimed else "cmp_no_difference_all"
             parts = sep.join(_pair(m, lang, days) for _, m in same.iterrows())
-            out.append(t(key, lang, product=p, group=_group_name(cmp, p, lang), parts=parts))
+            out.append(
+                t(
+                    key,
+                    lang,
+                    product=cmp.name(p, lang),
+                    group=_group_name(cmp, p, lang),
+                    parts=parts,
+                )
+            )
         few = mine[mine["verdict"] == "too_few"]
         if not few.empty:
             parts = sep.join(
@@ -214,12 +222,15 @@ def what_to_do(cmp: ProductComparison, locale: str | None = None) -> list[str]:
                 )
                 for _, m in few.iterrows()
             )
-            out.append(t("cmp_too_few", lang, product=p, parts=parts, min_n=cmp.min_n))
-        action = _action(p, found, lang)
+            out.append(
+                t("cmp_too_few", lang, product=cmp.name(p, lang), parts=parts, min_n=cmp.min_n)
+            )
+        action = _action(cmp.name(p, lang), found, lang)
         if action:
-            out.append(t("cmp_do", lang, product=p, basis=sep.join(basis)) + action)
+            out.append(t("cmp_do", lang, product=cmp.name(p, lang), basis=sep.join(basis)) + action)
         if r["mirrors"]:
-            nodiff = t("cmp_nodiff_mirror", lang, others=r["mirrors"])
+            mirrors = ", ".join(cmp.name(m.strip(), lang) for m in r["mirrors"].split(","))
+            nodiff = t("cmp_nodiff_mirror", lang, others=mirrors)
         else:
             nodiff = t("cmp_nodiff", lang)
         out.append(t(f"cmp_ready_{r['status']}", lang, nodiff=nodiff, **counts))
@@ -257,7 +268,7 @@ def definitions(cmp: ProductComparison, locale: str | None = None) -> pd.DataFra
         "campaigns": MAX_CAMPAIGNS,
         "baseline": t("cmp_baseline_rest", lang)
         if cmp.baseline == REST
-        else t("cmp_product_named", lang, product=cmp.baseline),
+        else t("cmp_product_named", lang, product=cmp.name(cmp.baseline, lang)),
     }
     keys = (
         "window",

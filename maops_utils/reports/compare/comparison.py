@@ -46,6 +46,7 @@ from ...core.months import month_bounds, month_range
 from ...core.schema import ALL
 from ...metrics import compute as mx
 from ...metrics import funnel
+from ...metrics.labels import Labels
 from ...metrics.specs import Spec
 from ..kpi import review
 from .statistics import REST, TESTED, _check_alpha, compare_rates
@@ -380,6 +381,7 @@ class ProductComparison:
     locale: str = "ja"
     currency: str = "JPY"
     labels: dict[str, str] = dataclasses.field(default_factory=dict)  # count metric -> label
+    names: Labels = dataclasses.field(default_factory=Labels)  # the products' names
     # where the comparison's later queries run (cohorts, velocity, channels, campaigns): an
     # engine opened for `dataset`, or an engine name (None: DuckDB), opened per query
     engine: str | engines.Engine | None = None
@@ -417,6 +419,10 @@ class ProductComparison:
             products=self.products,
             engine=self.engine,
         )
+
+    def name(self, product: str, locale: str | None = None) -> str:
+        """A product's name (params/labels.yaml), its code when it has none."""
+        return self.names.name("products", product, locale or self.locale)
 
     def label(self, metric: str) -> str:
         """Display name of a count metric or a compared conversion, in the report's language."""
@@ -513,7 +519,7 @@ def compare_products(
         locale,
         currency,
         dict(labels),
-        engine,
+        engine=engine,
     )
 
 
@@ -534,7 +540,7 @@ def from_review(
     """
     funnel.require_followed(rv.dataset, "the product comparison")
     days = int(window_days) or max(rv.funnel_def.cohort_windows)
-    return compare_products(
+    cmp = compare_products(
         rv.dataset,
         rv.month,
         products=products,
@@ -550,6 +556,7 @@ def from_review(
         currency=rv.currency,
         engine=rv.engine,
     )
+    return dataclasses.replace(cmp, names=rv.labels)
 
 
 # ---------------------------------------------------------------- MQL quality

@@ -73,10 +73,13 @@ def _mid(label: str, lang: str) -> str:
 class _Writer:
     """Formatting shared by the sentences of one report."""
 
-    def __init__(self, catalogue: Catalogue, lang: str, currency: str):
+    def __init__(
+        self, catalogue: Catalogue, lang: str, currency: str, labels: Labels | None = None
+    ):
         self.cat = catalogue
         self.lang = lang
         self.currency = currency
+        self.labels = labels or Labels()
 
     def kpi(self, metric: str) -> Kpi | None:
         return self.cat[metric] if metric in self.cat else None
@@ -187,7 +190,7 @@ def _at_risk(w: _Writer, rows: pd.DataFrame) -> str:
 
 
 def _product_miss(w: _Writer, row: pd.Series) -> str:
-    product, label = row["product"], w.label(row["metric"])
+    product, label = w.labels.name("products", row["product"], w.lang), w.label(row["metric"])
     value, target = w.value(row["value"], row["metric"]), w.value(row["target"], row["metric"])
     att, status = format_ratio(row["attainment"]), w.status(row["status"])
     if w.lang == "ja":
@@ -232,13 +235,15 @@ def _moves(w: _Writer, rows: pd.DataFrame) -> str:
     return f"Largest moves on the previous month: {'; '.join(parts)}."
 
 
-def _channel_name(name: object, lang: str) -> str:
+def _channel_name(name: object, w: _Writer) -> str:
     text = str(name)
-    return t(text, lang) if text in ("sales_sourced", "unknown") else text
+    if text in ("sales_sourced", "unknown"):
+        return t(text, w.lang)
+    return w.labels.name("lead_sources", text, w.lang)
 
 
 def _channel(w: _Writer, row: pd.Series, overall: float) -> str:
-    name, label = _channel_name(row["channel"], w.lang), w.label("mql_rate")
+    name, label = _channel_name(row["channel"], w), w.label("mql_rate")
     rate, ci = w.rate(row["mql_rate"]), w.interval(row["mql_rate_ci_low"], row["mql_rate_ci_high"])
     leads, mqls = w.value(row["new_leads"], "new_leads"), w.value(row["mqls"], "mqls")
     if w.lang == "ja":
@@ -354,7 +359,7 @@ def highlights(
     """
     if max_items <= 0:
         return []
-    w = _Writer(rv.catalogue, _lang(locale or rv.locale), rv.currency)
+    w = _Writer(rv.catalogue, _lang(locale or rv.locale), rv.currency, rv.labels)
     out: list[str] = []
     table = _rows(table)
     if table.empty:

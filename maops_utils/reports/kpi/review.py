@@ -26,6 +26,7 @@ from ...contract.dataset import Dataset
 from ...contract.imported import check_currency
 from ...contract.load import load_dataset
 from ...core.errors import ConfigError, Finding
+from ...core.i18n import t
 from ...core.months import check_month, month_range, shift_month
 from ...core.schema import ALL
 from ...core.settings import RunSettings
@@ -164,6 +165,22 @@ class KpiReview:
 
     def label(self, metric: str) -> str:
         return self.catalogue[metric].label(self.locale) if metric in self.catalogue else metric
+
+    def product_name(self, code: str) -> str:
+        """A product's name (params/labels.yaml), the code when it has none; `ALL` is "all"."""
+        return (
+            t("all", self.locale)
+            if code == ALL
+            else self.labels.name("products", code, self.locale)
+        )
+
+    def channel_name(self, code: str) -> str:
+        """A channel's name (params/labels.yaml); maops's own codes in the report's words."""
+        if code == ALL:
+            return t("all", self.locale)
+        if code in ("sales_sourced", "unknown"):
+            return t(code, self.locale)
+        return self.labels.name("lead_sources", code, self.locale)
 
 
 def review(

@@ -16,6 +16,7 @@ from .tables import (
     proposed_yaml,
     reliability_curves,
     tables,
+    verdict_table,
 )
 
 __all__ = [
@@ -36,6 +37,7 @@ __all__ = [
     "run",
     "run_time",
     "tables",
+    "verdict_table",
 ]
 
 # The study's fits import scikit-learn when they run: its kernel imports it ahead. The points

@@ -9,6 +9,7 @@ import yaml
 
 from ...core.schema import ALL
 from ...core.stats import wilson_interval
+from .. import actions
 from . import evaluate
 from .study import LEAD_SCORE_COLUMNS, METRICS_COLUMNS, MODELS, PRODUCT_COLUMNS, ScoringStudy
 
@@ -115,6 +116,15 @@ def product_table(study: ScoringStudy) -> pd.DataFrame:
     return pd.DataFrame(out, columns=PRODUCT_COLUMNS)
 
 
+def verdict_table(study: ScoringStudy) -> pd.DataFrame:
+    """`scoring_products.csv`: each product's verdict (`product_table`) beside the threshold
+    the current model's objective recommends for it, and the windows of both: what the
+    product comparison and the month's page read (`reports/actions.py`)."""
+    return actions.verdict_table(
+        product_table(study), study.recommendations, (study.closed_months, study.threshold_months)
+    )
+
+
 def lead_scores(study: ScoringStudy) -> pd.DataFrame:
     """`lead_scores.csv`: every judged moment (windows closed or not): lead_id, product,
     scored_at, the current score and the proposed model's probability. No personal data."""
@@ -138,6 +148,7 @@ def tables(study: ScoringStudy) -> dict[str, pd.DataFrame]:
         "scoring_thresholds": study.threshold_table,
         "scoring_metrics": metrics_table(study),
         "lead_scores": lead_scores(study),
+        "scoring_products": verdict_table(study),
     }
 
 
