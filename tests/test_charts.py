@@ -265,6 +265,9 @@ def test_every_chart_is_titled_readable_and_no_wider_than_the_page(sample_rv, sa
     figures = _report_figures(sample_rv, sample_cmp, locale) + _scoring_figures(locale)
     for fig in figures:
         assert plots.chart_title(fig), fig
+        # a chart of several panels is named by its own title, not by its first panel's
+        panels = [ax for ax in fig.axes if ax.get_visible() and ax.get_title()]
+        assert len(panels) < 2 or fig.get_suptitle(), [ax.get_title() for ax in panels]
         assert fig.get_figwidth() <= plots.PAGE_WIDTH, plots.chart_title(fig)
         fig.canvas.draw()
         small = [

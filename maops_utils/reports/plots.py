@@ -56,9 +56,7 @@ def setup_style() -> None:
 
 def chart_title(fig: Figure) -> str:
     """What a chart is about, for its alt text: its suptitle, else its first axes' title."""
-    suptitle = getattr(fig, "_suptitle", None)
-    titles = [suptitle.get_text() if suptitle is not None else ""]
-    titles += [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    titles = [fig.get_suptitle()] + [ax.get_title() for ax in fig.axes if ax.get_visible()]
     title = next((x for x in titles if x.strip()), "")
     # chart text escapes `$` (matplotlib's math mode); a reader of the alt text sees it plain
     return " ".join(title.replace("\\$", "$").split())
