@@ -425,7 +425,8 @@ def test_charts_draw_japanese_on_figures_without_pyplot(sample_cmp, small):
         texts = [x.get_text() for x in fig.findobj(lambda a: hasattr(a, "get_text"))]
         assert any(any("\u3040" <= ch <= "\u9fff" for ch in text) for text in texts)
     labels = [x.get_text() for x in campaigns.axes[0].get_yticklabels()]
-    assert r"<b>ウェビナー</b> \$x\$" in labels  # a name is text, never math or markup
+    # a name is text, never math or markup; a campaign of two products is named with each
+    assert r"<b>ウェビナー</b> \$x\$ (A)" in labels
     assert plt.get_fignums() == []
 
 

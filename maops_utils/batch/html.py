@@ -392,6 +392,19 @@ def localize(nb: nbformat.NotebookNode, lang: str) -> nbformat.NotebookNode:
     return nb
 
 
+def _chart_alts(nb: nbformat.NotebookNode) -> dict[str, str]:
+    """A PNG output's data: URI -> the alt text in its metadata (nbconvert's template uses
+    only its width and height)."""
+    alts = {}
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            png = output.get("data", {}).get("image/png")
+            alt = output.get("metadata", {}).get("image/png", {}).get("alt")
+            if isinstance(png, str) and isinstance(alt, str) and alt.strip():
+                alts["data:image/png;base64," + "".join(png.split())] = alt
+    return alts
+
+
 def notebook_to_html(
     nb: nbformat.NotebookNode,
     *,
@@ -440,9 +453,11 @@ def notebook_to_html(
     for cell in soup.select("div.jp-CodeCell"):
         if not cell.select_one(".jp-Cell-inputWrapper, .jp-OutputArea-child"):
             cell.decompose()
-    # nbconvert gives every <img> without alt an English placeholder; use ours.
+    # nbconvert gives every <img> without alt an English placeholder; use ours, or the title
+    # a maops chart carries in its output's metadata (reports/plots.py's `sharp_png`).
+    alts = _chart_alts(nb)
     for img in soup.find_all("img", alt=_NBCONVERT_DEFAULT_ALT):
-        img["alt"] = labels["figure"]
+        img["alt"] = alts.get("".join(str(img.get("src") or "").split()), labels["figure"])
     for img in soup.find_all("img"):
         src = str(img.get("src") or "")
         if src and not src.startswith("data:") and not _is_external(src):

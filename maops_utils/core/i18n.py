@@ -59,6 +59,32 @@ def format_amount(value: float, currency: str = "JPY") -> str:
     return f"{symbol}{number}" if symbol else f"{number} {currency}"
 
 
+def _number(value: float, decimals: int) -> str:
+    """Grouped, with at most `decimals` decimals and none that are zeros: 1,052 / 4.7 / 10."""
+    text = f"{value:,.{decimals}f}"
+    return text.rstrip("0").rstrip(".") if "." in text else text
+
+
+def format_amount_short(value: float, currency: str = "JPY", locale: str = "ja") -> str:
+    """An amount as a chart's axis or label shows it, in the units its readers count in:
+    1,052万円 / 4.7万円 / 8,000円 for yen in Japanese (the 万 is how Japanese business reads
+    amounts), ¥10.5M / $12.3k / $950 in English; other currencies in Japanese with their
+    symbol and separators ($12,345)."""
+    sign, amount = ("-" if value < 0 else ""), abs(float(value))
+    if locale == "ja" and currency == "JPY":
+        if amount < 10_000:
+            return f"{sign}{_number(amount, 0)}円"
+        return f"{sign}{_number(amount / 10_000, 1 if amount < 1_000_000 else 0)}万円"
+    symbol, decimals, _ = CURRENCIES.get(currency, ("", 2, ""))
+    number = _number(amount, decimals if amount < 100 else 0)
+    if locale != "ja":
+        for size, suffix in ((1e9, "B"), (1e6, "M"), (1e3, "k")):
+            if amount >= size:
+                number = _number(amount / size, 1) + suffix
+                break
+    return f"{sign}{symbol}{number}" if symbol else f"{sign}{number} {currency}"
+
+
 def currency_word(currency: str, locale: str = "ja") -> str:
     """The currency's name as a unit: 円 / 米ドル in Japanese, the ISO code in English."""
     if locale == "ja" and currency in CURRENCIES:

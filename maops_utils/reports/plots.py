@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import io
+import struct
+from collections.abc import Sequence
+
 import matplotlib as mpl
 import matplotlib_fontja  # noqa: F401  (registers the bundled IPAexGothic font)
 import pandas as pd
 import seaborn as sns
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
-from matplotlib.ticker import FuncFormatter
+from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
-from ..core.i18n import t
+from ..core.i18n import format_amount_short, t
 
 # Figures are built without pyplot so that none is left open: a notebook displays the returned
 # figure exactly once, and batch runs keep no global figure state.
@@ -18,12 +23,75 @@ from ..core.i18n import t
 JAPANESE_FONT = "IPAexGothic"
 PALETTE = "colorblind"
 
+# A report page's column is 1,052 px wide (batch/templates/report.css): a figure at most this
+# wide (at figure.dpi 100) is shown at its own size, so its 10 pt text stays 10 pt; a wider
+# one would be shrunk by the browser.
+DPI = 100
+PAGE_WIDTH = 10.5
+MIN_FONT_PT = 10
+# High-density screens (and zooming in a meeting room) need twice the pixels; the page still
+# shows the chart at its size in inches.
+HIDPI = 2
+
+_SIZES = {
+    "font.size": 11,
+    "axes.titlesize": 12,
+    "axes.labelsize": 11,
+    "xtick.labelsize": MIN_FONT_PT,
+    "ytick.labelsize": MIN_FONT_PT,
+    "legend.fontsize": MIN_FONT_PT,
+    "legend.title_fontsize": MIN_FONT_PT,
+    "figure.titlesize": 13,
+}
+
 
 def setup_style() -> None:
-    """Seaborn's theme with the Japanese font (set_theme alone would reset the font)."""
-    sns.set_theme(style="whitegrid", font=JAPANESE_FONT, palette=PALETTE)
+    """Seaborn's theme with the Japanese font (set_theme alone would reset the font), text
+    sizes a meeting can read, and, in a notebook, charts displayed at twice their density."""
+    sns.set_theme(style="whitegrid", font=JAPANESE_FONT, palette=PALETTE, rc=_SIZES)
     mpl.rcParams["axes.unicode_minus"] = False
-    mpl.rcParams["figure.dpi"] = 100
+    mpl.rcParams["figure.dpi"] = DPI
+    _display_sharp()
+
+
+def chart_title(fig: Figure) -> str:
+    """What a chart is about, for its alt text: its suptitle, else its first axes' title."""
+    titles = [fig.get_suptitle()] + [ax.get_title() for ax in fig.axes if ax.get_visible()]
+    title = next((x for x in titles if x.strip()), "")
+    # chart text escapes `$` (matplotlib's math mode); a reader of the alt text sees it plain
+    return " ".join(title.replace("\\$", "$").split())
+
+
+def _png_size(png: bytes) -> tuple[int, int]:
+    # a PNG starts with its signature and the IHDR chunk: width, height as big-endian 32 bits
+    return struct.unpack(">II", png[16:24])
+
+
+def sharp_png(fig: Figure) -> tuple[bytes, dict[str, object]] | None:
+    """`fig` as a PNG of HIDPI times its pixels, with the size to display it at and its title
+    as alt text: an IPython formatter's `(data, metadata)`; None for an empty figure."""
+    if not fig.axes:
+        return None
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=fig.dpi * HIDPI, bbox_inches="tight")
+    png = buffer.getvalue()
+    width, height = _png_size(png)
+    meta: dict[str, object] = {"width": round(width / HIDPI), "height": round(height / HIDPI)}
+    title = chart_title(fig)
+    if title:
+        meta["alt"] = title
+    return png, meta
+
+
+def _display_sharp() -> None:
+    try:
+        from IPython import get_ipython
+    except ImportError:
+        return
+    shell = get_ipython()
+    if shell is not None:
+        # after `%matplotlib inline`, which registers its own 1x formatter for figures
+        shell.display_formatter.formatters["image/png"].for_type(Figure, sharp_png)
 
 
 def thousands_format(x: float, _pos: int) -> str:
@@ -34,6 +102,34 @@ def percent_format(x: float, _pos: int) -> str:
     return f"{x * 100:.0f}%"
 
 
+def amount_formatter(currency: str, locale: str) -> FuncFormatter:
+    """Axis ticks as amounts in the units the page's readers count in (`format_amount_short`)."""
+    return FuncFormatter(lambda x, _pos: format_amount_short(x, currency, locale))
+
+
+def funnel_panel(
+    ax: Axes, names: Sequence[str], values: Sequence[float], colors: Sequence[object]
+) -> None:
+    """One funnel's stages as bars on a log axis, so that SQLs, deals and wins stay visible
+    beside the leads, each labelled with its count and its conversion from the stage above."""
+    ax.set_xscale("log")
+    ax.barh(list(names), [max(float(v), 0.0) for v in values], color=list(colors))
+    top = max([float(v) for v in values] + [1.0])
+    previous = 0.0
+    for y, value in enumerate(values):
+        note = f"{value:,.0f}"
+        if previous:
+            note += f" ({value / previous:.0%})"
+        ax.text(max(float(value), 1.0) * 1.15, y, note, va="center")
+        previous = float(value)
+    # room on the right for the largest bar's label: nearly a decade on a log axis
+    ax.set_xlim(0.7, top * 8)
+    ax.xaxis.set_major_locator(LogLocator(base=10))
+    ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.xaxis.set_major_formatter(FuncFormatter(thousands_format))
+    ax.grid(False, axis="y")
+
+
 def funnel_chart(funnel: pd.DataFrame, *, month: str, locale: str = "ja") -> Figure:
     """Horizontal bars per stage, one panel per product, with stage-to-stage conversion noted.
 
@@ -42,27 +138,21 @@ def funnel_chart(funnel: pd.DataFrame, *, month: str, locale: str = "ja") -> Fig
     """
     setup_style()
     products = list(dict.fromkeys(funnel["product"]))
-    fig = Figure(figsize=(3.2 * len(products), 3.4))
-    axes = fig.subplots(1, len(products), sharey=True)
-    axes = [axes] if len(products) == 1 else list(axes)
+    # two panels a row: each wide enough for its stages' labels at a readable size
+    ncols = min(len(products), 2)
+    nrows = (len(products) + ncols - 1) // ncols
+    fig = Figure(figsize=(PAGE_WIDTH, 2.3 * nrows + 1.0))
+    axes = fig.subplots(nrows, ncols, sharey=True, squeeze=False)
     colors = sns.color_palette(PALETTE, n_colors=funnel["order"].nunique())
-    for ax, product in zip(axes, products, strict=True):
+    for ax, product in zip(axes.flat, products, strict=False):
         part = funnel[funnel["product"] == product].sort_values("order")
-        ax.barh(part["stage"], part["value"], color=colors[: len(part)])
-        top = float(part["value"].max() or 1)
-        previous = None
-        for y, value in enumerate(part["value"]):
-            note = f"{value:,.0f}"
-            if previous:
-                note += f"  ({value / previous:.0%})"
-            ax.text(value + top * 0.02, y, note, va="center", fontsize=8)
-            previous = value
-        ax.set_xlim(0, top * 1.6)
+        funnel_panel(ax, list(part["stage"]), list(part["value"]), colors[: len(part)])
         ax.set_title(t("all", locale) if product == "ALL" else product)
-        ax.xaxis.set_major_formatter(FuncFormatter(thousands_format))
-        ax.set_xlabel(t("count", locale))
-    axes[0].invert_yaxis()  # the axes share y: inverting one inverts all, top stage first
+    for ax in list(axes.flat)[len(products) :]:
+        ax.set_visible(False)
+    axes.flat[0].invert_yaxis()  # the axes share y: inverting one inverts all, top stage first
     fig.suptitle(t("funnel_title", locale, month=month))
+    fig.supxlabel(t("funnel_axis", locale), fontsize=MIN_FONT_PT + 1)
     fig.tight_layout()
     return fig
 
@@ -73,6 +163,7 @@ def trend_chart(
     *,
     units: dict[str, str] | None = None,
     locale: str = "ja",
+    currency: str = "JPY",
 ) -> Figure:
     """Small multiples, one per metric: a line per product, its target dashed in the same colour.
 
@@ -80,7 +171,8 @@ def trend_chart(
         trend: rows `month, product, metric, value, target` as from `review.trend`; `ALL` rows
             are left out (its scale would flatten the products).
         labels: metric -> display label of the metrics to draw, in drawing order.
-        units: metric -> unit (`rate` axes read in %, others in thousands-separated numbers).
+        units: metric -> unit (`rate` axes read in %, `currency` in the page's units of
+            `currency`, others in thousands-separated numbers).
     """
     setup_style()
     trend = trend[(trend["product"] != "ALL") & trend["metric"].isin(labels)]
@@ -89,7 +181,7 @@ def trend_chart(
     colors = dict(zip(products, sns.color_palette(PALETTE, n_colors=len(products)), strict=True))
     ncols = 2 if len(metrics) > 1 else 1
     nrows = max(1, (len(metrics) + ncols - 1) // ncols)
-    fig = Figure(figsize=(11, 3.0 * nrows))
+    fig = Figure(figsize=(PAGE_WIDTH, 3.0 * nrows))
     axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False)
     months = sorted(trend["month"].unique())
     for ax, metric in zip(axes.flat, metrics, strict=False):
@@ -100,16 +192,21 @@ def trend_chart(
             if p["target"].notna().any():
                 ax.plot(months, p["target"], ls="--", lw=1, color=colors[product])
         ax.set_title(labels.get(metric, metric))
-        rate = (units or {}).get(metric) == "rate"
-        ax.yaxis.set_major_formatter(FuncFormatter(percent_format if rate else thousands_format))
-        ax.tick_params(axis="x", labelrotation=60, labelsize=8)
+        unit = (units or {}).get(metric)
+        if unit == "rate":
+            ax.yaxis.set_major_formatter(FuncFormatter(percent_format))
+        elif unit == "currency":
+            ax.yaxis.set_major_formatter(amount_formatter(currency, locale))
+        else:
+            ax.yaxis.set_major_formatter(FuncFormatter(thousands_format))
+        ax.tick_params(axis="x", labelrotation=60)
     for ax in list(axes.flat)[len(metrics) :]:
         ax.set_visible(False)
     handles, names = axes.flat[0].get_legend_handles_labels()
     fig.legend(handles, names, title=t("product", locale), loc="upper right")
     if months:
         fig.suptitle(t("trend_title", locale, first=months[0], last=months[-1]))
-    fig.tight_layout(rect=(0, 0, 0.92, 0.97))
+    fig.tight_layout(rect=(0, 0, 0.9, 0.97))
     return fig
 
 
@@ -126,7 +223,7 @@ def channel_chart(channels: pd.DataFrame, labels: dict[str, str], *, locale: str
     part = channels[(channels["channel"] != "ALL") & (channels["new_leads"] > 0)]
     part = part.sort_values("new_leads", ascending=True)
     names = [t(c, locale) if c in ("unknown", "sales_sourced") else c for c in part["channel"]]
-    fig = Figure(figsize=(10, 0.45 * len(part) + 1.6))
+    fig = Figure(figsize=(PAGE_WIDTH, 0.45 * len(part) + 1.9))
     ax_leads, ax_rate = fig.subplots(1, 2, sharey=True)
     color = sns.color_palette(PALETTE)[0]
     ax_leads.barh(names, part["new_leads"], color=color)
@@ -142,6 +239,7 @@ def channel_chart(channels: pd.DataFrame, labels: dict[str, str], *, locale: str
         ax_rate.axvline(total["mql_rate"].iloc[0] * 100, ls="--", lw=1, color="grey")
     ax_rate.set_title(f"{labels.get('mql_rate', 'mql_rate')} (%)")
     ax_rate.set_xlim(left=0)
+    fig.suptitle(t("channel_chart_title", locale))
     fig.tight_layout()
     return fig
 
@@ -171,7 +269,7 @@ def cohort_heatmap(
     order = [p for p in dict.fromkeys(part["product"]) if p != "ALL"] + ["ALL"]
     grid = grid.reindex([p for p in order if p in grid.index]) * 100
     grid.index = [t("all", locale) if p == "ALL" else p for p in grid.index]
-    fig = Figure(figsize=(11, 0.6 * len(grid) + 1.8))
+    fig = Figure(figsize=(PAGE_WIDTH, 0.6 * len(grid) + 1.8))
     ax = fig.subplots()
     sns.heatmap(
         grid, ax=ax, annot=True, fmt=".1f", cmap="Blues", cbar_kws={"label": "%"}, linewidths=0.5
@@ -194,7 +292,7 @@ def bar_chart(values: pd.Series, *, title: str = "", percent: bool = False) -> F
     top = float(data.abs().max()) if len(data) else 1.0
     for y, value in enumerate(data.to_numpy()):
         text = f"{value:.1%}" if percent else f"{value:,.0f}"
-        ax.text(value + top * 0.01, y, text, va="center", fontsize=9)
+        ax.text(value + top * 0.01, y, text, va="center")
     ax.xaxis.set_major_formatter(FuncFormatter(percent_format if percent else thousands_format))
     ax.set_xlim(0, top * 1.15 if top > 0 else 1)
     if title:

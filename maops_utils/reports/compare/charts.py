@@ -10,14 +10,20 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from ...core.i18n import t
-from ..plots import PALETTE, setup_style, thousands_format
+from ...core.i18n import format_amount_short, t
+from ..plots import (
+    MIN_FONT_PT,
+    PAGE_WIDTH,
+    PALETTE,
+    amount_formatter,
+    funnel_panel,
+    percent_format,
+    setup_style,
+    thousands_format,
+)
 
 # Figures are built without pyplot so that none is left open: a notebook displays the returned
 # figure exactly once, and batch runs keep no global figure state.
-
-# The bundled Japanese font: no system font is assumed on the machine that renders reports.
-
 
 # Small multiples for notebooks/03_product_comparison.ipynb: one panel per product (or per
 # rate) on shared axes, drawn with seaborn's axes-level functions on a Figure (seaborn's
@@ -56,7 +62,8 @@ def product_funnel_chart(
     last: str,
     locale: str = "ja",
 ) -> Figure:
-    """One panel per product, sharing the count axis: the window's count at each stage.
+    """One panel per product, sharing the count axis: the window's count at each stage, on a
+    log axis with its conversion from the stage above (`plots.funnel_panel`).
 
     Args:
         counts: rows `product, metric, value` (as `compare.ProductComparison.counts`).
@@ -66,26 +73,22 @@ def product_funnel_chart(
     """
     setup_style()
     stages = list(labels)
-    fig = Figure(figsize=(max(3.0 * len(products), 6), 3.2))
-    axes = fig.subplots(1, len(products), sharex=True, sharey=True, squeeze=False)[0]
+    ncols = min(max(len(products), 1), 3)
+    nrows = max((len(products) + ncols - 1) // ncols, 1)
+    fig = Figure(figsize=(PAGE_WIDTH, 2.3 * nrows + 1.0))
+    axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
     colors = sns.color_palette(PALETTE, n_colors=len(stages))
     part = counts[counts["metric"].isin(stages)]
-    top = float(part["value"].max()) if not part.empty else 1.0
-    for ax, product in zip(axes, products, strict=True):
+    names = [labels[s] for s in stages]
+    for ax, product in zip(axes.flat, products, strict=False):
         mine = part[part["product"] == product].set_index("metric")["value"].reindex(stages)
-        mine = mine.fillna(0.0)
-        names = [labels[s] for s in stages]
-        sns.barplot(
-            x=mine.to_numpy(), y=names, hue=names, palette=colors, legend=False, ax=ax, orient="h"
-        )
-        for y, value in enumerate(mine):
-            ax.text(value + top * 0.02, y, f"{value:,.0f}", va="center", fontsize=8)
+        funnel_panel(ax, names, list(mine.fillna(0.0)), colors)
         ax.set_title(_text(product))
-        ax.set_xlim(0, (top or 1.0) * 1.35)
-        ax.xaxis.set_major_formatter(FuncFormatter(thousands_format))
-        ax.set_xlabel(t("count", locale))
-        ax.set_ylabel("")
+    for ax in list(axes.flat)[len(products) :]:
+        ax.set_visible(False)
+    axes.flat[0].invert_yaxis()  # shared: the first stage on top in every panel
     fig.suptitle(t("cmp_funnel_title", locale, first=first, last=last))
+    fig.supxlabel(t("funnel_axis", locale), fontsize=MIN_FONT_PT + 1)
     fig.tight_layout()
     return fig
 
@@ -107,7 +110,8 @@ def rate_comparison_chart(
     """
     setup_style()
     metrics = [m for m in labels if m in set(tests["metric"])]
-    fig = Figure(figsize=(3.6 * max(len(metrics), 1) + 1.5, 0.5 * len(products) + 2.0))
+    width = min(3.6 * max(len(metrics), 1) + 1.5, PAGE_WIDTH)
+    fig = Figure(figsize=(width, 0.5 * len(products) + 2.2))
     axes = fig.subplots(1, max(len(metrics), 1), sharey=True, squeeze=False)[0]
     ypos = {p: i for i, p in enumerate(products)}
     for ax, metric in zip(axes, metrics, strict=False):
@@ -122,7 +126,7 @@ def rate_comparison_chart(
                 ax.errorbar(r.value * 100, y, xerr=xerr, fmt="o", color=color, capsize=3, ms=7)
             if pd.notna(r.compared_value):
                 ax.plot(r.compared_value * 100, y, marker="x", color="black", ms=7, ls="")
-        ax.set_title(labels[metric], fontsize=10)
+        ax.set_title(labels[metric])
         ax.set_xlim(left=0)
         ax.set_xlabel("%")
     axes[0].set_yticks(range(len(products)), [_text(p) for p in products])
@@ -132,7 +136,7 @@ def rate_comparison_chart(
     handles = [mpl.lines.Line2D([], [], marker="o", ls="", color=_verdict_color(v)) for v in seen]
     handles.append(mpl.lines.Line2D([], [], marker="x", ls="", color="black"))
     names = [t(f"cmp_v_{v}", locale) for v in seen] + [t("cmp_compared_with", locale)]
-    fig.legend(handles, names, loc="lower center", ncols=len(handles), fontsize=8, frameon=False)
+    fig.legend(handles, names, loc="lower center", ncols=len(handles), frameon=False)
     fig.suptitle(t("cmp_rates_title", locale))
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
@@ -167,7 +171,7 @@ def cohort_comparison_chart(
     )
     months = sorted(part["cohort"].unique())
     shown = mine[mine["mature"]]
-    fig = Figure(figsize=(max(3.2 * len(products), 6), 2.6 * len(stages) + 0.8))
+    fig = Figure(figsize=(PAGE_WIDTH, 2.6 * len(stages) + 1.2))
     axes = fig.subplots(len(stages), len(products), sharex=True, sharey="row", squeeze=False)
     color = sns.color_palette(PALETTE)[0]
     for i, (stage, label) in enumerate(stages.items()):
@@ -186,7 +190,9 @@ def cohort_comparison_chart(
                 ax.set_title(_text(product))
             if j == 0:
                 ax.set_ylabel(f"{label} (%)")
-            ax.set_xticks(list(x), months, rotation=60, fontsize=7)
+            # every other month when they are many: each label at a readable size
+            step = 2 if len(months) > 8 else 1
+            ax.set_xticks(list(x)[::step], months[::step], rotation=60)
             ax.set_ylim(0, top)
     fig.suptitle(t("cmp_cohort_title", locale, days=window))
     fig.tight_layout()
@@ -206,14 +212,14 @@ def share_chart(quality: pd.DataFrame, labels: dict[str, str], *, locale: str = 
     long["what"] = long["what"].map(labels)
     long["value"] = long["value"] * 100
     long["product"] = long["product"].map(_text)
-    fig = Figure(figsize=(max(2.4 * quality["product"].nunique(), 6), 3.6))
+    fig = Figure(figsize=(min(max(2.4 * quality["product"].nunique(), 6), PAGE_WIDTH), 3.8))
     ax = fig.subplots()
     sns.barplot(long, x="product", y="value", hue="what", ax=ax, palette=PALETTE)
     for container in ax.containers:
-        ax.bar_label(container, fmt="%.0f", fontsize=7)
+        ax.bar_label(container, fmt="%.0f")
     ax.set_ylabel("%")
     ax.set_xlabel(t("product", locale))
-    ax.legend(title="", fontsize=8)
+    ax.legend(title="")
     ax.set_title(t("cmp_quality_title", locale))
     fig.tight_layout()
     return fig
@@ -231,8 +237,10 @@ def product_heatmaps(
     locale: str = "ja",
     currency: str = "JPY",
 ) -> Figure:
-    """Heatmaps `row` × product side by side, one per column of `panels`, sharing both axes;
-    empty cells where there is nothing (no lead, no cost).
+    """Heatmaps `row` × product side by side, one per column of `panels`, sharing both axes,
+    "–" where there is nothing (no lead, no cost); a grid mostly empty (campaigns run for one
+    product each) becomes sorted bars of the rows and products that have leads
+    (`product_bars`).
 
     Args:
         table: rows as from `compare.product_channels` (row `channel`) or
@@ -254,39 +262,134 @@ def product_heatmaps(
         fig.suptitle(title)
         return fig
     rows = list(dict.fromkeys(table[row]))
-    names = dict(zip(table[row], table[label], strict=True)) if label else {}
-    words = {"unknown": t("unknown", locale), "sales_sourced": t("sales_sourced", locale)}
-    shown = []
-    for r in rows:
-        name = names.get(r)
-        name = name if isinstance(name, str) and name.strip() else words.get(r, r)
-        shown.append(_text(name, 28))
-    fig = Figure(figsize=(3.6 * len(panels) + 2.2, 0.38 * len(rows) + 1.8))
+    cells = table.drop_duplicates([row, "product"]).set_index([row, "product"])
+    filled = cells[list(panels)].notna().any(axis=1) & cells.index.get_level_values(1).isin(
+        products
+    )
+    # half the grid or less holds a value: its blanks would outweigh its numbers
+    if 2 * int(filled.sum()) <= len(rows) * len(products):
+        bars_title = t(f"cmp_{kind}_title", locale, first=first, last=last)
+        return product_bars(
+            table, panels, row=row, products=products, title=bars_title, label=label,
+            locale=locale, currency=currency,
+        )  # fmt: skip
+    shown = _row_names(table, row, label, locale)
+    fig = Figure(figsize=(PAGE_WIDTH, 0.42 * len(rows) + 1.9))
     axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
     cmaps = {"count": "Blues", "rate": "Greens", "currency": "Oranges"}
     for ax, (column, (name, unit)) in zip(axes, panels.items(), strict=True):
         # one cell per (row, product); an empty value stays empty (pivot_table would sum it to 0)
-        grid = table.drop_duplicates([row, "product"]).set_index([row, "product"])[column]
-        grid = grid.unstack("product").reindex(index=rows, columns=products).astype("float64")
-        if unit == "rate":
-            grid, fmt = grid * 100, ".1f"
-        elif unit == "currency":
-            grid, fmt = grid / 1000, ",.0f"
-        else:
-            fmt = ",.0f"
-        unit_text = {"rate": "%", "currency": f"{currency} 1,000"}.get(unit, "")
+        grid = cells[column].unstack("product").reindex(index=rows, columns=products)
+        grid = grid.astype("float64")
+        notes = grid.map(lambda v, u=unit: _value_text(v, u, locale, currency))
+        shade = grid * 100 if unit == "rate" else grid
         cmap = cmaps.get(unit, "Blues")
         # a panel without any value (no cost at all) needs a colour range of its own
         empty = {} if grid.notna().to_numpy().any() else {"vmin": 0.0, "vmax": 1.0}
         sns.heatmap(
-            grid, ax=ax, annot=True, fmt=fmt, cmap=cmap, cbar=False, linewidths=0.5, **empty
-        )
+            shade, ax=ax, annot=notes.to_numpy(), fmt="", cmap=cmap, cbar=False, linewidths=0.5,
+            mask=grid.isna().to_numpy(), **empty,
+        )  # fmt: skip
+        for i, j in zip(*grid.isna().to_numpy().nonzero(), strict=True):
+            ax.text(j + 0.5, i + 0.5, "–", ha="center", va="center", color="grey")
         ax.grid(False)
-        ax.set_title(f"{name} ({unit_text})" if unit_text else name, fontsize=10)
+        ax.set_title(f"{name} (%)" if unit == "rate" else name)
         ax.set_xlabel(t("product", locale))
         ax.set_ylabel("")
         ax.set_xticks([i + 0.5 for i in range(len(products))], [_text(p) for p in products])
-    axes[0].set_yticks([i + 0.5 for i in range(len(rows))], shown, fontsize=8)
+    axes[0].set_yticks([i + 0.5 for i in range(len(rows))], shown, rotation=0)
     fig.suptitle(title)
     fig.tight_layout()
+    return fig
+
+
+def _row_names(table: pd.DataFrame, row: str, label: str | None, locale: str) -> list[str]:
+    """Each row's display name, as plain chart text: its label if any, else its code."""
+    names = dict(zip(table[row], table[label], strict=True)) if label else {}
+    words = {"unknown": t("unknown", locale), "sales_sourced": t("sales_sourced", locale)}
+    shown = []
+    for r in dict.fromkeys(table[row]):
+        name = names.get(r)
+        name = name if isinstance(name, str) and name.strip() else words.get(r, r)
+        shown.append(_text(name, 28))
+    return shown
+
+
+def _value_text(value: float, unit: str, locale: str, currency: str) -> str:
+    if pd.isna(value):
+        return ""
+    if unit == "rate":
+        return f"{value * 100:.1f}"
+    if unit == "currency":
+        return format_amount_short(value, currency, locale)
+    return f"{value:,.0f}"
+
+
+def product_bars(
+    table: pd.DataFrame,
+    panels: dict[str, tuple[str, str]],
+    *,
+    row: str,
+    products: list[str],
+    title: str,
+    label: str | None = None,
+    locale: str = "ja",
+    currency: str = "JPY",
+) -> Figure:
+    """The rows × products that have leads as horizontal bars, most leads on top, one panel
+    per column of `panels` sharing the rows, coloured by product; each bar labelled with its
+    value, "–" where there is none (no cost, no MQL). A row of several products is named
+    with its product.
+
+    Args:
+        table, panels, row, products, label: as `product_heatmaps`.
+        title: the chart's title.
+    """
+    setup_style()
+    names = dict(zip(dict.fromkeys(table[row]), _row_names(table, row, label, locale), strict=True))
+    first = next(iter(panels))
+    part = table.drop_duplicates([row, "product"])
+    part = part[part["product"].isin(products) & (part[first].fillna(0) > 0)]
+    part = part.sort_values(first, ascending=False, kind="stable")
+    several = part[row].duplicated(keep=False)
+    shown = [
+        f"{names[r]} ({_text(p)})" if twice else names[r]
+        for r, p, twice in zip(part[row], part["product"], several, strict=True)
+    ]
+    palette = dict(zip(products, sns.color_palette(PALETTE, n_colors=len(products)), strict=True))
+    colors = [palette[p] for p in part["product"]]
+    fig = Figure(figsize=(PAGE_WIDTH, 0.34 * len(part) + 2.0))
+    axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
+    y = list(range(len(part)))
+    for ax, (column, (name, unit)) in zip(axes, panels.items(), strict=True):
+        values = part[column].astype("float64")
+        ax.barh(y, values.fillna(0.0), color=colors)
+        top = float(values.max()) if values.notna().any() else 1.0
+        top = top if top > 0 else 1.0
+        for i, value in enumerate(values):
+            text = _value_text(value, unit, locale, currency)
+            if unit == "rate" and text:
+                text += "%"
+            x = 0.0 if pd.isna(value) else float(value)
+            ax.text(x + top * 0.02, i, text or "–", va="center", color="black" if text else "grey")
+        ax.set_xlim(0, top * 1.45)
+        if unit == "rate":
+            ax.xaxis.set_major_formatter(FuncFormatter(percent_format))
+        elif unit == "currency":
+            ax.xaxis.set_major_formatter(amount_formatter(currency, locale))
+        else:
+            ax.xaxis.set_major_formatter(FuncFormatter(thousands_format))
+        ax.xaxis.set_major_locator(mpl.ticker.MaxNLocator(3))
+        ax.set_title(name)
+        ax.grid(False, axis="y")
+    axes[0].set_yticks(y, shown)
+    axes[0].set_ylim(len(part) - 0.5, -0.5)
+    seen = [p for p in products if p in set(part["product"])]
+    handles = [mpl.patches.Patch(color=palette[p]) for p in seen]
+    fig.legend(
+        handles, [_text(p) for p in seen], title=t("product", locale), loc="lower center",
+        ncols=max(len(seen), 1), frameon=False,
+    )  # fmt: skip
+    fig.suptitle(title)
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return fig

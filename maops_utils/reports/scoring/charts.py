@@ -13,15 +13,13 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from ...core.i18n import t
-from ..plots import PALETTE, percent_format, setup_style
+from ..plots import MIN_FONT_PT, PALETTE, percent_format, setup_style
 
 if TYPE_CHECKING:
     from .study import ScoringStudy
 
 # Figures are built without pyplot so that none is left open: a notebook displays the returned
 # figure exactly once, and batch runs keep no global figure state.
-
-# The bundled Japanese font: no system font is assumed on the machine that renders reports.
 
 
 def _model_label(model: str, locale: str) -> str:
@@ -64,7 +62,7 @@ def score_band_chart(bands: pd.DataFrame, *, outcome: str, days: int, locale: st
     ax.set_xlabel(t("sc_band", locale))
     ax.set_ylabel(f"{t('sc_rate', locale)} (%)")
     ax.set_ylim(bottom=0)
-    ax.legend(title=t("product", locale), loc="upper left", fontsize=8)
+    ax.legend(title=t("product", locale), loc="upper left")
     ax.set_title(t("sc_band_title", locale, outcome=outcome, days=days))
     fig.tight_layout()
     return fig
@@ -72,7 +70,8 @@ def score_band_chart(bands: pd.DataFrame, *, outcome: str, days: int, locale: st
 
 def rating_heatmap(bands: pd.DataFrame, *, outcome: str, locale: str = "ja") -> Figure:
     """Profile letter × engagement digit grid of success rates for the whole business, each
-    cell annotated with its rate and number of leads; empty cells stay blank.
+    cell annotated with its rate and number of leads. A letter or digit without any lead is
+    left out (named under the grid); a cell without leads says so ("データなし" / "no data").
 
     Args:
         bands: rows of `scoring.band_table` (kind `rating`, product `ALL`).
@@ -81,11 +80,13 @@ def rating_heatmap(bands: pd.DataFrame, *, outcome: str, locale: str = "ja") -> 
     part = bands[(bands["kind"] == "rating") & (bands["product"] == "ALL")]
     if not part.empty and not all(re.fullmatch(r"[A-Za-z]\d+", str(b)) for b in part["band"]):
         return _rating_rates(part, outcome=outcome, locale=locale)
-    fig = Figure(figsize=(6.5, 4.2))
+    fig = Figure(figsize=(6.5, 4.4))
     ax = fig.subplots()
+    title = t("sc_rating_title", locale, outcome=outcome)
     if part.empty:
         ax.axis("off")
         ax.text(0.5, 0.5, t("sc_no_ratings", locale), ha="center", va="center")
+        ax.set_title(title)
         return fig
     cells = part.assign(letter=part["band"].str[:1], digit=part["band"].str[1:])
     rate = cells.pivot_table(
@@ -94,23 +95,45 @@ def rating_heatmap(bands: pd.DataFrame, *, outcome: str, locale: str = "ja") -> 
     n = cells.pivot_table(
         index="letter", columns="digit", values="n", aggfunc="first", dropna=False, sort=False
     )
-    rate = rate.reindex(
-        index=list(dict.fromkeys(cells["letter"])), columns=list(dict.fromkeys(cells["digit"]))
-    )
-    n = n.reindex(index=rate.index, columns=rate.columns).fillna(0)
-    notes = (rate * 100).round(1).astype(object)
+    letters, digits = list(dict.fromkeys(cells["letter"])), list(dict.fromkeys(cells["digit"]))
+    n = n.reindex(index=letters, columns=digits).fillna(0)
+    kept_letters = [x for x in letters if n.loc[x].sum() > 0]
+    kept_digits = [d for d in digits if n[d].sum() > 0]
+    n = n.loc[kept_letters, kept_digits]
+    rate = rate.reindex(index=n.index, columns=n.columns)
+    notes = rate.astype(object)
     for i in range(rate.shape[0]):
         for j in range(rate.shape[1]):
             k = int(n.iat[i, j])
-            notes.iat[i, j] = "" if k == 0 else f"{rate.iat[i, j] * 100:.1f}%\n({k:,})"
+            rate_text = f"{rate.iat[i, j] * 100:.1f}%\n({k:,})"
+            notes.iat[i, j] = t("chart_no_data", locale) if k == 0 else rate_text
+    # a cell without leads shows the axes' grey through the mask, and says so
+    ax.set_facecolor("#eeeeee")
     sns.heatmap(
-        rate.where(n > 0) * 100, ax=ax, annot=notes, fmt="", cmap="Blues", linewidths=0.5,
-        cbar_kws={"label": "%"},
+        rate.where(n > 0) * 100, ax=ax, annot=notes.to_numpy(), fmt="", cmap="Blues",
+        linewidths=0.5, cbar_kws={"label": "%"}, mask=(n == 0).to_numpy(),
     )  # fmt: skip
+    for i, j in zip(*(n == 0).to_numpy().nonzero(), strict=True):
+        ax.text(j + 0.5, i + 0.5, notes.iat[i, j], ha="center", va="center", color="dimgrey")
+    ax.grid(False)
+    ax.tick_params(axis="y", labelrotation=0)
     ax.set_xlabel(t("sc_engagement", locale))
     ax.set_ylabel(t("sc_profile", locale))
-    ax.set_title(t("sc_rating_title", locale, outcome=outcome))
-    fig.tight_layout()
+    ax.set_title(title)
+    dropped = [
+        (t(key, locale), ", ".join(gone))
+        for key, gone in (
+            ("sc_profile", [x for x in letters if x not in kept_letters]),
+            ("sc_engagement", [d for d in digits if d not in kept_digits]),
+        )
+        if gone
+    ]
+    if dropped:
+        note = " / ".join(t("chart_no_leads", locale, what=w, which=g) for w, g in dropped)
+        fig.text(0.01, 0.01, note, fontsize=MIN_FONT_PT, color="dimgrey")
+        fig.tight_layout(rect=(0, 0.06, 1, 1))
+    else:
+        fig.tight_layout()
     return fig
 
 
@@ -239,7 +262,7 @@ def threshold_chart(
         )  # fmt: skip
         if capacity is not None:
             ax_n.axhline(capacity, ls=":", color="black", lw=1, label=t("sc_capacity_line", locale))
-            ax_n.legend(loc="upper right", fontsize=8)
+            ax_n.legend(loc="upper right")
         if target_precision is not None:
             ax_p.axhline(
                 target_precision * 100,
@@ -248,7 +271,7 @@ def threshold_chart(
                 lw=1,
                 label=t("sc_target_line", locale),
             )
-            ax_p.legend(loc="upper left", fontsize=8)
+            ax_p.legend(loc="upper left")
         for ax in (ax_n, ax_p):
             for x in m.loc[m["current"].astype(bool), "threshold"]:
                 ax.axvline(x, color="grey", lw=1.5)
