@@ -439,7 +439,7 @@ def negative_sentences(study: ScoringStudy) -> list[str]:
     rules that add and the success rates, and whether its 95% interval includes 0."""
     from .propose import negative_points
 
-    loc, sep = study.locale, t("sc_sentence_sep", study.locale)
+    loc = study.locale
     out = []
     for r in negative_points(study.fit, study.config.proposal).itertuples():
         numbers = dict(n=r.n_with, rate_with=r.rate_with, rate_without=r.rate_without)
@@ -452,7 +452,8 @@ def negative_sentences(study: ScoringStudy) -> list[str]:
         )
         zero = "sc_negative_zero" if r.includes_zero else "sc_negative_clear"
         head = t("sc_negative_head", loc, rule=_rule_name(r.rule, loc), points=r.points)
-        out.append(sep.join([head, middle, t(zero, loc, low=r.low, high=r.high)]))
+        interval = t(zero, loc, low=r.low, high=r.high)
+        out.append(t("sc_negative_sentence", loc, head=head, middle=middle, interval=interval))
     return out
 
 
@@ -552,8 +553,8 @@ def example_sentence(study: ScoringStudy, dataset: Dataset) -> str:
         outcome=_sc_outcome(study), days=study.config.evaluation.window_days,
     )  # fmt: skip
     if study.source == "scores":
-        text += t("sc_sentence_sep", loc)
-        text += t("sc_example_tool_scores", loc, tool=float(row["score_current"]))
+        tool = t("sc_example_tool_scores", loc, tool=float(row["score_current"]))
+        text = t("sc_two_sentences", loc, first=text, second=tool)
     return text
 
 
