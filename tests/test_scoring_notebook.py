@@ -205,3 +205,21 @@ def test_the_notebook_calibrates_a_score_snapshot_of_a_list_dated_nowhere(tmp_pa
     assert "スナップショットからは" in html and "won（受注）" in html
     scores = pd.read_csv(tmp_path / "lead_scores.csv", keep_default_na=False)
     assert (scores["scored_at"] == "").all()
+
+
+@pytest.mark.slow
+def test_the_proposal_explains_its_negative_points_the_floor_and_a_worked_example(executed):
+    by_cell: dict[str, str] = {}
+    for cell, o in _outputs(executed):
+        data = o.get("data", {})
+        by_cell[cell] = by_cell.get(cell, "") + data.get("text/html", data.get("text/markdown", ""))
+    assert "イベント参加: " in by_cell["proposed-negative"]
+    assert "ウェビナー参加: " in by_cell["proposed-negative"]
+    assert "proposed.floor_at_zero: false" in by_cell["proposed-floor"]
+    assert "AUC" in by_cell["proposed-floor"]
+    assert "典型的なMQL" in by_cell["proposed-example-sentence"]
+    assert "合計（スコア）" in by_cell["proposed-example"]
+    assert "MQL閾値" in by_cell["proposed-example"]
+    text = (executed / "scoring_proposed.yaml").read_text(encoding="utf-8")
+    assert "\n# - イベント参加: " in text and "\n# - 合計（スコア）: " in text
+    assert parse_model(yaml.safe_load(text)).activities

@@ -192,6 +192,8 @@ class Proposal:
     points_to_double_odds: float = 10.0
     min_activities: int = 20
     seed: int = 0
+    # negative activity points set to 0 and the rest refitted without them (docs/scoring.md)
+    floor_at_zero: bool = False
 
 
 @dataclass(frozen=True)
@@ -464,7 +466,7 @@ def _thresholds(data: Any, where: str) -> Thresholds:
 def _proposal(data: Any, where: str) -> Proposal:
     known = (
         "profile", "bands", "ignore_activities", "per_period", "lookback_days", "half_life_days",
-        "regularisation", "points_to_double_odds", "min_activities", "seed",
+        "regularisation", "points_to_double_odds", "min_activities", "seed", "floor_at_zero",
     )  # fmt: skip
     d = _keys(data, known, where)
     default = Proposal()
@@ -501,6 +503,12 @@ def _proposal(data: Any, where: str) -> Proposal:
     lookback = _optional_days(
         d.get("lookback_days", default.lookback_days), f"{where}.lookback_days", whole=True
     )
+    floor = d.get("floor_at_zero", default.floor_at_zero)
+    if not isinstance(floor, bool):
+        raise ConfigError(
+            f"{where}.floor_at_zero: '{floor}' must be true (negative points become 0) or "
+            "false (the fitted points are kept, negative ones explained)"
+        )
     return Proposal(
         profile=tuple(profile),
         bands=tuple(bands),
@@ -531,6 +539,7 @@ def _proposal(data: Any, where: str) -> Proposal:
             )
         ),
         seed=int(_number(d.get("seed", default.seed), f"{where}.seed", low=0, whole=True)),
+        floor_at_zero=floor,
     )
 
 

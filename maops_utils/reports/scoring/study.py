@@ -186,7 +186,7 @@ def _fit_and_score(
 
 # What a kept study depends on besides the input, the month and the configuration: bump when
 # a study is kept differently.
-STUDY_FORMAT = "maops-study-3"
+STUDY_FORMAT = "maops-study-4"
 
 
 @functools.cache
@@ -353,6 +353,12 @@ def _compute(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str
         backtest_fit, bt_score, bt_map = _fit_and_score(X, rows, train_mask, spec, config)
         backtest["score_proposed"] = bt_score[test_mask]
         backtest["p_proposed"] = bt_map(bt_score[test_mask])
+        # both choices of proposed.floor_at_zero, for what the floor costs on the backtest
+        for name, pts in (
+            ("floored", backtest_fit.floored_points),
+            ("unfloored", backtest_fit.unfloored),
+        ):
+            backtest[f"score_{name}"] = propose.points_score(X[test_mask], pts)
     else:
         notes.append(("note_no_backtest", {}))
         backtest = backtest.iloc[0:0]

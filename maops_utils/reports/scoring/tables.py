@@ -3,14 +3,18 @@ proposed model as YAML: what the notebook shows and the batch writes."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pandas as pd
 import yaml
 
+from ...contract.dataset import Dataset
+from ...core.months import month_bounds
 from ...core.schema import ALL
 from ...core.stats import wilson_interval
 from .. import actions
-from . import evaluate
+from . import evaluate, points, propose
 from .study import LEAD_SCORE_COLUMNS, METRICS_COLUMNS, MODELS, PRODUCT_COLUMNS, ScoringStudy
 
 
@@ -152,9 +156,11 @@ def tables(study: ScoringStudy) -> dict[str, pd.DataFrame]:
     }
 
 
-def proposed_yaml(study: ScoringStudy) -> str:
+def proposed_yaml(study: ScoringStudy, notes: Sequence[str] = ()) -> str:
     """`scoring_proposed.yaml`: the proposed model in the form of `current:` in
-    `params/scoring.yaml`, with comments on how it was fitted and the per-product thresholds."""
+    `params/scoring.yaml`, with comments on how it was fitted and the per-product thresholds,
+    then `notes` (what the report says of the points: `views.proposed_notes`), one comment
+    line each."""
     recs = study.recommendations
     mine = recs[recs["model"] == "proposed"].set_index("product")["recommended"]
     closed = study.closed
@@ -197,8 +203,106 @@ def proposed_yaml(study: ScoringStudy) -> str:
             "# A stand-alone lead score: configure these rules in the MA tool, then paste them",
             "# under `current:` in params/scoring.yaml.",
         ]
+    # a comment ends at the line's end: a note never carries a line break into the YAML
+    lines += ["# - " + " ".join(str(note).split()) for note in notes]
     body = yaml.safe_dump(study.proposed.as_dict(), allow_unicode=True, sort_keys=False)
     return "\n".join(lines) + "\n" + body
+
+
+EXAMPLE_COLUMNS = ["kind", "rule", "value", "current", "proposed"]
+
+
+def typical_mql(study: ScoringStudy) -> pd.Series | None:
+    """The MQL the worked example follows, chosen by a fixed rule (docs/scoring.md): among the
+    closed judged rows of the threshold table's months (leads at their MQL entry; with
+    `month_end`, the rows whose current score reached the threshold), the one whose current
+    and proposed scores both sit nearest the middle: the least sum of the distances of their
+    percentile ranks from 50%, ties to the earliest moment, then the first row. None for a
+    snapshot (no moment to count activities before) or without a closed row."""
+    if study.snapshot:
+        return None
+    rows = study.closed
+    recent = rows[rows["month"].isin(study.threshold_months)]
+    rows = recent if len(recent) else rows
+    if study.judged_at != "mql" and study.threshold is not None:
+        reached = rows[rows["score_current"] >= study.threshold]
+        rows = reached if len(reached) else rows
+    if rows.empty:
+        return None
+    middle = (rows["score_current"].rank(pct=True) - 0.5).abs() + (
+        rows["score_proposed"].rank(pct=True) - 0.5
+    ).abs()
+    order = rows.assign(_d=middle.round(12)).sort_values(["_d", "at", "row_id"], kind="stable")
+    return order.drop(columns="_d").iloc[0]
+
+
+def worked_example(study: ScoringStudy, dataset: Dataset) -> pd.DataFrame:
+    """The typical MQL's points (`typical_mql`) rule by rule under the current rules and the
+    proposed ones, at the moment it was judged: `kind, rule, value, current, proposed`, where
+    `value` is the lead's value of a profile attribute, or the number of its activities of the
+    rule's kind at or before the moment. Rules for which it has no activity and that give it
+    no points under either model are left out (they add 0), so each model's column sums to
+    its score. No identifier, name, e-mail or company of the lead: only what its points rest
+    on. Empty when there is no such lead."""
+    row = typical_mql(study)
+    if row is None:
+        return pd.DataFrame(columns=EXAMPLE_COLUMNS)
+    moment = pd.DataFrame({"row_id": [0], "lead_id": [row["lead_id"]], "at": [row["at"]]})
+    con = points.connect(dataset, month_bounds(study.month)[1])
+    try:
+        current = propose.lead_points(con, dataset, study.current, moment)
+        proposed = propose.lead_points(con, dataset, study.proposed, moment)
+        acts = propose.lead_activities(con, moment)
+    finally:
+        con.close()
+    keys = ["kind", "rule"]
+    both = pd.concat([current[keys], proposed[keys]]).drop_duplicates()
+    both = both.sort_values("kind", ascending=False, kind="stable")  # profile first
+    both = both.merge(current, on=keys, how="left").merge(
+        proposed, on=keys, how="left", suffixes=("_c", "_p")
+    )
+    both = both.fillna({"points_c": 0.0, "points_p": 0.0})
+    leads = dataset["leads"]
+    lead = leads[leads["lead_id"] == row["lead_id"]].iloc[0]
+    values = []
+    for kind, rule in zip(both["kind"], both["rule"], strict=True):
+        if kind == "profile":
+            v = lead.get(rule)
+            values.append("" if v is None or pd.isna(v) else v)
+        else:
+            typ, _, category = rule.partition(":")
+            hit = acts["activity_type"] == typ
+            if category:
+                hit &= acts["category"] == category
+            values.append(int(acts.loc[hit, "n"].sum()))
+    out = pd.DataFrame(
+        {
+            "kind": both["kind"].to_numpy(),
+            "rule": both["rule"].to_numpy(),
+            "value": values,
+            "current": both["points_c"].to_numpy(),
+            "proposed": both["points_p"].to_numpy(),
+        },
+        columns=EXAMPLE_COLUMNS,
+    )
+    idle = (out["kind"] == "engagement") & (out["value"] == 0)
+    idle &= (out["current"] == 0) & (out["proposed"] == 0)
+    return out[~idle].reset_index(drop=True)
+
+
+def floor_cost(study: ScoringStudy) -> dict[str, float]:
+    """What `proposed.floor_at_zero` costs on the backtest: the AUC of the proposal fitted on
+    the backtest's fitting months with the floor and without it, on the same judged leads
+    (`auc_floored`, `auc_unfloored`, `n`, `events`). Empty without a backtest."""
+    bt = study.backtest
+    if bt.empty or "score_floored" not in bt.columns:
+        return {}
+    return {
+        "auc_floored": evaluate.auc(bt["y"], bt["score_floored"]),
+        "auc_unfloored": evaluate.auc(bt["y"], bt["score_unfloored"]),
+        "n": float(len(bt)),
+        "events": float(bt["y"].sum()),
+    }
 
 
 def reliability_curves(study: ScoringStudy, *, bins: int = 10) -> dict[str, pd.DataFrame]:

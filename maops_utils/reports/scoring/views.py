@@ -6,10 +6,12 @@ from __future__ import annotations
 import pandas as pd
 from IPython.display import HTML, Markdown
 
-from ...core.i18n import markdown_literal, t
+from ...contract.dataset import Dataset
+from ...core.i18n import TEXT, markdown_literal, t
 from ...core.schema import ALL
 from ..views import bullet_list
-from .study import ScoringStudy
+from .study import MODELS, ScoringStudy
+from .tables import floor_cost, typical_mql, worked_example
 
 
 def _sc_outcome(study: ScoringStudy) -> str:
@@ -422,3 +424,151 @@ def scoring_backtest_scope(study: ScoringStudy) -> HTML | Markdown:
             )
         ]
     )
+
+
+def _rule_name(rule: str, loc: str) -> str:
+    """An activity rule's key in words: its type's name, its category (from the data) after."""
+    typ, _, category = rule.partition(":")
+    name = t(f"sc_rule_{typ}", loc) if f"sc_rule_{typ}" in TEXT else typ
+    return f"{name} ({category})" if category else name
+
+
+def negative_sentences(study: ScoringStudy) -> list[str]:
+    """One sentence per activity rule the proposal fits with negative points: what the
+    subtraction means beside the lead's other activities, from how often the rule comes with
+    rules that add and the success rates, and whether its 95% interval includes 0."""
+    from .propose import negative_points
+
+    loc = study.locale
+    out = []
+    for r in negative_points(study.fit, study.config.proposal).itertuples():
+        numbers = dict(n=r.n_with, rate_with=r.rate_with, rate_without=r.rate_without)
+        numbers.update(outcome=_sc_outcome(study), share=r.with_positive)
+        others = t("sc_and", loc).join(_rule_name(o, loc) for o in r.others)
+        middle = (
+            t("sc_negative_with", loc, others=others, **numbers)
+            if others and r.with_positive > 0
+            else t("sc_negative_alone", loc, **numbers)
+        )
+        zero = "sc_negative_zero" if r.includes_zero else "sc_negative_clear"
+        head = t("sc_negative_head", loc, rule=_rule_name(r.rule, loc), points=r.points)
+        interval = t(zero, loc, low=r.low, high=r.high)
+        out.append(t("sc_negative_sentence", loc, head=head, middle=middle, interval=interval))
+    return out
+
+
+def proposed_negative_points(study: ScoringStudy) -> HTML | Markdown:
+    """`negative_sentences` as a list, or a sentence saying no rule subtracts."""
+    items = negative_sentences(study)
+    return bullet_list(items) if items else Markdown(t("sc_negative_none", study.locale))
+
+
+def floor_sentences(study: ScoringStudy) -> list[str]:
+    """Whether the proposal floors points at 0 (`proposed.floor_at_zero`), which rules the
+    floor sets to 0, and the backtest's AUC with and without it."""
+    loc, fit = study.locale, study.fit
+    if not fit.floored:
+        return [t("sc_floor_nothing", loc)]
+    rules = t("sc_list_sep", loc).join(_rule_name(k, loc) for k in fit.floored)
+    out = [t("sc_floor_applied" if fit.floor_applied else "sc_floor_off", loc, rules=rules)]
+    cost = floor_cost(study)
+    if not cost:
+        return [*out, t("sc_floor_no_backtest", loc)]
+    floored, unfloored = cost["auc_floored"], cost["auc_unfloored"]
+    return [
+        *out,
+        t(
+            "sc_floor_cost",
+            loc,
+            n=int(cost["n"]),
+            events=int(cost["events"]),
+            floored=floored,
+            unfloored=unfloored,
+            diff=floored - unfloored,
+        ),  # fmt: skip
+    ]
+
+
+def proposed_floor(study: ScoringStudy) -> HTML:
+    """`floor_sentences` as a list."""
+    return bullet_list(floor_sentences(study))
+
+
+def _example_value(value: object) -> str:
+    if isinstance(value, float) and value.is_integer():
+        return f"{value:,.0f}"
+    return str(value)
+
+
+def _example_rows(study: ScoringStudy, table: pd.DataFrame) -> list[tuple[str, str, str, str, str]]:
+    """The worked example's rows for reading: kind, rule, value, current, proposed points,
+    then the totals and the thresholds."""
+    loc = study.locale
+    rows = [
+        (
+            t(f"sc_{r.kind}", loc),
+            r.rule if r.kind == "profile" else _rule_name(r.rule, loc),
+            t("sc_empty_value", loc) if r.value == "" else _example_value(r.value),
+            f"{r.current:g}",
+            f"{r.proposed:g}",
+        )
+        for r in table.itertuples()
+    ]
+    rows.append((t("sc_example_total", loc), "", "", *(f"{table[m].sum():g}" for m in MODELS)))
+    limits = (study.current.mql_threshold, study.proposed.mql_threshold)
+    return [*rows, (t("sc_example_threshold", loc), "", "", *(f"{x:g}" for x in limits))]
+
+
+def proposed_example(study: ScoringStudy, dataset: Dataset) -> pd.DataFrame | Markdown:
+    """The typical MQL's points rule by rule, current against proposed, summed, against each
+    model's threshold (`tables.worked_example`): what a lead's score is made of."""
+    loc = study.locale
+    table = worked_example(study, dataset)
+    if table.empty:
+        return Markdown(t("sc_example_none", loc))
+    keys = ("sc_kind", "sc_example_rule", "sc_example_value", "sc_current", "sc_proposed")
+    out = pd.DataFrame(_example_rows(study, table), columns=[t(k, loc) for k in keys])
+    return out.set_index([t("sc_kind", loc), t("sc_example_rule", loc)])
+
+
+def example_sentence(study: ScoringStudy, dataset: Dataset) -> str:
+    """The typical MQL in one sentence: when it was judged, its score on each model against
+    that model's threshold, and whether it reached the outcome."""
+    loc = study.locale
+    row, table = typical_mql(study), worked_example(study, dataset)
+    if row is None or table.empty:
+        return t("sc_example_none", loc)
+    current, proposed = float(table["current"].sum()), float(table["proposed"].sum())
+    cur_t, prop_t = study.current.mql_threshold, study.proposed.mql_threshold
+    months = study.threshold_months or study.closed_months or [study.month]
+
+    def reached(score: float, threshold: float) -> str:
+        return t("sc_example_reached" if score >= threshold else "sc_example_not_reached", loc)
+
+    text = t(
+        "sc_example_sentence", loc, first=months[0], last=months[-1], month=row["month"],
+        current=current, cur_t=cur_t, cur_reached=reached(current, cur_t),
+        proposed=proposed, prop_t=prop_t, prop_reached=reached(proposed, prop_t),
+        reached=t("sc_example_outcome_yes" if row["y"] == 1 else "sc_example_outcome_no", loc),
+        outcome=_sc_outcome(study), days=study.config.evaluation.window_days,
+    )  # fmt: skip
+    if study.source == "scores":
+        tool = t("sc_example_tool_scores", loc, tool=float(row["score_current"]))
+        text = t("sc_two_sentences", loc, first=text, second=tool)
+    return text
+
+
+def proposed_example_sentence(study: ScoringStudy, dataset: Dataset) -> Markdown:
+    """`example_sentence` for reading."""
+    return Markdown(markdown_literal(example_sentence(study, dataset)))
+
+
+def proposed_notes(study: ScoringStudy, dataset: Dataset) -> list[str]:
+    """What the report says of the proposed points, as lines for `scoring_proposed.yaml`:
+    the negative points explained, the floor, and the worked example with its rows."""
+    lines = [*negative_sentences(study), *floor_sentences(study), example_sentence(study, dataset)]
+    table = worked_example(study, dataset)
+    if not table.empty:
+        rows = _example_rows(study, table)
+        lines += [" ".join(filter(None, r[:3])) + f": {r[3]} -> {r[4]}" for r in rows]
+    return lines
