@@ -326,7 +326,11 @@ def _build_and_publish(
                 headline=headline(stage / "metrics.csv", inputs),
                 reports=links,
                 findings=[
-                    {**f.as_dict(), "message": finding_words(f, settings.locale)[0]}
+                    {
+                        **f.as_dict(),
+                        "message": finding_words(f, settings.locale)[0],
+                        "count": f.count or None,  # none for a finding on a whole table
+                    }
                     for f in findings
                 ],
                 lang=settings.locale,

@@ -70,7 +70,8 @@ def findings_table(findings: list[Finding], locale: str = "ja") -> pd.DataFrame:
     for f in findings:
         message = finding_words(f, locale)[0]
         shown = f"{f.column}: {message}" if f.column else message
-        rows.append([t(f.severity, locale), f.table, shown, f.count])
+        # a finding on a table as a whole (stale, a month missing) names no rows
+        rows.append([t(f.severity, locale), f.table, shown, f.count or ""])
     return pd.DataFrame(rows, columns=cols).set_index(cols[0]).rename_axis(None)
 
 

@@ -214,7 +214,7 @@ def findings_table(rv: QualityReview) -> pd.DataFrame:
                 t("table", loc): f.table,
                 t("column", loc): f.column,
                 t("message", loc): message,
-                t("rows", loc): f.count,
+                t("rows", loc): f.count or "",  # none for a finding on a whole table
                 t("action", loc): action,
             }
         )
