@@ -464,6 +464,22 @@ CASES: list[Case] = [
         check=_html_has("&lt;img src=x onerror=", absent=("<img src=x",)),
     ),
     Case(
+        # what the sample's newest newsletter was once named: a script and markup, shown as text
+        "script_and_markup_in_a_campaign_name",
+        replace(
+            "campaigns.csv",
+            "<b>1月号</b> & ニュース",
+            "<script>alert('ミライ通信')</script> 1月号 & <b>特別号</b>",
+        ),
+        0,
+        (),
+        check=_html_has(
+            "&lt;script&gt;alert(",
+            "&lt;b&gt;特別号&lt;/b&gt;",
+            absent=("<script>alert(", "<b>特別号</b>"),
+        ),
+    ),
+    Case(
         "formula_in_names",
         replace("campaigns.csv", "<b>1月号</b> & ニュース", '=HYPERLINK("http://x";"y")'),
         0,

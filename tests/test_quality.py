@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from pathlib import Path
 
 import nbformat
@@ -10,7 +11,12 @@ import pytest
 
 from maops_utils.batch import config
 from maops_utils.core import io
+from maops_utils.core.errors import Finding
+from maops_utils.core.i18n import finding_words
+from maops_utils.reports import views
+from maops_utils.reports.kpi import review
 from maops_utils.reports.quality import checks as quality
+from maops_utils.reports.quality import findings as month_list
 from maops_utils.tools.sample import generate_sample
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,7 +54,8 @@ def test_counts_freshness_and_missing(flawed):
     assert counts.loc["leads", "合計"] == 300
     assert counts.loc["leads", flawed.months].sum() <= 300
     fresh = quality.freshness(flawed)
-    assert fresh.loc["leads", "経過日数"] < 35
+    assert fresh.loc["leads", "月末までの日数"] <= month_list.STALE_DAYS
+    assert fresh.loc["leads", "状態"] == "最新"
     missing = quality.missing_fields(flawed)
     assert missing.loc[("leads", "lead_id"), "必須"] == "はい"
     assert missing.loc[("leads", "lead_id"), "空欄"] == 0
@@ -201,3 +208,151 @@ def test_the_candidate_pairs_are_kept_with_the_cached_leads(tmp_path, monkeypatc
     cut = quality.load_quality(cached, as_of=early)
     assert computed == [1]
     pd.testing.assert_frame_equal(cut.pairs, quality.load_quality(plain, as_of=early).pairs)
+
+
+# ------------------------------------------------------------------ the month's one list
+
+
+def _stale(findings: list[Finding]) -> list[Finding]:
+    return [f for f in findings if f.code == "stale"]
+
+
+def _folder(rv: quality.QualityReview) -> Path:
+    return Path(str(rv.dataset.sources["leads"]["path"])).parent
+
+
+@pytest.fixture(scope="module")
+def ending_mid_month(tmp_path_factory):
+    """A sample whose every table stops on 2026-10-15 (an export taken mid-month), with an
+    activity of a lead that is not in leads."""
+    tables = generate_sample(leads=300, months=6, seed=3, end_month="2026-10")
+    cut = pd.Timestamp("2026-10-15 12:00")
+    for name, col in month_list.TIME_COLUMNS.items():
+        if name in tables:
+            tables[name] = tables[name][~(tables[name][col] >= cut)]
+    acts = tables["activities"]
+    orphan = acts.iloc[:1].assign(activity_id="X1", lead_id="L999999")
+    tables["activities"] = pd.concat([acts, orphan], ignore_index=True)
+    folder = tmp_path_factory.mktemp("mid-month")
+    io.write_dataset(tables, folder)
+    return folder
+
+
+def test_freshness_is_judged_against_the_end_of_the_month_not_the_run_date(
+    flawed, ending_mid_month
+):
+    late_run = pd.Timestamp("2026-12-05 09:00")  # 35 days after the month closed
+    complete = config.load_settings(
+        ROOT / "params", {"data_dir": _folder(flawed), "month": "2026-10"}
+    )
+    late = quality.load_quality(complete, as_of=late_run)
+    assert _stale(late.findings) == []
+    assert set(quality.freshness(late)["状態"]) == {"最新"}
+    cut = config.load_settings(ROOT / "params", {"data_dir": ending_mid_month, "month": "2026-10"})
+    for as_of in (AS_OF, late_run):
+        mid = quality.load_quality(cut, as_of=as_of)
+        stale = {f.table: f for f in _stale(mid.findings)}
+        assert {"leads", "activities"} <= set(stale)
+        assert "the end of 2026-10 (2026-10-31)" in stale["activities"].message
+        assert stale["activities"].params["days"] > month_list.STALE_DAYS
+        assert "2026-10-31" in finding_words(stale["activities"], "ja")[0]
+        assert quality.freshness(mid).loc["activities", "状態"] == "古い"
+    # the month before, from the same export, is complete
+    before = month_list.month_findings(mid.dataset, "2026-09", mid.months[:-1])
+    assert _stale(before) == []
+
+
+def test_a_finding_is_worded_in_the_reports_language(ending_mid_month):
+    settings = config.load_settings(
+        ROOT / "params", {"data_dir": ending_mid_month, "month": "2026-10"}
+    )
+    rv = quality.load_quality(settings, as_of=AS_OF)
+    (orphan,) = [f for f in rv.findings if f.code == "orphans"]
+    assert (
+        orphan.message
+        == "1 activities reference a lead_id not in leads (orphans) and were left out"
+    )
+    assert finding_words(orphan, "en") == (orphan.message, orphan.action)
+    ja_message, ja_action = finding_words(orphan, "ja")
+    assert "孤立レコード" in ja_message and "lead_id" in ja_message
+    assert "リード" in ja_action and "exports" not in ja_action
+    for table in (quality.findings_table(rv), views.findings_table(rv.findings, "ja")):
+        shown = " ".join(table.astype(str).to_numpy().ravel())
+        assert ja_message in shown and orphan.message not in shown
+    rv.locale = "en"
+    try:
+        assert orphan.message in " ".join(quality.findings_table(rv)["Message"])
+    finally:
+        rv.locale = "ja"
+    # a finding made without a code (an importer's) keeps its words
+    plain = Finding("warning", "leads", "a message", action="an action")
+    assert finding_words(plain, "ja") == ("a message", "an action")
+
+
+def test_a_value_a_finding_quotes_is_masked_in_every_language():
+    from maops_utils.core.i18n import finding
+
+    found = finding(
+        "warning",
+        "activities",
+        "unknown_codes",
+        column="activity_type",
+        n=1,
+        noun="activities",
+        shown="taro@example.co.jp",
+        allowed="email_send",
+    )
+    for locale in ("ja", "en"):
+        message = finding_words(found, locale)[0]
+        assert "t***@example.co.jp" in message and "taro@" not in message
+
+
+def test_the_kpi_and_quality_reports_show_the_same_list(ending_mid_month):
+    settings = config.load_settings(
+        ROOT / "params", {"data_dir": ending_mid_month, "month": "2026-10"}
+    )
+    rv = quality.load_quality(settings, as_of=AS_OF)
+    with review.load_review(settings, as_of=AS_OF) as kpi:
+        assert kpi.findings == rv.findings
+        assert len(views.quality(kpi)) == len(quality.findings_table(rv)) == len(rv.findings)
+    assert {"contract": 1, "stale": 2} == {
+        "contract": sum(f in rv.dataset.findings for f in rv.findings),
+        "stale": len([f for f in _stale(rv.findings) if f.table in ("leads", "activities")]),
+    }
+
+
+@pytest.mark.slow
+def test_the_index_and_every_report_count_the_same_findings(ending_mid_month, tmp_path):
+    """The month's index, the data-quality report (00) and the KPI report (01) of one run."""
+    import json
+
+    from helpers import maops
+
+    out = tmp_path / "reports"
+    proc = maops(
+        "run",
+        "--params",
+        ROOT / "params",
+        "--data",
+        ending_mid_month,
+        "--out",
+        out,
+        "--month",
+        "2026-10",
+        "--as-of",
+        "2026-12-05 09:00",
+        "--notebooks",
+        "00_data_quality,01_kpi_evaluation",
+    )
+    assert proc.returncode == 0, proc.stderr
+    month_dir = out / "2026-10"
+    listed = [Finding(**f) for f in json.loads((month_dir / "run.json").read_text())["findings"]]
+    assert len(listed) >= 3 and _stale(listed)
+    index = (month_dir / "index.html").read_text(encoding="utf-8")
+    assert index.count('class="sev sev-') == len(listed)
+    assert len(pd.read_csv(month_dir / "quality_findings.csv")) == len(listed)
+    for name in ("index.html", "00_data_quality.html", "01_kpi_evaluation.html"):
+        page = (month_dir / name).read_text(encoding="utf-8")
+        for f in listed:
+            assert html.escape(finding_words(f, "ja")[0], quote=False) in page, (name, f)
+        assert "指摘はありません" not in page

@@ -87,6 +87,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "target": "目標",
         "attainment": "達成率",
         "severity": "重要度",
+        "severity_warning": "警告",
+        "severity_error": "エラー",
         "table": "テーブル",
         "message": "内容",
         "count": "件数",
@@ -115,6 +117,8 @@ _LABELS: dict[str, dict[str, str]] = {
         "target": "Target",
         "attainment": "Attainment",
         "severity": "Severity",
+        "severity_warning": "warning",
+        "severity_error": "error",
         "table": "Table",
         "message": "Message",
         "count": "Count",
@@ -564,7 +568,9 @@ def render_month_index(
                 cls = _SEVERITY_CLASS.get(sev.lower(), "")
                 rows.append(
                     [
-                        f'<span class="sev {cls}">{_e(sev)}</span>' if cls else _e(sev),
+                        f'<span class="sev {cls}">{_e(t.get(f"severity_{sev.lower()}", sev))}</span>'
+                        if cls
+                        else _e(sev),
                         _e(f.get("table")),
                         _e(f.get("message")),
                         _count(f.get("count")),

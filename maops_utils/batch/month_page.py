@@ -131,15 +131,37 @@ def _evidence(href: str, lang: str) -> str:
     return f' <a href="{_safe_href(href)}">{_e(t("mp_evidence", lang))}</a>'
 
 
+def _findings(findings: list[dict], lang: str) -> str:
+    """The month's findings, the same list every report shows (severity, table, what)."""
+    out = [_section_start("findings", t("mp_findings", lang))]
+    if not findings:
+        out.append(f'<p class="maops-empty">{_e(t("mp_no_findings", lang))}</p>\n</section>\n')
+        return "".join(out)
+    out.append('<ul class="mp-list">\n')
+    for f in findings:
+        severity = str(f.get("severity") or "").lower()
+        label = t(f"mp_severity_{severity}", lang) if severity in ("warning", "error") else severity
+        count = f.get("count")
+        rows = t("mp_rows", lang, count=f"{count:,}") if isinstance(count, int) and count else ""
+        out.append(
+            f'<li><span class="sev sev-{_e(severity)}">{_e(label)}</span> '
+            f"{_e(f.get('table'))}: {_e(f.get('message'))}{_e(rows)}</li>\n"
+        )
+    out.append("</ul>\n</section>\n")
+    return "".join(out)
+
+
 def render_month_page(
     page: MonthPage,
     *,
     reports: list[dict],
+    findings: list[dict] | None = None,
     lang: str = "ja",
     generated_at: str | None = None,
 ) -> str:
-    """``reports``: dicts with ``title`` and ``href`` (a file the batch wrote beside the page).
-    A link to evidence in a report that did not run is left out."""
+    """``reports``: dicts with ``title`` and ``href`` (a file the batch wrote beside the page);
+    ``findings``: the month's findings (``severity``, ``table``, ``message`` in ``lang``,
+    ``count``). A link to evidence in a report that did not run is left out."""
     present = {str(r.get("href")) for r in reports}
 
     def linked(href: str) -> str:
@@ -176,6 +198,7 @@ def render_month_page(
         parts.append(f'<p class="maops-empty">{_e(t("mp_lead_no_actions", lang))}</p>\n')
     parts.append("</section>\n")
 
+    parts.append(_findings(findings or [], lang))
     parts.append(_section_start("reports", t("mp_reports", lang)) + '<ul class="mp-links">\n')
     for r in reports:
         parts.append(f'<li><a href="{_safe_href(r.get("href"))}">{_e(r.get("title"))}</a></li>\n')

@@ -15,9 +15,12 @@ import pyarrow as pa
 from .. import __version__
 from ..contract import files, imported
 from ..core import io
-from ..core.errors import ConfigError, InputChanged, MaopsError
+from ..core.errors import ConfigError, Finding, InputChanged, MaopsError
+from ..core.i18n import finding_words
+from ..core.months import month_range
 from ..core.settings import RunSettings
 from ..reports.kpi import review
+from ..reports.quality.findings import month_findings
 from ..speed import cache
 from ..speed.kernels import KernelPool
 from .jobs import Job, NotebookResult, keep_failed, plan_jobs, run_jobs, start_ahead
@@ -157,7 +160,10 @@ def _run(
     log: Callable[[str], None],
     kernels: KernelPool,
 ) -> RunResult:
-    findings = inputs.dataset.findings
+    # The month's one list (the reports' and the index's), made while the dataset is loaded;
+    # the 名寄せ pairs it counts are kept for the notebooks that list them.
+    months = month_range(inputs.month, max(settings.trend_months, 1))
+    findings = month_findings(inputs.dataset, inputs.month, months)
     engine = settings.engine + (f" {settings.spark_master}" if settings.engine == "spark" else "")
     # the load refused a dataset recorded in another zone: this one is in the run's, or unknown
     recorded = imported.import_zone(Path(settings.data_dir))
@@ -193,6 +199,7 @@ def _run(
             kernels=kernels,
             stamps=stamps,
             recorded=recorded,
+            findings=findings,
         )
 
 
@@ -215,6 +222,7 @@ def _build_and_publish(
     kernels: KernelPool,
     stamps: dict[str, tuple[int, int]],
     recorded: imported.ImportZone | None,
+    findings: list[Finding],
 ) -> RunResult:
     from . import html
 
@@ -308,15 +316,23 @@ def _build_and_publish(
             ],
             "versions": versions(),
             "git_commit": git_commit(root),
-            "findings": [f.as_dict() for f in dataset.findings],
+            "findings": [f.as_dict() for f in findings],
         }
         io.write_json(manifest, stage / "run.json")
         io.write_text(log_text(manifest), stage / "run.log")
         links = [{"title": r.title or r.name, "href": r.output.as_posix()} for r in results]
         io.write_text(
             render_month_page(
-                month_page(stage, inputs, dataset.findings),
+                month_page(stage, inputs, findings),
                 reports=links,
+                findings=[
+                    {
+                        **f.as_dict(),
+                        "message": finding_words(f, settings.locale)[0],
+                        "count": f.count or None,  # none for a finding on a whole table
+                    }
+                    for f in findings
+                ],
                 lang=settings.locale,
                 generated_at=generated_at,
             ),
@@ -340,7 +356,7 @@ def _build_and_publish(
     elapsed = time.perf_counter() - started
     log(f"report: {final / 'index.html'} ({elapsed:.1f} s)")
     published = [replace(r, output=final / r.output) for r in results]
-    return RunResult(month, final, final / "index.html", published, len(dataset.findings), elapsed)
+    return RunResult(month, final, final / "index.html", published, len(findings), elapsed)
 
 
 def _uncached(sources: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:

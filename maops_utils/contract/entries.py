@@ -12,7 +12,7 @@ import duckdb
 
 from .store import CODES, LATEST, LEAD_IDS, BulkTable, Store, ident, literal
 
-CACHE_FORMAT = 1  # bump when typing rules or the cached layout change
+CACHE_FORMAT = 2  # bump when typing rules or the cached layout change (2: findings keep their code)
 
 
 def _may_differ(bulk: BulkTable, col: str) -> bool:

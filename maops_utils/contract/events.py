@@ -20,7 +20,7 @@ class Checker(Protocol):  # rules._Checker, which calls this module
     raw: dict
     errors: list
 
-    def report(self, level: str, raw, message: str, **kw) -> None: ...
+    def report(self, level: str, raw, code: str, **kw) -> None: ...
 
     def drop_future(self, name: str, frame: pd.DataFrame, col: str) -> pd.DataFrame: ...
 
@@ -46,9 +46,10 @@ def check_fatal(chk: Checker, typed: dict[str, pd.DataFrame]) -> None:
                     chk.report(
                         "error",
                         chk.raw["stage_events"],
-                        f"the dataset holds both stage events and {noun} ({len(typed[name])} "
-                        f"rows in {name}): a stage would be counted twice",
-                        action=f"keep the stages either as stage events or in {name}, not both",
+                        "events_and_stages",
+                        noun=noun,
+                        n=len(typed[name]),
+                        name=name,
                     )
     spend = typed.get("spend")
     if spend is not None:
@@ -57,10 +58,10 @@ def check_fatal(chk: Checker, typed: dict[str, pd.DataFrame]) -> None:
             chk.report(
                 "error",
                 chk.raw["spend"],
-                f"{int(bad.sum())} value(s) are not months",
+                "not_months",
                 column="month",
                 rows=bad.fillna(False).astype(bool),
-                action="write the month as YYYY-MM, e.g. 2026-10",
+                n=int(bad.sum()),
             )
 
 

@@ -10,6 +10,7 @@ from pathlib import Path
 import pandas as pd
 
 from ..core.errors import ConfigError, Finding, TimezoneMismatch
+from ..core.i18n import finding
 from ..core.schema import UNKNOWN_SOURCE
 from .dataset import Dataset
 
@@ -152,17 +153,16 @@ def unmapped_codes(data_dir: Path, dataset: Dataset) -> list[Finding]:
         counts = other.value_counts()
         shown = ", ".join(f"{v!r} ({n:,})" for v, n in counts.head(5).items())
         out.append(
-            Finding(
+            finding(
                 "warning",
                 table,
-                f"{len(other):,} value(s) of {column} are not among the codes the import's "
-                f"mapping gives it ({shown}{', ...' if len(counts) > 5 else ''}); they are "
-                "counted as they are",
-                str(dataset.sources.get(table, {}).get("path", "")),
-                column,
-                len(other),
-                action=f"map them in the mapping's values for {table}.{column} and import "
-                "again, or correct the table",
+                "unmapped_codes",
+                file=str(dataset.sources.get(table, {}).get("path", "")),
+                column=column,
+                count=len(other),
+                n=f"{len(other):,}",
+                shown=shown + (", ..." if len(counts) > 5 else ""),
+                where=f"{table}.{column}",
             )
         )
     return out

@@ -9,6 +9,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..core.errors import DataContractError, Finding
+from ..core.i18n import finding
 from ..core.schema import (
     ACTIVITY_TYPES,
     ALL,
@@ -40,8 +41,6 @@ from .values import (
 # in the bulk table (store.py). Each rule below is written once and takes either.
 Rows = pd.Series | Problem
 
-_TIME_ACTION = "use YYYY-MM-DD HH:MM:SS (local time) or ISO 8601 with an offset"
-
 
 def _count(rows: Rows) -> int:
     return rows.count if isinstance(rows, Problem) else int(rows.sum())
@@ -67,14 +66,15 @@ class _Checker:
         self,
         level: str,
         raw: RawTable | ScanTable,
-        message: str,
+        code: str,
         *,
         column: str = "",
         rows: Rows | None = None,
-        action: str = "",
+        **params: str | int,
     ) -> None:
-        """A finding on table `raw`: an error stops the run, a warning is listed. `rows`
-        gives its count and first examples (file position and raw value)."""
+        """A finding on table `raw`, worded by `code` and `params` (`i18n.finding`): an error
+        stops the run, a warning is listed. `rows` gives its count and first examples (file
+        position and raw value)."""
         count, examples = 0, []
         if isinstance(rows, Problem):
             show = bool(column) and column in _columns(raw)
@@ -87,7 +87,16 @@ class _Checker:
             assert isinstance(raw, RawTable)
             count, examples = int(rows.sum()), _examples(raw, rows, column or None)
         (self.errors if level == "error" else self.findings).append(
-            Finding(level, raw.name, message, str(raw.path), column, count, examples, action)
+            finding(
+                level,
+                raw.name,
+                code,
+                file=str(raw.path),
+                column=column,
+                count=count,
+                examples=examples,
+                **params,
+            )
         )
 
     # -- the rules shared by every table, whichever engine found the rows
@@ -96,64 +105,43 @@ class _Checker:
         or a timestamp, an optional date is ignored."""
         n = _count(rows)
         if n and (spec.required or spec.kind == "timestamp"):
-            message = f"{n} value(s) are not readable timestamps"
-            self.report("error", raw, message, column=spec.name, rows=rows, action=_TIME_ACTION)
+            self.report("error", raw, "unreadable_times", column=spec.name, rows=rows, n=n)
         elif n:
-            message = f"{n} unreadable date(s) ignored"
-            self.report("warning", raw, message, column=spec.name, rows=rows)
+            self.report("warning", raw, "unreadable_dates", column=spec.name, rows=rows, n=n)
 
     def blank_required(self, raw: RawTable | ScanTable, spec: Column, rows: Rows) -> None:
         # Rows are kept: a lead without created_at still owns its activities, a deal without
         # an amount is still a deal. Such a value counts in no month or sum.
         n = _count(rows)
         if spec.required and n:
-            effect = "count in no month" if spec.kind == "timestamp" else "add nothing to sums"
+            effect = "time" if spec.kind == "timestamp" else "sum"
             if (raw.name, spec.name) == ("scores", "scored_at"):
                 # a snapshot export: the score as it stood, at a time the file does not say
-                effect = "are read as a snapshot (scored at an unknown time)"
+                effect = "snapshot"
             self.report(
-                "warning",
-                raw,
-                f"{n} row(s) have no value in required column '{spec.name}' and {effect}",
-                column=spec.name,
-                rows=rows,
-                action="fill in the value",
+                "warning", raw, f"blank_required_{effect}", column=spec.name, rows=rows, n=n
             )
 
     def empty_keys(self, raw: RawTable | ScanTable, key: str, rows: Rows) -> None:
         n = _count(rows)
         if n and TABLES[raw.name].column(key).required:
-            self.report(
-                "error",
-                raw,
-                f"{n} row(s) have an empty '{key}'",
-                column=key,
-                rows=rows,
-                action=f"every row needs a unique {key}",
-            )
+            self.report("error", raw, "empty_key", column=key, rows=rows, n=n)
 
     def duplicate_keys(self, raw: RawTable | ScanTable, key: str, n_keys: int, rows: Rows) -> None:
         if n_keys:
             self.report(
                 "error",
                 raw,
-                f"{n_keys} '{key}' value(s) occur more than once ({_count(rows)} rows); "
-                f"'{key}' must be unique",
+                "duplicate_key",
                 column=key,
                 rows=rows,
-                action="remove the duplicate rows or give them distinct keys",
+                n_keys=n_keys,
+                n=_count(rows),
             )
 
     def reserved_product(self, raw: RawTable | ScanTable, rows: Rows) -> None:
         if _count(rows):
-            self.report(
-                "error",
-                raw,
-                f"product code '{ALL}' is reserved for the whole business",
-                column="product",
-                rows=rows,
-                action="rename that product code",
-            )
+            self.report("error", raw, "reserved_product", column="product", rows=rows, all=ALL)
 
     def future(self, raw: RawTable | ScanTable, column: str, rows: Rows) -> None:
         """Rows dated after the run time: left out (a clock or time zone problem at the
@@ -164,23 +152,17 @@ class _Checker:
             self.report(
                 "warning",
                 raw,
-                f"{n} row(s) dated after the run time {self.as_of:%Y-%m-%d %H:%M} were left out",
+                "future",
                 column=column,
                 rows=rows,
-                action="check the source system's clock or time zone",
+                n=n,
+                as_of=f"{self.as_of:%Y-%m-%d %H:%M}",
             )
 
     def orphans(self, raw: RawTable | ScanTable, noun: str, rows: Rows) -> None:
         n = _count(rows)
         if n:
-            self.report(
-                "warning",
-                raw,
-                f"{n} {noun} reference a lead_id not in leads (orphans) and were left out",
-                column="lead_id",
-                rows=rows,
-                action="check that the exports cover the same leads",
-            )
+            self.report("warning", raw, "orphans", column="lead_id", rows=rows, n=n, noun=noun)
 
     def unknown_codes(
         self,
@@ -197,10 +179,13 @@ class _Checker:
             self.report(
                 "warning",
                 raw,
-                f"{n} {noun} have an unknown {column} ({shown}) and were left out",
+                "unknown_codes",
                 column=column,
                 rows=rows,
-                action=f"use one of {', '.join(allowed)} (map vendor codes with an importer)",
+                n=n,
+                noun=noun,
+                shown=shown,
+                allowed=", ".join(allowed),
             )
 
     def ambiguous_numbers(self, raw: RawTable, column: str, read: NumbersRead) -> None:
@@ -211,12 +196,10 @@ class _Checker:
         self.report(
             "error",
             raw,
-            f"the numbers of '{column}' can be read two ways: {read.ambiguous}",
+            "ambiguous_numbers",
             column=column,
             rows=shown.astype(bool),
-            action="write numbers with '.' as the decimal sign and no thousands separator "
-            "(27245.67), or import the file with a mapping that declares `decimal` and "
-            "`thousands` (docs/importers.md)",
+            ambiguous=read.ambiguous,
         )
 
     # -- structure
@@ -288,17 +271,11 @@ class _Checker:
                 parsed = read.values
                 bad = read.bad & ~blank
                 if spec.required and bad.any():
-                    self.report(
-                        "error",
-                        raw,
-                        f"{int(bad.sum())} value(s) are not numbers",
-                        column=col,
-                        rows=bad,
-                        action="use plain numbers such as 1200000 (no currency signs)",
-                    )
+                    n = int(bad.sum())
+                    self.report("error", raw, "not_numbers", column=col, rows=bad, n=n)
                 elif bad.any():
-                    message = f"{int(bad.sum())} value(s) are not numbers and were ignored"
-                    self.report("warning", raw, message, column=col, rows=bad)
+                    n = int(bad.sum())
+                    self.report("warning", raw, "not_numbers_ignored", column=col, rows=bad, n=n)
                 out[col] = parsed
             else:
                 out[col] = _strings(values)
@@ -329,14 +306,8 @@ class _Checker:
             if col in frame.columns:
                 blank = frame[col].isna()
                 if blank.any():
-                    self.report(
-                        "error",
-                        raw,
-                        f"{int(blank.sum())} row(s) have no value in required column '{col}'",
-                        column=col,
-                        rows=blank,
-                        action="fill in the value or remove those rows",
-                    )
+                    n = int(blank.sum())
+                    self.report("error", raw, "required_values", column=col, rows=blank, n=n)
 
     def check_product(self, name: str, frame: pd.DataFrame) -> None:
         if "product" in frame.columns:
@@ -536,9 +507,10 @@ def _validate(
         chk.report(
             "warning",
             raw["opportunities"],
-            f"{int(future_close.sum())} closed_at value(s) after the run time were ignored",
+            "future_close",
             column="closed_at",
             rows=future_close,
+            n=int(future_close.sum()),
         )
         opps.loc[future_close, "closed_at"] = pd.NaT
     bad_status = ~opps["status"].isin(OPPORTUNITY_STATUSES)
@@ -546,22 +518,22 @@ def _validate(
         chk.report(
             "warning",
             raw["opportunities"],
-            f"{int(bad_status.sum())} opportunities have an unknown status "
-            f"({_unknown_values(opps, 'status', bad_status)}); they count as opportunities but "
-            "neither won nor lost",
+            "unknown_status",
             column="status",
             rows=bad_status,
-            action=f"use one of {', '.join(OPPORTUNITY_STATUSES)}",
+            n=int(bad_status.sum()),
+            shown=_unknown_values(opps, "status", bad_status),
+            allowed=", ".join(OPPORTUNITY_STATUSES),
         )
     no_close = opps["status"].isin(("won", "lost")) & opps["closed_at"].isna()
     if no_close.any():
         chk.report(
             "warning",
             raw["opportunities"],
-            f"{int(no_close.sum())} won/lost opportunities have no closed_at and "
-            "count in no month's won deals or win rate",
+            "no_close",
             column="closed_at",
             rows=no_close,
+            n=int(no_close.sum()),
         )
     orphan = (
         opps["lead_id"].notna() & ~isin(opps["lead_id"], known)
@@ -572,10 +544,10 @@ def _validate(
         chk.report(
             "warning",
             raw["opportunities"],
-            f"{int(orphan.sum())} opportunities reference a lead_id not in leads; "
-            "they are kept (their product is their own)",
+            "orphan_opportunities",
             column="lead_id",
             rows=orphan,
+            n=int(orphan.sum()),
         )
 
     tables = {"leads": leads, "stage_changes": stages, "opportunities": opps}

@@ -63,7 +63,9 @@ class Finding:
     """One data-quality observation about an input table.
 
     `severity` is "error" (fatal: the run stops) or "warning" (the rows are left out or the
-    value is ignored, and the run goes on).
+    value is ignored, and the run goes on). `message` and `action` are English, for the
+    terminal and `run.log`; a finding with a `code` is worded in a report's language from
+    `core/text.yaml` with its `params` (`i18n.finding_words`).
     """
 
     severity: str
@@ -74,12 +76,15 @@ class Finding:
     count: int = 0
     examples: list[str] = field(default_factory=list)
     action: str = ""
+    code: str = ""
+    params: dict[str, str | int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         # A finding quotes cell values, and is printed, logged and published: an e-mail
         # address or a telephone number in it is masked once, here.
         self.message = mask_personal(self.message)
         self.examples = [mask_personal(e) for e in self.examples]
+        self.params = {k: mask_personal(v) for k, v in self.params.items()}
 
     def describe(self) -> str:
         where = self.file or self.table
@@ -106,6 +111,8 @@ class Finding:
             "count": self.count,
             "examples": list(self.examples),
             "action": self.action,
+            "code": self.code,
+            "params": dict(self.params),
         }
 
 

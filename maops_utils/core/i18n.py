@@ -9,6 +9,7 @@ import math
 import re
 from pathlib import Path
 
+from .errors import Finding
 from .io import load_yaml, printable
 
 TEXT: dict[str, dict[str, str]] = load_yaml(Path(__file__).with_name("text.yaml"))
@@ -30,6 +31,47 @@ def markdown_literal(value: object) -> str:
 def t(key: str, locale: str = "ja", **fmt: object) -> str:
     text = TEXT[key].get(locale) or TEXT[key]["en"]
     return text.format(**fmt) if fmt else text
+
+
+def finding(
+    severity: str,
+    table: str,
+    code: str,
+    *,
+    file: str = "",
+    column: str = "",
+    count: int = 0,
+    examples: list[str] | None = None,
+    **params: str | int,
+) -> Finding:
+    """A finding worded by `core/text.yaml` (`finding_<code>`, `finding_<code>_action`): in
+    English for the terminal and run.log, and kept with its code and `params` so that a
+    report words it in its own language (`finding_words`)."""
+    action = f"finding_{code}_action"
+    return Finding(
+        severity,
+        table,
+        t(f"finding_{code}", "en", column=column, **params),
+        file,
+        column,
+        count,
+        list(examples or []),
+        t(action, "en", column=column, **params) if action in TEXT else "",
+        code,
+        dict(params),
+    )
+
+
+def finding_words(f: Finding, locale: str = "ja") -> tuple[str, str]:
+    """The message and the action of `f` in `locale`. Its values are those the finding
+    kept, masked; a finding made without a code (a fatal one, an importer's) keeps its
+    English."""
+    key = f"finding_{f.code}"
+    if not f.code or key not in TEXT:
+        return f.message, f.action
+    action = f"{key}_action"
+    fmt = {"column": f.column, **f.params}
+    return t(key, locale, **fmt), t(action, locale, **fmt) if action in TEXT else ""
 
 
 # How an amount is written in each currency the reports know: its symbol (before the number),

@@ -10,7 +10,7 @@ from IPython.display import HTML, Markdown
 from matplotlib.figure import Figure
 
 from ..core.errors import Finding
-from ..core.i18n import format_ratio, format_value, markdown_literal, t
+from ..core.i18n import finding_words, format_ratio, format_value, markdown_literal, t
 from ..core.schema import ALL
 from ..metrics import funnel
 from . import plots
@@ -64,13 +64,20 @@ def bullet_list(sentences: list[str]) -> HTML:
 
 
 def findings_table(findings: list[Finding], locale: str = "ja") -> pd.DataFrame:
+    """Severity, table, message (after its column) and rows of each finding, in `locale`."""
     cols = [t(k, locale) for k in ("severity", "table", "message", "rows")]
-    rows = [[t(f.severity, locale), f.table, f.describe_short(), f.count] for f in findings]
+    rows = []
+    for f in findings:
+        message = finding_words(f, locale)[0]
+        shown = f"{f.column}: {message}" if f.column else message
+        # a finding on a table as a whole (stale, a month missing) names no rows
+        rows.append([t(f.severity, locale), f.table, shown, f.count or ""])
     return pd.DataFrame(rows, columns=cols).set_index(cols[0]).rename_axis(None)
 
 
 def quality(rv: review.KpiReview) -> pd.DataFrame | Markdown:
-    """The findings as a table, or a sentence saying there are none."""
+    """The month's findings (`KpiReview.findings`, the list the data-quality report shows) as
+    a table, or a sentence saying there are none."""
     if not rv.findings:
         return Markdown(t("no_findings", rv.locale))
     return findings_table(rv.findings, rv.locale)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
 import numpy as np
 import pandas as pd
@@ -37,6 +38,7 @@ from ...metrics.labels import Labels, load_labels
 from ...metrics.specs import Ratio, Sum
 from ...metrics.spend import spend_by, spread_months, with_returns
 from ...metrics.stages import Funnel, default_funnel, load_funnel
+from ..quality.findings import month_findings
 
 CONTRACT_COLUMNS = ["month", "product", "metric", "value", "target", "attainment"]
 METRICS_CSV_COLUMNS = [
@@ -145,9 +147,11 @@ class KpiReview:
     scope: str = ""
     _closer: Callable[[], None] | None = field(default=None, repr=False, compare=False)
 
-    @property
+    @cached_property
     def findings(self) -> list[Finding]:
-        return self.dataset.findings
+        """The month's data-quality findings, the one list every report and the month's index
+        show (`quality.findings.month_findings`)."""
+        return month_findings(self.dataset, self.month, self.months)
 
     def close(self) -> None:
         """Close the engine `load_review` opened, and stop a Spark it started. The values stay

@@ -1,6 +1,7 @@
 """Data-quality tables for notebook 00: what the dataset holds, how fresh and complete it is,
 what the contract check left out, likely duplicate people (名寄せ), and the findings the KPI
-notebooks should be read with. Pure functions of a validated `Dataset`.
+notebooks should be read with (`findings.month_findings`, the one list every page shows).
+Pure functions of a validated `Dataset`.
 """
 
 from __future__ import annotations
@@ -14,23 +15,13 @@ from ...contract import dedupe
 from ...contract.dataset import Dataset
 from ...contract.load import load_dataset
 from ...core.errors import Finding
-from ...core.i18n import t
+from ...core.i18n import finding_words, t
 from ...core.months import month_range
 from ...core.schema import TABLES
 from ...core.settings import RunSettings
 from ..kpi.review import resolve_month
-
-# The timestamp that places a row of each table in a month.
-TIME_COLUMNS = {
-    "leads": "created_at",
-    "activities": "occurred_at",
-    "stage_changes": "changed_at",
-    "opportunities": "created_at",
-    "scores": "scored_at",
-}
-# Activity types whose absence in a month is suspicious when other months have them.
-GAP_TYPES = ("email_send", "page_view", "form_submit")
-STALE_DAYS = 35  # a table whose newest row is older than this at run time is stale
+from . import findings as month_list
+from .findings import TIME_COLUMNS, duplicate_pairs
 
 
 @dataclass
@@ -64,8 +55,7 @@ def load_quality(
         snapshot: the input as the run read it (`load_dataset`).
 
     Returns:
-        A `QualityReview` whose `findings` are the contract check's plus the gaps, staleness
-        and duplicates found here.
+        A `QualityReview` whose `findings` are the month's (`findings.month_findings`).
     """
     now = as_of if as_of is not None else pd.Timestamp.now(tz=settings.timezone).tz_localize(None)
     dataset = load_dataset(
@@ -80,22 +70,13 @@ def load_quality(
     months = month_range(month, settings.trend_months)
     rv = QualityReview(dataset, month, months, now, settings.locale, include_pii)
     rv.pairs = duplicate_pairs(dataset)
-    rv.findings = [*dataset.findings, *extra_findings(rv)]
+    rv.findings = month_list.month_findings(dataset, month, months, rv.by_month, rv.pairs)
     return rv
 
 
 def prepare_pairs(dataset: Dataset, params_dir: Path, month: str) -> None:
     """`duplicate_pairs`, computed ahead by the batch (`NEEDS` of this report)."""
     duplicate_pairs(dataset)
-
-
-def duplicate_pairs(dataset: Dataset) -> pd.DataFrame:
-    """The 名寄せ candidate pairs of the dataset's leads (`dedupe.candidate_pairs`, confidence
-    0.5 and up), kept with the validated data (`Dataset.derived`): computed once per input."""
-    return dataset.derived(
-        f"pairs-{dedupe.CODE_KEY}-0.5",
-        lambda: dedupe.candidate_pairs(dataset["leads"], min_confidence=0.5),
-    )
 
 
 def row_counts(rv: QualityReview) -> pd.DataFrame:
@@ -116,7 +97,7 @@ def row_counts(rv: QualityReview) -> pd.DataFrame:
 
 def activity_counts(rv: QualityReview) -> pd.DataFrame:
     """Activities per type (rows) and month (columns), for the months reviewed."""
-    counts = _activities_by_month(rv)
+    counts = month_list.activities_by_month(rv.dataset, rv.by_month)
     grid = counts.pivot_table(
         index="activity_type", columns="month", values="n", aggfunc="sum", fill_value=0
     )
@@ -127,47 +108,28 @@ def activity_counts(rv: QualityReview) -> pd.DataFrame:
 
 
 def _by_month(rv: QualityReview, name: str) -> pd.DataFrame:
-    """Rows `month, n, latest` of table `name` (and `activity_type` first for the
-    activities), counted in DuckDB in one scan and kept in the review: the counts, the gaps
-    and the freshness tables all read them."""
-    if name not in rv.by_month:
-        col = TIME_COLUMNS[name]
-        kind = "activity_type, " if name == "activities" else ""
-        rv.by_month[name] = rv.dataset.sql(
-            name,
-            f"SELECT {kind}strftime({col}, '%Y-%m') AS month, COUNT(*) AS n, "
-            f"MAX({col}) AS latest FROM {{table}} GROUP BY ALL",
-        )
-    return rv.by_month[name]
-
-
-def _activities_by_month(rv: QualityReview) -> pd.DataFrame:
-    """Rows `activity_type, month, n`: dated activities by type and month."""
-    counts = _by_month(rv, "activities")
-    dated = counts[counts["month"].notna()][["activity_type", "month", "n"]]
-    return dated.sort_values(["activity_type", "month"], na_position="last").reset_index(drop=True)
-
-
-def _latest(rv: QualityReview, name: str) -> pd.Timestamp:
-    latest = _by_month(rv, name)["latest"].max()  # NaT for an empty table
-    return pd.Timestamp(latest) if pd.notna(latest) else pd.NaT
+    return month_list.table_months(rv.dataset, name, rv.by_month)
 
 
 def freshness(rv: QualityReview) -> pd.DataFrame:
-    """Per table: its newest timestamp and how many days old that is at run time."""
+    """Per table: its newest timestamp and how many days before the end of the month reviewed
+    it is (not the run date: a month run weeks after it closed is complete)."""
     rows = []
     for name in TIME_COLUMNS:
         if not rv.dataset.has(name):
             continue
-        latest = _latest(rv, name)
-        days = None if pd.isna(latest) else int((rv.as_of - latest) / pd.Timedelta(days=1))
+        newest = month_list.latest(rv.dataset, name, rv.by_month)
+        dated = pd.notna(newest)
         rows.append(
             {
                 t("table", rv.locale): name,
-                t("latest", rv.locale): "" if pd.isna(latest) else f"{latest:%Y-%m-%d %H:%M}",
-                t("days_old", rv.locale): days,
+                t("latest", rv.locale): f"{newest:%Y-%m-%d %H:%M}" if dated else "",
+                t("days_before_month_end", rv.locale): (
+                    month_list.days_before_end(newest, rv.month) if dated else None
+                ),
                 t("status", rv.locale): t(
-                    "stale" if days is None or days > STALE_DAYS else "fresh", rv.locale
+                    "stale" if not dated or month_list.is_stale(newest, rv.month) else "fresh",
+                    rv.locale,
                 ),
             }
         )
@@ -217,26 +179,7 @@ def _columns(dataset, name: str) -> list[str]:
 def gaps(rv: QualityReview) -> pd.DataFrame:
     """Suspicious months: a month without e-mail sends (or page views, forms, new leads) while
     other months of the review have them."""
-    rows = []
-    by_month = _activities_by_month(rv)
-    series = {
-        kind: by_month[by_month["activity_type"] == kind].set_index("month")["n"]
-        for kind in GAP_TYPES
-    }
-    leads = _by_month(rv, "leads")  # counted in SQL once for the counts and freshness too
-    series["new_leads"] = leads[leads["month"].notna()].set_index("month")["n"]
-    starts = [s.index.min() for s in series.values() if len(s)]
-    first = min(starts) if starts else None
-    for kind, counts in series.items():
-        if counts.reindex(rv.months, fill_value=0).sum() == 0:
-            continue
-        for m in rv.months:
-            if first is not None and m < first:
-                continue  # before the data starts is not a gap
-            if int(counts.get(m, 0)) == 0:
-                rows.append({"month": m, "what": kind})
-    out = pd.DataFrame(rows, columns=["month", "what"])
-    return out
+    return month_list.gaps(rv.dataset, rv.months, rv.by_month)
 
 
 def duplicates(rv: QualityReview, *, min_confidence: float = 0.5) -> pd.DataFrame:
@@ -259,64 +202,22 @@ def mask_pairs(pairs: pd.DataFrame, *, include_pii: bool = False) -> pd.DataFram
     return out
 
 
-def extra_findings(rv: QualityReview) -> list[Finding]:
-    """Findings beyond the contract check: gaps, stale tables, duplicate people."""
-    out = []
-    for r in gaps(rv).itertuples():
-        out.append(
-            Finding(
-                "warning",
-                "leads" if r.what == "new_leads" else "activities",
-                f"no {r.what} in {r.month} while other months have them",
-                column="created_at" if r.what == "new_leads" else "activity_type",
-                action="check that the export covers that month (a missing file or a filter)",
-            )
-        )
-    for name, col in TIME_COLUMNS.items():
-        if not rv.dataset.has(name):
-            continue
-        latest = _latest(rv, name)  # NaT for an empty table
-        if pd.notna(latest) and (rv.as_of - latest) > pd.Timedelta(days=STALE_DAYS):
-            out.append(
-                Finding(
-                    "warning",
-                    name,
-                    f"the newest row is from {latest:%Y-%m-%d}, {int((rv.as_of - latest).days)} days before the run",
-                    column=col,
-                    action="export the table again",
-                )
-            )
-    pairs = rv.pairs if rv.pairs is not None else dedupe.candidate_pairs(rv.dataset["leads"])
-    pairs = pairs[pairs["confidence"] >= 0.8]
-    if len(pairs):
-        out.append(
-            Finding(
-                "warning",
-                "leads",
-                f"{len(pairs)} pair(s) of leads with different contact_id look like the same "
-                "person; per-person counts may be too high",
-                column="contact_id",
-                count=len(pairs),
-                action="review duplicate_candidates.csv, then import with --dedupe",
-            )
-        )
-    return out
-
-
 def findings_table(rv: QualityReview) -> pd.DataFrame:
     """Every finding with its table, column, rows and what to do, in the review's language."""
     loc = rv.locale
-    rows = [
-        {
-            t("severity", loc): t(f.severity, loc),
-            t("table", loc): f.table,
-            t("column", loc): f.column,
-            t("message", loc): f.message,
-            t("rows", loc): f.count,
-            t("action", loc): f.action,
-        }
-        for f in rv.findings
-    ]
+    rows = []
+    for f in rv.findings:
+        message, action = finding_words(f, loc)
+        rows.append(
+            {
+                t("severity", loc): t(f.severity, loc),
+                t("table", loc): f.table,
+                t("column", loc): f.column,
+                t("message", loc): message,
+                t("rows", loc): f.count or "",  # none for a finding on a whole table
+                t("action", loc): action,
+            }
+        )
     cols = [t(k, loc) for k in ("severity", "table", "column", "message", "rows", "action")]
     return pd.DataFrame(rows, columns=cols)
 
@@ -355,11 +256,19 @@ def tables_for_output(rv: QualityReview) -> dict[str, pd.DataFrame]:
     """The CSV tables of notebook 00 (`quality_counts`, `quality_findings`,
     `duplicate_candidates`, masked unless the review includes personal data)."""
     counts = row_counts(rv).reset_index()
-    findings = pd.DataFrame([f.as_dict() for f in rv.findings])
-    if not findings.empty:
-        findings["examples"] = findings["examples"].map("; ".join)
+    findings = pd.DataFrame([_finding_row(f, rv.locale) for f in rv.findings])
     return {
         "quality_counts": counts,
         "quality_findings": findings,
         "duplicate_candidates": duplicates(rv),
     }
+
+
+def _finding_row(f: Finding, locale: str) -> dict[str, object]:
+    """A finding as a row of `quality_findings.csv`: its words in the report's language, its
+    code for a program to read, its examples joined."""
+    row = f.as_dict()
+    row["message"], row["action"] = finding_words(f, locale)
+    row["examples"] = "; ".join(f.examples)
+    del row["params"]
+    return row

@@ -164,9 +164,9 @@ class _People:
             self.news_t[m] = d + 11 * HOUR
             news_name = f"ミライ通信 {y}年{c}月号（メールマガジン）"
             if m == M - 1:
-                # Names are typed by people and may hold markup: the newest newsletter's name
-                # shows that every report prints it as text, never as HTML.
-                news_name = f"<script>alert('ミライ通信')</script> {y}年{c}月号 & <b>特別号</b>"
+                # The newest issue is a special one, named as people write it; names with
+                # markup are the bad-input corpus's (tests/corpus.py), not the sample's.
+                news_name = f"ミライ通信 {y}年{c}月号 特別号"
             self.news_camp[m] = self._add_campaign(f"NL-{ym}", news_name, -1, "email", d, d, 50_000)
             # exhibitions (3 days, Wednesday to Friday)
             products = _EXH_PRODUCTS.get(c, ())
