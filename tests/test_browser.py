@@ -150,3 +150,105 @@ def test_month_index_links_open_the_reports(browser, pages):
     for href in targets:
         assert (month_index.parent / href).is_file(), href
     page.close()
+
+
+WIDTHS = {"desktop": 1280, "phone": 390}
+
+
+def test_every_page_fits_its_width_with_tables_scrolling_in_their_own_box(
+    browser, pages, tmp_path_factory
+):
+    out, files = pages
+    shots = tmp_path_factory.mktemp("screenshots")
+    for name, width in WIDTHS.items():
+        for path in files:
+            page = browser.new_page(viewport={"width": width, "height": 900})
+            page.goto(path.as_uri(), wait_until="load")
+            shot = shots / f"{name}-{'_'.join(path.relative_to(out).parts)}.png"
+            page.screenshot(path=str(shot), full_page=True)
+            assert shot.stat().st_size > 0
+            sizes = page.evaluate(
+                "[document.documentElement.scrollWidth, document.documentElement.clientWidth]"
+            )
+            assert sizes[0] <= sizes[1], (name, path.name, sizes)  # no sideways scroll
+            outside = page.evaluate(
+                """w => [...document.querySelectorAll('table')].filter(t => {
+                       const box = t.closest('.maops-table-box');
+                       const r = (box || t).getBoundingClientRect();
+                       return !box || r.left < 0 || r.right > w;
+                   }).length""",
+                sizes[1],
+            )
+            assert outside == 0, (name, path.name)  # every table inside a box inside the page
+            bar = page.locator("nav.maops-nav")
+            if bar.count():
+                box = bar.bounding_box()
+                assert box["x"] >= 0 and box["x"] + box["width"] <= sizes[1]
+            page.close()
+
+
+def test_every_header_link_opens_a_page_of_the_run_and_each_page_marks_itself(browser, pages):
+    out, files = pages
+    footers = set()
+    month_pages = [p for p in files if p.parent != out]
+    assert any("products" in p.parts for p in month_pages)
+    for path in month_pages:
+        page, _, _ = open_page(browser, path)
+        links = page.eval_on_selector_all(
+            "nav.maops-nav a",
+            "els => els.map(e => [e.getAttribute('href'), e.getAttribute('aria-current')])",
+        )
+        assert len(links) >= 3, path
+        targets = [(path.parent / href).resolve() for href, _ in links]
+        assert all(t.is_file() for t in targets), (path, links)
+        assert all(out.resolve() in t.parents or t == out.resolve() / "index.html" for t in targets)
+        assert targets[-1] == (out / "index.html").resolve()  # the index of all months
+        assert targets[0] == (out / path.relative_to(out).parts[0] / "index.html").resolve()
+        current = [t for t, (_, mark) in zip(targets, links, strict=True) if mark == "page"]
+        assert current == [path.resolve()], path
+        footers.add(page.locator("footer.maops-footer").inner_text())
+        page.close()
+    page, _, _ = open_page(browser, out / "index.html")
+    footers.add(page.locator("footer.maops-footer").inner_text())
+    page.close()
+    (footer,) = footers  # one moment, one zone, on every page of the run
+    assert "（JST）に作成" in footer, footer  # the sample's run.yaml: Asia/Tokyo, ja
+
+
+def test_the_index_of_all_months_shows_the_months_kgis(browser, pages):
+    out, _ = pages
+    page, _, _ = open_page(browser, out / "index.html")
+    table = page.locator("table.maops-months")
+    assert table.count() == 1
+    text = table.inner_text()
+    assert "受注件数" in text and "受注金額" in text and "%" in text
+    page.close()
+
+
+def _pdf_pages(pdf: bytes) -> int:
+    import re
+
+    return len(re.findall(rb"/Type\s*/Page\b", pdf))
+
+
+def test_the_month_index_prints_on_one_a4_page(browser, pages):
+    out, _ = pages
+    month_index = next(p for p in out.glob("*/index.html"))
+    page, _, _ = open_page(browser, month_index)
+    assert _pdf_pages(page.pdf(format="A4")) == 1
+    page.close()
+
+
+def test_printing_hides_the_navigation_and_fits_tables_to_the_page(browser, pages):
+    out, _ = pages
+    page, _, _ = open_page(browser, next(out.rglob("00_data_quality.html")))
+    page.emulate_media(media="print")
+    assert not page.locator("nav.maops-nav").is_visible()
+    assert not page.locator("nav.toc").is_visible()
+    assert _pdf_pages(page.pdf(format="A4")) >= 1
+    page.set_viewport_size({"width": 703, "height": 1000})  # A4 less its margins: 186 mm
+    widest = page.evaluate(
+        "Math.max(...[...document.querySelectorAll('table')].map(t => t.scrollWidth))"
+    )
+    assert widest <= 703
+    page.close()

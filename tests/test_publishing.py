@@ -77,7 +77,7 @@ def test_only_the_authors_links_survive_in_a_report_page():
         '<a href="data:text/html,x">d</a><a href="other.html">rel</a><a href="#sec">in</a></div>'
     )
     soup = BeautifulSoup(body, "html.parser")
-    pages._unlink_data(soup)
+    pages.unlink_data(soup)
     assert [a["href"] for a in soup.find_all("a")] == ["https://docs.example/x", "#top", "#sec"]
     assert "bad" in soup.get_text() and "out" in soup.get_text()  # the text stays
 

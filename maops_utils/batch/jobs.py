@@ -13,6 +13,7 @@ import unicodedata
 from collections.abc import Callable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, replace
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -27,6 +28,7 @@ from ..core.settings import RunSettings
 from ..reports.kpi import review
 from ..speed.ahead import Ahead, prepared_before, worth_it
 from ..speed.kernels import Kernel, KernelPool, kernel_manager_class
+from .html_frame import MonthNav, NavLink
 from .notebooks import check_parameters, notebook_needs, notebook_parameters, preload_code
 from .workspace import find_notebook, kernel_dir
 
@@ -128,6 +130,27 @@ class Job:
     def label(self) -> str:
         return f"{self.name} [{self.product}]" if self.product else self.name
 
+    @property
+    def page(self) -> str:
+        """Its HTML page, relative to the month's folder."""
+        return (self.folder / f"{self.name}.html").as_posix()
+
+
+def month_nav(plan: list[Job], month: str, locale: str) -> MonthNav:
+    """The links between the pages the plan writes, each named by its notebook's title (a
+    product's report by the title and the product), the whole business's first."""
+    from . import html
+    from .notebook_format import nbformat
+
+    reports = []
+    for job in sorted(plan, key=lambda j: j.product is not None):  # stable
+        nb = html.localize(nbformat.read(job.path, as_version=4), locale)
+        title = _title(nb, job.name)
+        if job.product:
+            title = t("page_product_report", locale, title=title, product=job.product)
+        reports.append(NavLink(title, job.page))
+    return MonthNav(month, tuple(reports))
+
 
 def plan_jobs(
     settings: RunSettings,
@@ -203,9 +226,10 @@ def _execute_job(
     job: Job,
     stage: Path,
     settings: RunSettings,
-    generated_at: str,
+    generated_at: datetime,
     position: int,
     kernels: KernelPool | None = None,
+    nav: MonthNav | None = None,
 ) -> NotebookResult | _Executed:
     """Execute one job into `stage/<job.folder>`; never raises for a notebook error: a
     failed or skipped notebook's result says what happened, an executed one is to be
@@ -234,9 +258,8 @@ def _execute_job(
         )
     except Exception as exc:
         if getattr(exc, "ename", "") == NotEnoughData.__name__:
-            return _skipped(
-                job, executed, str(getattr(exc, "evalue", exc)), settings, generated_at, t0
-            )
+            reason = str(getattr(exc, "evalue", exc))
+            return _skipped(job, executed, reason, settings, generated_at, t0, nav)
         last_line = (str(exc).strip().splitlines() or [""])[-1]
         return NotebookResult(
             job.name,
@@ -250,7 +273,9 @@ def _execute_job(
     return _Executed(job, executed, t0)
 
 
-def _render_job(done: _Executed, settings: RunSettings, generated_at: str) -> NotebookResult:
+def _render_job(
+    done: _Executed, settings: RunSettings, generated_at: datetime, nav: MonthNav | None = None
+) -> NotebookResult:
     """Render an executed notebook's HTML beside it."""
     from . import html
     from .notebook_format import nbformat
@@ -267,6 +292,7 @@ def _render_job(done: _Executed, settings: RunSettings, generated_at: str) -> No
         lang=settings.locale,
         generated_at=generated_at,
         base_dir=job.path.parent,
+        nav=nav.on(job.page) if nav is not None else None,
     )
     io.write_text(page, done.executed.with_suffix(".html"))
     return NotebookResult(
@@ -320,13 +346,14 @@ def run_jobs(
     plan: list[Job],
     stage: Path,
     settings: RunSettings,
-    generated_at: str,
+    generated_at: datetime,
     jobs: int,
     kernels: KernelPool | None,
     prepared: Ahead | None,
     log: Callable[[str], None],
+    nav: MonthNav | None = None,
 ) -> list[NotebookResult]:
-    """Run the plan in `jobs` kernels; its results in plan order. While `prepared` works,
+    """Run the plan in `jobs` kernels; its results in plan order, each page with `nav`. While `prepared` works,
     the notebooks that need nothing of it run first, and the others start when their item is
     ready. With two jobs or more, `prepared` takes one of the places until it is done (it
     uses a core and as much memory as a notebook does); with one, it runs beside
@@ -351,10 +378,10 @@ def run_jobs(
             if problem:
                 log(f"{job.label}: {item} not prepared ahead ({problem}); the notebook computes it")
         with places:
-            done = _execute_job(job, stage, settings, generated_at, i, kernels)
+            done = _execute_job(job, stage, settings, generated_at, i, kernels, nav)
         if isinstance(done, NotebookResult):
             return done
-        return renderer.submit(_render_job, done, settings, generated_at)
+        return renderer.submit(_render_job, done, settings, generated_at, nav)
 
     order = list(range(len(plan)))
     if prepared is not None:
@@ -381,7 +408,13 @@ def run_jobs(
 
 
 def _skipped(
-    job: Job, executed: Path, reason: str, settings: RunSettings, generated_at: str, t0: float
+    job: Job,
+    executed: Path,
+    reason: str,
+    settings: RunSettings,
+    generated_at: datetime,
+    t0: float,
+    nav: MonthNav | None = None,
 ) -> NotebookResult:
     """A notebook that found too little data to report on: a short page says why."""
     from . import html
@@ -401,7 +434,12 @@ def _skipped(
         )
     )
     page = html.notebook_to_html(
-        page, title=title, show_code=False, lang=settings.locale, generated_at=generated_at
+        page,
+        title=title,
+        show_code=False,
+        lang=settings.locale,
+        generated_at=generated_at,
+        nav=nav.on(job.page) if nav is not None else None,
     )
     io.write_text(page, executed.with_suffix(".html"))
     io.remove_file(executed.with_suffix(".kernel.log"))

@@ -6,9 +6,13 @@ Every string from the data is escaped here; links are only the batch's own file 
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from ..core.i18n import t
+from ..core.months import check_month
 from ..reports.meeting import Card, MonthPage
-from .html import _e, _footer_text, _page, _safe_href, _section_start
+from .html import _e, _page, _safe_href, _section_start
+from .html_frame import MonthNav, footer_text
 
 # the status colours of the cards' bars, the product table and the lead: one palette
 STATUS_COLOURS = {"on_track": "#1a7f37", "at_risk": "#b45309", "off_track": "#c81e1e"}
@@ -157,11 +161,13 @@ def render_month_page(
     reports: list[dict],
     findings: list[dict] | None = None,
     lang: str = "ja",
-    generated_at: str | None = None,
+    generated_at: datetime | str | None = None,
+    nav: MonthNav | None = None,
 ) -> str:
     """``reports``: dicts with ``title`` and ``href`` (a file the batch wrote beside the page);
     ``findings``: the month's findings (``severity``, ``table``, ``message`` in ``lang``,
     ``count``). A link to evidence in a report that did not run is left out."""
+    check_month(page.month)
     present = {str(r.get("href")) for r in reports}
 
     def linked(href: str) -> str:
@@ -204,6 +210,11 @@ def render_month_page(
         parts.append(f'<li><a href="{_safe_href(r.get("href"))}">{_e(r.get("title"))}</a></li>\n')
     for name, key in (("metrics.csv", "mp_metrics_csv"), ("run.json", "mp_run_json")):
         parts.append(f'<li><a href="{name}">{_e(t(key, lang))}</a></li>\n')
-    parts.append(f'<li><a href="../index.html">{_e(t("mp_all_months", lang))}</a></li>\n')
     parts.append("</ul>\n</section>\n")
-    return _page(lang=lang, title=title, body="".join(parts), footer=_footer_text(generated_at))
+    return _page(
+        lang=lang,
+        title=title,
+        body="".join(parts),
+        footer=footer_text(generated_at, lang),
+        nav=(nav or MonthNav(page.month)).on("index.html"),
+    )

@@ -12,6 +12,8 @@ from typing import Any
 import pandas as pd
 
 from .. import __version__
+from ..core.i18n import format_ratio, format_value, t
+from ..core.schema import ALL
 from ..reports import meeting
 from ..reports.kpi import review
 from ..speed.facts import MonthFacts
@@ -81,6 +83,32 @@ def month_page(folder: Path, inputs: review.Inputs, findings) -> meeting.MonthPa
         verdicts=_table(folder / "scoring_products.csv"),
         warnings=sum(f.severity == "warning" for f in findings),
     )
+
+
+def month_kgis(metrics_csv: Path, month: str, inputs: review.Inputs) -> list[dict[str, str]]:
+    """A month's KGIs for the whole business, as its `metrics.csv` gives them, formatted for
+    the index of all months: label, value, target, attainment and status. A metric the
+    catalogue no longer has is left out."""
+    settings, catalogue = inputs.settings, inputs.catalogue
+    table = pd.read_csv(metrics_csv, encoding="utf-8-sig", dtype={"status": str})
+    rows = []
+    for r in table[(table["product"] == ALL) & (table["month"] == month)].itertuples():
+        if r.metric not in catalogue or catalogue[r.metric].tier != "KGI":
+            continue
+        kpi = catalogue[r.metric]
+        value, target = (None if pd.isna(x) else x for x in (r.value, r.target))
+        rows.append(
+            {
+                "label": kpi.label(settings.locale),
+                "value": format_value(value, kpi.unit, settings.locale, settings.currency),
+                "target": format_value(target, kpi.unit, settings.locale, settings.currency),
+                "attainment": format_ratio(None if pd.isna(r.attainment) else r.attainment),
+                "status": t(r.status, settings.locale)
+                if isinstance(r.status, str) and r.status
+                else "",
+            }
+        )
+    return rows
 
 
 def facts_note(facts: MonthFacts | None) -> dict[str, Any] | None:

@@ -7,6 +7,7 @@ import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
+from datetime import datetime
 from pathlib import Path
 
 import pandas as pd
@@ -23,10 +24,26 @@ from ..reports.kpi import review
 from ..reports.quality.findings import month_findings
 from ..speed import cache
 from ..speed.kernels import KernelPool
-from .jobs import Job, NotebookResult, keep_failed, plan_jobs, run_jobs, start_ahead
+from .jobs import (
+    Job,
+    NotebookResult,
+    keep_failed,
+    month_nav,
+    plan_jobs,
+    run_jobs,
+    start_ahead,
+)
 from .month_page import render_month_page
 from .privacy import People, PersonalDataFound, find_personal_data
-from .record import METRICS_NOTEBOOK, facts_note, git_commit, log_text, month_page, versions
+from .record import (
+    METRICS_NOTEBOOK,
+    facts_note,
+    git_commit,
+    log_text,
+    month_kgis,
+    month_page,
+    versions,
+)
 from .workspace import kernel_dir
 
 
@@ -177,7 +194,8 @@ def _run(
 
     out_dir = Path(settings.out_dir)
     final = out_dir / inputs.month
-    generated_at = started_at.strftime("%Y-%m-%d %H:%M %Z")
+    # every page of the run says the same moment, in the run's time zone
+    generated_at = started_at.to_pydatetime()
     with io.run_lock(out_dir, inputs.month):
         for note in io.recover_dir(final):
             log(note)
@@ -211,7 +229,7 @@ def _build_and_publish(
     now: pd.Timestamp,
     started: float,
     started_at: pd.Timestamp,
-    generated_at: str,
+    generated_at: datetime,
     out_dir: Path,
     final: Path,
     *,
@@ -248,9 +266,12 @@ def _build_and_publish(
         gc.collect()
         pa.default_memory_pool().release_unused()
         log(f"running {len(plan)} notebook(s) with {min(jobs, len(plan))} kernel(s)")
+        nav = month_nav(plan, month, settings.locale)
         prepared, ahead_note = start_ahead(settings, dataset, month, plan, now)
         try:
-            results = run_jobs(plan, stage, settings, generated_at, jobs, kernels, prepared, log)
+            results = run_jobs(
+                plan, stage, settings, generated_at, jobs, kernels, prepared, log, nav
+            )
         finally:
             if prepared is not None:
                 ahead_note = prepared.close()
@@ -335,6 +356,7 @@ def _build_and_publish(
                 ],
                 lang=settings.locale,
                 generated_at=generated_at,
+                nav=nav,
             ),
             stage / "index.html",
         )
@@ -350,13 +372,32 @@ def _build_and_publish(
         io.publish_dir(stage, final)
     io.remove_tree(out_dir / f"{month}.failed")  # an older failure of this month is history now
     months = io.list_report_months(out_dir)
+    kgis = _months_kgis(out_dir, months, inputs)
     io.write_text_atomic(
-        html.render_reports_index(months, lang=settings.locale), out_dir / "index.html"
+        html.render_reports_index(
+            months, kgis=kgis, lang=settings.locale, generated_at=generated_at
+        ),
+        out_dir / "index.html",
     )
     elapsed = time.perf_counter() - started
     log(f"report: {final / 'index.html'} ({elapsed:.1f} s)")
     published = [replace(r, output=final / r.output) for r in results]
     return RunResult(month, final, final / "index.html", published, len(findings), elapsed)
+
+
+def _months_kgis(
+    out_dir: Path, months: list[str], inputs: review.Inputs
+) -> dict[str, list[dict[str, str]]]:
+    """Each published month's KGIs, for the index of all months; a month whose metrics.csv
+    is missing, or from a maops that wrote it otherwise, is listed without them rather than
+    failing a run that has published already."""
+    kgis = {}
+    for month in months:
+        try:
+            kgis[month] = month_kgis(out_dir / month / "metrics.csv", month, inputs)
+        except (OSError, ValueError, KeyError, AttributeError):
+            continue
+    return kgis
 
 
 def _uncached(sources: dict[str, dict[str, object]]) -> dict[str, dict[str, object]]:
