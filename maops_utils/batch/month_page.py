@@ -38,7 +38,11 @@ table.mp-products td:first-child, table.mp-products th:first-child { text-align:
 .mp-list a { white-space: nowrap; font-size: 0.9em; }
 .mp-links { display: flex; flex-wrap: wrap; gap: 4px 18px; list-style: none; padding: 0; }
 @media print {
-  body.maops-page { font-size: 10.5px; line-height: 1.45; }
+  body.maops-page { font-size: 10px; line-height: 1.4; }
+  #reports { display: none; }
+  .maops-section { margin: 0; }
+  h2 { font-size: 1.15em; }
+  .mp-card svg[height="30"] { height: 22px; }
   .maops-header { padding: 6px 12px; }
   .maops-container { padding: 4px 0; max-width: none; }
   h2 { margin: 0.6em 0 0.3em; }
