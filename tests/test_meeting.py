@@ -10,10 +10,10 @@ import pandas as pd
 import pytest
 from helpers import SAMPLE_PARAMS, maops
 
-from maops_utils.core.i18n import t
+from maops_utils.core.i18n import format_change, t
 from maops_utils.core.schema import ALL
 from maops_utils.metrics.catalogue import load_catalogue
-from maops_utils.reports import actions, meeting
+from maops_utils.reports import actions
 
 MONTH = "2026-10"
 
@@ -110,12 +110,12 @@ def test_without_product_targets_the_cause_is_the_largest_fall(catalogue):
     assert gap.product == "B" and "(29 → 20)" in gap.cause
 
 
-def test_the_page_reads_rates_in_points_and_never_writes_minus_zero(catalogue):
-    rate = catalogue["mql_rate"]
-    count = catalogue["mqls"]
-    assert meeting._change(rate, 0.310, 0.214, "ja") == "+9.6pt"
-    assert meeting._change(count, 100, 100.2, "ja") == "±0%"
-    assert meeting._change(count, 90, 100, "ja") == "−10%"
+def test_a_change_reads_rates_in_points_and_never_writes_minus_zero():
+    assert format_change(0.310, 0.214, is_rate=True) == "+9.6pt"
+    assert format_change(0.2140, 0.2141, is_rate=True) == "±0.0pt"
+    assert format_change(100, 100.2, is_rate=False) == "±0%"
+    assert format_change(90, 100, is_rate=False) == "−10%"
+    assert format_change(5, 0, is_rate=False) == "" and format_change(None, 3, False) == ""
 
 
 # ------------------------------------------------------------------ the sample month
@@ -174,3 +174,38 @@ def test_the_page_shows_the_months_figures_as_metrics_csv_has_them(sample_month)
     for href in re.findall(r'href="([^"]+)"', page):
         target = href.split("#")[0]
         assert target == "../index.html" or (sample_month / target).is_file(), href
+
+
+@pytest.fixture(scope="module")
+def sample_rv():
+    from maops_utils.batch import config
+    from maops_utils.reports.kpi import review
+
+    settings = config.load_settings(
+        SAMPLE_PARAMS, {"data_dir": SAMPLE_PARAMS.parents[2] / "data" / "sample"}
+    )
+    return review.load_review(settings, as_of=pd.Timestamp("2026-11-15 09:00"))
+
+
+def test_the_scorecard_reads_without_cell_by_cell_work(sample_rv):
+    from maops_utils.reports import views
+    from maops_utils.reports.kpi import review
+
+    shown = views.scorecard(sample_rv)
+    raw = review.scorecard(sample_rv).set_index("label")
+    for label, r in raw.iterrows():
+        kpi = sample_rv.catalogue[r["metric"]]
+        row = shown.loc[label]
+        if kpi.is_rate and pd.notna(r["previous"]):  # a rate's change in points
+            points = round((r["value"] - r["previous"]) * 100, 1)
+            assert (
+                row["前月比"].endswith("pt")
+                and float(row["前月比"][:-2].replace("−", "-").replace("±", "")) == points
+            )
+        if pd.notna(r["target"]) and not kpi.higher_is_better:
+            assert row["目標"].startswith("≤ ")
+        if r["status"]:
+            assert row["状態"][0] in "✓▲✕"
+        assert (row["前月"] != "") == pd.notna(r["previous"])  # last month's value beside it
+    assert not shown.isin(["-0%", "+0%", "-0.0pt"]).any().any()
+    assert shown.loc["配信停止率", "目標"].startswith("≤")  # the sample's lower-is-better KPI

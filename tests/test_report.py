@@ -26,6 +26,7 @@ from maops_utils.batch.html import (
 from maops_utils.batch.html_frame import NavLink, footer_text
 from maops_utils.batch.html_tables import is_number
 from maops_utils.batch.month_page import render_month_page
+from maops_utils.core.i18n import format_status
 from maops_utils.reports.actions import Action, Gap
 from maops_utils.reports.meeting import Card, MonthPage, ProductRow
 
@@ -407,6 +408,21 @@ GLOSSARY = pd.DataFrame(
         "率": ["15.6–24.7%", "−3.2pt"],
     }
 )
+
+
+def test_a_status_cell_takes_its_statuss_colour() -> None:
+    frame = pd.DataFrame(
+        {"指標": ["a", "b", "c", "d"], "状態": [format_status(s) for s in STATUSES] + ["✓ は印"]}
+    )
+    (table,) = _tables(notebook_to_html(_table_notebook(frame), title="t"))
+    cells = [tr.find_all("td")[1] for tr in table.select("tbody tr")]
+    marked = [[c for c in _classes(cell) if c.startswith("st-")] for cell in cells]
+    # a text that only starts with a mark is a status too: the mark is reserved for statuses
+    assert marked == [["st-on_track"], ["st-at_risk"], ["st-off_track"], ["st-on_track"]]
+    assert [cell.get_text() for cell in cells[:3]] == ["✓ 順調", "▲ 注意", "✕ 未達"]
+
+
+STATUSES = ("on_track", "at_risk", "off_track")
 
 
 def test_text_cells_left_numbers_right_and_headers_like_their_column() -> None:

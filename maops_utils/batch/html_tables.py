@@ -10,6 +10,8 @@ import re
 
 from bs4 import BeautifulSoup, Tag
 
+from ..core.i18n import STATUS_MARKS
+
 __all__ = ["drop_range_index", "is_number", "layout_tables", "wrap_table"]
 
 # A number as the reports write it: signed (the reports' minus is often U+2212), an amount
@@ -82,6 +84,10 @@ def _add_class(cell: Tag, name: str) -> None:
 SHORT_TEXT = 10
 
 
+# a status written with its mark (core/i18n.format_status) takes the status's colour
+_STATUS_CLASS = {mark: f"st-{status}" for status, mark in STATUS_MARKS.items()}
+
+
 def align_cells(table: Tag) -> None:
     """Mark each body cell `num` (right) or leave it text (left) from its own text, and each
     header cell like the cells of its columns: `num` when most of their filled cells are."""
@@ -101,6 +107,8 @@ def align_cells(table: Tag) -> None:
                 _add_class(cell, "num")
             else:
                 _add_class(cell, "short" if len(text) <= SHORT_TEXT else "long")
+            if text[:1] in _STATUS_CLASS:
+                _add_class(cell, _STATUS_CLASS[text[:1]])
 
     def numeric(col: int, span: int = 1) -> bool:
         return all(n > t for n, t in (counts.get(c, [0, 0]) for c in range(col, col + span)))

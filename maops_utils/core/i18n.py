@@ -147,6 +147,31 @@ def format_value(value: float | None, unit: str, locale: str = "ja", currency: s
     return f"{value:,.2f}"
 
 
+def format_change(value: float | None, before: float | None, is_rate: bool) -> str:
+    """A change as a reader compares it: a rate in points (21.4% → 31.0% is +9.6pt, not
+    +45%), anything else relative; no "-0%" (a change that rounds to nothing is ±0), and a
+    true minus sign. Empty without both values, or from 0 for a relative change."""
+    if any(x is None or math.isnan(float(x)) for x in (value, before)):
+        return ""
+    if is_rate:
+        points = round((float(value) - float(before)) * 100, 1)
+        return "±0.0pt" if points == 0 else f"{points:+.1f}pt".replace("-", "−")
+    if before == 0:
+        return ""
+    rel = round((float(value) - float(before)) / abs(float(before)) * 100)
+    return "±0%" if rel == 0 else f"{rel:+d}%".replace("-", "−")
+
+
+STATUS_MARKS = {"on_track": "✓", "at_risk": "▲", "off_track": "✕"}
+
+
+def format_status(status: str | None, locale: str = "ja") -> str:
+    """A status with a mark that reads without colour and in print: ✓ 順調, ▲ 注意, ✕ 未達."""
+    if not isinstance(status, str) or status not in STATUS_MARKS:
+        return ""
+    return f"{STATUS_MARKS[status]} {t(status, locale)}"
+
+
 def format_ratio(value: float | None) -> str:
     if value is None or (isinstance(value, float) and math.isnan(value)):
         return ""

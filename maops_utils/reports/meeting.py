@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-from ..core.i18n import format_value, t
+from ..core.i18n import format_change, format_value, t
 from ..core.months import shift_month
 from ..core.schema import ALL
 from . import actions
@@ -59,18 +59,6 @@ class MonthPage:
     warnings: int
 
 
-def _change(kpi, value: float, previous: float, locale: str) -> str:
-    if pd.isna(value) or pd.isna(previous):
-        return ""
-    if kpi.is_rate:
-        points = round((value - previous) * 100, 1)
-        return "±0.0pt" if points == 0 else f"{points:+.1f}pt".replace("-", "−")
-    if previous == 0:
-        return ""
-    rel = round((value - previous) / abs(previous) * 100)
-    return "±0%" if rel == 0 else f"{rel:+d}%".replace("-", "−")
-
-
 def _spark(trend: pd.DataFrame, metric: str, month: str) -> tuple[list[float], list[str]]:
     months = [shift_month(month, -k) for k in range(12, -1, -1)]
     mine = trend[(trend["product"] == ALL) & (trend["metric"] == metric)]
@@ -100,7 +88,7 @@ def cards(
                     target=format_value(_v(r["target"]), kpi.unit, locale, currency),
                     attainment=_v(r["attainment"]),
                     status=r["status"] if isinstance(r["status"], str) else "",
-                    change=_change(kpi, r["value"], r["previous"], locale),
+                    change=format_change(r["value"], r["previous"], kpi.is_rate),
                     previous=format_value(_v(r["previous"]), kpi.unit, locale, currency),
                     higher_is_better=kpi.higher_is_better,
                     spark=spark,

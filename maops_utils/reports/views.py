@@ -10,15 +10,19 @@ from IPython.display import HTML, Markdown
 from matplotlib.figure import Figure
 
 from ..core.errors import Finding
-from ..core.i18n import finding_words, format_ratio, format_value, markdown_literal, t
+from ..core.i18n import (
+    finding_words,
+    format_change,
+    format_ratio,
+    format_status,
+    format_value,
+    markdown_literal,
+    t,
+)
 from ..core.schema import ALL
 from ..metrics import funnel
 from . import plots
 from .kpi import review
-
-
-def _pct(value: float) -> str:
-    return "" if pd.isna(value) else f"{value:+.0%}"
 
 
 def _interval(low: float, high: float) -> str:
@@ -84,23 +88,30 @@ def quality(rv: review.KpiReview) -> pd.DataFrame | Markdown:
 
 
 def scorecard(rv: review.KpiReview, product: str = ALL) -> pd.DataFrame:
-    """KGI then KPI: value, interval, target, attainment, status, change vs last month and year."""
-    rows = []
+    """KGI then KPI: value, interval, target (a ceiling "≤" for a KPI where lower is better),
+    attainment, status with its mark, last month's value and the change since (in points for
+    rates), the change since a year before."""
+    loc, rows = rv.locale, []
     for r in review.scorecard(rv, product).itertuples():
-        value = format_value(r.value, r.unit, rv.locale, rv.currency)
+        kpi = rv.catalogue[r.metric]
+        value = format_value(r.value, r.unit, loc, rv.currency)
         if r.small_sample:
-            value += " ※" if rv.locale == "ja" else " *"
+            value += " ※" if loc == "ja" else " *"
+        target = format_value(r.target, r.unit, loc, rv.currency)
+        if target and not kpi.higher_is_better:
+            target = f"≤ {target}"
         rows.append(
             {
-                t("tier", rv.locale): r.tier,
-                t("kpi", rv.locale): r.label,
-                t("value", rv.locale): value,
-                t("ci", rv.locale): _interval(r.ci_low, r.ci_high),
-                t("target", rv.locale): format_value(r.target, r.unit, rv.locale, rv.currency),
-                t("attainment", rv.locale): format_ratio(r.attainment),
-                t("status", rv.locale): t(r.status, rv.locale) if r.status else "",
-                t("change", rv.locale): _pct(r.change),
-                t("year_change", rv.locale): _pct(r.year_change),
+                t("tier", loc): r.tier,
+                t("kpi", loc): r.label,
+                t("value", loc): value,
+                t("ci", loc): _interval(r.ci_low, r.ci_high),
+                t("target", loc): target,
+                t("attainment", loc): format_ratio(r.attainment),
+                t("status", loc): format_status(r.status, loc),
+                t("previous", loc): format_value(r.previous, r.unit, loc, rv.currency),
+                t("change", loc): format_change(r.value, r.previous, kpi.is_rate),
+                t("year_change", loc): format_change(r.value, r.year_ago, kpi.is_rate),
             }
         )
     return pd.DataFrame(rows).set_index(t("kpi", rv.locale)).rename_axis(None)
@@ -122,7 +133,7 @@ def by_product(rv: review.KpiReview) -> pd.DataFrame:
         for g in groups:
             text = format_value(part.at[g, "value"], k.unit, rv.locale, rv.currency)
             if pd.notna(part.at[g, "attainment"]):
-                text += f" ({format_ratio(part.at[g, 'attainment'])} {t(part.at[g, 'status'], rv.locale)})"
+                text += f" ({format_ratio(part.at[g, 'attainment'])} {format_status(part.at[g, 'status'], rv.locale)})"
             row[_group(rv, g)] = text
         rows.append(row)
     return pd.DataFrame(rows).set_index(t("kpi", rv.locale)).rename_axis(None)
