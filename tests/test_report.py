@@ -769,3 +769,32 @@ def test_executed_notebook_renders_offline() -> None:
     assert "matplotlib" not in page.all_text  # code hidden
     toc_ids = [a["href"][1:] for a in page.find("a") if a["href"].startswith("#")]
     assert toc_ids == ["実行テスト", "グラフ"] and set(toc_ids) <= set(page.ids)
+
+
+def test_the_appendix_folds_into_one_details_after_the_body() -> None:
+    appendix = new_markdown_cell("## 付録\n\n手法と長い表です。")
+    appendix.metadata["tags"] = ["appendix"]
+    nb = new_notebook(
+        cells=[
+            new_markdown_cell("## 結論\n\n本文です。"),
+            appendix,
+            new_markdown_cell("## 定義\n\n用語です。"),
+            new_code_cell("x", outputs=[new_output("stream", name="stdout", text="long table\n")]),
+        ]
+    )
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(notebook_to_html(nb, title="t"), "html.parser")
+    (details,) = soup.select("details.maops-appendix")
+    assert details.summary.get_text() == "付録"
+    inside = [h.get_text() for h in details.find_all("h2")]
+    assert inside == ["付録", "定義"] and "long table" in details.get_text()
+    body = [h.get_text() for h in soup.select("main h2") if not h.find_parent("details")]
+    assert body == ["結論"]
+    # the table of contents still reaches the folded headings
+    ids = {el["id"] for el in soup.find_all(id=True)}
+    assert all(a["href"][1:] in ids for a in soup.select("nav.toc a"))
+
+
+def test_a_report_without_an_appendix_folds_nothing(nb: nbformat.NotebookNode) -> None:
+    assert '<details class="maops-appendix"' not in notebook_to_html(nb, title="t")

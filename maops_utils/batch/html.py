@@ -377,10 +377,30 @@ def notebook_to_html(
     # the notebook's content only: the bar of links around it is the batch's own
     unlink_data(soup.find("main") or soup)
     layout_tables(soup)
+    _fold_appendix(soup)
     toc = soup.find("nav", class_="toc")
     if toc is not None:
         _build_toc(soup, toc, labels)
     return printable(str(soup))
+
+
+def _fold_appendix(soup: BeautifulSoup) -> None:
+    """Fold the appendix (the markdown cell tagged `appendix` and every cell after it) into
+    one `<details>` whose summary is that cell's heading: the body is what a reader reads, the
+    method and the long tables are one click away, and print shows them all."""
+    mark = soup.select_one("div.jp-Cell .celltag_appendix")
+    cell = mark.find_parent("div", class_="jp-Cell") if mark is not None else None
+    if cell is None:
+        return
+    heading = cell.find(["h1", "h2", "h3"])
+    details = soup.new_tag("details", attrs={"class": "maops-appendix"})
+    summary = soup.new_tag("summary")
+    summary.string = " ".join((heading or cell).get_text().split())[:80]
+    details.append(summary)
+    rest = [cell, *cell.find_next_siblings()]
+    cell.insert_before(details)
+    for part in rest:
+        details.append(part.extract())
 
 
 # ------------------------------------------------------------------ index pages
