@@ -238,3 +238,27 @@ def test_the_proposed_yaml_carries_the_notes_as_comments_and_still_reads_as_a_mo
     assert len(comments) == len(notes)
     for rule in ("event_attend", "webinar_attend"):
         assert any(line.startswith(f"# - {_name(rule)}: ") for line in comments)
+
+
+def test_the_calibration_caution_is_said_once_for_every_product_too_small(kept):
+    from maops_utils.reports.scoring import views
+
+    text = views.scoring_sample_note(kept, "products").data
+    closed = kept.closed
+    small = [
+        p
+        for p in kept.products
+        if min(
+            closed.loc[closed["product"] == p, "y"].sum(),
+            (closed["product"] == p).sum() - closed.loc[closed["product"] == p, "y"].sum(),
+        )
+        < kept.config.evaluation.min_events
+    ]
+    assert small  # the sample's products are each below the rule of thumb
+    assert text.count("rule of thumb") == 1  # one caution, naming every small product
+    for p in small:
+        part = closed[closed["product"] == p]
+        assert (
+            f"({int(part['y'].sum()):,} successes, {len(part) - int(part['y'].sum()):,} failures)"
+            in text
+        )

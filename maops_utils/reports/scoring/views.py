@@ -141,13 +141,17 @@ def scoring_sample_note(study: ScoringStudy, scope: str = "all") -> Markdown:
         ]
     else:
         parts = [(t("sc_scope_all", loc), study.closed)]
-    lines = []
+    lines, small = [], []
     for what, part in parts:
         events = int(part["y"].sum()) if len(part) else 0
         non = len(part) - events
-        small = events < min_events or non < min_events
-        key = "sc_sample_small" if small else "sc_sample_ok"
-        lines.append(t(key, loc, what=what, events=events, non=non, min=min_events))
+        if events < min_events or non < min_events:
+            small.append(t("sc_sample_counts", loc, what=what, events=events, non=non))
+        else:
+            lines.append(t("sc_sample_ok", loc, what=what, events=events, non=non, min=min_events))
+    if small:  # one caution for every part too small, not the same sentence per product
+        sep = "、" if loc == "ja" else "; "
+        lines.append(t("sc_sample_small", loc, what=sep.join(small), min=min_events))
     return Markdown("\n\n".join(lines))
 
 
