@@ -443,7 +443,10 @@ def test_definitions_and_views_switch_language(sample_cmp):
     assert "判定" in tests.columns and "低い" in set(tests["判定"])
     quality = views.product_quality(sample_cmp, compare.mql_quality(sample_cmp))
     assert list(quality.index) == ["ミライ会計クラウド", "ミライ人事クラウド", "ミライガード"]
+    # a count names its window: the same product's MQLs differ page by page otherwise
+    assert "MQL数（2025-11〜2026-10）" in quality.columns
     ready = views.product_readiness(sample_cmp, compare.readiness(sample_cmp))
+    assert "SQL数（2025-11〜2026-10）" in ready.columns
     assert ready.loc["ミライガード", "独自シナリオの準備"] in ("あり", "なし")
 
 

@@ -465,6 +465,13 @@ def comparison_tests(cmp) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(keys)
 
 
+def _in_window(cmp, label: str) -> str:
+    """A count's heading with the months it sums: the same product's MQLs are a month's,
+    twelve months', a cohort's or the scoring report's judged leads on different pages."""
+    months = cmp.window.months
+    return t("cmp_in_window", cmp.locale, label=label, first=months[0], last=months[-1])
+
+
 def product_quality(cmp, table: pd.DataFrame) -> pd.DataFrame:
     """Per product: MQLs and their MQL→SQL rate, and its shares of MQLs, SQLs, opportunities
     and revenue (as from `compare.mql_quality`)."""
@@ -476,7 +483,7 @@ def product_quality(cmp, table: pd.DataFrame) -> pd.DataFrame:
         rows.append(
             {
                 t("product", loc): cmp.name(r.product),
-                cmp.label("mqls"): format_value(r.mqls, "count", loc),
+                _in_window(cmp, cmp.label("mqls")): format_value(r.mqls, "count", loc),
                 cmp.label("mql_to_sql"): (
                     f"{format_value(r.mql_to_sql, 'rate', loc)} "
                     f"{_bracket(r.mql_to_sql_ci_low, r.mql_to_sql_ci_high)}"
@@ -485,7 +492,9 @@ def product_quality(cmp, table: pd.DataFrame) -> pd.DataFrame:
                 share["sqls"]: format_value(r.sql_share, "rate", loc),
                 share["opportunities"]: format_value(r.opportunity_share, "rate", loc),
                 share["revenue"]: format_value(r.revenue_share, "rate", loc),
-                cmp.label("revenue"): format_value(r.revenue, "currency", loc, cur),
+                _in_window(cmp, cmp.label("revenue")): format_value(
+                    r.revenue, "currency", loc, cur
+                ),
             }
         )
     return pd.DataFrame(rows).set_index(t("product", loc)).rename_axis(None)
@@ -505,8 +514,8 @@ def product_readiness(cmp, table: pd.DataFrame) -> pd.DataFrame:
             {
                 t("product", loc): cmp.name(r.product),
                 t("cmp_differs", loc): " / ".join(differs),
-                cmp.label("mqls"): format_value(r.mqls, "count", loc),
-                cmp.label("sqls"): format_value(r.sqls, "count", loc),
+                _in_window(cmp, cmp.label("mqls")): format_value(r.mqls, "count", loc),
+                _in_window(cmp, cmp.label("sqls")): format_value(r.sqls, "count", loc),
                 t("cmp_ready", loc): t("cmp_yes" if r.ready else "cmp_no", loc),
                 t("cmp_next", loc): t(f"cmp_s_{r.status}", loc),
             }
