@@ -14,6 +14,7 @@ from maops_utils.core.i18n import format_change, t
 from maops_utils.core.schema import ALL
 from maops_utils.metrics.catalogue import load_catalogue
 from maops_utils.reports import actions
+from maops_utils.reports.scoring.tables import VERDICT_COLUMNS
 
 MONTH = "2026-10"
 
@@ -53,7 +54,7 @@ def test_each_verdict_calls_for_its_action_and_the_whole_is_no_product():
             _verdict_row("D", "ok"),
             _verdict_row(ALL, ""),
         ],
-        columns=actions.VERDICT_COLUMNS,
+        columns=VERDICT_COLUMNS,
     )
     got = {v.product: (v.verdict, v.action) for v in actions.product_verdicts(table)}
     assert got == {

@@ -15,36 +15,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-import numpy as np
 import pandas as pd
 
 from ..core.i18n import format_value, t
 from ..core.schema import ALL
-
-# the columns of `scoring_products.csv`, the scoring report's verdict per product
-VERDICT_COLUMNS = [
-    "product",
-    "n",
-    "events",
-    "observed",
-    "expected",
-    "ratio",
-    "ratio_ci_low",
-    "ratio_ci_high",
-    "flag",
-    "current_threshold",
-    "recommended",
-    "current_mqls_per_month",
-    "mqls_per_month",
-    "current_precision",
-    "precision",
-    "current_sqls_per_month",
-    "sqls_per_month",
-    "first_month",
-    "last_month",
-    "threshold_first_month",
-    "threshold_last_month",
-]
 
 # evidence: the report and the cell (the notebook's own cell id) a reader checks a claim in
 SCORING_EVIDENCE = "02_scoring_calibration.html#cell-id=products-md"
@@ -100,37 +74,9 @@ class Gap:
     evidence: str = SCORECARD_EVIDENCE
 
 
-def _month_span(months: list[str]) -> tuple[str, str]:
-    return (months[0], months[-1]) if months else ("", "")
-
-
-def verdict_table(products: pd.DataFrame, recommendations: pd.DataFrame, windows) -> pd.DataFrame:
-    """`scoring_products.csv`: the scoring report's product table (observed ÷ expected and
-    its flag) beside the current model's recommended threshold per product.
-
-    `windows`: (closed months, threshold months) of the study, each a list of YYYY-MM.
-    """
-    rec = recommendations[recommendations["model"] == "current"].set_index("product")
-    first, last = _month_span(list(windows[0]))
-    th_first, th_last = _month_span(list(windows[1]))
-    out = []
-    for r in products.to_dict("records"):
-        row = {k: r.get(k, np.nan) for k in VERDICT_COLUMNS}
-        if r["product"] in rec.index:
-            for k in VERDICT_COLUMNS[9:17]:
-                row[k] = rec.loc[r["product"], k]
-        row.update(
-            first_month=first,
-            last_month=last,
-            threshold_first_month=th_first,
-            threshold_last_month=th_last,
-        )
-        out.append(row)
-    return pd.DataFrame(out, columns=VERDICT_COLUMNS)
-
-
 def product_verdicts(table: pd.DataFrame) -> list[ProductVerdict]:
-    """The verdict and action of every product of `scoring_products.csv` (not the whole).
+    """The verdict and action of every product of `scoring_products.csv` (the scoring
+    report's `verdict_table`; not the whole business).
 
     - over_scored (the score expects more successes than its MQLs bring): raise its threshold
       to the recommended one when that is higher, else give it rules of its own (no

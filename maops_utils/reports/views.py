@@ -21,7 +21,7 @@ from ..core.i18n import (
 )
 from ..core.schema import ALL
 from ..metrics import funnel
-from . import plots
+from . import actions, plots
 from .kpi import review
 
 
@@ -521,3 +521,22 @@ def product_readiness(cmp, table: pd.DataFrame) -> pd.DataFrame:
             }
         )
     return pd.DataFrame(rows).set_index(t("product", loc)).rename_axis(None)
+
+
+def gap_causes(rv: review.KpiReview, table: pd.DataFrame) -> HTML | None:
+    """Each KPI of the whole business behind its target, with its cause in one sentence: the
+    same as the month's page says (`reports/actions.py`); nothing when none is behind."""
+    names = rv.labels.named("products", rv.locale)
+    found = actions.kpi_gaps(
+        table, rv.catalogue, rv.month, locale=rv.locale, currency=rv.currency, names=names
+    )
+    if not found:
+        return None
+    return bullet_list(
+        [
+            t("act_gap_line", rv.locale, label=g.label, value=g.value, target=g.target)
+            + " "
+            + g.cause
+            for g in found
+        ]
+    )

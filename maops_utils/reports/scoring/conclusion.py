@@ -6,17 +6,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import pandas as pd
 from IPython.display import HTML
 
-from ...core.i18n import t
-from ...core.schema import ALL
 from ...metrics.labels import load_labels
 from .. import actions
 from ..views import bullet_list
 from .study import ScoringStudy
 from .tables import metrics_table, verdict_table
-from .views import scoring_threshold_sentence
+from .views import auc_sentence, scoring_threshold_sentence
 
 
 def conclusion(study: ScoringStudy, params_dir: Path | str | None = None) -> HTML:
@@ -27,21 +24,9 @@ def conclusion(study: ScoringStudy, params_dir: Path | str | None = None) -> HTM
     loc = study.locale
     names = load_labels(Path(params_dir)).named("products", loc) if params_dir else {}
     items = [scoring_threshold_sentence(study).data.split("\n\n")[0]]
-    metrics = metrics_table(study)
-    part = metrics[metrics["product"] == ALL].set_index("model")
-    if {"current", "proposed"} <= set(part.index) and pd.notna(part.at["proposed", "auc"]):
-        items.append(
-            t(
-                "sc_proposed_auc_snapshot" if study.snapshot else "sc_proposed_auc",
-                loc,
-                cur=part.at["current", "auc"],
-                prop=part.at["proposed", "auc"],
-                cur_b=part.at["current", "brier"],
-                prop_b=part.at["proposed", "brier"],
-                n=int(part.at["proposed", "n"]),
-                events=int(part.at["proposed", "events"]),
-            )  # fmt: skip
-        )
+    auc = auc_sentence(study, metrics_table(study))
+    if auc:
+        items.append(auc)
     for v in actions.product_verdicts(verdict_table(study)):
         items.append(f"{v.verdict_text(loc)}: {v.sentence(loc, names.get(v.product))}")
     return bullet_list(items)

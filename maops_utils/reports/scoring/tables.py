@@ -13,8 +13,8 @@ from ...contract.dataset import Dataset
 from ...core.months import month_bounds
 from ...core.schema import ALL
 from ...core.stats import wilson_interval
-from .. import actions
 from . import evaluate, points, propose
+from .choices import RECOMMENDATION_COLUMNS
 from .study import LEAD_SCORE_COLUMNS, METRICS_COLUMNS, MODELS, PRODUCT_COLUMNS, ScoringStudy
 
 
@@ -120,13 +120,35 @@ def product_table(study: ScoringStudy) -> pd.DataFrame:
     return pd.DataFrame(out, columns=PRODUCT_COLUMNS)
 
 
+# `scoring_products.csv`: the product table beside the current model's threshold per
+# product, and the windows of both
+VERDICT_COLUMNS = [
+    *[c for c in PRODUCT_COLUMNS if c != "reliable"],
+    *RECOMMENDATION_COLUMNS[3:11],
+    "first_month",
+    "last_month",
+    "threshold_first_month",
+    "threshold_last_month",
+]
+
+
 def verdict_table(study: ScoringStudy) -> pd.DataFrame:
     """`scoring_products.csv`: each product's verdict (`product_table`) beside the threshold
     the current model's objective recommends for it, and the windows of both: what the
     product comparison and the month's page read (`reports/actions.py`)."""
-    return actions.verdict_table(
-        product_table(study), study.recommendations, (study.closed_months, study.threshold_months)
+    rec = study.recommendations
+    rec = rec[rec["model"] == "current"].set_index("product")
+    closed, chosen = study.closed_months, study.threshold_months
+    out = (
+        product_table(study)
+        .drop(columns="reliable")
+        .join(rec[RECOMMENDATION_COLUMNS[3:11]], on="product")
     )
+    out["first_month"], out["last_month"] = (closed[0], closed[-1]) if closed else ("", "")
+    out["threshold_first_month"], out["threshold_last_month"] = (
+        (chosen[0], chosen[-1]) if chosen else ("", "")
+    )
+    return out[VERDICT_COLUMNS]
 
 
 def lead_scores(study: ScoringStudy) -> pd.DataFrame:

@@ -302,24 +302,28 @@ def proposed_rules(study: ScoringStudy) -> pd.DataFrame:
     return table.rename(columns=cols).set_index([cols["kind"], cols["attribute"]])
 
 
+def auc_sentence(study: ScoringStudy, metrics: pd.DataFrame) -> str:
+    """The proposed model against the current one on the backtest (AUC, Brier), or ""."""
+    part = metrics[metrics["product"] == ALL].set_index("model")
+    if not {"current", "proposed"} <= set(part.index) or pd.isna(part.at["proposed", "auc"]):
+        return ""
+    return t(
+        "sc_proposed_auc_snapshot" if study.snapshot else "sc_proposed_auc",
+        study.locale,
+        cur=part.at["current", "auc"],
+        prop=part.at["proposed", "auc"],
+        cur_b=part.at["current", "brier"],
+        prop_b=part.at["proposed", "brier"],
+        n=int(part.at["proposed", "n"]),
+        events=int(part.at["proposed", "events"]),
+    )
+
+
 def proposed_summary(study: ScoringStudy, metrics: pd.DataFrame) -> HTML:
     """How the proposed model compares on the backtest and how it is meant to be used."""
     loc = study.locale
-    items = []
-    part = metrics[metrics["product"] == ALL].set_index("model")
-    if {"current", "proposed"} <= set(part.index) and pd.notna(part.at["proposed", "auc"]):
-        items.append(
-            t(
-                "sc_proposed_auc_snapshot" if study.snapshot else "sc_proposed_auc",
-                loc,
-                cur=part.at["current", "auc"],
-                prop=part.at["proposed", "auc"],
-                cur_b=part.at["current", "brier"],
-                prop_b=part.at["proposed", "brier"],
-                n=int(part.at["proposed", "n"]),
-                events=int(part.at["proposed", "events"]),
-            )  # fmt: skip
-        )
+    auc = auc_sentence(study, metrics)
+    items = [auc] if auc else []
     rec = study.recommendations
     r = rec[(rec["model"] == "proposed") & (rec["product"] == ALL)].iloc[0]
     if study.snapshot:
