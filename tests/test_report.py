@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import dataclasses
 import re
 import zlib
 from datetime import datetime
@@ -639,6 +640,14 @@ def test_month_page_content_and_escaping() -> None:
     assert "metrics.csv" in hrefs and "run.json" in hrefs
     assert FOOTER_JA in text
     assert report_css().strip() in "".join(page.styles)
+
+
+def test_a_card_of_a_kpi_where_lower_is_better_shows_its_target_as_a_ceiling() -> None:
+    month = _month()
+    card = dataclasses.replace(month.cards[0], target="0.4%", higher_is_better=False)
+    html = render_month_page(dataclasses.replace(month, cards=[card]), reports=[])
+    assert "目標 ≤ 0.4%" in html
+    assert "目標 2" in render_month_page(month, reports=[])
 
 
 def test_month_page_in_english_and_evidence_only_in_reports_that_ran() -> None:

@@ -94,7 +94,12 @@ def _spark(card: Card, lang: str) -> str:
 def _card(card: Card, lang: str) -> str:
     colour = STATUS_COLOURS.get(card.status, NO_STATUS)
     status = _e(t(card.status, lang)) if card.status else ""
-    target = t("mp_target", lang, value=card.target) if card.target else t("mp_no_target", lang)
+    ceiling = "" if card.higher_is_better else "≤ "  # lower is better: the target is a ceiling
+    target = (
+        t("mp_target", lang, value=ceiling + card.target)
+        if card.target
+        else t("mp_no_target", lang)
+    )
     attainment = "" if card.attainment is None else f" · {card.attainment:.0%}"
     change = ""
     if card.change:
