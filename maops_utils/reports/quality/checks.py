@@ -101,14 +101,21 @@ def count_grid(rv: QualityReview) -> pd.DataFrame:
 
 
 def row_counts(rv: QualityReview) -> pd.DataFrame:
-    """Rows per month (rows, the month reviewed first, then older ones) and table (columns),
-    the total of all rows last: narrow enough that the month reviewed and the totals are
-    never scrolled out of sight."""
+    """Rows per month (rows, the month reviewed first, then older ones back to the first with
+    data) and table (columns), the total of all rows last: narrow enough that the month
+    reviewed and the totals are never scrolled out of sight."""
     grid = count_grid(rv)
-    out = grid.T.loc[[*reversed(rv.months), t("total", rv.locale)]]
+    out = grid.T.loc[[*reversed(_months_with_data(rv, grid)), t("total", rv.locale)]]
     out.index.name = t("month", rv.locale)
     out.columns.name = None
     return out
+
+
+def _months_with_data(rv: QualityReview, grid: pd.DataFrame) -> list[str]:
+    """The months reviewed from the first that has a row in any table: the months before the
+    data starts are empty, not missing (`gaps` says the same)."""
+    dated = [m for m in rv.months if grid[m].sum() > 0]
+    return [m for m in rv.months if m >= dated[0]] if dated else list(rv.months)
 
 
 def activity_counts(rv: QualityReview) -> pd.DataFrame:
@@ -117,7 +124,8 @@ def activity_counts(rv: QualityReview) -> pd.DataFrame:
     grid = counts.pivot_table(
         index="month", columns="activity_type", values="n", aggfunc="sum", fill_value=0
     )
-    grid = grid.reindex(list(reversed(rv.months)), fill_value=0).astype("int64")
+    months = _months_with_data(rv, count_grid(rv))
+    grid = grid.reindex(list(reversed(months)), fill_value=0).astype("int64")
     grid.index.name = t("month", rv.locale)
     grid.columns.name = None
     return grid
