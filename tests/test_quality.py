@@ -13,9 +13,11 @@ from maops_utils.batch import config
 from maops_utils.core import io
 from maops_utils.core.errors import Finding
 from maops_utils.core.i18n import finding_words
+from maops_utils.core.schema import TABLES
 from maops_utils.reports import views
 from maops_utils.reports.kpi import review
 from maops_utils.reports.quality import checks as quality
+from maops_utils.reports.quality import conclusion
 from maops_utils.reports.quality import findings as month_list
 from maops_utils.tools.sample import generate_sample
 
@@ -50,9 +52,24 @@ def flawed(tmp_path_factory):
 
 def test_counts_freshness_and_missing(flawed):
     counts = quality.row_counts(flawed)
-    assert list(counts.index) == ["leads", "activities", "stage_changes", "opportunities"]
-    assert counts.loc["leads", "合計"] == 300
-    assert counts.loc["leads", flawed.months].sum() <= 300
+    assert list(counts.columns) == ["leads", "activities", "stage_changes", "opportunities"]
+    # the month reviewed first, older months back to the first with data, the total last
+    ds = flawed.dataset
+    first = min(
+        ds[name][col].min().strftime("%Y-%m")
+        for name, col in month_list.TIME_COLUMNS.items()
+        if ds.has(name)
+    )
+    assert first > flawed.months[0]  # the sample is younger than the months reviewed
+    assert list(counts.index) == [*reversed([m for m in flawed.months if m >= first]), "合計"]
+    assert counts.index[0] == flawed.month == "2026-10"
+    assert counts.loc["合計", "leads"] == 300
+    assert counts.loc[counts.index[:-1], "leads"].sum() <= 300
+    leads = flawed.dataset["leads"]
+    in_month = leads["created_at"].dt.strftime("%Y-%m") == flawed.month
+    assert counts.iloc[0]["leads"] == in_month.sum() > 0
+    grid = quality.count_grid(flawed)  # the CSV keeps its layout: tables as rows
+    assert grid.loc["leads", "合計"] == 300 and list(grid.columns[:-1]) == flawed.months
     fresh = quality.freshness(flawed)
     assert fresh.loc["leads", "月末までの日数"] <= month_list.STALE_DAYS
     assert fresh.loc["leads", "状態"] == "最新"
@@ -70,7 +87,8 @@ def test_gap_orphans_unknown_codes_and_duplicates_are_findings(flawed):
     assert "no email_send in 2026-08" in messages
     assert "look like the same person" in messages
     table = quality.findings_table(flawed)
-    assert {"重要度", "テーブル", "列", "内容", "行数", "対処"} <= set(table.columns)
+    assert table.index.name == "重要度"
+    assert {"テーブル", "列", "内容", "行数", "対処"} <= set(table.columns)
     notes = quality.reading_notes(flawed)
     assert any("2026-08" in n and "メール" in n for n in notes)
 
@@ -92,7 +110,8 @@ def test_duplicate_table_is_masked_unless_pii_is_included(flawed):
 def test_english_labels(flawed):
     flawed.locale = "en"
     try:
-        assert "Total" in quality.row_counts(flawed).columns
+        assert quality.row_counts(flawed).index[-1] == "Total"
+        assert "Total" in quality.count_grid(flawed).columns
         assert "What to do" in quality.findings_table(flawed).columns
     finally:
         flawed.locale = "ja"
@@ -129,6 +148,30 @@ def test_notebook_layout_follows_notebook_01():
     assert "io.write_tables(output_dir" in tagged[1].source
 
 
+def test_the_notebook_opens_with_its_conclusion_and_ends_with_its_appendix():
+    nb = nbformat.read(NOTEBOOK, as_version=4)
+    ids = [c.id for c in nb.cells]
+    heading, shown = nb.cells[ids.index("setup") + 1], nb.cells[ids.index("setup") + 2]
+    assert heading.source == "## 結論" and heading.metadata["maops"]["en"] == "## Conclusion"
+    assert shown.source == "conclusion.conclusion(rv)"
+    (start,) = [i for i, c in enumerate(nb.cells) if "appendix" in c.metadata.get("tags", [])]
+    appendix = nb.cells[start]
+    assert appendix.cell_type == "markdown" and appendix.source.startswith("## 付録\n")
+    assert appendix.metadata["maops"]["en"].startswith("## Appendix\n")
+    body = " ".join(c.source for c in nb.cells[:start] if c.cell_type == "code")
+    after = " ".join(c.source for c in nb.cells[start:] if c.cell_type == "code")
+    for long in ("checks.missing_fields(", "checks.activity_counts(", "method_notes("):
+        assert long not in body and long in after
+    assert "checks.incomplete_fields(" in body and "checks.row_counts(" in body
+    # what follows the appendix's heading is the appendix's (the output cells are removed)
+    shown_after = [
+        c
+        for c in nb.cells[start + 1 :]
+        if c.cell_type == "markdown" and "remove-cell" not in c.metadata.get("tags", [])
+    ]
+    assert shown_after and all(c.source.startswith("### ") for c in shown_after)
+
+
 @pytest.mark.slow
 def test_notebook_runs_on_the_sample_and_writes_its_tables(tmp_path):
     import papermill
@@ -146,6 +189,9 @@ def test_notebook_runs_on_the_sample_and_writes_its_tables(tmp_path):
     assert not [o for o in outputs if o.output_type == "error"]
     html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
     assert "leads" in html and "合計" in html
+    (first,) = [c for c in nb.cells if c.get("id") == "conclusion"]
+    opening = first.outputs[0]["data"]["text/html"]
+    assert opening.count("<li>") == 4 and "指摘は" in opening and "2026-10 の行数" in opening
     for name in ("quality_counts", "quality_findings", "duplicate_candidates"):
         assert (tmp_path / f"{name}.csv").is_file(), name
     counts = pd.read_csv(tmp_path / "quality_counts.csv")
@@ -356,3 +402,153 @@ def test_the_index_and_every_report_count_the_same_findings(ending_mid_month, tm
         for f in listed:
             assert html.escape(finding_words(f, "ja")[0], quote=False) in page, (name, f)
         assert "指摘はありません" not in page
+
+
+# ------------------------------------------------------------------ read at a glance
+
+
+@pytest.fixture(scope="module")
+def mid_month(ending_mid_month):
+    settings = config.load_settings(
+        ROOT / "params", {"data_dir": ending_mid_month, "month": "2026-10"}
+    )
+    return quality.load_quality(settings, as_of=AS_OF)
+
+
+def _contract_empties(dataset) -> dict[tuple[str, str], tuple[int, int]]:
+    """(table, column) -> (empty values, rows) of every contract column, counted in pandas."""
+    out = {}
+    for name in dataset.names:
+        frame = dataset[name]
+        for col in TABLES[name].columns:
+            if col.name in frame.columns:
+                out[(name, col.name)] = (int(frame[col.name].isna().sum()), len(frame))
+    return out
+
+
+def test_the_missing_values_view_lists_only_the_incomplete_columns_emptiest_first(flawed):
+    empties = _contract_empties(flawed.dataset)
+    incomplete = {k: v for k, v in empties.items() if v[0]}
+    assert incomplete and len(incomplete) < len(empties)
+    shown = quality.incomplete_fields(flawed)
+    assert set(shown.index) == set(incomplete)
+    assert [int(n) for n in shown["空欄"]] == [incomplete[k][0] for k in shown.index]
+    shares = [incomplete[k][0] / incomplete[k][1] for k in shown.index]
+    assert shares == sorted(shares, reverse=True)
+    assert list(shown["空欄率"]) == [f"{x:.1%}" for x in shares]
+    complete, total = quality.completeness(flawed)
+    assert (complete, total) == (len(empties) - len(incomplete), len(empties))
+    sentence = views.completeness(complete, total, "ja").data
+    assert f"{total} 列のうち {complete} 列は空欄がありません" in sentence
+    assert f"空欄のある {len(incomplete)} 列" in sentence
+    # the appendix keeps every column, the complete ones too
+    assert set(quality.missing_fields(flawed).index) == set(empties)
+    assert views.incomplete_fields(shown.iloc[0:0]) is None
+    assert "35 列すべてに空欄がありません" in views.completeness(35, 35, "ja").data
+
+
+def _in_month(frame: pd.DataFrame, col: str, month: str) -> int:
+    return int((frame[col].dt.strftime("%Y-%m") == month).sum())
+
+
+@pytest.mark.parametrize("case", ["flawed", "mid_month"])
+def test_the_conclusion_carries_the_numbers_of_the_tables_below_it(case, request):
+    rv = request.getfixturevalue(case)
+    found, rows, fresh, dups = conclusion.sentences(rv)
+    # the findings, by severity, as the findings table lists them
+    table = quality.findings_table(rv)
+    assert len(table) == len(rv.findings) > 0
+    assert found.startswith(f"指摘は {len(table)} 件（")
+    for severity, n in table.index.value_counts().items():
+        assert f"{severity} {n} 件" in found
+    assert quality.reading_notes(rv)[0] in found
+    # the month's rows against the previous month's, as the row-count table shows them
+    ds, counts, previous = rv.dataset, quality.row_counts(rv), "2026-09"
+    assert counts.index[0] == rv.month
+    dropped = []
+    for name, col in month_list.TIME_COLUMNS.items():
+        if not ds.has(name):
+            continue
+        now, before = _in_month(ds[name], col, rv.month), _in_month(ds[name], col, previous)
+        assert counts.at[rv.month, name] == now and counts.at[previous, name] == before
+        assert f"{name} {now:,} 件（前月 {before:,} 件" in rows
+        if before >= conclusion.DROP_MIN_ROWS and now <= before * (1 - conclusion.DROP_SHARE):
+            dropped.append(name)
+    head, tail = rows.split("）。", 1)
+    if dropped:
+        assert tail.startswith("、".join(dropped) + " は前月から 30% 以上減っています")
+    else:
+        assert tail == "前月から 30% 以上減ったテーブルはありません。"
+    # freshness in days before the month's end, as the freshness table shows it
+    end = pd.Timestamp("2026-11-01")
+    shown = quality.freshness(rv)
+    stale = []
+    for name, col in month_list.TIME_COLUMNS.items():
+        if not ds.has(name):
+            continue
+        days = max(int((end - ds[name][col].max()) / pd.Timedelta(days=1)), 0)
+        assert shown.at[name, "月末までの日数"] == days
+        assert f"{name} {days} 日前" in fresh
+        if days > month_list.STALE_DAYS:
+            stale.append(name)
+    assert (
+        ("、".join(stale) + " は 10 日を超えて古く" in fresh) if stale else "すべて 10 日" in fresh
+    )
+    # the likely duplicate people, as the name-matching table lists them
+    pairs = quality.duplicates(rv)
+    listed = views.duplicate_pairs(pairs, "ja")
+    n = len(listed) if isinstance(listed, pd.DataFrame) else 0
+    high = int((pairs["confidence"] >= month_list.DUPLICATE_CONFIDENCE).sum())
+    assert n == len(pairs)
+    assert (
+        (f"{n} 組（確度 50% 以上）で、うち確度 80% 以上の {high} 組" in dups)
+        if n
+        else ("0 組" in dups)
+    )
+    # one case of each: a complete export, and one cut mid-month
+    assert (bool(dropped), bool(stale)) == ((False, False) if case == "flawed" else (True, True))
+
+
+def test_the_conclusion_reads_in_english(mid_month):
+    mid_month.locale = "en"
+    try:
+        found, rows, fresh, _ = conclusion.sentences(mid_month)
+    finally:
+        mid_month.locale = "ja"
+    assert found.startswith(f"{len(mid_month.findings)} finding(s) (")
+    assert rows.startswith("Rows in 2026-10 (against 2026-09): leads ")
+    assert "fell by 30% or more" in rows and "more than 10 days old" in fresh
+
+
+def test_every_table_of_the_report_has_a_named_index(flawed):
+    frames = {
+        "counts": quality.row_counts(flawed),
+        "activities": quality.activity_counts(flawed),
+        "freshness": quality.freshness(flawed),
+        "incomplete": quality.incomplete_fields(flawed),
+        "missing": quality.missing_fields(flawed),
+        "findings": quality.findings_table(flawed),
+        "gaps": views.gaps(quality.gaps(flawed)),
+        "pairs": views.duplicate_pairs(quality.duplicates(flawed)),
+    }
+    for name, frame in frames.items():
+        assert isinstance(frame, pd.DataFrame), name
+        assert not isinstance(frame.index, pd.RangeIndex), name
+        assert all(frame.index.names), name
+    assert quality.activity_counts(flawed).index[0] == flawed.month
+
+
+def test_the_pairs_after_the_first_five_go_to_the_appendix(flawed):
+    pairs = quality.duplicates(flawed)
+    many = pd.concat([pairs] * 12, ignore_index=True)
+    assert len(views.duplicate_pairs(many, "ja", limit=5)) == 5
+    assert len(views.duplicate_pairs(many, "ja", limit=25, skip=5)) == len(many) - 5
+    rest = views.duplicate_pairs(pairs, "ja", limit=25, skip=5)
+    assert f"{len(pairs)} 組のほかに候補はありません" in rest.data
+
+
+def test_the_method_notes_state_the_thresholds_the_checks_use():
+    notes = " ".join(conclusion.method_notes("ja"))
+    assert f"{month_list.STALE_DAYS} 日より前" in notes
+    assert f"{conclusion.DROP_MIN_ROWS} 行以上" in notes
+    assert f"{month_list.DUPLICATE_CONFIDENCE:.0%} 以上を指摘" in notes

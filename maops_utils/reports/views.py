@@ -337,17 +337,44 @@ def gaps(table: pd.DataFrame, locale: str = "ja") -> pd.DataFrame | Markdown:
     """Suspicious months (`quality.gaps`), or a sentence saying there are none."""
     if table.empty:
         return Markdown(t("no_gaps", locale))
-    return table.rename(columns={"month": t("month", locale), "what": t("what", locale)})
+    out = table.rename(columns={"month": t("month", locale), "what": t("what", locale)})
+    return out.set_index(t("month", locale))
+
+
+def listed_findings(table: pd.DataFrame, locale: str = "ja") -> pd.DataFrame | Markdown:
+    """The findings table of the data-quality report, or a sentence saying there are none."""
+    if table.empty:
+        return Markdown(t("no_findings", locale))
+    return table
+
+
+def completeness(complete: int, total: int, locale: str = "ja") -> Markdown:
+    """How many of the contract's columns have no empty value (`quality.completeness`)."""
+    if complete == total:
+        return Markdown(t("qc_all_complete", locale, total=total))
+    incomplete = total - complete
+    return Markdown(
+        t("qc_complete_columns", locale, total=total, complete=complete, incomplete=incomplete)
+    )
+
+
+def incomplete_fields(table: pd.DataFrame) -> pd.DataFrame | None:
+    """The columns with empty values (`quality.incomplete_fields`); nothing shown when none
+    has one (`completeness` says so)."""
+    return None if table.empty else table
 
 
 def duplicate_pairs(
-    pairs: pd.DataFrame, locale: str = "ja", limit: int = 30
+    pairs: pd.DataFrame, locale: str = "ja", limit: int = 30, skip: int = 0
 ) -> pd.DataFrame | Markdown:
-    """The 名寄せ candidate pairs as people read them (already masked by `quality.duplicates`)."""
+    """The 名寄せ candidate pairs as people read them (already masked by `quality.duplicates`),
+    the `limit` likeliest after the first `skip` (shown elsewhere)."""
     if pairs.empty:
         return Markdown(t("no_duplicates", locale))
+    if skip >= len(pairs):
+        return Markdown(t("qc_more_pairs", locale, shown=len(pairs)))
     rows = []
-    for r in pairs.head(limit).itertuples():
+    for r in pairs.iloc[skip : skip + limit].itertuples():
         rows.append(
             {
                 t("pair_left", locale): r.left,
@@ -365,7 +392,7 @@ def duplicate_pairs(
                 t("confidence", locale): f"{r.confidence:.0%}",
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows).set_index(t("pair_left", locale))
 
 
 def quality_summary(

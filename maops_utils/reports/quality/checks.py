@@ -37,6 +37,9 @@ class QualityReview:
     findings: list[Finding] = field(default_factory=list)
     pairs: pd.DataFrame | None = None  # 名寄せ candidates (unmasked), computed once
     by_month: dict[str, pd.DataFrame] = field(default_factory=dict, repr=False)  # see _by_month
+    # Empty values per column (`_empty_counts`): a scan of every table, read by the body's
+    # table, the appendix's and the conclusion, so done once.
+    empties: pd.DataFrame | None = field(default=None, repr=False)
 
 
 def load_quality(
@@ -79,8 +82,10 @@ def prepare_pairs(dataset: Dataset, params_dir: Path, month: str) -> None:
     duplicate_pairs(dataset)
 
 
-def row_counts(rv: QualityReview) -> pd.DataFrame:
-    """Rows per table (rows) and month (columns), for the months reviewed, with a total."""
+def count_grid(rv: QualityReview) -> pd.DataFrame:
+    """Rows per table (rows) and month (columns, oldest first), for the months reviewed, with
+    the total of all rows (undated ones and months before the review included): the layout
+    of `quality_counts.csv`."""
     rows = {}
     for name in TIME_COLUMNS:
         if not rv.dataset.has(name):
@@ -95,14 +100,33 @@ def row_counts(rv: QualityReview) -> pd.DataFrame:
     return out.rename(columns={"total": t("total", rv.locale)})
 
 
+def row_counts(rv: QualityReview) -> pd.DataFrame:
+    """Rows per month (rows, the month reviewed first, then older ones back to the first with
+    data) and table (columns), the total of all rows last: narrow enough that the month
+    reviewed and the totals are never scrolled out of sight."""
+    grid = count_grid(rv)
+    out = grid.T.loc[[*reversed(_months_with_data(rv, grid)), t("total", rv.locale)]]
+    out.index.name = t("month", rv.locale)
+    out.columns.name = None
+    return out
+
+
+def _months_with_data(rv: QualityReview, grid: pd.DataFrame) -> list[str]:
+    """The months reviewed from the first that has a row in any table: the months before the
+    data starts are empty, not missing (`gaps` says the same)."""
+    dated = [m for m in rv.months if grid[m].sum() > 0]
+    return [m for m in rv.months if m >= dated[0]] if dated else list(rv.months)
+
+
 def activity_counts(rv: QualityReview) -> pd.DataFrame:
-    """Activities per type (rows) and month (columns), for the months reviewed."""
+    """Activities per month (rows, the month reviewed first) and type (columns)."""
     counts = month_list.activities_by_month(rv.dataset, rv.by_month)
     grid = counts.pivot_table(
-        index="activity_type", columns="month", values="n", aggfunc="sum", fill_value=0
+        index="month", columns="activity_type", values="n", aggfunc="sum", fill_value=0
     )
-    grid = grid.reindex(columns=rv.months, fill_value=0).astype("int64")
-    grid.index.name = t("activity_type", rv.locale)
+    months = _months_with_data(rv, count_grid(rv))
+    grid = grid.reindex(list(reversed(months)), fill_value=0).astype("int64")
+    grid.index.name = t("month", rv.locale)
     grid.columns.name = None
     return grid
 
@@ -136,38 +160,71 @@ def freshness(rv: QualityReview) -> pd.DataFrame:
     return pd.DataFrame(rows).set_index(t("table", rv.locale))
 
 
-def missing_fields(rv: QualityReview) -> pd.DataFrame:
-    """Per table and contract column: required or optional, and the share of empty values."""
+def _empty_counts(rv: QualityReview) -> pd.DataFrame:
+    """Rows `table, column, required, empty, rows`: every contract column the dataset has,
+    in the contract's order, with its empty values and its table's rows."""
+    if rv.empties is not None:
+        return rv.empties
     rows = []
     for name in rv.dataset.names:
         found = set(_columns(rv.dataset, name))
         present = [c.name for c in TABLES[name].columns if c.name in found]
-        counts = (
-            rv.dataset.sql(
-                name,
-                "SELECT COUNT(*) AS rows, "
-                + ", ".join(f'COUNT(*) - COUNT("{c}") AS "{c}"' for c in present)
-                + " FROM {table}",
-            ).iloc[0]
-            if present
-            else pd.Series({"rows": 0})
-        )
-        total = int(counts["rows"])
+        if not present:
+            continue
+        counts = rv.dataset.sql(
+            name,
+            "SELECT COUNT(*) AS rows, "
+            + ", ".join(f'COUNT(*) - COUNT("{c}") AS "{c}"' for c in present)
+            + " FROM {table}",
+        ).iloc[0]
         for col in TABLES[name].columns:
-            if col.name not in present:
-                continue
-            empty = int(counts[col.name])
-            rows.append(
-                {
-                    t("table", rv.locale): name,
-                    t("column", rv.locale): col.name,
-                    t("required", rv.locale): t("yes" if col.required else "no", rv.locale),
-                    t("empty", rv.locale): empty,
-                    t("empty_share", rv.locale): f"{empty / total:.1%}" if total else "",
-                }
-            )
-    out = pd.DataFrame(rows)
-    return out.set_index([t("table", rv.locale), t("column", rv.locale)])
+            if col.name in present:
+                rows.append(
+                    {
+                        "table": name,
+                        "column": col.name,
+                        "required": col.required,
+                        "empty": int(counts[col.name]),
+                        "rows": int(counts["rows"]),
+                    }
+                )
+    rv.empties = pd.DataFrame(rows, columns=["table", "column", "required", "empty", "rows"])
+    return rv.empties
+
+
+def _empty_view(rv: QualityReview, empties: pd.DataFrame) -> pd.DataFrame:
+    loc = rv.locale
+    out = pd.DataFrame(
+        {
+            t("table", loc): list(empties["table"]),
+            t("column", loc): list(empties["column"]),
+            t("required", loc): [t("yes" if r else "no", loc) for r in empties["required"]],
+            t("empty", loc): list(empties["empty"]),
+            t("empty_share", loc): [
+                f"{r.empty / r.rows:.1%}" if r.rows else "" for r in empties.itertuples()
+            ],
+        }
+    )
+    return out.set_index([t("table", loc), t("column", loc)])
+
+
+def missing_fields(rv: QualityReview) -> pd.DataFrame:
+    """Per table and contract column: required or optional, and the share of empty values."""
+    return _empty_view(rv, _empty_counts(rv))
+
+
+def incomplete_fields(rv: QualityReview) -> pd.DataFrame:
+    """The columns of `missing_fields` that have empty values, the emptiest first."""
+    empties = _empty_counts(rv)
+    some = empties[empties["empty"] > 0].assign(share=lambda d: d["empty"] / d["rows"])
+    some = some.sort_values(["share", "table", "column"], ascending=[False, True, True])
+    return _empty_view(rv, some)
+
+
+def completeness(rv: QualityReview) -> tuple[int, int]:
+    """How many contract columns of the dataset have no empty value, and how many it has."""
+    empties = _empty_counts(rv)
+    return int((empties["empty"] == 0).sum()), len(empties)
 
 
 def _columns(dataset, name: str) -> list[str]:
@@ -182,7 +239,9 @@ def gaps(rv: QualityReview) -> pd.DataFrame:
     return month_list.gaps(rv.dataset, rv.months, rv.by_month)
 
 
-def duplicates(rv: QualityReview, *, min_confidence: float = 0.5) -> pd.DataFrame:
+def duplicates(
+    rv: QualityReview, *, min_confidence: float = month_list.LISTED_CONFIDENCE
+) -> pd.DataFrame:
     """Likely duplicate people among the leads (名寄せ), e-mails and names masked unless the
     review includes personal data."""
     pairs = rv.pairs
@@ -219,7 +278,7 @@ def findings_table(rv: QualityReview) -> pd.DataFrame:
             }
         )
     cols = [t(k, loc) for k in ("severity", "table", "column", "message", "rows", "action")]
-    return pd.DataFrame(rows, columns=cols)
+    return pd.DataFrame(rows, columns=cols).set_index(cols[0])
 
 
 def reading_notes(rv: QualityReview) -> list[str]:
@@ -255,7 +314,7 @@ _NOTE_KEYS = {
 def tables_for_output(rv: QualityReview) -> dict[str, pd.DataFrame]:
     """The CSV tables of notebook 00 (`quality_counts`, `quality_findings`,
     `duplicate_candidates`, masked unless the review includes personal data)."""
-    counts = row_counts(rv).reset_index()
+    counts = count_grid(rv).reset_index()
     findings = pd.DataFrame([_finding_row(f, rv.locale) for f in rv.findings])
     return {
         "quality_counts": counts,

@@ -28,8 +28,10 @@ GAP_TYPES = ("email_send", "page_view", "form_submit")
 # before the month's end was exported mid-month or not again; the margin is wider than a week
 # because a small company can go a week without a new opportunity.
 STALE_DAYS = 10
-# Pairs at least this likely the same person are a finding; the 00 report lists from 0.5.
+# Pairs at least this likely the same person are a finding; the 00 report lists every pair
+# from LISTED_CONFIDENCE, for a person to judge.
 DUPLICATE_CONFIDENCE = 0.8
+LISTED_CONFIDENCE = 0.5
 
 Counts = dict[str, pd.DataFrame]  # table -> `table_months`, kept by the caller between calls
 
@@ -101,10 +103,11 @@ def is_stale(newest: pd.Timestamp, month: str) -> bool:
 
 def duplicate_pairs(dataset: Dataset) -> pd.DataFrame:
     """The 名寄せ candidate pairs of the dataset's leads (`dedupe.candidate_pairs`, confidence
-    0.5 and up), kept with the validated data (`Dataset.derived`): computed once per input."""
+    `LISTED_CONFIDENCE` and up), kept with the validated data (`Dataset.derived`): computed
+    once per input."""
     return dataset.derived(
-        f"pairs-{dedupe.CODE_KEY}-0.5",
-        lambda: dedupe.candidate_pairs(dataset["leads"], min_confidence=0.5),
+        f"pairs-{dedupe.CODE_KEY}-{LISTED_CONFIDENCE}",
+        lambda: dedupe.candidate_pairs(dataset["leads"], min_confidence=LISTED_CONFIDENCE),
     )
 
 
