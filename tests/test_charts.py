@@ -68,6 +68,10 @@ def _rating_bands() -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+# long names, as a company's labels.yaml gives them: legends and ticks must still fit
+SCORING_NAMES = {"A": "Mirai Accounting Cloud", "B": "ミライ人事クラウド"}
+
+
 def _scoring_figures(locale: str) -> list[Figure]:
     bands = pd.DataFrame(
         {"kind": "band", "product": ["A", "A", "ALL", "ALL"], "band": ["0-49", "50+"] * 2,
@@ -88,7 +92,9 @@ def _scoring_figures(locale: str) -> list[Figure]:
          "ratio_ci_high": [1.0, 1.4, 1.1]}
     )  # fmt: skip
     return [
-        sc_charts.score_band_chart(bands, outcome="SQL", days=90, locale=locale),
+        sc_charts.score_band_chart(
+            bands, outcome="SQL", days=90, locale=locale, names=SCORING_NAMES
+        ),
         sc_charts.rating_heatmap(_rating_bands(), outcome="SQL", locale=locale),
         sc_charts.reliability_diagram({"current": curve, "proposed": curve}, locale=locale),
         sc_charts.gain_chart({"current": gain}, locale=locale),
@@ -100,7 +106,7 @@ def _scoring_figures(locale: str) -> list[Figure]:
             target_precision=0.3,
             locale=locale,
         ),  # fmt: skip
-        sc_charts.product_ratio_chart(products, locale=locale),
+        sc_charts.product_ratio_chart(products, locale=locale, names=SCORING_NAMES),
     ]
 
 
@@ -110,19 +116,28 @@ def _report_figures(rv, cmp, locale: str) -> list[Figure]:
     tables = review.report_tables(rv)
     labels = {m: rv.label(m) for m in rv.catalogue.public}
     shown = review.trend_metrics(rv)
+    # the sample's products and channels by the names its labels.yaml gives them
+    names = rv.labels.named("products", locale)
+    channels = rv.labels.named("lead_sources", locale)
     return [
-        plots.funnel_chart(review.funnel(rv), month=rv.month, locale=locale),
+        plots.funnel_chart(review.funnel(rv), month=rv.month, locale=locale, names=names),
         plots.trend_chart(
             tables["trend"],
             {m: labels[m] for m in shown},
             units={m: rv.catalogue[m].unit for m in shown},
             locale=locale,
             currency=rv.currency,
+            names=names,
         ),  # fmt: skip
-        plots.channel_chart(tables["channels"], labels, locale=locale),
+        plots.channel_chart(tables["channels"], labels, locale=locale, names=channels),
         plots.cohort_heatmap(
-            tables["cohorts"], stage="sql", window=90, stage_label="SQL", locale=locale
-        ),
+            tables["cohorts"],
+            stage="sql",
+            window=90,
+            stage_label="SQL",
+            locale=locale,
+            names=names,
+        ),  # fmt: skip
         cmp_charts.product_funnel_chart(
             cmp.counts,
             cmp.stage_labels(),
@@ -130,9 +145,10 @@ def _report_figures(rv, cmp, locale: str) -> list[Figure]:
             first="a",
             last="b",
             locale=locale,
+            names=names,
         ),  # fmt: skip
         cmp_charts.rate_comparison_chart(
-            cmp.tests, cmp.rate_labels(), products=cmp.products, locale=locale
+            cmp.tests, cmp.rate_labels(), products=cmp.products, locale=locale, names=names
         ),
         cmp_charts.cohort_comparison_chart(
             cmp.cohorts,
@@ -140,8 +156,11 @@ def _report_figures(rv, cmp, locale: str) -> list[Figure]:
             products=cmp.products,
             window=90,
             locale=locale,
+            names=names,
         ),  # fmt: skip
-        cmp_charts.share_chart(compare.mql_quality(cmp), cmp.share_labels(), locale=locale),
+        cmp_charts.share_chart(
+            compare.mql_quality(cmp), cmp.share_labels(), locale=locale, names=names
+        ),
         *(
             cmp_charts.product_heatmaps(
                 table,
@@ -153,6 +172,8 @@ def _report_figures(rv, cmp, locale: str) -> list[Figure]:
                 last="b",
                 locale=locale,
                 currency=cmp.currency,
+                names=names,
+                row_names=channels,
             )  # fmt: skip
             for table, row, label in (
                 (compare.product_channels(cmp), "channel", None),
@@ -368,3 +389,61 @@ def test_the_rating_grid_leaves_out_what_has_no_lead_and_says_no_data():
     assert notes.count("データなし") == 2  # C2, D2
     footer = " ".join(x.get_text() for x in fig.texts)
     assert "属性は省いています: E" in footer and "行動は省いています: 3, 4" in footer
+
+
+# ------------------------------------------------------------------ names, not codes
+
+
+def _texts(fig: Figure) -> set[str]:
+    """Every text a reader sees on `fig`: titles, tick labels, legend entries, notes."""
+    fig.canvas.draw()
+    return {x.get_text() for x in fig.findobj(Text) if _shown(x)}
+
+
+@pytest.mark.parametrize("locale", ["ja", "en"])
+def test_every_chart_shows_products_and_channels_by_name_not_code(sample_rv, sample_cmp, locale):
+    rv = sample_rv
+    products = rv.labels.named("products", locale)
+    channels = rv.labels.named("lead_sources", locale)
+    assert set(rv.products) == set(products) and len(channels) >= 6  # the sample names all
+    figures = _report_figures(rv, sample_cmp, locale)
+    funnel, trend, channel_chart, cohorts, *by_product = figures
+    campaigns = by_product.pop()  # campaigns are named by their own names
+    for fig in (funnel, trend, cohorts, *by_product, campaigns):
+        texts = _texts(fig)
+        assert set(products.values()) <= texts, plots.chart_title(fig)
+        assert not texts & set(products), plots.chart_title(fig)
+    for fig in (channel_chart, by_product[-1]):  # the channel chart and the channel heatmap
+        texts = _texts(fig)
+        shown = {
+            channels[c]
+            for c in channels
+            if c in set(compare.product_channels(sample_cmp)["channel"])
+        }
+        assert shown and shown <= texts, plots.chart_title(fig)
+        assert not texts & set(channels), plots.chart_title(fig)
+    legend = trend.legends[0]
+    assert [x.get_text() for x in legend.get_texts()] == [products[p] for p in sorted(products)]
+
+
+def test_the_scoring_charts_show_products_by_name():
+    band, *_, ratio = _scoring_figures("en")
+    (ax,) = band.axes
+    assert [x.get_text() for x in ax.get_legend().get_texts()] == ["Mirai Accounting Cloud", "All"]
+    (ax,) = ratio.axes
+    assert [x.get_text() for x in ax.get_yticklabels()] == [
+        "ミライ人事クラウド",
+        "Mirai Accounting Cloud",
+    ]
+
+
+def test_a_chart_without_names_shows_codes_and_a_name_stays_plain_text():
+    trend = pd.DataFrame(
+        {"month": ["2026-09", "2026-10"] * 2, "product": ["A", "A", "B", "B"],
+         "metric": "new_leads", "value": [10, 12, 5, 6], "target": float("nan")}
+    )  # fmt: skip
+    plain = plots.trend_chart(trend, {"new_leads": "Leads"}, locale="en")
+    assert [x.get_text() for x in plain.legends[0].get_texts()] == ["A", "B"]
+    named = plots.trend_chart(trend, {"new_leads": "Leads"}, locale="en", names={"A": "$ave"})
+    # `$` would open matplotlib's math mode: the name is drawn as it is written
+    assert [x.get_text() for x in named.legends[0].get_texts()] == [r"\$ave", "B"]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import io
 import struct
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import matplotlib as mpl
 import matplotlib_fontja  # noqa: F401  (registers the bundled IPAexGothic font)
@@ -15,6 +15,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter, LogLocator, NullFormatter
 
 from ..core.i18n import format_amount_short, t
+from ..core.schema import ALL
 
 # Figures are built without pyplot so that none is left open: a notebook displays the returned
 # figure exactly once, and batch runs keep no global figure state.
@@ -52,6 +53,27 @@ def setup_style() -> None:
     mpl.rcParams["axes.unicode_minus"] = False
     mpl.rcParams["figure.dpi"] = DPI
     _display_sharp()
+
+
+def chart_text(value: object, limit: int = 0) -> str:
+    """A name from the data or labels.yaml as plain chart text: `$` would start matplotlib's
+    math mode; longer than `limit`, it is cut with an ellipsis."""
+    text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
+    if limit and len(text) > limit:
+        text = text[: limit - 1] + "…"
+    return text.replace("$", r"\$")
+
+
+def code_name(code: str, names: Mapping[str, str] | None, locale: str = "ja") -> str:
+    """A product's or channel's name on a chart: the one `names` gives it (params/labels.yaml),
+    "all" for `ALL`, else its code, as plain chart text. Channels without a source
+    (`unknown`, `sales_sourced`) are named in the report's words."""
+    if code == ALL:
+        return t("all", locale)
+    name = (names or {}).get(code)
+    if not name and code in ("unknown", "sales_sourced"):
+        return t(code, locale)
+    return chart_text(name or code)
 
 
 def chart_title(fig: Figure) -> str:
@@ -130,11 +152,18 @@ def funnel_panel(
     ax.grid(False, axis="y")
 
 
-def funnel_chart(funnel: pd.DataFrame, *, month: str, locale: str = "ja") -> Figure:
+def funnel_chart(
+    funnel: pd.DataFrame,
+    *,
+    month: str,
+    locale: str = "ja",
+    names: Mapping[str, str] | None = None,
+) -> Figure:
     """Horizontal bars per stage, one panel per product, with stage-to-stage conversion noted.
 
     Args:
         funnel: rows `product, stage, value, order` as from `review.funnel`.
+        names: product code -> name (params/labels.yaml), the panels' titles; codes without.
     """
     setup_style()
     products = list(dict.fromkeys(funnel["product"]))
@@ -147,7 +176,7 @@ def funnel_chart(funnel: pd.DataFrame, *, month: str, locale: str = "ja") -> Fig
     for ax, product in zip(axes.flat, products, strict=False):
         part = funnel[funnel["product"] == product].sort_values("order")
         funnel_panel(ax, list(part["stage"]), list(part["value"]), colors[: len(part)])
-        ax.set_title(t("all", locale) if product == "ALL" else product)
+        ax.set_title(code_name(product, names, locale))
     for ax in list(axes.flat)[len(products) :]:
         ax.set_visible(False)
     axes.flat[0].invert_yaxis()  # the axes share y: inverting one inverts all, top stage first
@@ -164,6 +193,7 @@ def trend_chart(
     units: dict[str, str] | None = None,
     locale: str = "ja",
     currency: str = "JPY",
+    names: Mapping[str, str] | None = None,
 ) -> Figure:
     """Small multiples, one per metric: a line per product, its target dashed in the same colour.
 
@@ -173,6 +203,7 @@ def trend_chart(
         labels: metric -> display label of the metrics to draw, in drawing order.
         units: metric -> unit (`rate` axes read in %, `currency` in the page's units of
             `currency`, others in thousands-separated numbers).
+        names: product code -> name (params/labels.yaml), the legend's; codes without.
     """
     setup_style()
     trend = trend[(trend["product"] != "ALL") & trend["metric"].isin(labels)]
@@ -188,7 +219,8 @@ def trend_chart(
         part = trend[trend["metric"] == metric]
         for product in products:
             p = part[part["product"] == product].set_index("month").reindex(months)
-            ax.plot(months, p["value"], marker="o", ms=3, color=colors[product], label=product)
+            shown = code_name(product, names, locale)
+            ax.plot(months, p["value"], marker="o", ms=3, color=colors[product], label=shown)
             if p["target"].notna().any():
                 ax.plot(months, p["target"], ls="--", lw=1, color=colors[product])
         ax.set_title(labels.get(metric, metric))
@@ -210,23 +242,30 @@ def trend_chart(
     return fig
 
 
-def channel_chart(channels: pd.DataFrame, labels: dict[str, str], *, locale: str = "ja") -> Figure:
+def channel_chart(
+    channels: pd.DataFrame,
+    labels: dict[str, str],
+    *,
+    locale: str = "ja",
+    names: Mapping[str, str] | None = None,
+) -> Figure:
     """Per channel: new leads (bars) and MQL rate with its 95% interval, the whole business
     as a dashed reference line.
 
     Args:
         channels: rows as from `review.channels`.
         labels: metric -> display label (new_leads, mql_rate).
+        names: channel code -> name (params/labels.yaml), the rows'; codes without.
     """
     setup_style()
     total = channels[channels["channel"] == "ALL"]
     part = channels[(channels["channel"] != "ALL") & (channels["new_leads"] > 0)]
     part = part.sort_values("new_leads", ascending=True)
-    names = [t(c, locale) if c in ("unknown", "sales_sourced") else c for c in part["channel"]]
+    rows = [code_name(c, names, locale) for c in part["channel"]]
     fig = Figure(figsize=(PAGE_WIDTH, 0.45 * len(part) + 1.9))
     ax_leads, ax_rate = fig.subplots(1, 2, sharey=True)
     color = sns.color_palette(PALETTE)[0]
-    ax_leads.barh(names, part["new_leads"], color=color)
+    ax_leads.barh(rows, part["new_leads"], color=color)
     ax_leads.set_title(labels.get("new_leads", "new_leads"))
     ax_leads.xaxis.set_major_formatter(FuncFormatter(thousands_format))
     rate = part["mql_rate"] * 100
@@ -234,7 +273,7 @@ def channel_chart(channels: pd.DataFrame, labels: dict[str, str], *, locale: str
         (rate - part["mql_rate_ci_low"] * 100).clip(lower=0).fillna(0),
         (part["mql_rate_ci_high"] * 100 - rate).clip(lower=0).fillna(0),
     ]
-    ax_rate.errorbar(rate, names, xerr=err, fmt="o", color=sns.color_palette(PALETTE)[1], capsize=3)
+    ax_rate.errorbar(rate, rows, xerr=err, fmt="o", color=sns.color_palette(PALETTE)[1], capsize=3)
     if not total.empty and pd.notna(total["mql_rate"].iloc[0]):
         ax_rate.axvline(total["mql_rate"].iloc[0] * 100, ls="--", lw=1, color="grey")
     ax_rate.set_title(f"{labels.get('mql_rate', 'mql_rate')} (%)")
@@ -253,13 +292,20 @@ def setup_notebook() -> None:
 
 
 def cohort_heatmap(
-    cohorts: pd.DataFrame, *, stage: str, window: int, stage_label: str, locale: str = "ja"
+    cohorts: pd.DataFrame,
+    *,
+    stage: str,
+    window: int,
+    stage_label: str,
+    locale: str = "ja",
+    names: Mapping[str, str] | None = None,
 ) -> Figure:
     """Cohort month × product heatmap of the share reaching `stage` within `window` days;
     cohorts too young to judge stay blank.
 
     Args:
         cohorts: rows as from `funnel.cohort_conversion`.
+        names: product code -> name (params/labels.yaml), the rows'; codes without.
     """
     setup_style()
     part = cohorts[(cohorts["stage"] == stage) & (cohorts["window_days"] == window)]
@@ -268,7 +314,7 @@ def cohort_heatmap(
     )
     order = [p for p in dict.fromkeys(part["product"]) if p != "ALL"] + ["ALL"]
     grid = grid.reindex([p for p in order if p in grid.index]) * 100
-    grid.index = [t("all", locale) if p == "ALL" else p for p in grid.index]
+    grid.index = [code_name(p, names, locale) for p in grid.index]
     fig = Figure(figsize=(PAGE_WIDTH, 0.6 * len(grid) + 1.8))
     ax = fig.subplots()
     sns.heatmap(

@@ -285,6 +285,7 @@ def cohort_chart(rv: review.KpiReview, table: pd.DataFrame | None) -> Figure | M
         window=max(rv.funnel_def.cohort_windows),
         stage_label=rv.funnel_def.stage("sql").label(rv.locale),
         locale=rv.locale,
+        names=rv.labels.named("products", rv.locale),
     )
 
 

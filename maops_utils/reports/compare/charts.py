@@ -3,6 +3,8 @@ one panel per product, in the house style of `reports/plots.py`; each returns it
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import matplotlib as mpl
 import matplotlib_fontja  # noqa: F401  (registers the bundled IPAexGothic font)
 import pandas as pd
@@ -16,6 +18,8 @@ from ..plots import (
     PAGE_WIDTH,
     PALETTE,
     amount_formatter,
+    chart_text,
+    code_name,
     funnel_panel,
     percent_format,
     setup_style,
@@ -45,14 +49,6 @@ def _verdict_color(verdict: str):
     return sns.color_palette(PALETTE, n_colors=10)[VERDICT_COLORS.get(verdict, 7)]
 
 
-def _text(value: object, limit: int = 0) -> str:
-    """A name from the data as plain chart text: `$` would start matplotlib's math mode."""
-    text = "" if value is None or (isinstance(value, float) and pd.isna(value)) else str(value)
-    if limit and len(text) > limit:
-        text = text[: limit - 1] + "…"
-    return text.replace("$", r"\$")
-
-
 def product_funnel_chart(
     counts: pd.DataFrame,
     labels: dict[str, str],
@@ -61,6 +57,7 @@ def product_funnel_chart(
     first: str,
     last: str,
     locale: str = "ja",
+    names: Mapping[str, str] | None = None,
 ) -> Figure:
     """One panel per product, sharing the count axis: the window's count at each stage, on a
     log axis with its conversion from the stage above (`plots.funnel_panel`).
@@ -70,6 +67,7 @@ def product_funnel_chart(
         labels: stage metric -> display label, in funnel order (e.g. new_leads ... won_deals).
         products: the panels, in order.
         first, last: the window's first and last month (for the title).
+        names: product code -> name (params/labels.yaml), the panels' titles; codes without.
     """
     setup_style()
     stages = list(labels)
@@ -79,11 +77,11 @@ def product_funnel_chart(
     axes = fig.subplots(nrows, ncols, sharex=True, sharey=True, squeeze=False)
     colors = sns.color_palette(PALETTE, n_colors=len(stages))
     part = counts[counts["metric"].isin(stages)]
-    names = [labels[s] for s in stages]
+    steps = [labels[s] for s in stages]
     for ax, product in zip(axes.flat, products, strict=False):
         mine = part[part["product"] == product].set_index("metric")["value"].reindex(stages)
-        funnel_panel(ax, names, list(mine.fillna(0.0)), colors)
-        ax.set_title(_text(product))
+        funnel_panel(ax, steps, list(mine.fillna(0.0)), colors)
+        ax.set_title(code_name(product, names, locale))
     for ax in list(axes.flat)[len(products) :]:
         ax.set_visible(False)
     axes.flat[0].invert_yaxis()  # shared: the first stage on top in every panel
@@ -99,6 +97,7 @@ def rate_comparison_chart(
     *,
     products: list[str],
     locale: str = "ja",
+    names: Mapping[str, str] | None = None,
 ) -> Figure:
     """One panel per compared conversion, products on a shared axis: the rate with its 95%
     interval, coloured by verdict, and the compared group's rate as a cross.
@@ -107,6 +106,7 @@ def rate_comparison_chart(
         tests: rows as from `compare.compare_rates`.
         labels: metric -> display label, in panel order.
         products: the rows of every panel, in order.
+        names: product code -> name (params/labels.yaml), the rows'; codes without.
     """
     setup_style()
     metrics = [m for m in labels if m in set(tests["metric"])]
@@ -129,14 +129,14 @@ def rate_comparison_chart(
         ax.set_title(labels[metric])
         ax.set_xlim(left=0)
         ax.set_xlabel("%")
-    axes[0].set_yticks(range(len(products)), [_text(p) for p in products])
+    axes[0].set_yticks(range(len(products)), [code_name(p, names, locale) for p in products])
     axes[0].set_ylim(len(products) - 0.5, -0.5)
     verdicts = ("higher", "lower", "no_difference", "too_few", "baseline")
     seen = [v for v in verdicts if v in set(tests["verdict"])]
     handles = [mpl.lines.Line2D([], [], marker="o", ls="", color=_verdict_color(v)) for v in seen]
     handles.append(mpl.lines.Line2D([], [], marker="x", ls="", color="black"))
-    names = [t(f"cmp_v_{v}", locale) for v in seen] + [t("cmp_compared_with", locale)]
-    fig.legend(handles, names, loc="lower center", ncols=len(handles), frameon=False)
+    words = [t(f"cmp_v_{v}", locale) for v in seen] + [t("cmp_compared_with", locale)]
+    fig.legend(handles, words, loc="lower center", ncols=len(handles), frameon=False)
     fig.suptitle(t("cmp_rates_title", locale))
     fig.tight_layout(rect=(0, 0.08, 1, 1))
     return fig
@@ -149,6 +149,7 @@ def cohort_comparison_chart(
     products: list[str],
     window: int,
     locale: str = "ja",
+    names: Mapping[str, str] | None = None,
 ) -> Figure:
     """Rows of panels per stage, one column per product, each row on a shared axis: the share
     of each month's leads reaching the stage within `window` days (mature cohorts only), with
@@ -158,6 +159,7 @@ def cohort_comparison_chart(
         cohorts: rows as from `funnel.cohort_conversion` (one window).
         stages: stage -> display label (e.g. mql, sql).
         products: the columns, in order.
+        names: product code -> name (params/labels.yaml), the columns' titles; codes without.
     """
     setup_style()
     part = cohorts[(cohorts["window_days"] == window) & cohorts["stage"].isin(stages)]
@@ -187,7 +189,7 @@ def cohort_comparison_chart(
             ax.fill_between(x, p["ci_low"] * 100, p["ci_high"] * 100, color=color, alpha=0.2)
             ax.plot(x, ref["rate"] * 100, ls="--", lw=1, color="grey")
             if i == 0:
-                ax.set_title(_text(product))
+                ax.set_title(code_name(product, names, locale))
             if j == 0:
                 ax.set_ylabel(f"{label} (%)")
             # every other month when they are many: each label at a readable size
@@ -199,19 +201,26 @@ def cohort_comparison_chart(
     return fig
 
 
-def share_chart(quality: pd.DataFrame, labels: dict[str, str], *, locale: str = "ja") -> Figure:
+def share_chart(
+    quality: pd.DataFrame,
+    labels: dict[str, str],
+    *,
+    locale: str = "ja",
+    names: Mapping[str, str] | None = None,
+) -> Figure:
     """Per product, side by side: its share of MQLs, of sales effort (SQLs, opportunities)
     and of revenue.
 
     Args:
         quality: rows as from `compare.mql_quality`.
         labels: share column -> display label, in bar order.
+        names: product code -> name (params/labels.yaml), the bars' labels; codes without.
     """
     setup_style()
     long = quality.melt(id_vars="product", value_vars=list(labels), var_name="what")
     long["what"] = long["what"].map(labels)
     long["value"] = long["value"] * 100
-    long["product"] = long["product"].map(_text)
+    long["product"] = [code_name(p, names, locale) for p in long["product"]]
     fig = Figure(figsize=(min(max(2.4 * quality["product"].nunique(), 6), PAGE_WIDTH), 3.8))
     ax = fig.subplots()
     sns.barplot(long, x="product", y="value", hue="what", ax=ax, palette=PALETTE)
@@ -236,6 +245,8 @@ def product_heatmaps(
     label: str | None = None,
     locale: str = "ja",
     currency: str = "JPY",
+    names: Mapping[str, str] | None = None,
+    row_names: Mapping[str, str] | None = None,
 ) -> Figure:
     """Heatmaps `row` × product side by side, one per column of `panels`, sharing both axes,
     "–" where there is nothing (no lead, no cost); a grid mostly empty (campaigns run for one
@@ -250,6 +261,9 @@ def product_heatmaps(
         products: the columns, in order.
         first, last: the window's first and last month (for the title).
         label: a column with the rows' display names (campaign names: drawn as plain text).
+        names: product code -> name (params/labels.yaml); codes without.
+        row_names: row code -> name (the channels' in params/labels.yaml), where `label`
+            gives none.
     """
     setup_style()
     kind = "channel" if row == "channel" else "campaign"
@@ -271,9 +285,9 @@ def product_heatmaps(
         bars_title = t(f"cmp_{kind}_title", locale, first=first, last=last)
         return product_bars(
             table, panels, row=row, products=products, title=bars_title, label=label,
-            locale=locale, currency=currency,
+            locale=locale, currency=currency, names=names, row_names=row_names,
         )  # fmt: skip
-    shown = _row_names(table, row, label, locale)
+    shown = _row_names(table, row, label, locale, row_names)
     fig = Figure(figsize=(PAGE_WIDTH, 0.42 * len(rows) + 1.9))
     axes = fig.subplots(1, len(panels), sharey=True, squeeze=False)[0]
     cmaps = {"count": "Blues", "rate": "Greens", "currency": "Oranges"}
@@ -296,22 +310,31 @@ def product_heatmaps(
         ax.set_title(f"{name} (%)" if unit == "rate" else name)
         ax.set_xlabel(t("product", locale))
         ax.set_ylabel("")
-        ax.set_xticks([i + 0.5 for i in range(len(products))], [_text(p) for p in products])
+        columns = [code_name(p, names, locale) for p in products]
+        ax.set_xticks([i + 0.5 for i in range(len(products))], columns)
     axes[0].set_yticks([i + 0.5 for i in range(len(rows))], shown, rotation=0)
     fig.suptitle(title)
     fig.tight_layout()
     return fig
 
 
-def _row_names(table: pd.DataFrame, row: str, label: str | None, locale: str) -> list[str]:
-    """Each row's display name, as plain chart text: its label if any, else its code."""
+def _row_names(
+    table: pd.DataFrame,
+    row: str,
+    label: str | None,
+    locale: str,
+    row_names: Mapping[str, str] | None = None,
+) -> list[str]:
+    """Each row's display name, as plain chart text: its label if any, else its name in
+    `row_names`, else its code."""
     names = dict(zip(table[row], table[label], strict=True)) if label else {}
     words = {"unknown": t("unknown", locale), "sales_sourced": t("sales_sourced", locale)}
     shown = []
     for r in dict.fromkeys(table[row]):
         name = names.get(r)
-        name = name if isinstance(name, str) and name.strip() else words.get(r, r)
-        shown.append(_text(name, 28))
+        if not (isinstance(name, str) and name.strip()):
+            name = (row_names or {}).get(r) or words.get(r, r)
+        shown.append(chart_text(name, 28))
     return shown
 
 
@@ -335,6 +358,8 @@ def product_bars(
     label: str | None = None,
     locale: str = "ja",
     currency: str = "JPY",
+    names: Mapping[str, str] | None = None,
+    row_names: Mapping[str, str] | None = None,
 ) -> Figure:
     """The rows × products that have leads as horizontal bars, most leads on top, one panel
     per column of `panels` sharing the rows, coloured by product; each bar labelled with its
@@ -342,18 +367,19 @@ def product_bars(
     with its product.
 
     Args:
-        table, panels, row, products, label: as `product_heatmaps`.
+        table, panels, row, products, label, names, row_names: as `product_heatmaps`.
         title: the chart's title.
     """
     setup_style()
-    names = dict(zip(dict.fromkeys(table[row]), _row_names(table, row, label, locale), strict=True))
+    rows = _row_names(table, row, label, locale, row_names)
+    shown_rows = dict(zip(dict.fromkeys(table[row]), rows, strict=True))
     first = next(iter(panels))
     part = table.drop_duplicates([row, "product"])
     part = part[part["product"].isin(products) & (part[first].fillna(0) > 0)]
     part = part.sort_values(first, ascending=False, kind="stable")
     several = part[row].duplicated(keep=False)
     shown = [
-        f"{names[r]} ({_text(p)})" if twice else names[r]
+        f"{shown_rows[r]} ({code_name(p, names, locale)})" if twice else shown_rows[r]
         for r, p, twice in zip(part[row], part["product"], several, strict=True)
     ]
     palette = dict(zip(products, sns.color_palette(PALETTE, n_colors=len(products)), strict=True))
@@ -387,7 +413,7 @@ def product_bars(
     seen = [p for p in products if p in set(part["product"])]
     handles = [mpl.patches.Patch(color=palette[p]) for p in seen]
     fig.legend(
-        handles, [_text(p) for p in seen], title=t("product", locale), loc="lower center",
+        handles, [code_name(p, names, locale) for p in seen], title=t("product", locale), loc="lower center",
         ncols=max(len(seen), 1), frameon=False,
     )  # fmt: skip
     fig.suptitle(title)

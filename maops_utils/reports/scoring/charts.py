@@ -4,6 +4,7 @@ of `reports/plots.py`; each returns its figure."""
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import TYPE_CHECKING
 
 import matplotlib_fontja  # noqa: F401  (registers the bundled IPAexGothic font)
@@ -13,7 +14,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
 from ...core.i18n import t
-from ..plots import MIN_FONT_PT, PALETTE, percent_format, setup_style
+from ..plots import MIN_FONT_PT, PALETTE, code_name, percent_format, setup_style
 
 if TYPE_CHECKING:
     from .study import ScoringStudy
@@ -26,13 +27,21 @@ def _model_label(model: str, locale: str) -> str:
     return t(f"sc_{model}", locale)
 
 
-def score_band_chart(bands: pd.DataFrame, *, outcome: str, days: int, locale: str = "ja") -> Figure:
+def score_band_chart(
+    bands: pd.DataFrame,
+    *,
+    outcome: str,
+    days: int,
+    locale: str = "ja",
+    names: Mapping[str, str] | None = None,
+) -> Figure:
     """Success rate per score band with 95% Wilson intervals: one series per product and the
     whole business (thicker), bands in score order; the uniform model's expectation dashed.
 
     Args:
         bands: rows of `scoring.band_table` (kind `band` is drawn).
         outcome: the outcome's display name; days: the window.
+        names: product code -> name (params/labels.yaml), the legend's; codes without.
     """
     setup_style()
     part = bands[(bands["kind"] == "band") & (bands["n"] > 0)]
@@ -50,7 +59,7 @@ def score_band_chart(bands: pd.DataFrame, *, outcome: str, days: int, locale: st
             (rate - g["ci_low"] * 100).clip(lower=0).fillna(0),
             (g["ci_high"] * 100 - rate).clip(lower=0).fillna(0),
         ]
-        label = t("all", locale) if group == "ALL" else group
+        label = code_name(group, names, locale)
         ax.errorbar(
             x, rate, yerr=err, fmt="o", ms=6 if group == "ALL" else 4, capsize=2,
             color=colors[group], label=label, lw=2 if group == "ALL" else 1,
@@ -305,13 +314,16 @@ def study_threshold_chart(study: ScoringStudy) -> Figure:
     )
 
 
-def product_ratio_chart(products: pd.DataFrame, *, locale: str = "ja") -> Figure:
+def product_ratio_chart(
+    products: pd.DataFrame, *, locale: str = "ja", names: Mapping[str, str] | None = None
+) -> Figure:
     """Per product: observed ÷ expected successes under the uniform current model, with a
     95% interval; left of 1 the model over-qualifies the product, right of 1 it
     under-qualifies it.
 
     Args:
         products: rows of `scoring.product_table`.
+        names: product code -> name (params/labels.yaml), the rows'; codes without.
     """
     setup_style()
     part = products[products["product"] != "ALL"].iloc[::-1]
@@ -322,7 +334,8 @@ def product_ratio_chart(products: pd.DataFrame, *, locale: str = "ja") -> Figure
         (part["ratio"] - part["ratio_ci_low"]).clip(lower=0).fillna(0),
         (part["ratio_ci_high"] - part["ratio"]).clip(lower=0).fillna(0),
     ]
-    ax.errorbar(part["ratio"], part["product"], xerr=err, fmt="o", color=color, capsize=3)
+    rows = [code_name(p, names, locale) for p in part["product"]]
+    ax.errorbar(part["ratio"], rows, xerr=err, fmt="o", color=color, capsize=3)
     ax.axvline(1.0, ls="--", color="grey", lw=1)
     ax.set_xlim(left=0)
     ax.set_xlabel(t("sc_ratio", locale))
