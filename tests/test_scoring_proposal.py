@@ -52,8 +52,8 @@ def floored(sample):
 
 def _name(key: str, locale: str = "en") -> str:
     typ, _, category = key.partition(":")
-    name = t(f"sc_rule_{typ}", locale)
-    return f"{name} ({category})" if category else name
+    name = t(f"activity_{typ}", locale)
+    return t("activity_rule", locale, activity=name, category=category) if category else name
 
 
 # ---------------------------------------------------------------- negative points
@@ -262,3 +262,70 @@ def test_the_calibration_caution_is_said_once_for_every_product_too_small(kept):
             f"({int(part['y'].sum()):,} successes, {len(part) - int(part['y'].sum()):,} failures)"
             in text
         )
+
+
+# ---------------------------------------------------------------- names, not codes
+
+
+@pytest.fixture(scope="module")
+def labels():
+    from maops_utils.metrics.labels import load_labels
+
+    return load_labels(PARAMS)
+
+
+def _cells(frame: pd.DataFrame) -> set[str]:
+    return set(frame.reset_index().astype(str).to_numpy().ravel())
+
+
+def test_the_rule_table_names_activities_categories_and_values_as_labels_yaml_does(kept, labels):
+    table = views.proposed_rules(kept, labels=labels)
+    rules = table.reset_index()
+    kind, attribute, value = (t(k, "en") for k in ("sc_kind", "sc_attribute", "sc_value"))
+    profile = rules[rules[kind] == t("sc_profile", "en")]
+    named = dict(zip(profile[value], profile[attribute], strict=True))
+    # attribute values: labels.yaml's attributes, and the channels' and products' sections
+    assert named["Executive"] == "Job level" and named["Student"] == "Job level"
+    assert named["Web ads"] == "Channel" and named["Mirai Guard"] == "Product"
+    assert named["unknown"] == "Channel"  # leads without a source, in the report's words
+    engagement = rules[rules[kind] == t("sc_engagement", "en")]
+    pairs = set(zip(engagement[attribute], engagement[value], strict=True))
+    assert ("page view", "pricing") in pairs and ("event attendance", t("sc_any", "en")) in pairs
+    assert ("form submission", "inquiry, quote or demo") in pairs
+    codes = {"job_level", "executive", "event_attend", "page_view", "web_ad", "lead_source", "C"}
+    assert not _cells(table) & codes
+    # points and caps are the model's, whatever the names
+    raw = propose.rules_table(kept.proposed)
+    assert table[t("sc_points", "en")].tolist() == raw["points"].tolist()
+
+
+def test_the_negative_points_and_the_worked_example_name_the_rules(kept, sample, labels):
+    said = " ".join(views.negative_sentences(kept, labels))
+    assert "form submission (sign-up)" in said and "registration" not in said
+    example = views.proposed_example(kept, sample, labels=labels)
+    cells = _cells(example)
+    assert "Job level" in cells and "job_level" not in cells
+    lead = sample["leads"].set_index("lead_id").loc[typical_mql(kept)["lead_id"]]
+    assert labels.value("job_level", lead["job_level"], "en") in cells
+    assert labels.name("products", lead["product"], "en") in cells
+
+
+def test_the_scoring_tables_and_sentences_name_products_and_its_csv_files_keep_codes(kept, labels):
+    names = labels.named("products", "en")
+    bands = scoring.band_table(kept)
+    shown = views.scoring_bands(kept, bands, labels=labels)
+    assert [names[p] for p in kept.products] == list(shown.columns[: len(kept.products)])
+    products = scoring.product_table(kept)
+    metrics = scoring.metrics_table(kept)
+    table = views.scoring_products(kept, products, metrics, labels=labels)
+    assert set(names.values()) <= set(table.index)
+    sentences = views.scoring_product_sentences(kept, products, labels=labels).data
+    assert names["C"] in sentences  # the sample's security product is over-qualified
+    thresholds = views.scoring_thresholds(kept, labels=labels)
+    assert set(names.values()) <= set(thresholds.index.get_level_values(1))
+    note = views.scoring_sample_note(kept, "products", labels=labels).data
+    assert all(name in note for name in names.values())
+    for name, frame in scoring.tables(kept).items():
+        if "product" in frame.columns:
+            assert not set(frame["product"]) & set(names.values()), name
+            assert set(frame["product"]) & set(kept.products), name

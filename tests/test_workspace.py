@@ -123,10 +123,17 @@ def test_init_on_a_dataset_writes_a_workspace_with_its_codes_and_no_targets(tmp_
     assert list(labels["products"]) == ["A", "B", "C"]
     sources = sorted(set(leads["lead_source"]) - {""})
     assert list(labels["lead_sources"]) == sources and "webinar" in sources
-    assert all(v == {"ja": "", "en": ""} for s in labels.values() for v in s.values())
+    # and the values of the lead attributes the scoring model gives points to by value
+    levels = sorted(set(leads["job_level"]) - {""})
+    assert list(labels["attributes"]["job_level"]) == levels and "executive" in levels
+    assert list(labels["attributes"]) == ["job_level"]  # employees are banded, not named
+    assert labels["activity_types"] == {} and labels["activity_categories"] == {}
+    named = [*labels["products"].values(), *labels["attributes"]["job_level"].values()]
+    assert all(v == {"ja": "", "en": ""} for v in named)
     text = (ws / "params" / "labels.yaml").read_text(encoding="utf-8")
     assert f'"A": {{ja: "", en: ""}}  # {(leads["product"] == "A").sum():,} leads' in text
     assert load_labels(ws / "params").named("products") == {}  # nothing named yet
+    assert load_labels(ws / "params").value("job_level", "executive") == "executive"
     # no targets, no KPI of the sample company's own
     catalogue = load_catalogue(ws / "params")
     assert not any(k.default_targets or k.month_targets for k in catalogue)
@@ -143,7 +150,8 @@ def test_init_without_data_lists_no_codes_and_says_how_to_bring_the_data(tmp_pat
     settings = load_settings(tmp_path / "acme" / "params")
     assert settings.data_dir == tmp_path / "acme" / "data" and settings.currency == "JPY"
     labels = (tmp_path / "acme" / "params" / "labels.yaml").read_text(encoding="utf-8")
-    assert labels.endswith("products: {}\nlead_sources: {}\n")
+    sections = ("products", "lead_sources", "activity_types", "activity_categories", "attributes")
+    assert labels.endswith("".join(f"{section}: {{}}\n" for section in sections))
     assert "maops import hubspot" in (tmp_path / "acme" / "README.md").read_text(encoding="utf-8")
 
 

@@ -58,6 +58,22 @@ _CODE_COLUMNS = {
     "products": (("leads", "product", "leads"), ("opportunities", "product", "opportunities")),
     "lead_sources": (("leads", "lead_source", "leads"),),
 }
+# sections init leaves empty: maops names the contract's activity types itself, and the
+# categories are in the activities, a table too large to read for a list of names
+_EMPTY_SECTIONS = ("activity_types", "activity_categories")
+
+
+def scored_attributes() -> list[str]:
+    """The lead attributes the shipped scoring model gives points to by their values: not
+    the numbers it bands, nor the product and channel, which have sections of their own."""
+    from ..reports.scoring.model import load_config
+
+    config = load_config(shipped("params"))
+    numeric = {r.attribute for r in config.current.profile if r.numeric}
+    numeric |= {a for a, _ in config.proposal.bands}
+    named = [r.attribute for r in config.current.profile] + list(config.proposal.profile)
+    own = ("product", "lead_source")
+    return [a for a in dict.fromkeys(named) if a not in numeric and a not in own]
 
 
 def found_codes(
@@ -68,12 +84,17 @@ def found_codes(
     timezone: str = "Asia/Tokyo",
 ) -> dict[str, dict[str, dict[str, int]]]:
     """The product and channel codes of a dataset (or, with `source`, of a vendor's export as
-    its import would write them): section -> code -> {table: rows}, codes sorted."""
+    its import would write them), and the values of the leads' `scored_attributes`:
+    section -> code -> {table: rows}, codes sorted; an attribute's section is
+    `attributes.<attribute>`."""
     tables = _export_tables(data, source, mapping, timezone) if source or mapping else None
     if tables is None:
         tables = _dataset_tables(data)
+    columns_of = dict(_CODE_COLUMNS)
+    for attribute in scored_attributes():
+        columns_of[f"attributes.{attribute}"] = (("leads", attribute, "leads"),)
     found: dict[str, dict[str, dict[str, int]]] = {}
-    for section, columns in _CODE_COLUMNS.items():
+    for section, columns in columns_of.items():
         codes: dict[str, dict[str, int]] = {}
         for table, column, noun in columns:
             frame = tables.get(table)
@@ -162,8 +183,9 @@ def _run_yaml(data_dir: str, currency: str, locale: str, timezone: str) -> str:
 def _labels_yaml(codes: dict[str, dict[str, dict[str, int]]] | None, data: str) -> str:
     shipped_text = (shipped("params") / "labels.yaml").read_text(encoding="utf-8")
     header = shipped_text[: re.search(r"(?m)^[a-z_]+:", shipped_text).start()]
+    empty = [*_CODE_COLUMNS, *_EMPTY_SECTIONS, "attributes"]
     if codes is None:
-        return header + "products: {}\nlead_sources: {}\n"
+        return header + "".join(f"{section}: {{}}\n" for section in empty)
     lines = [
         header.rstrip("\n"),
         "#",
@@ -171,14 +193,26 @@ def _labels_yaml(codes: dict[str, dict[str, dict[str, int]]] | None, data: str) 
         "",
     ]
     for section in _CODE_COLUMNS:
-        if not codes[section]:
-            lines.append(f"{section}: {{}}")
-            continue
-        lines.append(f"{section}:")
-        for code, rows in codes[section].items():
-            seen = ", ".join(f"{n:,} {noun}" for noun, n in rows.items())
-            lines.append(f'  {_yaml_text(code)}: {{ja: "", en: ""}}  # {seen}')
+        lines += _code_lines(section, codes[section], "")
+    lines += [f"{section}: {{}}" for section in _EMPTY_SECTIONS]
+    attributes = {k.partition(".")[2]: v for k, v in codes.items() if k.startswith("attributes.")}
+    if not any(attributes.values()):
+        return "\n".join([*lines, "attributes: {}"]) + "\n"
+    lines.append("attributes:")
+    for attribute, values in attributes.items():
+        lines += _code_lines(_yaml_text(attribute), values, "  ") if values else []
     return "\n".join(lines) + "\n"
+
+
+def _code_lines(key: str, codes: dict[str, dict[str, int]], indent: str) -> list[str]:
+    """`key:` and its codes to name, each with the rows holding it in a comment."""
+    if not codes:
+        return [f"{indent}{key}: {{}}"]
+    lines = [f"{indent}{key}:"]
+    for code, rows in codes.items():
+        seen = ", ".join(f"{n:,} {noun}" for noun, n in rows.items())
+        lines.append(f'{indent}  {_yaml_text(code)}: {{ja: "", en: ""}}  # {seen}')
+    return lines
 
 
 def _readme(target: Path, *, importing: str, codes: dict | None, s: dict) -> str:
@@ -223,7 +257,7 @@ The settings of {name}'s monthly marketing reports, made by `maops init`:
 |---|---|
 | `params/run.yaml` | where the data is (`data_dir`: {s["data_dir"]}), the reports (`reports/`), currency {s["currency"]}, report language {s["locale"]}, time zone {s["timezone"]} |
 | `params/kpis.yaml` | the KPI catalogue and your targets: none yet |
-| `params/labels.yaml` | what your product and channel codes mean{" (the codes found in the data, names to fill in)" if codes else ""} |
+| `params/labels.yaml` | what your codes mean: products, channels, activity categories, the values of the lead attributes the scoring reads{" (the codes found in the data, names to fill in)" if codes else ""} |
 | `params/funnel.yaml`, `params/scoring.yaml` | the funnel's definitions and your MA tool's scoring model: maops's defaults, to adjust |
 
 ## Next steps

@@ -1,5 +1,6 @@
 """The scoring report's tables and sentences for reading (notebooks/02_scoring_calibration.ipynb):
-labels in the report's language, numbers formatted for the locale."""
+labels in the report's language, numbers formatted for the locale; products, activity types
+and attribute values by the names `params/labels.yaml` gives them (`labels`), codes without."""
 
 from __future__ import annotations
 
@@ -7,11 +8,16 @@ import pandas as pd
 from IPython.display import HTML, Markdown
 
 from ...contract.dataset import Dataset
-from ...core.i18n import TEXT, markdown_literal, t
+from ...core.i18n import markdown_literal, t
 from ...core.schema import ALL
+from ...metrics.labels import Labels
 from ..views import bullet_list
 from .study import MODELS, ScoringStudy
 from .tables import floor_cost, typical_mql, worked_example
+
+
+def _product(product: str, labels: Labels | None, loc: str) -> str:
+    return t("all", loc) if product == ALL else (labels or Labels()).name("products", product, loc)
 
 
 def _sc_outcome(study: ScoringStudy) -> str:
@@ -123,7 +129,9 @@ def scoring_summary(study: ScoringStudy) -> HTML:
     return bullet_list(items)
 
 
-def scoring_sample_note(study: ScoringStudy, scope: str = "all") -> Markdown:
+def scoring_sample_note(
+    study: ScoringStudy, scope: str = "all", *, labels: Labels | None = None
+) -> Markdown:
     """The sample-size statement for a figure: `all` (every evaluated lead), `backtest` (the
     backtest's judged months) or `products` (one line per product)."""
     loc, min_events = study.locale, study.config.evaluation.min_events
@@ -134,7 +142,7 @@ def scoring_sample_note(study: ScoringStudy, scope: str = "all") -> Markdown:
         closed = study.closed
         parts = [
             (
-                t("sc_scope_product", loc, product=markdown_literal(p)),
+                t("sc_scope_product", loc, product=markdown_literal(_product(p, labels, loc))),
                 closed[closed["product"] == p],
             )
             for p in study.products
@@ -155,7 +163,9 @@ def scoring_sample_note(study: ScoringStudy, scope: str = "all") -> Markdown:
     return Markdown("\n\n".join(lines))
 
 
-def scoring_bands(study: ScoringStudy, bands: pd.DataFrame, kind: str = "band") -> pd.DataFrame:
+def scoring_bands(
+    study: ScoringStudy, bands: pd.DataFrame, kind: str = "band", *, labels: Labels | None = None
+) -> pd.DataFrame:
     """Bands (or rating cells) as rows, products and `ALL` as columns: rate [95%] (successes/n),
     then the uniform model's expected rate for the whole business."""
     loc = study.locale
@@ -164,7 +174,7 @@ def scoring_bands(study: ScoringStudy, bands: pd.DataFrame, kind: str = "band") 
     out = pd.DataFrame(index=order)
     for product in dict.fromkeys(part["product"]):
         g = part[part["product"] == product].set_index("band")
-        out[t("all", loc) if product == ALL else product] = [
+        out[_product(product, labels, loc)] = [
             _sc_rate(r.rate, r.ci_low, r.ci_high, int(r.events), int(r.n))
             for r in g.reindex(order).itertuples()
         ]
@@ -204,13 +214,13 @@ def scoring_metrics(study: ScoringStudy, table: pd.DataFrame) -> pd.DataFrame:
     return out.rename_axis(t("sc_metric", loc))
 
 
-def scoring_thresholds(study: ScoringStudy) -> pd.DataFrame:
+def scoring_thresholds(study: ScoringStudy, *, labels: Labels | None = None) -> pd.DataFrame:
     """Per model and product: current and recommended threshold with the MQLs per month,
     precision and successes per month each would give."""
     loc = study.locale
     rows = []
     for r in study.recommendations.itertuples():
-        group = t("all", loc) if r.product == ALL else r.product
+        group = _product(r.product, labels, loc)
 
         def pair(now: float, new: float, fmt: str) -> str:
             a = "" if pd.isna(now) else fmt.format(now)
@@ -278,19 +288,22 @@ def scoring_threshold_sentence(study: ScoringStudy) -> Markdown:
     return Markdown(text)
 
 
-def proposed_rules(study: ScoringStudy) -> pd.DataFrame:
-    """The proposed points as an MA admin types them: kind, attribute, value, points, cap."""
+def proposed_rules(study: ScoringStudy, *, labels: Labels | None = None) -> pd.DataFrame:
+    """The proposed points as an MA admin types them: kind, attribute, value, points, cap;
+    activity types, categories and attribute values by name."""
     from .propose import rules_table
 
-    loc = study.locale
+    loc, names = study.locale, labels or Labels()
     table = rules_table(study.proposed)
-    table["kind"] = table["kind"].map(lambda k: t(f"sc_{k}", loc))
     table["value"] = [
-        t("sc_empty_value", loc)
-        if v == "" and k == t("sc_profile", loc)
-        else (v or t("sc_any", loc))
-        for k, v in zip(table["kind"], table["value"], strict=True)
+        _rule_value(names, k, a, v, loc)
+        for k, a, v in zip(table["kind"], table["attribute"], table["value"], strict=True)
     ]
+    table["attribute"] = [
+        names.activity(a, loc) if k == "engagement" else names.attribute(a, loc)
+        for k, a in zip(table["kind"], table["attribute"], strict=True)
+    ]
+    table["kind"] = table["kind"].map(lambda k: t(f"sc_{k}", loc))
     table["cap"] = ["" if pd.isna(c) else f"{c:.0f}" for c in table["cap"]]
     cols = {
         "kind": t("sc_kind", loc),
@@ -317,6 +330,14 @@ def auc_sentence(study: ScoringStudy, metrics: pd.DataFrame) -> str:
         n=int(part.at["proposed", "n"]),
         events=int(part.at["proposed", "events"]),
     )
+
+
+def _rule_value(names: Labels, kind: str, attribute: str, value: str, loc: str) -> str:
+    if kind == "engagement":
+        return names.name("activity_categories", value, loc) if value else t("sc_any", loc)
+    if value == "":
+        return t("sc_empty_value", loc)
+    return names.value(attribute, value, loc)
 
 
 def proposed_summary(study: ScoringStudy, metrics: pd.DataFrame) -> HTML:
@@ -353,7 +374,11 @@ def proposed_summary(study: ScoringStudy, metrics: pd.DataFrame) -> HTML:
 
 
 def scoring_products(
-    study: ScoringStudy, products: pd.DataFrame, metrics: pd.DataFrame
+    study: ScoringStudy,
+    products: pd.DataFrame,
+    metrics: pd.DataFrame,
+    *,
+    labels: Labels | None = None,
 ) -> pd.DataFrame:
     """Per product: observed and expected success rate, their ratio and verdict, the backtest
     AUC of both models and the recommended thresholds."""
@@ -367,7 +392,7 @@ def scoring_products(
         low, high = (r.observed, r.observed) if not r.n else wilson_interval(r.events, r.n)
         rows.append(
             {
-                t("product", loc): t("all", loc) if r.product == ALL else r.product,
+                t("product", loc): _product(r.product, labels, loc),
                 t("sc_observed", loc): _sc_rate(r.observed, float(low), float(high), r.events, r.n),
                 t("sc_expected", loc): "" if pd.isna(r.expected) else f"{r.expected * 100:.1f}%",
                 t("sc_ratio", loc): ""
@@ -387,14 +412,16 @@ def _sc_num(value: float | None) -> str:
     return "" if value is None or pd.isna(value) else f"{value:.2f}"
 
 
-def scoring_product_sentences(study: ScoringStudy, products: pd.DataFrame) -> HTML:
+def scoring_product_sentences(
+    study: ScoringStudy, products: pd.DataFrame, *, labels: Labels | None = None
+) -> HTML:
     """One sentence per product the uniform model over- or under-qualifies."""
     loc = study.locale
     items = [
         t(
             "sc_product_flag",
             loc,
-            product=r.product,
+            product=_product(r.product, labels, loc),
             observed=r.observed,
             expected=r.expected,
             ratio=r.ratio,
@@ -434,50 +461,45 @@ def scoring_backtest_scope(study: ScoringStudy) -> HTML | Markdown:
     )
 
 
-def _rule_name(rule: str, loc: str) -> str:
-    """An activity rule's key in words: its type's name, its category (from the data) after."""
-    typ, _, category = rule.partition(":")
-    name = t(f"sc_rule_{typ}", loc) if f"sc_rule_{typ}" in TEXT else typ
-    return f"{name} ({category})" if category else name
-
-
-def negative_sentences(study: ScoringStudy) -> list[str]:
+def negative_sentences(study: ScoringStudy, labels: Labels | None = None) -> list[str]:
     """One sentence per activity rule the proposal fits with negative points: what the
     subtraction means beside the lead's other activities, from how often the rule comes with
     rules that add and the success rates, and whether its 95% interval includes 0."""
     from .propose import negative_points
 
-    loc = study.locale
+    loc, names = study.locale, labels or Labels()
     out = []
     for r in negative_points(study.fit, study.config.proposal).itertuples():
         numbers = dict(n=r.n_with, rate_with=r.rate_with, rate_without=r.rate_without)
         numbers.update(outcome=_sc_outcome(study), share=r.with_positive)
-        others = t("sc_and", loc).join(_rule_name(o, loc) for o in r.others)
+        others = t("sc_and", loc).join(names.rule(o, loc) for o in r.others)
         middle = (
             t("sc_negative_with", loc, others=others, **numbers)
             if others and r.with_positive > 0
             else t("sc_negative_alone", loc, **numbers)
         )
         zero = "sc_negative_zero" if r.includes_zero else "sc_negative_clear"
-        head = t("sc_negative_head", loc, rule=_rule_name(r.rule, loc), points=r.points)
+        head = t("sc_negative_head", loc, rule=names.rule(r.rule, loc), points=r.points)
         interval = t(zero, loc, low=r.low, high=r.high)
         out.append(t("sc_negative_sentence", loc, head=head, middle=middle, interval=interval))
     return out
 
 
-def proposed_negative_points(study: ScoringStudy) -> HTML | Markdown:
+def proposed_negative_points(
+    study: ScoringStudy, *, labels: Labels | None = None
+) -> HTML | Markdown:
     """`negative_sentences` as a list, or a sentence saying no rule subtracts."""
-    items = negative_sentences(study)
+    items = negative_sentences(study, labels)
     return bullet_list(items) if items else Markdown(t("sc_negative_none", study.locale))
 
 
-def floor_sentences(study: ScoringStudy) -> list[str]:
+def floor_sentences(study: ScoringStudy, labels: Labels | None = None) -> list[str]:
     """Whether the proposal floors points at 0 (`proposed.floor_at_zero`), which rules the
     floor sets to 0, and the backtest's AUC with and without it."""
     loc, fit = study.locale, study.fit
     if not fit.floored:
         return [t("sc_floor_nothing", loc)]
-    rules = t("sc_list_sep", loc).join(_rule_name(k, loc) for k in fit.floored)
+    rules = t("sc_list_sep", loc).join((labels or Labels()).rule(k, loc) for k in fit.floored)
     out = [t("sc_floor_applied" if fit.floor_applied else "sc_floor_off", loc, rules=rules)]
     cost = floor_cost(study)
     if not cost:
@@ -497,26 +519,31 @@ def floor_sentences(study: ScoringStudy) -> list[str]:
     ]
 
 
-def proposed_floor(study: ScoringStudy) -> HTML:
+def proposed_floor(study: ScoringStudy, *, labels: Labels | None = None) -> HTML:
     """`floor_sentences` as a list."""
-    return bullet_list(floor_sentences(study))
+    return bullet_list(floor_sentences(study, labels))
 
 
-def _example_value(value: object) -> str:
+def _example_value(names: Labels, kind: str, rule: str, value: object, loc: str) -> str:
+    """The lead's value of a profile attribute by name, or its number of activities."""
+    if value == "":
+        return t("sc_empty_value", loc)
     if isinstance(value, float) and value.is_integer():
         return f"{value:,.0f}"
-    return str(value)
+    return names.value(rule, str(value), loc) if kind == "profile" else str(value)
 
 
-def _example_rows(study: ScoringStudy, table: pd.DataFrame) -> list[tuple[str, str, str, str, str]]:
+def _example_rows(
+    study: ScoringStudy, table: pd.DataFrame, labels: Labels | None = None
+) -> list[tuple[str, str, str, str, str]]:
     """The worked example's rows for reading: kind, rule, value, current, proposed points,
     then the totals and the thresholds."""
-    loc = study.locale
+    loc, names = study.locale, labels or Labels()
     rows = [
         (
             t(f"sc_{r.kind}", loc),
-            r.rule if r.kind == "profile" else _rule_name(r.rule, loc),
-            t("sc_empty_value", loc) if r.value == "" else _example_value(r.value),
+            names.attribute(r.rule, loc) if r.kind == "profile" else names.rule(r.rule, loc),
+            _example_value(names, r.kind, r.rule, r.value, loc),
             f"{r.current:g}",
             f"{r.proposed:g}",
         )
@@ -527,7 +554,9 @@ def _example_rows(study: ScoringStudy, table: pd.DataFrame) -> list[tuple[str, s
     return [*rows, (t("sc_example_threshold", loc), "", "", *(f"{x:g}" for x in limits))]
 
 
-def proposed_example(study: ScoringStudy, dataset: Dataset) -> pd.DataFrame | Markdown:
+def proposed_example(
+    study: ScoringStudy, dataset: Dataset, *, labels: Labels | None = None
+) -> pd.DataFrame | Markdown:
     """The typical MQL's points rule by rule, current against proposed, summed, against each
     model's threshold (`tables.worked_example`): what a lead's score is made of."""
     loc = study.locale
@@ -535,7 +564,7 @@ def proposed_example(study: ScoringStudy, dataset: Dataset) -> pd.DataFrame | Ma
     if table.empty:
         return Markdown(t("sc_example_none", loc))
     keys = ("sc_kind", "sc_example_rule", "sc_example_value", "sc_current", "sc_proposed")
-    out = pd.DataFrame(_example_rows(study, table), columns=[t(k, loc) for k in keys])
+    out = pd.DataFrame(_example_rows(study, table, labels), columns=[t(k, loc) for k in keys])
     return out.set_index([t("sc_kind", loc), t("sc_example_rule", loc)])
 
 
@@ -571,12 +600,18 @@ def proposed_example_sentence(study: ScoringStudy, dataset: Dataset) -> Markdown
     return Markdown(markdown_literal(example_sentence(study, dataset)))
 
 
-def proposed_notes(study: ScoringStudy, dataset: Dataset) -> list[str]:
+def proposed_notes(
+    study: ScoringStudy, dataset: Dataset, *, labels: Labels | None = None
+) -> list[str]:
     """What the report says of the proposed points, as lines for `scoring_proposed.yaml`:
     the negative points explained, the floor, and the worked example with its rows."""
-    lines = [*negative_sentences(study), *floor_sentences(study), example_sentence(study, dataset)]
+    lines = [
+        *negative_sentences(study, labels),
+        *floor_sentences(study, labels),
+        example_sentence(study, dataset),
+    ]
     table = worked_example(study, dataset)
     if not table.empty:
-        rows = _example_rows(study, table)
+        rows = _example_rows(study, table, labels)
         lines += [" ".join(filter(None, r[:3])) + f": {r[3]} -> {r[4]}" for r in rows]
     return lines
