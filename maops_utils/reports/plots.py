@@ -210,9 +210,10 @@ def trend_chart(
     metrics = [m for m in labels if m in set(trend["metric"])]
     products = sorted(trend["product"].unique())
     colors = dict(zip(products, sns.color_palette(PALETTE, n_colors=len(products)), strict=True))
-    ncols = 2 if len(metrics) > 1 else 1
+    # three panels a row from five metrics on: the trend is one screen of the report's four
+    ncols = 1 if len(metrics) == 1 else 2 if len(metrics) <= 4 else 3
     nrows = max(1, (len(metrics) + ncols - 1) // ncols)
-    fig = Figure(figsize=(PAGE_WIDTH, 3.0 * nrows))
+    fig = Figure(figsize=(PAGE_WIDTH, 2.7 * nrows))
     axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False)
     months = sorted(trend["month"].unique())
     for ax, metric in zip(axes.flat, metrics, strict=False):
