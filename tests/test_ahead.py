@@ -174,7 +174,13 @@ def test_a_process_stopped_at_work_leaves_no_spill_folder(tmp_path, monkeypatch)
 
 @pytest.mark.parametrize(
     "notebook, item",
-    [("00_data_quality", "pairs"), ("02_scoring_calibration", "scoring_points")],
+    [
+        ("00_data_quality", "pairs"),
+        ("02_scoring_calibration", "scoring_points"),
+        # its conclusion reads the scoring study: it waits for the points like the scoring
+        # report, so the study is computed once, with the points prepared ahead
+        ("03_product_comparison", "scoring_points"),
+    ],
 )
 def test_a_notebook_waits_for_what_the_reports_it_imports_declare(notebook, item, tmp_path):
     path = ROOT / "notebooks" / f"{notebook}.ipynb"

@@ -7,6 +7,7 @@ splits by channel and campaign, `tables` writes the CSV tables and `advice` puts
 what a notebook calls is exported here.
 """
 
+from .. import scoring
 from .advice import definitions, readiness, what_to_do
 from .channels import product_campaigns, product_channels, regroup_counts
 from .comparison import (
@@ -69,3 +70,8 @@ __all__ = [
     "verdict_note",
     "what_to_do",
 ]
+
+# The conclusion reads the scoring report's study (`conclusion.scoring_verdicts`): the
+# comparison needs what the scoring report needs, so a batch runs it once the scoring points
+# it prepares ahead are ready, and the study is computed once for both reports.
+NEEDS = scoring.NEEDS
