@@ -252,3 +252,23 @@ def test_printing_hides_the_navigation_and_fits_tables_to_the_page(browser, page
     )
     assert widest <= 703
     page.close()
+
+
+def test_each_reports_body_fits_four_screens_before_its_appendix(browser, pages):
+    """A meeting reads the body; the method and long tables wait in the appendix."""
+    _, files = pages
+    reports = [p for p in files if p.name[:2].isdigit() and "products" not in p.parts]
+    assert len(reports) == 4
+    for path in reports:
+        page, _, _ = open_page(browser, path)
+        page.set_viewport_size({"width": 1280, "height": 1000})
+        body = page.evaluate(
+            """(() => {
+                const d = document.querySelector('details.maops-appendix');
+                return d ? d.getBoundingClientRect().top + window.scrollY
+                         : document.documentElement.scrollHeight;
+            })()"""
+        )
+        assert page.locator("details.maops-appendix").count() == 1, path.name
+        assert body <= 4 * 1000, (path.name, body)
+        page.close()

@@ -552,3 +552,26 @@ def test_the_method_notes_state_the_thresholds_the_checks_use():
     assert f"{month_list.STALE_DAYS} 日より前" in notes
     assert f"{conclusion.DROP_MIN_ROWS} 行以上" in notes
     assert f"{month_list.DUPLICATE_CONFIDENCE:.0%} 以上を指摘" in notes
+
+
+def test_the_months_findings_are_made_once_per_input_and_read_back_as_they_were(
+    handmade_dir, tmp_path, monkeypatch
+):
+    from maops_utils.contract.load import load_dataset
+    from maops_utils.core.months import month_range
+
+    import handmade
+
+    months = month_range(handmade.MONTH, 13)
+    first = load_dataset(handmade_dir, cache_dir=tmp_path / "cache")
+    made = month_list.kept_month_findings(first, handmade.MONTH, months)
+    assert made and made == month_list.month_findings(first, handmade.MONTH, months)
+
+    def counted_again(*args, **kwargs):
+        raise AssertionError("the kept list was not read")
+
+    monkeypatch.setattr(month_list, "month_findings", counted_again)
+    again = load_dataset(handmade_dir, cache_dir=tmp_path / "cache")
+    read = month_list.kept_month_findings(again, handmade.MONTH, months)
+    assert read == made and all(isinstance(f, Finding) for f in read)
+    assert [finding_words(f, "ja") for f in read] == [finding_words(f, "ja") for f in made]

@@ -189,15 +189,19 @@ class _Preparing:
 def test_work_prepared_ahead_takes_a_place_only_with_two_jobs_or_more(jobs, monkeypatch):
     from maops_utils.batch import jobs as batch_jobs
 
+    # two notebooks that need nothing prepared (the KPI report and one of one's own, from the
+    # starter), two that wait for it, and the comparison, which reads the scoring study
     names = [
         "00_data_quality",
         "01_kpi_evaluation",
         "02_scoring_calibration",
         "03_product_comparison",
+        "10_custom",
     ]
     from maops_utils.batch.notebooks import notebook_needs
 
-    paths = [ROOT / "notebooks" / f"{n}.ipynb" for n in names]
+    paths = [ROOT / "notebooks" / f"{n}.ipynb" for n in names[:4]]
+    paths.append(ROOT / "notebooks" / "templates" / "starter.ipynb")
     plan = [
         batch_jobs.Job(n, p, None, {}, notebook_needs(p)) for n, p in zip(names, paths, strict=True)
     ]
@@ -222,7 +226,7 @@ def test_work_prepared_ahead_takes_a_place_only_with_two_jobs_or_more(jobs, monk
         plan, Path("."), settings, "", jobs, None, prepared, lambda m: None
     )
     assert [r.name for r in results] == names  # in plan order
-    assert started[:2] == ["01_kpi_evaluation", "03_product_comparison"]  # needing nothing
+    assert started[:2] == ["01_kpi_evaluation", "10_custom"]  # needing nothing
     # while the work is prepared: one kernel beside it, or jobs - 1 kernels
     assert most[0] == max(1, min(jobs - 1, 2))
     assert most[1] <= jobs

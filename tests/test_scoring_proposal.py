@@ -329,3 +329,20 @@ def test_the_scoring_tables_and_sentences_name_products_and_its_csv_files_keep_c
         if "product" in frame.columns:
             assert not set(frame["product"]) & set(names.values()), name
             assert set(frame["product"]) & set(kept.products), name
+
+
+def test_the_worked_example_is_made_once_for_its_three_places(kept, sample, monkeypatch):
+    import importlib
+
+    tables = importlib.import_module("maops_utils.reports.scoring.tables")
+
+    first = tables.worked_example(kept, sample)
+
+    def made_again(*args, **kwargs):
+        raise AssertionError("the activities were scanned again")
+
+    monkeypatch.setattr(tables, "lead_example", made_again)
+    again = tables.worked_example(kept, sample)
+    pd.testing.assert_frame_equal(again, first)
+    again.loc[0, "current"] = -1.0  # a caller's change leaves the next caller's copy alone
+    pd.testing.assert_frame_equal(tables.worked_example(kept, sample), first)

@@ -21,7 +21,7 @@ from ..core.i18n import finding_words
 from ..core.months import month_range
 from ..core.settings import RunSettings
 from ..reports.kpi import review
-from ..reports.quality.findings import month_findings
+from ..reports.quality.findings import kept_month_findings
 from ..speed import cache
 from ..speed.kernels import KernelPool
 from .jobs import (
@@ -180,7 +180,7 @@ def _run(
     # The month's one list (the reports' and the index's), made while the dataset is loaded;
     # the 名寄せ pairs it counts are kept for the notebooks that list them.
     months = month_range(inputs.month, max(settings.trend_months, 1))
-    findings = month_findings(inputs.dataset, inputs.month, months)
+    findings = kept_month_findings(inputs.dataset, inputs.month, months)
     engine = settings.engine + (f" {settings.spark_master}" if settings.engine == "spark" else "")
     # the load refused a dataset recorded in another zone: this one is in the run's, or unknown
     recorded = imported.import_zone(Path(settings.data_dir))

@@ -38,7 +38,7 @@ from ...metrics.labels import Labels, load_labels
 from ...metrics.specs import Ratio, Sum
 from ...metrics.spend import spend_by, spread_months, with_returns
 from ...metrics.stages import Funnel, default_funnel, load_funnel
-from ..quality.findings import month_findings
+from ..quality.findings import kept_month_findings
 
 CONTRACT_COLUMNS = ["month", "product", "metric", "value", "target", "attainment"]
 METRICS_CSV_COLUMNS = [
@@ -151,7 +151,7 @@ class KpiReview:
     def findings(self) -> list[Finding]:
         """The month's data-quality findings, the one list every report and the month's index
         show (`quality.findings.month_findings`)."""
-        return month_findings(self.dataset, self.month, self.months)
+        return kept_month_findings(self.dataset, self.month, self.months)
 
     def close(self) -> None:
         """Close the engine `load_review` opened, and stop a Spark it started. The values stay

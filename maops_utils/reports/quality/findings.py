@@ -167,3 +167,22 @@ def month_findings(
             finding("warning", "leads", "duplicate_people", column="contact_id", count=n, n=n)
         )
     return out
+
+
+# The kept list's format: bump it when what a finding says or holds changes.
+FINDINGS_FORMAT = "maops-findings-1"
+
+
+def kept_month_findings(dataset: Dataset, month: str, months: list[str]) -> list[Finding]:
+    """`month_findings`, made once per input and kept with it (`Dataset.facts`): the batch
+    makes the list before its notebooks, which then read it instead of counting again."""
+    keeper = dataset.facts
+    name = f"findings-{month}-{months[0]}-{FINDINGS_FORMAT}.kept"
+    if keeper is not None:
+        kept = keeper.value(name, (Finding,))
+        if isinstance(kept, list) and all(isinstance(f, Finding) for f in kept):
+            return kept
+    found = month_findings(dataset, month, months)
+    if keeper is not None:
+        keeper.keep_value(name, found)
+    return found

@@ -258,7 +258,22 @@ def typical_mql(study: ScoringStudy) -> pd.Series | None:
     return order.drop(columns="_d").iloc[0]
 
 
+# The last worked example and what it was made from: the report shows it three times (its
+# sentence, its table, the YAML's notes), and each would otherwise scan the activities again.
+_LAST_EXAMPLE: list[tuple[ScoringStudy, Dataset, pd.DataFrame]] = []
+
+
 def worked_example(study: ScoringStudy, dataset: Dataset) -> pd.DataFrame:
+    """`lead_example`, made once for a study and its dataset (the same objects)."""
+    for made_for, made_from, table in _LAST_EXAMPLE:
+        if made_for is study and made_from is dataset:
+            return table.copy()
+    table = lead_example(study, dataset)
+    _LAST_EXAMPLE[:] = [(study, dataset, table)]
+    return table.copy()
+
+
+def lead_example(study: ScoringStudy, dataset: Dataset) -> pd.DataFrame:
     """The typical MQL's points (`typical_mql`) rule by rule under the current rules and the
     proposed ones, at the moment it was judged: `kind, rule, value, current, proposed`, where
     `value` is the lead's value of a profile attribute, or the number of its activities of the
