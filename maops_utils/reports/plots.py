@@ -213,7 +213,7 @@ def trend_chart(
     # three panels a row from five metrics on: the trend is one screen of the report's four
     ncols = 1 if len(metrics) == 1 else 2 if len(metrics) <= 4 else 3
     nrows = max(1, (len(metrics) + ncols - 1) // ncols)
-    fig = Figure(figsize=(PAGE_WIDTH, 2.7 * nrows))
+    fig = Figure(figsize=(PAGE_WIDTH, 2.5 * nrows))
     axes = fig.subplots(nrows, ncols, sharex=True, squeeze=False)
     months = sorted(trend["month"].unique())
     for ax, metric in zip(axes.flat, metrics, strict=False):

@@ -11,6 +11,7 @@ from ...contract import dedupe
 from ...contract.dataset import Dataset
 from ...core.errors import Finding
 from ...core.i18n import finding
+from ...core.io import sha256_bytes
 from ...core.months import month_bounds
 
 # The timestamp that places a row of each table in a month.
@@ -177,7 +178,10 @@ def kept_month_findings(dataset: Dataset, month: str, months: list[str]) -> list
     """`month_findings`, made once per input and kept with it (`Dataset.facts`): the batch
     makes the list before its notebooks, which then read it instead of counting again."""
     keeper = dataset.facts
-    name = f"findings-{month}-{months[0]}-{FINDINGS_FORMAT}.kept"
+    # a finding names its file: the same input in another folder has its own list
+    where = sorted(str(src.get("path", "")) for src in dataset.sources.values())
+    key = sha256_bytes("\n".join([FINDINGS_FORMAT, month, *months, *where]).encode())[:24]
+    name = f"findings-{key}.kept"
     if keeper is not None:
         kept = keeper.value(name, (Finding,))
         if isinstance(kept, list) and all(isinstance(f, Finding) for f in kept):
