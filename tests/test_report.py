@@ -605,7 +605,7 @@ def _month(month: str = "2026-10") -> MonthPage:
     )
     row = ProductRow("A", XSS, [("1", "2", "50%", "off_track")])
     gap = Gap("won_deals", XSS, "1", "2", 0.5, "off_track", f"cause {XSS}", "A")
-    action = Action(f"do {XSS}", "kpi.html#cell-id=scorecard-md", "kpi")
+    action = Action(f"do {XSS}", "kpi.html#cell-id=scorecard-md")
     return MonthPage(month, [f"lead {XSS}"], [card], [XSS], [row], [gap], [action], 1)
 
 

@@ -56,7 +56,6 @@ class Action:
 
     text: str
     evidence: str
-    kind: str  # product, kpi or data
 
 
 @dataclass(frozen=True)
@@ -233,7 +232,6 @@ def next_month(
         Action(
             v.sentence(locale, names.get(v.product)),
             THRESHOLD_EVIDENCE if v.action == "raise_threshold" else SCORING_EVIDENCE,
-            "product",
         )
         for v in verdicts
         if v.action != "keep"
@@ -250,11 +248,10 @@ def next_month(
                 cause=g.cause,
             ),
             g.evidence,
-            "kpi",
         )
         for g in gaps
         if g.product  # a gap no product explains is shown, but names no one to act
     ]
     if warnings:
-        out.append(Action(t("act_warnings", locale, count=warnings), QUALITY_EVIDENCE, "data"))
+        out.append(Action(t("act_warnings", locale, count=warnings), QUALITY_EVIDENCE))
     return out

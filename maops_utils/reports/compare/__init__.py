@@ -7,7 +7,6 @@ splits by channel and campaign, `tables` writes the CSV tables and `advice` puts
 what a notebook calls is exported here.
 """
 
-from .. import scoring
 from .advice import definitions, readiness, what_to_do
 from .channels import product_campaigns, product_channels, regroup_counts
 from .comparison import (
@@ -24,7 +23,7 @@ from .comparison import (
     mql_quality,
     parse_products,
 )
-from .conclusion import conclusion_table, scoring_verdicts, verdict_note
+from .conclusion import conclusion_table, verdict_note
 from .statistics import (
     COMPARISON_COLUMNS,
     REST,
@@ -66,12 +65,6 @@ __all__ = [
     "readiness",
     "regroup_counts",
     "report_tables",
-    "scoring_verdicts",
     "verdict_note",
     "what_to_do",
 ]
-
-# The conclusion reads the scoring report's study (`conclusion.scoring_verdicts`): the
-# comparison needs what the scoring report needs, so a batch runs it once the scoring points
-# it prepares ahead are ready, and the study is computed once for both reports.
-NEEDS = scoring.NEEDS

@@ -1,32 +1,17 @@
 """The comparison's conclusion: one row per product (verdict, next step, the reason in one
-line), the verdict and step being the scoring report's (`reports/actions.py`), so the two
-reports never disagree about a product; the comparison's tested differences are its evidence."""
+line), the verdict and step being the scoring report's (`scoring.product_verdicts`, which
+the notebook passes in; `reports/actions.py`), so the two reports never disagree about a
+product; the comparison's tested differences are its evidence."""
 
 from __future__ import annotations
-
-from pathlib import Path
 
 import pandas as pd
 from IPython.display import Markdown
 
-from ...core.errors import MaopsError
 from ...core.i18n import t
-from .. import actions, scoring
+from .. import actions
 from .advice import _pair, readiness
 from .comparison import ProductComparison, _lang
-
-
-def scoring_verdicts(
-    cmp: ProductComparison, dataset, params_dir: Path
-) -> tuple[list[actions.ProductVerdict] | None, str]:
-    """The scoring report's verdict per product for the comparison's month, or None and why
-    (a scoring study the data cannot support stops that report, not this one)."""
-    try:
-        config = scoring.load_config(params_dir)
-        study = scoring.run(dataset, config, cmp.month, locale=cmp.locale)
-    except MaopsError as exc:
-        return None, str(exc).splitlines()[0]
-    return actions.product_verdicts(scoring.verdict_table(study)), ""
 
 
 def _tested(cmp: ProductComparison, product: str, lang: str) -> str:

@@ -5,6 +5,7 @@ table functions of `tables` (exported here); definitions are in docs/scoring.md 
 """
 
 from ...core.needs import Needs
+from .conclusion import product_verdicts
 from .model import ScoringConfig, ScoringModel, load_config, parse_config, parse_model
 from .study import ScoringStudy, count_points, run, run_time
 from .tables import (
@@ -32,6 +33,7 @@ __all__ = [
     "parse_config",
     "parse_model",
     "product_table",
+    "product_verdicts",
     "proposed_yaml",
     "reliability_curves",
     "run",
