@@ -8,6 +8,7 @@ unknown tables, columns, references and cycles are errors naming the file and th
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -34,10 +35,16 @@ _PRESENTATION = (
     "targets",
     "trend",
     "tables",
+    "pace",
 )
 # The KPI report's tables a team's count or sum may ask to be a column of (`tables:`).
 KPI_TABLES = ("channels", "campaigns")
 _KEYS = (*_PRESENTATION, *FORMS, "internal")
+_TARGET_KEYS = ("default", "months", "quarters", "years")
+# Fiscal periods are named by the calendar year they start in (the Japanese 年度 convention):
+# with fiscal_year_start 4, FY2026 is 2026-04..2027-03 and FY2026-Q1 is 2026-04..06.
+QUARTER_NAME = re.compile(r"^FY\d{4}-Q[1-4]$")
+YEAR_NAME = re.compile(r"^FY\d{4}$")
 
 # Catalogue table -> its default time column and the columns a definition may use. Every table
 # also carries the lead's `product` and `lead_source` (opportunities: their own product).
@@ -76,6 +83,10 @@ class Kpi:
     default_targets: dict[str, float] = field(default_factory=dict)
     month_targets: dict[str, dict[str, float]] = field(default_factory=dict)
     tables: tuple[str, ...] = ()  # KPI_TABLES it is a column of
+    # targets of whole fiscal periods: "FY2026-Q3" / "FY2026" -> product -> target
+    quarter_targets: dict[str, dict[str, float]] = field(default_factory=dict)
+    year_targets: dict[str, dict[str, float]] = field(default_factory=dict)
+    pace: bool | None = None  # projected to the quarter's and year's end; None: if a KGI
 
     def label(self, locale: str) -> str:
         return self.label_ja if locale == "ja" else self.label_en
@@ -93,6 +104,22 @@ class Kpi:
     def is_rate(self) -> bool:
         return isinstance(self.spec, Ratio)
 
+    @property
+    def is_additive(self) -> bool:
+        """Whether months add up to a quarter and a year: a count or a sum, never a ratio or
+        a difference (a difference of sums adds up, but can fall: no pacing rule fits it)."""
+        return isinstance(self.spec, Count | Sum)
+
+    @property
+    def paced(self) -> bool:
+        """Whether the review projects it to the quarter's and the year's end: an additive
+        KPI that is a KGI or says `pace: true`, and that has some target."""
+        wanted = self.pace if self.pace is not None else self.tier == "KGI"
+        has_target = bool(
+            self.default_targets or self.month_targets or self.quarter_targets or self.year_targets
+        )
+        return self.is_additive and wanted and has_target
+
 
 @dataclass
 class Catalogue:
@@ -102,6 +129,7 @@ class Catalogue:
     on_track: float = 1.0
     at_risk: float = 0.9
     small_sample: int = 30
+    fiscal_year_start: int = 1  # the first month (1-12) of the fiscal year
 
     def __getitem__(self, name: str) -> Kpi:
         return self.kpis[name]
@@ -115,6 +143,11 @@ class Catalogue:
     @property
     def public(self) -> list[str]:
         return [k.name for k in self.kpis.values() if not k.internal]
+
+    @property
+    def paced(self) -> list[str]:
+        """The public KPIs projected to the quarter's and the year's end (`Kpi.paced`)."""
+        return [k.name for k in self.kpis.values() if k.paced and not k.internal]
 
     @property
     def specs(self) -> dict[str, Spec]:
@@ -273,9 +306,9 @@ def _entry(name: str, entry: Any, where: str, *, base: Kpi | None, core: bool) -
             f"{where}.targets: expected {{default: {{ALL: n}}, months: {{...}}}}, got {targets!r}"
         )
     for key in targets:
-        if key not in ("default", "months"):
+        if key not in _TARGET_KEYS:
             raise ConfigError(
-                f"{where}.targets: unknown key '{key}'{suggest(str(key), ['default', 'months'])}"
+                f"{where}.targets: unknown key '{key}'{suggest(str(key), list(_TARGET_KEYS))}"
                 " (write targets: {default: {ALL: n, A: n}})"
             )
     raw_months = targets.get("months", {}) or {}
@@ -285,6 +318,16 @@ def _entry(name: str, entry: Any, where: str, *, base: Kpi | None, core: bool) -
     for month, per in raw_months.items():
         check_month(str(month), f"{where}.targets.months")
         months[str(month)] = _targets(per, f"{where}.targets.months.{month}")
+    quarters = _period_targets(targets.get("quarters"), f"{where}.targets.quarters", QUARTER_NAME)
+    years = _period_targets(targets.get("years"), f"{where}.targets.years", YEAR_NAME)
+    pace = entry.get("pace", base.pace if base else None)
+    if pace is not None and not isinstance(pace, bool):
+        raise ConfigError(f"{where}.pace: '{pace}' is not true or false")
+    if pace and not isinstance(spec, Count | Sum):
+        raise ConfigError(
+            f"{where}.pace: only a count or a sum can be paced (its months add up to the "
+            "quarter and the year; a rate or a difference does not); remove pace: true"
+        )
     return Kpi(
         name=name,
         spec=spec,
@@ -305,7 +348,27 @@ def _entry(name: str, entry: Any, where: str, *, base: Kpi | None, core: bool) -
         or (base.default_targets if base else {}),
         month_targets=months or (base.month_targets if base else {}),
         tables=_tables(entry.get("tables"), spec, where),
+        quarter_targets=quarters or (base.quarter_targets if base else {}),
+        year_targets=years or (base.year_targets if base else {}),
+        pace=pace,
     )
+
+
+def _period_targets(raw: Any, where: str, name: re.Pattern[str]) -> dict[str, dict[str, float]]:
+    if raw is None:
+        return {}
+    example = '"FY2026-Q3"' if "Q" in name.pattern else '"FY2026"'
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{where}: expected a mapping of {example} -> {{ALL: n, A: n}}")
+    out = {}
+    for period, per in raw.items():
+        if not name.match(str(period)):
+            raise ConfigError(
+                f"{where}: '{period}' is not a fiscal period; write it as {example} (fiscal "
+                "years are named by the calendar year they start in)"
+            )
+        out[str(period)] = _targets(per, f"{where}.{period}")
+    return out
 
 
 def _tables(raw: Any, spec: Spec, where: str) -> tuple[str, ...]:
@@ -395,11 +458,10 @@ def load_catalogue(params_dir: Path) -> Catalogue:
     """Core metrics (with the team's labels and targets) followed by the team's own KPIs."""
     path = params_dir / "kpis.yaml"
     data = load_yaml(path) if path.is_file() else {}
+    top = ["kpis", "status", "small_sample", "fiscal_year_start"]
     for key in data:
-        if key not in ("kpis", "status", "small_sample"):
-            raise ConfigError(
-                f"{path}: unknown key '{key}'{suggest(str(key), ['kpis', 'status', 'small_sample'])}"
-            )
+        if key not in top:
+            raise ConfigError(f"{path}: unknown key '{key}'{suggest(str(key), top)}")
     entries = data.get("kpis", {}) or {}
     if not isinstance(entries, dict):
         raise ConfigError(f"{path}: 'kpis' must be a mapping of KPI name -> definition")
@@ -425,4 +487,10 @@ def load_catalogue(params_dir: Path) -> Catalogue:
     small = data.get("small_sample", 30)
     if isinstance(small, bool) or not isinstance(small, int) or small < 0:
         raise ConfigError(f"{path}: small_sample must be a whole number of events, e.g. 30")
-    return Catalogue(kpis, on_track, at_risk, small)
+    start = data.get("fiscal_year_start", 1)
+    if isinstance(start, bool) or not isinstance(start, int) or not 1 <= start <= 12:
+        raise ConfigError(
+            f"{path}: fiscal_year_start: '{start}' is not a month number; write the first month "
+            "of the fiscal year as 1 to 12 (4 for a year from April)"
+        )
+    return Catalogue(kpis, on_track, at_risk, small, start)

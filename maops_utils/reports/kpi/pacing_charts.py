@@ -1,0 +1,216 @@
+"""Pacing in pictures and words: the fiscal year's cumulative chart and one sentence per KPI,
+from a `pacing.Pacing`."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pandas as pd
+import seaborn as sns
+from matplotlib.figure import Figure
+from matplotlib.ticker import FuncFormatter
+
+from ...core.i18n import format_amount_short, format_ratio, t
+from ..plots import (
+    MIN_FONT_PT,
+    PAGE_WIDTH,
+    PALETTE,
+    amount_formatter,
+    chart_text,
+    setup_style,
+    thousands_format,
+)
+from .pacing import Pacing
+
+
+def period_title(name: str, locale: str = "ja") -> str:
+    """A fiscal period's name as a reader says it: "FY2026-Q3" is 2026年度 第3四半期 / Q3
+    FY2026, "FY2026" is 2026年度 / FY2026."""
+    year, _, quarter = name.removeprefix("FY").partition("-Q")
+    if quarter:
+        return t("pace_quarter_name", locale, year=year, quarter=quarter)
+    return t("pace_year_name", locale, year=year)
+
+
+def pace_value(value: float, unit: str, currency: str = "JPY", locale: str = "ja") -> str:
+    """A period total or a monthly need as the pacing writes it: an amount in the units its
+    readers count in (1,234万円), a count whole, or with one decimal below 100 when it is a
+    share of a month (2.5 a month); empty when missing."""
+    if value is None or math.isnan(value):
+        return ""
+    if unit == "currency":
+        return format_amount_short(value, currency, locale)
+    if abs(value) < 100 and not float(value).is_integer():
+        return f"{value:,.1f}"
+    return f"{value:,.0f}"
+
+
+def pacing_sentence(
+    p: Pacing, label: str, *, unit: str = "count", currency: str = "JPY", locale: str = "ja"
+) -> str:
+    """One sentence on `p` for the report: the projection with its 80% interval, the target
+    and status, what is needed per month from here, the method when it is seasonal, and a
+    word of caution when the history is short. Returns the sentence."""
+
+    def fmt(value: float) -> str:
+        return pace_value(value, unit, currency, locale)
+
+    period = period_title(p.period_name, locale)
+    has_target = not math.isnan(p.target)
+    status = t(p.status, locale) if p.status else ""
+    status = status if locale == "ja" else status.lower()  # mid-sentence in English
+    if p.months_remaining == 0:
+        if not has_target:
+            return t(
+                "pace_sentence_ended_no_target",
+                locale,
+                label=label,
+                period=period,
+                actual=fmt(p.actual),
+            )
+        return t(
+            "pace_sentence_ended",
+            locale,
+            label=label,
+            period=period,
+            actual=fmt(p.actual),
+            target=fmt(p.target),
+            status=status,
+        )
+    if math.isnan(p.projection):
+        return t(
+            "pace_sentence_no_projection", locale, label=label, period=period, actual=fmt(p.actual)
+        )
+    words = dict(
+        label=label,
+        period=period,
+        projection=fmt(p.projection),
+        low=fmt(p.low80),
+        high=fmt(p.high80),
+    )
+    if not has_target:
+        text = t("pace_sentence_no_target", locale, **words)
+    else:
+        text = t(
+            "pace_sentence",
+            locale,
+            **words,
+            target=fmt(p.target),
+            status=status,
+            probability=format_ratio(p.probability),
+        )
+        gap = p.target - p.actual
+        if not p.higher_is_better:
+            text += t(
+                "pace_allowed",
+                locale,
+                months=p.months_remaining,
+                per_month=fmt(p.needed_per_month),
+            )
+        elif p.needed_per_month == 0:
+            text += t("pace_met", locale)
+        else:
+            text += t(
+                "pace_needed",
+                locale,
+                months=p.months_remaining,
+                amount=fmt(gap),
+                per_month=fmt(p.needed_per_month),
+            )
+    if p.method == "seasonal":
+        text += t("pace_seasonal", locale)
+    if p.small_sample:
+        text += t("pace_small_sample", locale)
+    return text
+
+
+def pacing_chart(
+    p: Pacing,
+    values: pd.Series,
+    *,
+    label: str,
+    product_name: str,
+    unit: str = "count",
+    currency: str = "JPY",
+    locale: str = "ja",
+) -> Figure:
+    """The fiscal year's cumulative chart of one KPI and product: the actual running total
+    (solid), the pro-rata target (thin), the projection dashed from the last actual month to
+    the period's end with its 80% band shaded and its end value labelled, and the quarters'
+    boundaries. Returns the Figure.
+
+    Args:
+        p: the year's `Pacing` (`pacing.pacings`, period "year").
+        values: the KPI's monthly values for the product ("YYYY-MM" -> value), holding at
+            least the year's months so far.
+        label, product_name: the KPI's and the product's names, as the report shows them.
+        unit: the KPI's unit (`currency` axes in the page's units of `currency`).
+    """
+    setup_style()
+    colors = sns.color_palette(PALETTE)
+    months = list(p.months)
+    x = np.arange(len(months))
+    elapsed = p.months_elapsed
+    actual = values.reindex(months[:elapsed]).fillna(0).cumsum().to_numpy()
+    fig = Figure(figsize=(PAGE_WIDTH, 4.2))
+    ax = fig.subplots()
+    ax.plot(x[:elapsed], actual, marker="o", ms=4, color=colors[0], label=t("pace_actual", locale))
+    if not math.isnan(p.target):
+        ax.plot(
+            x,
+            p.cumulative_target,
+            lw=1,
+            color="grey",
+            label=t("pace_target_line", locale),
+        )
+    fmt = lambda v: pace_value(v, unit, currency, locale)  # noqa: E731
+    if p.path:
+        ahead = x[elapsed - 1 :]
+        centre = [p.actual, *(c for c, _, _ in p.path)]
+        low = [p.actual, *(lo for _, lo, _ in p.path)]
+        high = [p.actual, *(hi for _, _, hi in p.path)]
+        ax.plot(ahead, centre, ls="--", color=colors[1], label=t("pace_projection", locale))
+        ax.fill_between(
+            ahead, low, high, color=colors[1], alpha=0.2, lw=0, label=t("pace_band", locale)
+        )
+        ax.annotate(
+            t(
+                "pace_end_label",
+                locale,
+                projection=fmt(p.projection),
+                low=fmt(p.low80),
+                high=fmt(p.high80),
+            ),
+            (x[-1], centre[-1]),
+            xytext=(-6, 10),
+            textcoords="offset points",
+            ha="right",
+            fontsize=MIN_FONT_PT,
+        )
+    # the quarters' boundaries: a fiscal year reads in quarters in the review
+    top = ax.get_ylim()[1]
+    for q in range(4):
+        if q:
+            ax.axvline(3 * q - 0.5, color="grey", lw=0.8, ls=":")
+        ax.text(3 * q + 1, top, f"Q{q + 1}", ha="center", va="bottom", fontsize=MIN_FONT_PT)
+    ax.set_xticks(x, [m[2:] for m in months], rotation=0)
+    ax.set_xlim(-0.5, len(months) - 0.5)
+    ax.set_ylim(bottom=min(0.0, ax.get_ylim()[0]))
+    if unit == "currency":
+        ax.yaxis.set_major_formatter(amount_formatter(currency, locale))
+    else:
+        ax.yaxis.set_major_formatter(FuncFormatter(thousands_format))
+    ax.legend(loc="upper left")
+    ax.set_title(
+        t(
+            "pace_chart_title",
+            locale,
+            label=chart_text(label),
+            product=chart_text(product_name),
+            period=period_title(p.period_name, locale),
+        ),
+        pad=18,
+    )
+    fig.tight_layout()
+    return fig
