@@ -164,7 +164,10 @@ def pacing_chart(
             color="grey",
             label=t("pace_target_line", locale),
         )
-    fmt = lambda v: pace_value(v, unit, currency, locale)  # noqa: E731
+
+    def fmt(value: float) -> str:
+        return pace_value(value, unit, currency, locale)
+
     if p.path:
         ahead = x[elapsed - 1 :]
         centre = [p.actual, *(c for c, _, _ in p.path)]
