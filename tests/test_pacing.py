@@ -316,3 +316,17 @@ def test_chart_draws_the_projection_dashed_and_the_sentence_reads(sample_rv):
     assert ja.startswith("受注金額: 2026年度の見込み") and "万円" in ja and "必要" in ja
     en = charts.pacing_sentence(year, "Revenue", unit="currency", locale="en")
     assert "FY2026" in en and "80% interval" in en
+
+
+def test_a_period_the_data_does_not_reach_back_to_is_not_judged():
+    # the data starts in the fiscal year's third month: the months before are unknown, not 0
+    history = pd.Series([30.0, 32, 31, 29], index=_months("2026-06", 4))
+    year = pc.fiscal_year("2026-09", 4)
+    p = pc.pace(history, year, pc.PeriodTarget(300.0, "year"), count=True)
+    assert p.missing_months == 2 and p.actual == 122
+    assert p.status == "" and np.isnan(p.probability) and np.isnan(p.needed_per_month)
+    whole = pc.pace(history, pc.fiscal_quarter("2026-09", 4), pc.PeriodTarget(90.0, "quarter"),
+                    count=True)  # fmt: skip
+    assert whole.missing_months == 0 and whole.status
+    text = charts.pacing_sentence(p, "MQL", locale="en")
+    assert "incomplete" in text and "2 month" in text

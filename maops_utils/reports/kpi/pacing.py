@@ -68,6 +68,7 @@ PACING_CSV_COLUMNS = [
     "probability",
     "status",
     "small_sample",
+    "missing_months",
 ]
 BACKTEST_CSV_COLUMNS = [
     "kpi",
@@ -303,6 +304,9 @@ class Pacing:
     small_sample: bool
     history_months: int
     higher_is_better: bool = True
+    # months of the period so far that the data does not reach back to: its total so far is
+    # then unknown, so the period is not judged (no status, no probability)
+    missing_months: int = 0
     path: tuple[tuple[float, float, float], ...] = ()
     cumulative_target: tuple[float, ...] = field(default_factory=tuple)
 
@@ -342,6 +346,7 @@ def pace(
     remaining = period.months[elapsed:]
     actual = float(history.reindex(list(period.months[:elapsed])).fillna(0).sum())
     goal = np.nan if target.value is None else float(target.value)
+    before = [m for m in period.months[:elapsed] if m not in history.index]
     pro_rata = target.pro_rata(elapsed)
     attainment = actual / pro_rata if pro_rata and not np.isnan(pro_rata) else np.nan
     cumulative = tuple(target.pro_rata(k) for k in range(1, total + 1))
@@ -373,14 +378,16 @@ def pace(
         if not np.isnan(goal):
             reach = fc.probability_at_least(m, goal - actual)
             probability = reach if higher_is_better else 1 - reach
-    if np.isnan(goal):
+    if before:
+        probability = nan
+    if np.isnan(goal) or before:
         needed = nan
     elif actual >= goal if higher_is_better else False:
         needed = 0.0
     else:
         needed = max(goal - actual, 0.0) / len(remaining) if remaining else nan
     score = pd.Series([np.nan])
-    if not np.isnan(goal) and not np.isnan(projection) and goal != 0:
+    if not np.isnan(goal) and not np.isnan(projection) and goal != 0 and not before:
         if higher_is_better:
             score = pd.Series([projection / goal])
         else:
@@ -413,6 +420,7 @@ def pace(
         small_sample=small,
         history_months=n,
         higher_is_better=higher_is_better,
+        missing_months=len(before),
         path=path,
         cumulative_target=cumulative,
     )

@@ -78,6 +78,15 @@ def pacing_sentence(
             target=fmt(p.target),
             status=status,
         )
+    if p.missing_months:
+        return t(
+            "pace_sentence_partial",
+            locale,
+            label=label,
+            period=period,
+            actual=fmt(p.actual),
+            months=p.missing_months,
+        )
     if math.isnan(p.projection):
         return t(
             "pace_sentence_no_projection", locale, label=label, period=period, actual=fmt(p.actual)
