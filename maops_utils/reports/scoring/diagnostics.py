@@ -43,22 +43,10 @@ def judged_rows(study: ScoringStudy) -> tuple[str, pd.DataFrame]:
 # ---------------------------------------------------------------- decision curve
 
 DECISION_COLUMNS = [
-    "rows",
-    "model",
-    "scale",
-    "product",
-    "strategy",
-    "threshold",
-    "n",
-    "handed",
-    "successes",
-    "exchange_rate",
-    "net_benefit",
-    "net_benefit_per_100",
-    "advantage_per_100",
-    "current",
+    "rows", "model", "scale", "product", "strategy", "threshold", "n", "handed", "successes",
+    "exchange_rate", "net_benefit", "net_benefit_per_100", "advantage_per_100", "current",
     "recommended",
-]
+]  # fmt: skip
 # Probability thresholds of the probability-scale curve (Vickers & Elkin 2006).
 PROBABILITY_GRID = tuple(round(0.01 * i, 2) for i in range(1, 100))
 
@@ -289,24 +277,10 @@ def decision_sentence(curve: DecisionCurve, locale: str = "ja") -> str:
 # ---------------------------------------------------------------- factors
 
 FACTOR_COLUMNS = [
-    "kind",
-    "factor",
-    "attribute",
-    "value",
-    "n",
-    "n_with",
-    "successes_with",
-    "share_successes",
-    "share_failures",
-    "rate_with",
-    "rate_without",
-    "lift",
-    "lift_ci_low",
-    "lift_ci_high",
-    "reliable",
-    "points_current",
-    "points_proposed",
-]
+    "kind", "factor", "attribute", "value", "n", "n_with", "successes_with", "share_successes",
+    "share_failures", "rate_with", "rate_without", "lift", "lift_ci_low", "lift_ci_high",
+    "reliable", "points_current", "points_proposed",
+]  # fmt: skip
 # Each of the four counts behind a lift at least this: the log interval's normal
 # approximation holds, and no lift rests on a handful of leads.
 MIN_CELL = 5
@@ -495,19 +469,9 @@ def factor_names(
 # ---------------------------------------------------------------- Brier decomposition
 
 BRIER_COLUMNS = [
-    "rows",
-    "model",
-    "product",
-    "n",
-    "events",
-    "bins",
-    "brier",
-    "reliability",
-    "resolution",
-    "uncertainty",
-    "within_bin",
-    "reliable",
-]
+    "rows", "model", "product", "n", "events", "bins", "brier", "reliability", "resolution",
+    "uncertainty", "within_bin", "reliable",
+]  # fmt: skip
 # Groups of equal size by predicted probability, those of the reliability diagram
 # (`evaluate.reliability`), so that "reliability" is one thing in the report.
 BRIER_BINS = 10
@@ -617,18 +581,7 @@ def brier_sentence(table: pd.DataFrame, model: str, locale: str = "ja") -> str:
 
 
 __all__ = [
-    "BrierParts",
-    "DecisionCurve",
-    "brier_parts",
-    "brier_sentence",
-    "brier_table",
-    "decision_curve",
-    "decision_sentence",
-    "exchange_rate",
-    "factor_names",
-    "factor_presence",
-    "factor_table",
-    "judged_rows",
-    "katz_interval",
-    "net_benefit",
-]
+    "BrierParts", "DecisionCurve", "brier_parts", "brier_sentence", "brier_table",
+    "decision_curve", "decision_sentence", "exchange_rate", "factor_names", "factor_presence",
+    "factor_table", "judged_rows", "katz_interval", "net_benefit",
+]  # fmt: skip
