@@ -146,8 +146,10 @@ class Catalogue:
 
     @property
     def paced(self) -> list[str]:
-        """The public KPIs projected to the quarter's and the year's end (`Kpi.paced`)."""
-        return [k.name for k in self.kpis.values() if k.paced and not k.internal]
+        """The public KPIs projected to the quarter's and the year's end (`Kpi.paced`), the
+        KGIs first: the review's question is the goal before its drivers."""
+        paced = [k for k in self.kpis.values() if k.paced and not k.internal]
+        return [k.name for k in sorted(paced, key=lambda k: k.tier != "KGI")]
 
     @property
     def specs(self) -> dict[str, Spec]:

@@ -4,6 +4,7 @@ from a `pacing.Pacing`."""
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 
 import numpy as np
 import pandas as pd
@@ -11,7 +12,8 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
-from ...core.i18n import format_amount_short, format_ratio, t
+from ...core.i18n import format_amount_short, format_ratio, format_status, t
+from ...core.schema import ALL
 from ..plots import (
     MIN_FONT_PT,
     PAGE_WIDTH,
@@ -22,6 +24,7 @@ from ..plots import (
     thousands_format,
 )
 from .pacing import Pacing
+from .review import KpiReview
 
 
 def period_title(name: str, locale: str = "ja") -> str:
@@ -226,3 +229,77 @@ def pacing_chart(
     )
     fig.tight_layout()
     return fig
+
+
+def pacing_view(
+    items: Sequence[Pacing], rv: KpiReview, *, products: Sequence[str] = (ALL,)
+) -> pd.DataFrame:
+    """The pacing as a table for reading: per KPI, product and period, the total so far
+    against its pro-rata target, the projection with its 80% interval, the target, what is
+    needed per month and the status with the probability behind it. `products`: the rows
+    shown (the whole business by default; `rv.products` for the appendix)."""
+    loc, cur = rv.locale, rv.currency
+    rows = []
+    for p in items:
+        if p.product not in products:
+            continue
+        unit = rv.catalogue[p.kpi].unit
+
+        def fmt(value: float, unit: str = unit) -> str:
+            return pace_value(value, unit, cur, loc)
+
+        interval = f"{fmt(p.low80)}–{fmt(p.high80)}" if not math.isnan(p.low80) else ""
+        row = {t("kpi", loc): rv.label(p.kpi)}
+        if len(products) > 1:
+            row[t("product", loc)] = rv.product_name(p.product)
+        row |= {
+            t("pace_col_period", loc): period_title(p.period_name, loc),
+            t("pace_col_months", loc): f"{p.months_elapsed}/{p.months_total}",
+            t("pace_col_actual", loc): fmt(p.actual),
+            t("pace_col_pro_rata", loc): fmt(p.pro_rata_target),
+            t("pace_col_projection", loc): fmt(p.projection),
+            t("pace_col_interval", loc): interval,
+            t("pace_col_target", loc): fmt(p.target),
+            t("pace_col_needed", loc): fmt(p.needed_per_month) if p.months_remaining else "",
+            t("pace_col_probability", loc): format_ratio(p.probability),
+            t("status", loc): format_status(p.status, loc),
+            t("pace_col_method", loc): t(f"pace_method_{p.method}", loc) if p.method else "",
+        }
+        rows.append(row)
+    if not rows:
+        return pd.DataFrame()
+    return pd.DataFrame(rows).set_index(t("kpi", loc)).rename_axis(None)
+
+
+def pacing_sentences(items: Sequence[Pacing], rv: KpiReview) -> list[str]:
+    """One sentence per paced KPI and period of the whole business (`pacing_sentence`)."""
+    return [
+        pacing_sentence(
+            p,
+            rv.label(p.kpi),
+            unit=rv.catalogue[p.kpi].unit,
+            currency=rv.currency,
+            locale=rv.locale,
+        )
+        for p in items
+        if p.product == ALL
+    ]
+
+
+def year_chart(items: Sequence[Pacing], values: pd.DataFrame, rv: KpiReview) -> Figure | None:
+    """The cumulative chart of the first paced KPI's fiscal year for the whole business (a KGI
+    comes first in the catalogue), or None when nothing is paced. `values`: the monthly
+    values the pacing read (`pacing.paced_values`)."""
+    year = next((p for p in items if p.product == ALL and p.period == "year"), None)
+    if year is None:
+        return None
+    mine = values[(values["metric"] == year.kpi) & (values["product"] == ALL)]
+    return pacing_chart(
+        year,
+        mine.set_index("month")["value"],
+        label=rv.label(year.kpi),
+        product_name=rv.product_name(ALL),
+        unit=rv.catalogue[year.kpi].unit,
+        currency=rv.currency,
+        locale=rv.locale,
+    )
