@@ -1,5 +1,6 @@
-"""The funnel's stages (lead, MQL, SQL, opportunity, won): their labels and definitions and the
-cuts of the cohort and velocity views, from `params/funnel.yaml`."""
+"""The funnel's stages (lead, MQL, SQL, opportunity, won): their labels and definitions, the
+cuts of the cohort and velocity views, and the pipeline's SLA and age buckets, from
+`params/funnel.yaml`."""
 
 from __future__ import annotations
 
@@ -11,6 +12,9 @@ from ..core.errors import ConfigError, suggest
 from ..core.io import load_yaml
 
 STAGE_NAMES = ("lead", "mql", "sql", "opportunity", "won")
+# The stages a lead waits in for sales' decision: the only ones an SLA can apply to.
+WAITING_STAGES = ("mql", "sql")
+DEFAULT_AGE_BUCKETS = (7, 14, 30, 60, 90)
 
 
 @dataclass(frozen=True)
@@ -36,9 +40,16 @@ class Funnel:
     cohort_windows: tuple[int, ...] = (30, 60, 90)
     cohorts: int = 12
     velocity_months: int = 12
+    # (stage, days) a lead may wait in the stage before sales decides; () when none is set
+    sla: tuple[tuple[str, int], ...] = ()
+    age_buckets: tuple[int, ...] = DEFAULT_AGE_BUCKETS
 
     def stage(self, name: str) -> Stage:
         return next(s for s in self.stages if s.name == name)
+
+    def sla_days(self, stage: str) -> int | None:
+        """The SLA of `stage` in days, or None when none is set for it."""
+        return dict(self.sla).get(stage)
 
 
 def bilingual(raw: Any, where: str) -> tuple[str, str]:
@@ -67,7 +78,7 @@ def load_funnel(params_dir: Path) -> Funnel:
 
 
 def _funnel(data: dict, path: Path) -> Funnel:
-    known = ("stages", "cohort_windows", "cohorts", "velocity_months")
+    known = ("stages", "cohort_windows", "cohorts", "velocity_months", "sla", "age_buckets")
     for key in data:
         if key not in known:
             raise ConfigError(f"{path}: unknown key '{key}'{suggest(str(key), list(known))}")
@@ -105,5 +116,55 @@ def _funnel(data: dict, path: Path) -> Funnel:
             raise ConfigError(f"{path}: {key} must be a whole number of months from 1 to 60")
         counts[key] = value
     return Funnel(
-        tuple(stages), tuple(sorted(set(windows))), counts["cohorts"], counts["velocity_months"]
+        tuple(stages),
+        tuple(sorted(set(windows))),
+        counts["cohorts"],
+        counts["velocity_months"],
+        _sla(data.get("sla"), path),
+        _age_buckets(data.get("age_buckets"), path),
     )
+
+
+def _whole_days(value: Any) -> bool:
+    return not isinstance(value, bool) and isinstance(value, int) and value > 0
+
+
+def _sla(raw: Any, path: Path) -> tuple[tuple[str, int], ...]:
+    """`sla:` as (stage, days) in funnel order; () when absent (no SLA: nothing is late)."""
+    if raw is None:
+        return ()
+    if not isinstance(raw, dict):
+        raise ConfigError(
+            f"{path}: sla: expected a mapping stage -> days, got {raw!r}; write e.g. "
+            "sla: {mql: 14, sql: 30}"
+        )
+    for stage, days in raw.items():
+        if stage not in WAITING_STAGES:
+            where = "is a funnel stage no lead waits in" if stage in STAGE_NAMES else "unknown"
+            raise ConfigError(
+                f"{path}: sla.{stage}: {where} (an SLA applies to "
+                f"{', '.join(WAITING_STAGES)}){suggest(str(stage), list(WAITING_STAGES))}"
+            )
+        if not _whole_days(days):
+            raise ConfigError(
+                f"{path}: sla.{stage}: '{days}' is not a whole number of days above 0; "
+                f"write e.g. sla: {{{stage}: 14}}"
+            )
+    return tuple((s, int(raw[s])) for s in WAITING_STAGES if s in raw)
+
+
+def _age_buckets(raw: Any, path: Path) -> tuple[int, ...]:
+    """`age_buckets:` the upper ends in days of every age bucket but the last (open-ended)."""
+    if raw is None:
+        return DEFAULT_AGE_BUCKETS
+    if (
+        not isinstance(raw, list)
+        or not raw
+        or not all(_whole_days(v) for v in raw)
+        or any(a >= b for a, b in zip(raw, raw[1:], strict=False))
+    ):
+        raise ConfigError(
+            f"{path}: age_buckets: {raw!r} must be increasing whole numbers of days above 0, "
+            f"e.g. {list(DEFAULT_AGE_BUCKETS)}"
+        )
+    return tuple(int(v) for v in raw)
