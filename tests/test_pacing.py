@@ -98,7 +98,7 @@ def test_period_targets_come_from_the_period_or_its_months(tmp_path):
     assert (missing.value, missing.source) == (None, "")
     assert pc.period_target(won, q3, "B").value is None
     # paced: additive KGIs with a target, and what says pace: true; revenue is no KGI here
-    assert cat.paced == ["new_leads", "won_deals"]
+    assert cat.paced == ["won_deals", "new_leads"]  # KGIs first
 
 
 def test_default_fiscal_year_and_existing_files_load_unchanged(tmp_path):
