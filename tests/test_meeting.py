@@ -8,7 +8,7 @@ import re
 
 import pandas as pd
 import pytest
-from helpers import SAMPLE_PARAMS, maops
+from helpers import ROOT, SAMPLE_PARAMS, maops
 
 from maops_utils.core.i18n import format_change, t
 from maops_utils.core.schema import ALL
@@ -210,3 +210,34 @@ def test_the_scorecard_reads_without_cell_by_cell_work(sample_rv):
         assert (row["前月"] != "") == pd.notna(r["previous"])  # last month's value beside it
     assert not shown.isin(["-0%", "+0%", "-0.0pt"]).any().any()
     assert shown.loc["配信停止率", "目標"].startswith("≤")  # the sample's lower-is-better KPI
+
+
+@pytest.mark.slow
+def test_the_page_says_the_quarters_outlook_and_the_leads_past_their_sla(sample_month):
+    page = _text(sample_month / "index.html")
+    outlook = page.split("見通しと注意")[1].split("目標との差が大きい指標")[0]
+    pacing = pd.read_csv(sample_month / "pacing.csv", encoding="utf-8-sig", dtype={"product": str})
+    quarter = pacing[(pacing["product"] == ALL) & (pacing["period"] == "quarter")]
+    revenue = quarter.set_index("kpi").loc["revenue"]
+    # the sample's fiscal year starts in April: 2026-10 is the first month of FY2026-Q3
+    assert revenue["period_name"] == "FY2026-Q3" and revenue["months_elapsed"] == 1
+    amount = f"{revenue['projection'] / 10_000:,.0f}万円"
+    assert "2026年度 第3四半期の見込み: " in outlook and f"受注金額 {amount}" in outlook
+    # leads past the MQL SLA at the month's end, counted here from the stage changes alone
+    stages = pd.read_csv(ROOT / "data" / "sample" / "stage_changes.csv", parse_dates=["changed_at"])
+    opps = pd.read_csv(ROOT / "data" / "sample" / "opportunities.csv", parse_dates=["created_at"])
+    end = pd.Timestamp("2026-11-01")
+    events = pd.concat(
+        [
+            stages[stages["changed_at"] < end].rename(columns={"changed_at": "at"}),
+            opps[opps["lead_id"].notna() & (opps["created_at"] < end)]
+            .rename(columns={"created_at": "at"})
+            .assign(stage="opportunity")[["lead_id", "stage", "at"]],
+        ]
+    )
+    order = {"mql": 0, "sql": 1, "opportunity": 2}
+    events["rank"] = events["stage"].map(order)
+    last = events.sort_values(["at", "rank"]).groupby("lead_id").tail(1)
+    mql = last[last["stage"] == "mql"]
+    late = int(((end - mql["at"]).dt.days > 14).sum())
+    assert f"SLA超過: MQL {late:,}件が14日を超えて未対応" in outlook

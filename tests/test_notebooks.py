@@ -81,14 +81,15 @@ def test_charts_are_sharp_shown_at_their_size_and_named_by_their_titles(executed
     pngs = [o for o in outputs if "image/png" in o.get("data", {})]
     page = BeautifulSoup(notebook_to_html(nb, title="KPI"), "html.parser")
     imgs = page.find_all("img")
-    assert len(imgs) == len(pngs) == 4
+    assert len(imgs) == len(pngs) == 6
     for output, img in zip(pngs, imgs, strict=True):
         width, height = Image.open(io.BytesIO(base64.b64decode(output.data["image/png"]))).size
         shown_w, shown_h = int(img["width"]), int(img["height"])
         assert abs(width - 2 * shown_w) <= 1 and abs(height - 2 * shown_h) <= 1
         assert shown_w <= 1052  # the page's column: the browser shows it unshrunk
         assert img["alt"] == output.metadata["image/png"]["alt"] != "図"
-    assert imgs[0]["alt"] == "2026-10 のファネル（当月件数）"
+    assert imgs[0]["alt"] == "受注件数（全体）: 2026年度の累計と見込み"
+    assert imgs[3]["alt"] == "2026-10 のファネル（当月件数）"
 
 
 def test_no_glyph_is_missing_in_the_charts(executed):

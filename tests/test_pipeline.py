@@ -331,7 +331,9 @@ def test_report_words_and_the_month_page_line(planted):
     inv = pipeline.inventory(planted, FUNNEL, MONTH)
     line = pipeline.month_page_line(inv, locale="ja", names={"A": "ミライガード"})
     # five MQLs past 14 days, three of them of product A (P2, P12, P15); the oldest 182 days
-    assert line.startswith("SLA超過: MQL 5件が14日を超えて未対応（最長 182日、ミライガード 3件）")
+    assert line.startswith(
+        "SLA超過: MQL 5件が14日を超えて未対応（うち91+日 1件、最長 182日、ミライガード 3件）"
+    )
     assert "SQL 1件が30日を超えて未対応" in line
     en = pipeline.report_sentences(inv, locale="en")
     assert any("rejection stage recorded in the MA tool" in s for s in en)

@@ -193,6 +193,11 @@ def render_month_page(
     parts.append("</div>\n</section>\n")
     parts.append(_products(page, lang))
 
+    if page.outlook:
+        parts.append(_section_start("outlook", t("mp_outlook", lang)) + '<ul class="mp-list">\n')
+        parts += [f"<li>{_e(o.text)}{linked(o.evidence)}</li>\n" for o in page.outlook]
+        parts.append("</ul>\n</section>\n")
+
     parts.append(_section_start("gaps", t("mp_gaps", lang)))
     if page.gaps:
         parts.append('<ul class="mp-list">\n')

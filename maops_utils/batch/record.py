@@ -61,10 +61,12 @@ def versions() -> dict[str, str]:
 METRICS_NOTEBOOK = "01_kpi_evaluation"
 
 
+# columns of the reports' tables that hold codes or words: a product "001" stays "001"
+_TEXT = {"status": str, "product": str, "group": str, "kpi": str, "stage": str, "bucket": str}
+
+
 def _table(path: Path) -> pd.DataFrame | None:
-    return (
-        pd.read_csv(path, encoding="utf-8-sig", dtype={"status": str}) if path.is_file() else None
-    )
+    return pd.read_csv(path, encoding="utf-8-sig", dtype=_TEXT) if path.is_file() else None
 
 
 def month_page(folder: Path, inputs: review.Inputs, findings) -> meeting.MonthPage:
@@ -82,6 +84,17 @@ def month_page(folder: Path, inputs: review.Inputs, findings) -> meeting.MonthPa
         names=inputs.labels.named("products", settings.locale),
         verdicts=_table(folder / "scoring_products.csv"),
         warnings=sum(f.severity == "warning" for f in findings),
+        ahead=meeting.outlook(
+            inputs.month,
+            catalogue=inputs.catalogue,
+            locale=settings.locale,
+            currency=settings.currency,
+            names=inputs.labels.named("products", settings.locale),
+            pacing=_table(folder / "pacing.csv"),
+            waiting=_table(folder / "pipeline.csv"),
+            flows=_table(folder / "pipeline_flows.csv"),
+            funnel_def=inputs.funnel_def,
+        ),
     )
 
 

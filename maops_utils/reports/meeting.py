@@ -15,7 +15,13 @@ import pandas as pd
 from ..core.i18n import format_change, format_value, t
 from ..core.months import shift_month
 from ..core.schema import ALL
+from ..metrics.stages import Funnel
 from . import actions
+from .kpi import pacing_charts, pipeline
+
+# where the outlook's lines are shown in full
+PACING_EVIDENCE = "01_kpi_evaluation.html#cell-id=pacing-md"
+PIPELINE_EVIDENCE = "01_kpi_evaluation.html#cell-id=pipeline-md"
 
 
 @dataclass(frozen=True)
@@ -48,6 +54,15 @@ class ProductRow:
 
 
 @dataclass(frozen=True)
+class Outlook:
+    """One line of what lies ahead (the quarter's projection, leads past their SLA, a score
+    drifting) and the report cell it comes from."""
+
+    text: str
+    evidence: str
+
+
+@dataclass(frozen=True)
 class MonthPage:
     month: str
     lead: list[str]
@@ -57,6 +72,7 @@ class MonthPage:
     gaps: list[actions.Gap]
     actions: list[actions.Action]
     warnings: int
+    outlook: list[Outlook] = field(default_factory=list)
 
 
 def _spark(trend: pd.DataFrame, metric: str, month: str) -> tuple[list[float], list[str]]:
@@ -189,6 +205,42 @@ def _lead(
     return out
 
 
+def outlook(
+    month: str,
+    *,
+    catalogue,
+    locale: str,
+    currency: str,
+    names: dict[str, str],
+    pacing: pd.DataFrame | None = None,
+    waiting: pd.DataFrame | None = None,
+    flows: pd.DataFrame | None = None,
+    funnel_def: Funnel | None = None,
+) -> list[Outlook]:
+    """The page's lines on what lies ahead, from the KPI report's `pacing.csv` (`pacing`) and
+    `pipeline.csv` / `pipeline_flows.csv` (`waiting`, `flows`): the quarter's projection of
+    the KGIs, and the leads past their SLA when there are any. A table the report did not
+    write gives no line."""
+    out = []
+    if pacing is not None and not pacing.empty:
+        line = pacing_charts.quarter_line(pacing, catalogue, locale=locale, currency=currency)
+        if line:
+            out.append(Outlook(line, PACING_EVIDENCE))
+    if waiting is not None and flows is not None and funnel_def is not None:
+        inv = pipeline.Inventory(
+            month=month,
+            by="product",
+            as_of=pd.Timestamp(month) + pd.offsets.MonthBegin(1),
+            funnel=funnel_def,
+            open=waiting[waiting["group_by"] == "product"].reset_index(drop=True),
+            flows=flows[flows["group_by"] == "product"].reset_index(drop=True),
+        )
+        line = pipeline.month_page_line(inv, locale=locale, names=names)
+        if line:
+            out.append(Outlook(line, PIPELINE_EVIDENCE))
+    return out
+
+
 def month_page(
     month: str,
     *,
@@ -200,9 +252,11 @@ def month_page(
     names: dict[str, str] | None = None,
     verdicts: pd.DataFrame | None = None,
     warnings: int = 0,
+    ahead: list[Outlook] | None = None,
 ) -> MonthPage:
     """The month's page from the reports' tables (`verdicts`: `scoring_products.csv`, None
-    when the scoring report did not run; `warnings`: the data's warnings this run)."""
+    when the scoring report did not run; `warnings`: the data's warnings this run; `ahead`:
+    the `outlook` lines)."""
     names = names or {}
     trend = trend if trend is not None else metrics[["month", "product", "metric", "value"]]
     found = cards(metrics, trend, catalogue, month, locale, currency)
@@ -221,4 +275,5 @@ def month_page(
         gaps=gaps,
         actions=todo,
         warnings=warnings,
+        outlook=list(ahead or []),
     )

@@ -165,7 +165,7 @@ def pacing_chart(
     x = np.arange(len(months))
     elapsed = p.months_elapsed
     actual = values.reindex(months[:elapsed]).fillna(0).cumsum().to_numpy()
-    fig = Figure(figsize=(PAGE_WIDTH, 4.2))
+    fig = Figure(figsize=(PAGE_WIDTH, 3.6))
     ax = fig.subplots()
     ax.plot(x[:elapsed], actual, marker="o", ms=4, color=colors[0], label=t("pace_actual", locale))
     if not math.isnan(p.target):
@@ -303,3 +303,63 @@ def year_chart(items: Sequence[Pacing], values: pd.DataFrame, rv: KpiReview) -> 
         currency=rv.currency,
         locale=rv.locale,
     )
+
+
+def backtest_view(table: pd.DataFrame, rv: KpiReview) -> pd.DataFrame:
+    """The backtest (`pacing.backtest_table`) for reading: per KPI and product, the months
+    projected and how often the realised quarter fell inside the 80% and 95% intervals, with
+    the mean error as a share of the quarter, for the method the report uses (`auto`)."""
+    loc = rv.locale
+    mine = table[table["method"] == "auto"]
+    if mine.empty:
+        return pd.DataFrame()
+    out = pd.DataFrame(
+        {
+            t("kpi", loc): [rv.label(k) for k in mine["kpi"]],
+            t("product", loc): [rv.product_name(p) for p in mine["product"]],
+            t("pace_col_tested", loc): mine["tested"].to_numpy(),
+            t("pace_col_cover80", loc): [format_ratio(v) for v in mine["coverage80"]],
+            t("pace_col_cover95", loc): [format_ratio(v) for v in mine["coverage95"]],
+            t("pace_col_error", loc): [format_ratio(v) for v in mine["relative_error"]],
+        }
+    )
+    return out.set_index(t("kpi", loc)).rename_axis(None)
+
+
+def quarter_line(
+    table: pd.DataFrame, catalogue, *, locale: str = "ja", currency: str = "JPY"
+) -> str | None:
+    """ONE line for the month's page from `pacing.csv` (`table`): each KGI's projection for
+    the quarter of the whole business, with its 80% interval, target and status, e.g.
+    "2026年度 第3四半期の見込み: 受注金額 2,469万円（80%区間 1,327万円〜3,611万円、目標 2,700万円、
+    ▲ 注意）". None when no KGI is paced or the quarter has nothing left to project."""
+    rows = table[(table["product"] == ALL) & (table["period"] == "quarter")]
+    rows = rows[[catalogue[k].tier == "KGI" for k in rows["kpi"]]] if len(rows) else rows
+    if rows.empty:
+        return None
+    parts = []
+    for r in rows.to_dict("records"):
+        kpi = catalogue[r["kpi"]]
+
+        def fmt(value: float, unit: str = kpi.unit) -> str:
+            return pace_value(value, unit, currency, locale)
+
+        if pd.isna(r["low80"]):
+            continue
+        parts.append(
+            t(
+                "pace_line_part",
+                locale,
+                label=kpi.label(locale),
+                projection=fmt(r["projection"]),
+                low=fmt(r["low80"]),
+                high=fmt(r["high80"]),
+                target=fmt(r["target"]) or "–",
+                status=format_status(r["status"], locale) if isinstance(r["status"], str) else "–",
+            )
+        )
+    if not parts:
+        return None
+    sep = "、" if locale == "ja" else "; "
+    period = period_title(str(rows["period_name"].iloc[0]), locale)
+    return t("pace_line", locale, period=period, parts=sep.join(parts))

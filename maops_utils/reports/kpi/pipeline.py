@@ -339,6 +339,19 @@ def _flow_table(rows: pd.DataFrame, funnel_def: Funnel, by: str, order: list[str
 # ---------------------------------------------------------------- for the report
 
 
+def tables(*inventories: Inventory) -> dict[str, pd.DataFrame]:
+    """`pipeline.csv` (OPEN_COLUMNS) and `pipeline_flows.csv` (FLOW_COLUMNS) of one month's
+    inventories, one per grouping (by product, by channel), one after the other; nothing for
+    an inventory that is not available."""
+    ready = [inv for inv in inventories if inv.available]
+    if not ready:
+        return {}
+    return {
+        "pipeline": pd.concat([inv.open for inv in ready], ignore_index=True),
+        "pipeline_flows": pd.concat([inv.flows for inv in ready], ignore_index=True),
+    }
+
+
 def _stage_name(inv: Inventory, stage: str, locale: str) -> str:
     return inv.funnel.stage(stage).label(locale)
 
@@ -457,11 +470,19 @@ def month_page_line(
         row = _flow(inv, stage)
         if days is None or not row["past_sla"]:
             continue
+        # the oldest bucket apart: without a rejection stage it holds the MQLs nobody closed,
+        # which the reader must not take for this month's slips
+        o = inv.open
+        last = o[(o["stage"] == stage) & (o["group"] == ALL) & o["high_days"].isna()]
+        stale = int(last["open"].sum())
         fmt = {
             "stage": _stage_name(inv, stage, locale),
             "late": int(row["past_sla"]),
             "days": days,
             "oldest": _days(row["oldest_days"]),
+            "stale": t("pl_month_stale", locale, bucket=last["bucket"].iloc[0], n=stale)
+            if stale
+            else "",
         }
         f = inv.flows
         groups = f[(f["stage"] == stage) & (f["group"] != ALL)]
@@ -504,9 +525,10 @@ def pipeline_chart(
         totals = part.groupby("group", sort=False)["open"].sum()
         groups = [g for g in totals.index if g == ALL or totals[g] > 0]
         panels.append((stage, part, [ALL, *(g for g in groups if g != ALL)]))
-    heights = [0.42 * len(groups) + 0.9 for _, _, groups in panels]
-    fig.set_size_inches(PAGE_WIDTH, sum(heights) + 0.8)
-    axes = fig.subplots(len(panels), 1, squeeze=False, height_ratios=heights)[:, 0]
+    # the stages side by side, their legends below: the chart stays short in the report's body
+    rows_shown = max(len(groups) for _, _, groups in panels)
+    fig.set_size_inches(PAGE_WIDTH, 0.32 * rows_shown + 2.6)
+    axes = fig.subplots(1, len(panels), squeeze=False)[0]
     for ax, (stage, part, groups) in zip(axes, panels, strict=True):
         rows = [code_name(g, names, locale) for g in groups]
         left = np.zeros(len(groups))
@@ -521,8 +543,8 @@ def pipeline_chart(
                     continue
                 ax.barh(rows, counts, left=left, color=colors[i], edgecolor="white", lw=0.5)
                 for y, (x0, n) in enumerate(zip(left, counts, strict=True)):
-                    # a count fits inside its piece from about 4% of the axis on
-                    if n and n / top >= 0.04:
+                    # a count fits inside its piece from about 7% of the axis on
+                    if n and n / top >= 0.07:
                         dark = late or i >= len(labels) // 2
                         ax.text(
                             x0 + n / 2,
@@ -534,7 +556,7 @@ def pipeline_chart(
                             fontsize=MIN_FONT_PT,
                         )
                 left = left + counts
-                name = t("pl_bucket_past", locale, bucket=label) if late else label
+                name = t("pl_bucket_past" if late else "pl_bucket", locale, bucket=label)
                 handles[name] = Patch(color=colors[i], label=name)
         for y, total in enumerate(left):
             ax.text(total + top * 0.01, y, f"{total:,.0f}", va="center")
@@ -548,12 +570,13 @@ def pipeline_chart(
         ax.set_title(t("pl_panel_title", locale, stage=stage_name, sla=sla), loc="left")
         ax.legend(
             handles=list(handles.values()),
-            title=t("days_old", locale),
-            loc="upper left",
-            bbox_to_anchor=(1.01, 1.0),
+            loc="upper center",
+            bbox_to_anchor=(0.5, -0.3),
+            ncol=2,
             frameon=False,
         )
     fig.suptitle(t("pl_chart_title", locale, month=inv.month))
-    fig.supxlabel(t("pl_chart_axis", locale), fontsize=MIN_FONT_PT + 1)
+    for ax in axes:
+        ax.set_xlabel(t("pl_chart_axis", locale))
     fig.tight_layout()
     return fig
