@@ -477,6 +477,7 @@ def test_history_dir_settings(project, data_dir, tmp_path):
         ({"bootstrap": 2.5}, "bootstrap: '2.5' must be a whole number"),
         ({"auc_drop": 0.7}, "auc_drop: 0.7"),
         ({"psi_limit": 0.3}, "unknown key 'psi_limit'"),
+        ({"months": 61}, "months: 61 is more than the 60 months"),
     ],
 )
 def test_health_settings_errors_name_the_file_key_and_value(health_settings, words):

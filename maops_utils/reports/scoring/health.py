@@ -23,7 +23,7 @@ from ...core.schema import ALL
 from ...core.stats import wilson_interval
 from . import evaluate, outcomes, points
 from .choices import band_edges
-from .history import RECOMPUTED, RECORDED, _population, sample_rows, score_source
+from .history import RECOMPUTED, RECORDED, populations, sample_rows, score_source
 from .model import ScoringConfig
 
 HEALTH_COLUMNS = [
@@ -148,26 +148,30 @@ def score_health(
     notes: list[tuple[str, dict]] = []
     source, key = score_source(dataset, config)
     pops, origin, sampled = {}, {}, {}
+    entries = {
+        m: e for m, e in (history or {}).items() if m in months and _same_source(e, source, key)
+    }
     con = points.connect(dataset, cutoff)
     try:
-        for m in months:
-            entry = (history or {}).get(m)
-            if entry is not None and _same_source(entry, source, key):
-                pop, origin[m] = entry, RECORDED
-                if len(pop) > h.max_leads:
-                    sampled[m] = len(pop)
-                    pop = sample_rows(pop, h.max_leads, m, config.proposal.seed)
-            else:
-                pop, whole = _population(dataset, config, m, month, h.max_leads, con)
-                if pop is None:
-                    continue
-                origin[m] = RECOMPUTED
-                if whole > h.max_leads:
-                    sampled[m] = whole
-            if not pop.empty:
-                pops[m] = pop
+        todo = [m for m in months if m not in entries]
+        computed = populations(dataset, config, todo, month, h.max_leads, con)
     finally:
         con.close()
+    for m in months:
+        if m in entries:
+            pop, origin[m] = entries[m], RECORDED
+            if len(pop) > h.max_leads:
+                sampled[m] = len(pop)
+                pop = sample_rows(pop, h.max_leads, m, config.proposal.seed)
+        else:
+            pop, whole = computed[m]
+            if pop is None:
+                continue
+            origin[m] = RECOMPUTED
+            if whole > h.max_leads:
+                sampled[m] = whole
+        if not pop.empty:
+            pops[m] = pop
     empty = [m for m in months if m not in pops]
     if empty and source == "scores" and outcomes.is_snapshot(dataset["scores"]):
         notes.append(("hl_note_history_starts", {"first": min(pops) if pops else month}))
@@ -404,7 +408,7 @@ def bootstrap_intervals(
     ok = (n1 > 0) & (n0 > 0)
     below = np.cumsum(neg, axis=1) - neg
     aucs = (pos * (below + 0.5 * neg)).sum(axis=1)[ok] / (n1 * n0)[ok]
-    slopes = np.array([_grouped_slope(x, pos[i], neg[i]) for i in np.flatnonzero(ok)])
+    slopes = _grouped_slopes(x, pos[ok], neg[ok])
     return _percentiles(aucs), _percentiles(slopes)
 
 
@@ -418,22 +422,34 @@ def _percentiles(values: np.ndarray) -> tuple[float, float]:
 
 def _grouped_slope(x: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float:
     """Slope b of logit P(y) = a + b·x fitted by maximum likelihood on groups with `pos`
-    successes and `neg` failures at `x` (Newton-Raphson, the tiny ridge of
-    `evaluate.fit_logistic`)."""
+    successes and `neg` failures at `x`."""
+    return float(_grouped_slopes(x, pos[None, :], neg[None, :])[0])
+
+
+def _grouped_slopes(x: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
+    """`_grouped_slope` of every row of `pos` and `neg` (replicates × groups) at once:
+    Newton-Raphson with the tiny ridge of `evaluate.fit_logistic`, each step's 2 × 2 system
+    solved in closed form for all replicates."""
+    ridge = 1e-6
     n = pos + neg
-    keep = n > 0
-    x, pos, n = x[keep], pos[keep], n[keep]
-    X = np.column_stack([np.ones(len(x)), x])
-    beta = np.zeros(2)
+    a = np.zeros(len(pos))
+    b = np.zeros(len(pos))
     for _ in range(50):
-        p = 1.0 / (1.0 + np.exp(-np.clip(X @ beta, -700, 700)))
-        grad = X.T @ (pos - n * p) - 1e-6 * beta
-        hess = (X * (n * p * (1 - p))[:, None]).T @ X + 1e-6 * np.eye(2)
-        step = np.linalg.solve(hess, grad)
-        beta = beta + step
-        if np.max(np.abs(step)) < 1e-10:
+        p = 1.0 / (1.0 + np.exp(-np.clip(a[:, None] + b[:, None] * x[None, :], -700, 700)))
+        r = pos - n * p
+        w = n * p * (1 - p)
+        g0 = r.sum(axis=1) - ridge * a
+        g1 = (r * x).sum(axis=1) - ridge * b
+        h00 = w.sum(axis=1) + ridge
+        h01 = (w * x).sum(axis=1)
+        h11 = (w * x * x).sum(axis=1) + ridge
+        det = h00 * h11 - h01 * h01
+        da = (h11 * g0 - h01 * g1) / det
+        db = (h00 * g1 - h01 * g0) / det
+        a, b = a + da, b + db
+        if np.nanmax(np.abs(np.concatenate([da, db]))) < 1e-10:
             break
-    return float(beta[1])
+    return b
 
 
 def _verdict(

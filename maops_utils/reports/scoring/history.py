@@ -26,7 +26,7 @@ import duckdb
 import numpy as np
 import pandas as pd
 
-from ...contract.dataset import Dataset, isin
+from ...contract.dataset import Dataset
 from ...core.io import read_parquet
 from ...core.months import month_bounds
 from . import outcomes, points
@@ -128,69 +128,119 @@ def _population(
     con: duckdb.DuckDBPyConnection,
 ) -> tuple[pd.DataFrame | None, int]:
     """`month_population` without the keeper, and the number of leads before sampling."""
+    return populations(dataset, config, [month], report_month, max_leads, con)[month]
+
+
+def populations(
+    dataset: Dataset,
+    config: ScoringConfig,
+    months: list[str],
+    report_month: str,
+    max_leads: int | None,
+    con: duckdb.DuckDBPyConnection,
+) -> dict[str, tuple[pd.DataFrame | None, int]]:
+    """The populations of `months` (`month_population`, without the keeper), found and scored
+    together (one pass over the activities, one scoring query), each with its number of
+    leads before sampling; (None, 0) for a month that cannot be scored from the data."""
     source, key = score_source(dataset, config)
     snapshot = source == "scores" and outcomes.is_snapshot(dataset["scores"])
-    if snapshot and month != report_month:
-        return None, 0
+    todo = [m for m in months if not snapshot or m == report_month]
+    out: dict[str, tuple[pd.DataFrame | None, int]] = {m: (None, 0) for m in months}
+    if not todo:
+        return out
     cutoff = month_bounds(report_month)[1]
-    at = month_bounds(month)[1] - points.SECOND
-    leads = _candidates(dataset, config, month, at, cutoff, con)
-    whole = len(leads)
-    if max_leads is not None:
-        leads = sample_rows(leads, max_leads, month, config.proposal.seed)
-    moments = pd.DataFrame(
-        {
-            "row_id": np.arange(len(leads), dtype="int64"),
-            "lead_id": leads["lead_id"].to_numpy(),
-            "at": pd.Series(at, index=range(len(leads))).astype("datetime64[us]"),
-        }
-    )
+    leads = dataset["leads"]
+    chosen, whole = _candidates(dataset, config, todo, cutoff, con)
+    parts = []
+    for m in todo:
+        pos = chosen[m]
+        if max_leads is not None:
+            pos = sample_rows(pd.DataFrame({"pos": pos}), max_leads, m, config.proposal.seed)
+            pos = pos["pos"].to_numpy()
+        parts.append(
+            pd.DataFrame(
+                {
+                    "lead_id": leads["lead_id"].to_numpy()[pos],
+                    "product": leads["product"].to_numpy()[pos],
+                    "at": month_bounds(m)[1] - points.SECOND,
+                    "month": m,
+                }
+            )
+        )
+    moments = pd.concat(parts, ignore_index=True)
+    moments["at"] = moments["at"].astype("datetime64[us]")
+    moments.insert(0, "row_id", np.arange(len(moments), dtype="int64"))
+    asked = moments[["row_id", "lead_id", "at"]]
     if snapshot:
-        scored = _snapshot_scores(dataset["scores"], moments)
+        scored = _snapshot_scores(dataset["scores"], asked)
     elif source == "scores":
-        scored = outcomes.tool_scores_at(dataset["scores"], moments)
+        scored = outcomes.tool_scores_at(dataset["scores"], asked)
     else:
-        scored = points.scores_at(dataset, config.current, moments, cutoff, con=con)
+        scored = points.scores_at(dataset, config.current, asked, cutoff, con=con)
     rating = scored["rating"] if "rating" in scored.columns else pd.Series(None, index=scored.index)
-    out = pd.DataFrame(
+    frame = pd.DataFrame(
         {
-            "lead_id": leads["lead_id"].to_numpy(),
-            "product": leads["product"].to_numpy(),
+            "lead_id": moments["lead_id"],
+            "product": moments["product"],
             "score": scored["score"].to_numpy(dtype="float64"),
             "rating": rating.astype(object).where(rating.notna(), None).to_numpy(),
             "source": source,
             "model_key": key,
-            "scored_at": moments["at"].to_numpy(),
+            "scored_at": moments["at"],
         }
     )
-    return out[out["score"].notna()].reset_index(drop=True), whole
+    known = frame["score"].notna().to_numpy()
+    month_of = moments["month"].to_numpy()
+    for m in todo:
+        rows = frame[known & (month_of == m)].reset_index(drop=True)
+        out[m] = (rows, whole[m])
+    return out
+
+
+def _month_code(times: pd.Series | np.ndarray) -> np.ndarray:
+    t = pd.DatetimeIndex(times)
+    return np.where(t.isna(), -1, t.year * 12 + t.month - 1).astype("int64")
 
 
 def _candidates(
     dataset: Dataset,
     config: ScoringConfig,
-    month: str,
-    at: pd.Timestamp,
+    months: list[str],
     cutoff: pd.Timestamp,
     con: duckdb.DuckDBPyConnection,
-) -> pd.DataFrame:
-    """The leads active in `month`, created by `at` and not at the outcome then: `lead_id,
-    product`, by lead id."""
-    start, end = month_bounds(month)
-    leads = dataset["leads"][["lead_id", "product", "created_at"]]
-    leads = leads[leads["created_at"].notna() & (leads["created_at"] <= at)]
-    acted = con.execute(
-        "SELECT DISTINCT lead_id FROM acts_all WHERE occurred_at >= ? AND occurred_at < ?",
-        [start.to_pydatetime(), end.to_pydatetime()],
-    ).df()["lead_id"]
-    active = (leads["created_at"] >= start) | isin(leads["lead_id"], acted)
-    leads = leads[active]
+) -> tuple[dict[str, np.ndarray], dict[str, int]]:
+    """Per month, the positions in the leads table of the leads active in it, created by its
+    last second and not at the outcome then, in lead-id order; and how many there are."""
+    leads = dataset["leads"]
+    created = leads["created_at"].to_numpy(dtype="datetime64[us]")
+    made = _month_code(created)
     outcome = outcomes.resolve_outcome(dataset, config.evaluation.outcome, cutoff)
     reached = outcomes.outcome_times(dataset, outcome, cutoff)
     when = reached.reindex(leads["lead_id"]).to_numpy(dtype="datetime64[us]")
-    open_ = np.isnat(when) | (when > np.datetime64(at, "us"))
-    leads = leads[open_].sort_values("lead_id", kind="stable")
-    return leads[["lead_id", "product"]].reset_index(drop=True)
+    first, last = min(months), max(months)
+    base = int(_month_code(pd.Series([month_bounds(first)[0]]))[0])
+    # one row per lead: the months it acted in as the bits of one integer (the months shown
+    # are at most 60: `model.MAX_HEALTH_MONTHS`)
+    start, end = month_bounds(first)[0], month_bounds(last)[1]
+    acted = con.sql(
+        "SELECT lead_id, bit_or(1::BIGINT << CAST(year(occurred_at) * 12 + month(occurred_at) "
+        f"- 1 - {base} AS BIGINT)) AS bits FROM acts_all WHERE occurred_at >= "
+        f"{points._stamp(start)} AND occurred_at < {points._stamp(end)} GROUP BY lead_id"
+    ).to_arrow_table()
+    at_pos = points.lead_positions(leads, acted.column("lead_id").to_pandas())
+    bits = np.zeros(len(leads), dtype="int64")
+    found = at_pos >= 0
+    bits[at_pos[found]] = np.asarray(acted.column("bits").to_numpy(), dtype="int64")[found]
+    order = np.argsort(leads["lead_id"].to_numpy(dtype=object), kind="stable")
+    chosen, whole = {}, {}
+    for m in months:
+        code = _month_code(pd.Series([month_bounds(m)[0]]))[0]
+        at = np.datetime64(month_bounds(m)[1] - points.SECOND, "us")
+        active = (made == code) | ((bits >> (code - base)) & 1).astype(bool)
+        keep = active & ~np.isnat(created) & (created <= at) & (np.isnat(when) | (when > at))
+        chosen[m] = order[keep[order]]
+        whole[m] = len(chosen[m])
+    return chosen, whole
 
 
 def _snapshot_scores(scores: pd.DataFrame, moments: pd.DataFrame) -> pd.DataFrame:

@@ -560,6 +560,7 @@ def _proposal(data: Any, where: str) -> Proposal:
     )
 
 
+MAX_HEALTH_MONTHS = 60  # five years: the months a lead acted in fit one 64-bit integer
 MONTH_TEXT = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
@@ -577,6 +578,11 @@ def _health(data: Any, where: str) -> Health:
         )
 
     months = whole("months", 2)
+    if months > MAX_HEALTH_MONTHS:
+        raise ConfigError(
+            f"{where}.months: {months} is more than the {MAX_HEALTH_MONTHS} months the health "
+            "follows; give at most 60, e.g. 12 or 24"
+        )
     ref_months = whole("reference_months", 1)
     if ref_months >= months:
         raise ConfigError(
