@@ -547,3 +547,23 @@ def test_an_auc_drop_is_a_closed_month_whose_upper_bound_is_below_the_reference_
         "ja",
     )
     assert line.startswith("スコアの識別力が2026-03に低下")
+
+
+def test_the_runner_reads_the_population_the_notebook_kept(
+    project, data_dir, tmp_path, monkeypatch
+):
+    from maops_utils.reports.scoring import load_config
+
+    month = "2026-05"
+    settings = _run_settings(project, data_dir, tmp_path / "reports", month)
+    now = month_bounds(month)[1] + pd.Timedelta(days=1)
+    inputs = review.load_inputs(settings, as_of=now)  # through the run's cache, as notebooks do
+    kept = history.month_population(inputs.dataset, load_config(project / "params"), month)
+
+    def computed_again(*args, **kwargs):
+        raise AssertionError("the population was computed twice")
+
+    monkeypatch.setattr(history, "populations", computed_again)
+    monkeypatch.setattr(review, "load_inputs", computed_again)  # nor the input read again
+    path = runner.keep_history(settings, inputs, now, lambda line: None)
+    pd.testing.assert_frame_equal(pd.read_parquet(path), kept)
