@@ -192,9 +192,11 @@ def score_health(
     table, bands = _tables(
         rows, months, reference, labels, origin, sampled, dataset.products, config
     )
-    ref_all = ref_closed
+    # the reference AUC pools the reference's closed months of every product
     ref_auc = (
-        evaluate.auc(ref_all["y"], ref_all["score"]) if _enough(ref_all["y"]) else float("nan")
+        evaluate.auc(ref_closed["y"], ref_closed["score"])
+        if _enough(ref_closed["y"])
+        else float("nan")
     )
     verdict = _verdict(table, reference, ref_auc, config)
     return ScoreHealth(
