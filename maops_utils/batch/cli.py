@@ -99,6 +99,19 @@ def build_parser() -> argparse.ArgumentParser:
         help="validate every input from scratch and keep nothing between runs",
     )
     p.add_argument(
+        "--history-dir",
+        metavar="DIR",
+        help="where each month's lead scores are kept for later runs' score health, never "
+        "inside a month's report folder (default: OUT/.history; docs/scoring.md)",
+    )
+    p.add_argument(
+        "--no-history",
+        dest="history_dir",
+        action="store_const",
+        const="off",
+        help="keep no history of the scores (earlier months are computed from the data)",
+    )
+    p.add_argument(
         "--prepare-ahead",
         choices=("auto", "always", "never"),
         help="compute the 名寄せ pairs and the scoring points in a process of their own while "
@@ -205,11 +218,12 @@ def _settings(args: argparse.Namespace):
             "engine",
             "spark_master",
             "cache_dir",
+            "history_dir",
             "prepare_ahead",
         )
     }
     cwd = Path.cwd()
-    for key in ("data_dir", "out_dir", "cache_dir"):
+    for key in ("data_dir", "out_dir", "cache_dir", "history_dir"):
         # a path typed on the command line is relative to where it was typed
         if overrides.get(key) and overrides[key] != "off":
             overrides[key] = (cwd / overrides[key]).resolve()

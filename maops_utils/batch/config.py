@@ -14,7 +14,7 @@ from ..contract.files import ENCODINGS
 from ..core.errors import ConfigError, suggest
 from ..core.i18n import CURRENCIES
 from ..core.io import load_yaml
-from ..core.months import check_month
+from ..core.months import MONTH_RE, check_month
 from ..core.settings import ENGINES, LOCALES, PREPARE_AHEAD, SPARK_MASTER_RE, RunSettings
 
 PACKAGE_DIR = Path(__file__).resolve().parents[1]
@@ -163,6 +163,9 @@ def load_settings(
     values.setdefault("data_dir", root / "data" / "sample")
     values.setdefault("out_dir", root / "reports")
     values["cache_dir"] = _cache_dir(values.get("cache_dir", ""), values["out_dir"], root)
+    values["history_dir"] = _cache_dir(
+        values.get("history_dir", ""), values["out_dir"], root, default=".history"
+    )
     if "notebooks" in values:
         nbs = values["notebooks"]
         if isinstance(nbs, str):
@@ -175,6 +178,7 @@ def load_settings(
     except TypeError as exc:
         raise ConfigError(f"{run_file or run_yaml}: {exc}") from None
     _check_cache_dir(settings, origin, str(run_file or run_yaml))
+    _check_history_dir(settings, origin, str(run_file or run_yaml))
     return check_settings(settings, origin, str(run_file or run_yaml))
 
 
@@ -198,15 +202,42 @@ def _check_cache_dir(s: RunSettings, origin: dict[str, str], default: str) -> No
     )
 
 
+def _check_history_dir(s: RunSettings, origin: dict[str, str], default: str) -> None:
+    """Refuse a history folder on the data (a run never writes among its inputs) or inside a
+    month's published folder (publishing replaces that folder whole)."""
+    if s.history_dir is None:
+        return
+    history, data = Path(s.history_dir).resolve(), Path(s.data_dir).resolve()
+    out = Path(s.out_dir).resolve()
+    if history == data or data in history.parents or history in data.parents:
+        problem = f"is, holds or lies inside the data folder ({data}): a run never writes among its inputs"
+    elif any(
+        p.parent == out and MONTH_RE.fullmatch(p.name.removesuffix(".failed"))
+        for p in [history, *history.parents]
+    ):
+        problem = (
+            f"lies inside a month's report folder of {out}, which each run of that month "
+            "replaces whole"
+        )
+    else:
+        return
+    where = origin.get("history_dir", origin.get("data_dir", default))
+    raise ConfigError(
+        f"{where}: history_dir {history} {problem}; choose another history_dir "
+        "(--history-dir), or leave it empty for <out_dir>/.history"
+    )
+
+
 CACHE_OFF = ("off", "false", "no", "none")
 
 
-def _cache_dir(value: Any, out_dir: Path, root: Path) -> Path | None:
-    """`cache_dir` as given: empty or true for `<out_dir>/.cache`, false or "off" for no cache."""
+def _cache_dir(value: Any, out_dir: Path, root: Path, *, default: str = ".cache") -> Path | None:
+    """`cache_dir` (or `history_dir`, whose `default` folder is `.history`) as given: empty or
+    true for `<out_dir>/<default>`, false or "off" for none."""
     if value is False or str(value).strip().lower() in CACHE_OFF:
         return None
     if value in ("", None, True):
-        return Path(out_dir) / ".cache"
+        return Path(out_dir) / default
     p = Path(str(value))
     return p if p.is_absolute() else root / p
 
@@ -221,7 +252,7 @@ def notebook_settings(params_dir: str | Path = "", **given: Any) -> RunSettings:
 
     The project is found from the working folder (`project_root`): papermill run from the
     project root or from `notebooks/`, and JupyterLab, read the same settings. A relative
-    path parameter (`params_dir`, `data_dir`, `cache_dir`) is read from the project folder,
+    path parameter (`params_dir`, `data_dir`, `cache_dir`, `history_dir`) is read from the project folder,
     as the paths in `params/run.yaml` are; an error names the parameter it came from.
     """
     where = "notebook parameter (papermill -p or the parameters cell)"

@@ -201,6 +201,8 @@ def plan_jobs(
                 base[setting] = getattr(settings, setting)
         if "cache_dir" in declared:
             base["cache_dir"] = str(settings.cache_dir) if settings.cache_dir else "off"
+        if "history_dir" in declared:
+            base["history_dir"] = str(settings.history_dir) if settings.history_dir else "off"
         if "snapshot" in declared:  # the input as the run read it, whatever it holds later
             base["snapshot"] = snapshot
         check_parameters(path, {**base, "output_dir": ""})

@@ -136,7 +136,7 @@ def run(
                     kernels = KernelPool.for_run(
                         kernel_dir(settings.params_dir), [j.preload for j in plan], jobs
                     )
-                return _run(
+                result = _run(
                     work,
                     settings,
                     inputs,
@@ -151,6 +151,8 @@ def run(
                     log=log,
                     kernels=kernels,
                 )
+                keep_history(work, inputs, now, log)
+                return result
     except BaseException:
         cache.drop_new_cache(settings.cache_dir, cache_before)  # a failed run leaves nothing
         if not out_existed:
@@ -383,6 +385,50 @@ def _build_and_publish(
     log(f"report: {final / 'index.html'} ({elapsed:.1f} s)")
     published = [replace(r, output=final / r.output) for r in results]
     return RunResult(month, final, final / "index.html", published, len(findings), elapsed)
+
+
+def keep_history(
+    settings: RunSettings,
+    inputs: review.Inputs,
+    now: pd.Timestamp,
+    log: Callable[[str], None],
+) -> Path | None:
+    """Keep the report month's scored leads in the history (`history_dir`), once the month
+    has been published: `history.month_population`, as the scoring notebook kept it with the
+    input, else computed here from the input read again (its own dataset was freed while the
+    notebooks ran). The entry is written atomically; a month that cannot be scored (no
+    scoring settings, a dataset that does not follow leads through their stages) keeps no
+    entry, and nothing here undoes the published report.
+
+    Returns:
+        The entry's path, or None when none was written."""
+    if settings.history_dir is None:
+        return None
+    from ..reports.scoring import history, load_config
+
+    month = inputs.month
+    try:
+        config = load_config(settings.params_dir)
+        keeper = inputs.dataset.facts
+        population = keeper.table(history.kept_population_name(config, month)) if keeper else None
+        if population is None:
+            dataset = review.load_inputs(settings, as_of=now).dataset
+            try:
+                if not dataset.follows_leads:
+                    return None
+                population = history.month_population(dataset, config, month)
+            finally:
+                dataset.release()
+        if population is None:
+            return None
+        path = io.write_parquet_atomic(
+            population, history.history_path(Path(settings.history_dir), month)
+        )
+    except (MaopsError, OSError) as exc:
+        log(f"the scores of {month} were not kept in the history: {exc}")
+        return None
+    log(f"history: {len(population):,} scored leads of {month} kept in {path}")
+    return path
 
 
 def _months_kgis(

@@ -482,6 +482,26 @@ def write_arrow_atomic(frame: pd.DataFrame, path: Path) -> Path:
     )
 
 
+def write_parquet_atomic(frame: pd.DataFrame, path: Path) -> Path:
+    """Write `frame` as a Parquet file (zstd), atomically: a reader sees the old file or the
+    whole new one, never a part. Returns `path`."""
+    import pyarrow.parquet as pq
+
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    return _write_atomic(path, lambda tmp: pq.write_table(table, tmp, compression="zstd"))
+
+
+def read_parquet(path: Path) -> pd.DataFrame | None:
+    """The frame in the Parquet file `path`; None when it is absent or cannot be read (a
+    damaged file is no reason to stop: its reader computes what it held)."""
+    import pyarrow.parquet as pq
+
+    try:
+        return pq.read_table(path).to_pandas()
+    except (OSError, pa.ArrowException):
+        return None
+
+
 def write_bytes_atomic(data: bytes, path: Path) -> Path:
     """Write `data` to a temporary file beside `path`, then rename it over `path`."""
     return _write_atomic(path, lambda tmp: Path(tmp).write_bytes(data))

@@ -59,6 +59,9 @@ class RunSettings:
     spark_master: str = "local[*]"
     # The validated-data cache (docs/scale.md): default `<out_dir>/.cache`; false/off: none.
     cache_dir: Path | None = None
+    # Each month's scores kept for later runs (docs/scoring.md): default `<out_dir>/.history`;
+    # false/off: none.
+    history_dir: Path | None = None
     prepare_ahead: str = "auto"  # PREPARE_AHEAD
 
     def as_dict(self) -> dict[str, Any]:

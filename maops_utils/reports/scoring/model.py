@@ -11,6 +11,7 @@ so that it can replace `current:` as it is.
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -197,6 +198,21 @@ class Proposal:
 
 
 @dataclass(frozen=True)
+class Health:
+    """How the score's health is followed month by month (`health:`, docs/scoring.md)."""
+
+    months: int = 12
+    # first and last reference month; None: the earliest `reference_months` months with scores
+    reference: tuple[str, str] | None = None
+    reference_months: int = 3
+    psi_warn: float = 0.1
+    psi_alert: float = 0.25
+    auc_drop: float = 0.05
+    max_leads: int = 50000
+    bootstrap: int = 200
+
+
+@dataclass(frozen=True)
 class ScoringConfig:
     """Everything `params/scoring.yaml` says."""
 
@@ -206,6 +222,7 @@ class ScoringConfig:
     proposal: Proposal = field(default_factory=Proposal)
     source: str = "auto"
     path: str = "scoring.yaml"
+    health: Health = field(default_factory=Health)
 
 
 # ---------------------------------------------------------------- parsing
@@ -543,10 +560,78 @@ def _proposal(data: Any, where: str) -> Proposal:
     )
 
 
+MAX_HEALTH_MONTHS = 60  # five years: the months a lead acted in fit one 64-bit integer
+MONTH_TEXT = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
+
+
+def _health(data: Any, where: str) -> Health:
+    known = (
+        "months", "reference", "reference_months", "psi_warn", "psi_alert", "auc_drop",
+        "max_leads", "bootstrap",
+    )  # fmt: skip
+    d = _keys(data, known, where)
+    default = Health()
+
+    def whole(key: str, low: int) -> int:
+        return int(
+            _number(d.get(key, getattr(default, key)), f"{where}.{key}", low=low, whole=True)
+        )
+
+    months = whole("months", 2)
+    if months > MAX_HEALTH_MONTHS:
+        raise ConfigError(
+            f"{where}.months: {months} is more than the {MAX_HEALTH_MONTHS} months the health "
+            "follows; give at most 60, e.g. 12 or 24"
+        )
+    ref_months = whole("reference_months", 1)
+    if ref_months >= months:
+        raise ConfigError(
+            f"{where}.reference_months: {ref_months} leaves no month to follow after the "
+            f"reference; use fewer than months ({months}), e.g. 3"
+        )
+    reference = d.get("reference")
+    if reference is not None:
+        good = (
+            isinstance(reference, list)
+            and len(reference) == 2
+            and all(MONTH_TEXT.fullmatch(str(m)) for m in reference)
+        )
+        if not good or str(reference[0]) > str(reference[1]):
+            raise ConfigError(
+                f"{where}.reference: '{reference}' is not a period; write the first and the "
+                'last month, e.g. ["2026-01", "2026-03"], or null for the earliest '
+                "reference_months months"
+            )
+        reference = (str(reference[0]), str(reference[1]))
+    warn = _number(d.get("psi_warn", default.psi_warn), f"{where}.psi_warn", low=0)
+    alert = _number(d.get("psi_alert", default.psi_alert), f"{where}.psi_alert", low=0)
+    if not 0 < warn < alert:
+        raise ConfigError(
+            f"{where}.psi_warn: {warn:g} must be above 0 and below psi_alert ({alert:g}), "
+            "e.g. psi_warn: 0.1 with psi_alert: 0.25"
+        )
+    drop = _number(d.get("auc_drop", default.auc_drop), f"{where}.auc_drop", low=0)
+    if drop >= 0.5:
+        raise ConfigError(
+            f"{where}.auc_drop: {drop:g} is more than an AUC can fall from any useful level; "
+            "give a drop of the AUC below 0.5, e.g. 0.05"
+        )
+    return Health(
+        months=months,
+        reference=reference,
+        reference_months=ref_months,
+        psi_warn=warn,
+        psi_alert=alert,
+        auc_drop=drop,
+        max_leads=whole("max_leads", 100),
+        bootstrap=whole("bootstrap", 20),
+    )
+
+
 def parse_config(data: dict, path: str = "scoring.yaml") -> ScoringConfig:
     """A `ScoringConfig` from the mapping in `params/scoring.yaml`; every part has a default
     except the current model, which must be given."""
-    d = _keys(data, ("source", "current", "evaluation", "thresholds", "proposed"), path)
+    d = _keys(data, ("source", "current", "evaluation", "thresholds", "proposed", "health"), path)
     if d.get("current") is None:
         raise ConfigError(
             f"{path}: current: is missing; describe the MA tool's scoring model there"
@@ -558,6 +643,7 @@ def parse_config(data: dict, path: str = "scoring.yaml") -> ScoringConfig:
         proposal=_proposal(d.get("proposed"), f"{path}: proposed"),
         source=_choice(d.get("source", "auto"), SOURCES, f"{path}: source"),
         path=path,
+        health=_health(d.get("health"), f"{path}: health"),
     )
 
 
