@@ -13,6 +13,7 @@ import pytest
 from maops_utils.core.errors import ConfigError
 from maops_utils.metrics.catalogue import load_catalogue
 from maops_utils.reports.kpi import pacing as pc
+from maops_utils.reports.kpi import pacing_backtest as pbt
 from maops_utils.reports.kpi import pacing_charts as charts
 from maops_utils.reports.kpi import review as kpi
 
@@ -269,13 +270,13 @@ def test_sample_to_date_sums_and_needs_match_its_files(sample_rv):
 def test_backtest_counts_every_month_that_is_not_a_quarter_end():
     index = _months("2025-01", 15)  # 2025-01 .. 2026-03: five whole quarters
     history = pd.Series(np.random.default_rng(1).poisson(20, 15).astype(float), index=index)
-    result = pc.backtest(history, 1, count=True)
+    result = pbt.backtest(history, 1, count=True)
     eligible = [
         m for i, m in enumerate(index) if i + 1 >= 3 and int(m[5:]) % 3 != 0
     ]  # quarter ends (Mar, Jun, Sep, Dec) are not projected
     assert result.tested == len(eligible)
     assert 0 <= result.covered95 - result.covered80 <= result.tested
-    shifted = pc.backtest(history, 2, count=True)  # quarters from Feb: ends in Apr, Jul, ...
+    shifted = pbt.backtest(history, 2, count=True)  # quarters from Feb: ends in Apr, Jul, ...
     expected = [
         m for i, m in enumerate(index) if i + 1 >= 3 and int(m[5:]) % 3 != 1 and m < "2026-02"
     ]
@@ -283,8 +284,8 @@ def test_backtest_counts_every_month_that_is_not_a_quarter_end():
 
 
 def test_sample_backtest_table(sample_rv):
-    table = pc.backtest_table(sample_rv)
-    assert list(table.columns) == pc.BACKTEST_CSV_COLUMNS
+    table = pbt.backtest_table(sample_rv)
+    assert list(table.columns) == pbt.BACKTEST_CSV_COLUMNS
     whole = table[(table["product"] == "ALL") & (table["method"] == "auto")]
     print(whole.to_string())
     assert (whole["tested"] > 10).all()

@@ -12,17 +12,18 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
-from helpers import make_project
+from helpers import make_project, maops
 
 from maops_utils.batch import config as batch_config
 from maops_utils.batch import jobs as batch_jobs
 from maops_utils.batch import runner
 from maops_utils.contract.load import load_dataset
 from maops_utils.core.errors import ConfigError
+from maops_utils.core.i18n import t
 from maops_utils.core.io import write_parquet_atomic
 from maops_utils.core.months import month_bounds, month_range
 from maops_utils.reports.kpi import review
-from maops_utils.reports.scoring import evaluate, health, history, parse_config
+from maops_utils.reports.scoring import evaluate, health, history, parse_config, resample
 
 SEED = 20261207
 N = 900
@@ -290,8 +291,10 @@ def test_bootstrap_slope_of_grouped_leads_equals_the_logistic_fit(rules_health):
     uniq = np.unique(lp)
     pos = np.array([y[lp == u].sum() for u in uniq])
     neg = np.array([(1 - y[lp == u]).sum() for u in uniq])
-    assert health._grouped_slope(uniq, pos, neg) == pytest.approx(slope, rel=1e-6)
-    (a_lo, a_hi), (s_lo, s_hi) = health.bootstrap_intervals(y, x, p, 200, np.random.default_rng(0))
+    assert resample._grouped_slope(uniq, pos, neg) == pytest.approx(slope, rel=1e-6)
+    (a_lo, a_hi), (s_lo, s_hi) = resample.bootstrap_intervals(
+        y, x, p, 200, np.random.default_rng(0)
+    )
     assert a_lo < evaluate.auc(y, x) < a_hi and s_lo < slope < s_hi
 
 
@@ -567,3 +570,30 @@ def test_the_runner_reads_the_population_the_notebook_kept(
     monkeypatch.setattr(review, "load_inputs", computed_again)  # nor the input read again
     path = runner.keep_history(settings, inputs, now, lambda line: None)
     pd.testing.assert_frame_equal(pd.read_parquet(path), kept)
+
+
+@pytest.mark.slow
+def test_the_scoring_report_and_the_months_page_name_the_planted_shift(project, data_dir, tmp_path):
+    out = tmp_path / "reports"
+    proc = maops(
+        "run", "--params", project / "params", "--data", data_dir, "--out", out,
+        "--month", REPORT, "--notebooks", "02_scoring_calibration", "--as-of", "2026-07-02",
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    folder = out / REPORT
+    drift = pd.read_csv(folder / "score_drift.csv", dtype=str)
+    assert drift.at[0, "shift_month"] == SHIFT
+    table = pd.read_csv(folder / "score_health.csv", dtype={"month": str})
+    whole = table[table["product"] == "ALL"].set_index("month")
+    before = [m for m in whole.index if m < SHIFT and whole.at[m, "psi_status"] != "reference"]
+    assert before and (whole.loc[before, "psi"] < 0.25).all()
+    assert whole.at[SHIFT, "psi"] >= 0.25
+    page = (folder / "02_scoring_calibration.html").read_text(encoding="utf-8")
+    psi, alert = float(drift.at[0, "shift_psi"]), float(drift.at[0, "psi_alert"])
+    assert t("hl_shift", "ja", month=SHIFT, psi=psi, alert=alert) in page
+    index = (folder / "index.html").read_text(encoding="utf-8")
+    line = health.page_line_of({"shift_month": SHIFT, "shift_psi": psi, "psi_alert": alert})
+    assert line and line in index
+    # the run kept the report month's scores outside the published folder
+    assert (out / ".history" / f"scores-{REPORT}.parquet").is_file()
+    assert not list(folder.rglob("*.parquet"))

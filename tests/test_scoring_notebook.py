@@ -32,6 +32,7 @@ PARAMETERS = [
     "as_of",
     "cache_dir",
     "snapshot",
+    "history_dir",
 ]
 
 

@@ -62,7 +62,10 @@ METRICS_NOTEBOOK = "01_kpi_evaluation"
 
 
 # columns of the reports' tables that hold codes or words: a product "001" stays "001"
-_TEXT = {"status": str, "product": str, "group": str, "kpi": str, "stage": str, "bucket": str}
+_TEXT = {
+    **dict.fromkeys(["status", "product", "group", "kpi", "stage", "bucket"], str),
+    **dict.fromkeys(["shift_month", "auc_month", "month"], str),
+}
 
 
 def _table(path: Path) -> pd.DataFrame | None:
@@ -94,6 +97,7 @@ def month_page(folder: Path, inputs: review.Inputs, findings) -> meeting.MonthPa
             waiting=_table(folder / "pipeline.csv"),
             flows=_table(folder / "pipeline_flows.csv"),
             funnel_def=inputs.funnel_def,
+            drift=_table(folder / "score_drift.csv"),
         ),
     )
 

@@ -18,10 +18,12 @@ from ..core.schema import ALL
 from ..metrics.stages import Funnel
 from . import actions
 from .kpi import pacing_charts, pipeline
+from .scoring import health
 
 # where the outlook's lines are shown in full
 PACING_EVIDENCE = "01_kpi_evaluation.html#cell-id=pacing-md"
 PIPELINE_EVIDENCE = "01_kpi_evaluation.html#cell-id=pipeline-md"
+HEALTH_EVIDENCE = "02_scoring_calibration.html#cell-id=health-md"
 
 
 @dataclass(frozen=True)
@@ -216,11 +218,13 @@ def outlook(
     waiting: pd.DataFrame | None = None,
     flows: pd.DataFrame | None = None,
     funnel_def: Funnel | None = None,
+    drift: pd.DataFrame | None = None,
 ) -> list[Outlook]:
     """The page's lines on what lies ahead, from the KPI report's `pacing.csv` (`pacing`) and
-    `pipeline.csv` / `pipeline_flows.csv` (`waiting`, `flows`): the quarter's projection of
-    the KGIs, and the leads past their SLA when there are any. A table the report did not
-    write gives no line."""
+    `pipeline.csv` / `pipeline_flows.csv` (`waiting`, `flows`) and the scoring report's
+    `score_drift.csv` (`drift`): the quarter's projection of the KGIs, the leads past their
+    SLA when there are any, and the score's drift when its PSI or AUC crossed a threshold. A
+    table the report did not write gives no line."""
     out = []
     if pacing is not None and not pacing.empty:
         line = pacing_charts.quarter_line(pacing, catalogue, locale=locale, currency=currency)
@@ -238,6 +242,10 @@ def outlook(
         line = pipeline.month_page_line(inv, locale=locale, names=names)
         if line:
             out.append(Outlook(line, PIPELINE_EVIDENCE))
+    if drift is not None and not drift.empty:
+        line = health.page_line_of(drift.iloc[0].to_dict(), locale)
+        if line:
+            out.append(Outlook(line, HEALTH_EVIDENCE))
     return out
 
 

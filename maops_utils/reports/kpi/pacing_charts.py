@@ -306,7 +306,7 @@ def year_chart(items: Sequence[Pacing], values: pd.DataFrame, rv: KpiReview) -> 
 
 
 def backtest_view(table: pd.DataFrame, rv: KpiReview) -> pd.DataFrame:
-    """The backtest (`pacing.backtest_table`) for reading: per KPI and product, the months
+    """The backtest (`pacing_backtest.backtest_table`) for reading: per KPI and product, the months
     projected and how often the realised quarter fell inside the 80% and 95% intervals, with
     the mean error as a share of the quarter, for the method the report uses (`auto`)."""
     loc = rv.locale

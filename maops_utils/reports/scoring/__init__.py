@@ -1,10 +1,13 @@
 """Lead scoring calibration: does the MA tool's score pick the leads sales wants?
 
 The notebook `notebooks/02_scoring_calibration.ipynb` calls `load_config` and `run`, then the
-table functions of `tables` (exported here); definitions are in docs/scoring.md and in each submodule.
+table functions of `tables` (exported here), and the score's health over time (`health`,
+`history`) and its diagnostics (`diagnostics`) with their charts and views, reached as
+`scoring.health` and so on; definitions are in docs/scoring.md and in each submodule.
 """
 
 from ...core.needs import Needs
+from . import diagnostics, diagnostics_charts, health, health_charts, health_views, history
 from .conclusion import product_verdicts
 from .model import ScoringConfig, ScoringModel, load_config, parse_config, parse_model
 from .study import ScoringStudy, count_points, run, run_time
@@ -22,6 +25,12 @@ from .tables import (
 
 __all__ = [
     "ScoringConfig",
+    "diagnostics",
+    "diagnostics_charts",
+    "health",
+    "health_charts",
+    "health_views",
+    "history",
     "ScoringModel",
     "ScoringStudy",
     "band_table",

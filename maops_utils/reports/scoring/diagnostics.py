@@ -457,9 +457,14 @@ def factor_names(
         if kind == "activity":
             out.append(names.rule(key, locale))
             continue
-        shown = (
-            t("sc_empty_value", locale) if value == EMPTY else names.value(attribute, value, locale)
-        )
+        # the product and the channel are named in their own sections of labels.yaml
+        section = {"product": "products", "lead_source": "lead_sources"}.get(attribute)
+        if value == EMPTY:
+            shown = t("sc_empty_value", locale)
+        elif section:
+            shown = names.name(section, value, locale)
+        else:
+            shown = names.value(attribute, value, locale)
         out.append(
             t("dg_factor_value", locale, attribute=names.attribute(attribute, locale), value=shown)
         )

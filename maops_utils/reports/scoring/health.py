@@ -12,6 +12,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -23,8 +24,17 @@ from ...core.schema import ALL
 from ...core.stats import wilson_interval
 from . import evaluate, outcomes, points
 from .choices import band_edges
-from .history import RECOMPUTED, RECORDED, populations, sample_rows, score_source
+from .history import (
+    RECOMPUTED,
+    RECORDED,
+    month_population,
+    populations,
+    read_history,
+    sample_rows,
+    score_source,
+)
 from .model import ScoringConfig
+from .resample import bootstrap_intervals
 
 HEALTH_COLUMNS = [
     "month",
@@ -58,9 +68,6 @@ BAND_MONTH_COLUMNS = [
 # AUC and slope need both classes in number: below this many successes or failures a month's
 # figure would be a coin toss and is not computed (the `reliable` flag uses min_events)
 MIN_CLASS = 10
-# the bootstrap groups leads by score; a score with more distinct values (decayed points) is
-# cut into this many equal-count groups for the intervals only (the figures stay exact)
-MAX_GROUPS = 1000
 
 
 # ---------------------------------------------------------------- health
@@ -108,6 +115,24 @@ class ScoreHealth:
     empty_months: list[str] = field(default_factory=list)
     sampled: dict[str, int] = field(default_factory=dict)
     notes: list[tuple[str, dict]] = field(default_factory=list)
+
+
+def for_report(
+    dataset: Dataset, config: ScoringConfig, month: str, *, history_dir: Path | None
+) -> ScoreHealth:
+    """The health the scoring report shows: the report month's population kept with the input
+    for the run's history (`month_population`), the earlier months read from the history in
+    `history_dir` (None: no history), then `score_health`."""
+    month_population(dataset, config, month)
+    return score_health(
+        dataset, config, month, history=read_history(history_dir, window(config, month))
+    )
+
+
+def window(config: ScoringConfig, month: str) -> list[str]:
+    """The months the health covers for the report `month` (`health.months`, oldest first):
+    the history entries a run reads."""
+    return month_range(month, config.health.months)
 
 
 def psi(actual: np.ndarray, expected: np.ndarray) -> float:
@@ -374,86 +399,6 @@ def _counts(part: pd.DataFrame, labels: list[str]) -> np.ndarray:
     return part["band"].value_counts().reindex(labels).fillna(0).to_numpy(dtype="float64")
 
 
-def bootstrap_intervals(
-    y: np.ndarray,
-    score: np.ndarray,
-    p_ref: np.ndarray,
-    replicates: int,
-    rng: np.random.Generator,
-) -> tuple[tuple[float, float], tuple[float, float]]:
-    """95% percentile bootstrap intervals of the AUC of `score` and of the calibration slope
-    of `p_ref` (the reference-fitted probability), from `replicates` resamples of the leads.
-
-    A resample of n leads is a multinomial draw over the cells (score, outcome), so each
-    replicate costs the number of distinct scores, not of leads; a score with more than
-    `MAX_GROUPS` distinct values is grouped by rank for the intervals. Replicates that drew
-    one class only are left out.
-
-    Returns:
-        ((auc_low, auc_high), (slope_low, slope_high))."""
-    y = np.asarray(y, dtype="float64")
-    score = np.asarray(score, dtype="float64")
-    lp = evaluate._logit(p_ref)
-    uniq, code = np.unique(score, return_inverse=True)
-    if len(uniq) > MAX_GROUPS:
-        order = np.argsort(score, kind="stable")
-        code = np.empty(len(score), dtype="int64")
-        code[order] = np.arange(len(score)) * MAX_GROUPS // len(score)
-    groups = int(code.max()) + 1
-    x = np.bincount(code, weights=lp, minlength=groups) / np.bincount(code, minlength=groups)
-    cells = np.bincount(code * 2 + y.astype("int64"), minlength=2 * groups).astype("float64")
-    draws = rng.multinomial(len(y), cells / cells.sum(), size=replicates).reshape(
-        replicates, groups, 2
-    )
-    neg, pos = draws[:, :, 0].astype("float64"), draws[:, :, 1].astype("float64")
-    n1, n0 = pos.sum(axis=1), neg.sum(axis=1)
-    ok = (n1 > 0) & (n0 > 0)
-    below = np.cumsum(neg, axis=1) - neg
-    aucs = (pos * (below + 0.5 * neg)).sum(axis=1)[ok] / (n1 * n0)[ok]
-    slopes = _grouped_slopes(x, pos[ok], neg[ok])
-    return _percentiles(aucs), _percentiles(slopes)
-
-
-def _percentiles(values: np.ndarray) -> tuple[float, float]:
-    v = values[np.isfinite(values)]
-    if len(v) < 2:
-        return float("nan"), float("nan")
-    lo, hi = np.percentile(v, [2.5, 97.5])
-    return float(lo), float(hi)
-
-
-def _grouped_slope(x: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> float:
-    """Slope b of logit P(y) = a + b·x fitted by maximum likelihood on groups with `pos`
-    successes and `neg` failures at `x`."""
-    return float(_grouped_slopes(x, pos[None, :], neg[None, :])[0])
-
-
-def _grouped_slopes(x: np.ndarray, pos: np.ndarray, neg: np.ndarray) -> np.ndarray:
-    """`_grouped_slope` of every row of `pos` and `neg` (replicates × groups) at once:
-    Newton-Raphson with the tiny ridge of `evaluate.fit_logistic`, each step's 2 × 2 system
-    solved in closed form for all replicates."""
-    ridge = 1e-6
-    n = pos + neg
-    a = np.zeros(len(pos))
-    b = np.zeros(len(pos))
-    for _ in range(50):
-        p = 1.0 / (1.0 + np.exp(-np.clip(a[:, None] + b[:, None] * x[None, :], -700, 700)))
-        r = pos - n * p
-        w = n * p * (1 - p)
-        g0 = r.sum(axis=1) - ridge * a
-        g1 = (r * x).sum(axis=1) - ridge * b
-        h00 = w.sum(axis=1) + ridge
-        h01 = (w * x).sum(axis=1)
-        h11 = (w * x * x).sum(axis=1) + ridge
-        det = h00 * h11 - h01 * h01
-        da = (h11 * g0 - h01 * g1) / det
-        db = (h00 * g1 - h01 * g0) / det
-        a, b = a + da, b + db
-        if np.nanmax(np.abs(np.concatenate([da, db]))) < 1e-10:
-            break
-    return b
-
-
 def _verdict(
     table: pd.DataFrame, reference: list[str], ref_auc: float, config: ScoringConfig
 ) -> Verdict:
@@ -509,23 +454,71 @@ def verdict_sentence(health: ScoreHealth, locale: str = "ja") -> str:
     return " ".join(parts)
 
 
-def page_line(health: ScoreHealth, locale: str = "ja") -> str | None:
-    """The month's page line when the PSI or the AUC crossed its threshold, else None."""
+VERDICT_COLUMNS = [
+    "month",
+    "shift_month",
+    "shift_psi",
+    "psi_alert",
+    "auc_month",
+    "auc",
+    "auc_high",
+    "reference_auc",
+    "auc_drop",
+]
+
+
+def verdict_table(health: ScoreHealth) -> pd.DataFrame:
+    """`score_drift.csv`: the verdict in one row (`VERDICT_COLUMNS`), with the thresholds it
+    was judged on, so that the month's page says what the report says (`page_line_of`)."""
     v, h = health.verdict, health.config.health
-    if v.shift_month:
-        return t("hl_page_shift", locale, month=v.shift_month, psi=v.shift_psi, alert=h.psi_alert)
-    if v.auc_months:
+    row = {
+        "month": health.month,
+        "shift_month": v.shift_month or "",
+        "shift_psi": v.shift_psi,
+        "psi_alert": h.psi_alert,
+        "auc_month": v.auc_months[0] if v.auc_months else "",
+        "auc": v.auc,
+        "auc_high": v.auc_high,
+        "reference_auc": v.reference_auc,
+        "auc_drop": h.auc_drop,
+    }
+    return pd.DataFrame([row], columns=VERDICT_COLUMNS)
+
+
+def page_line_of(row: Mapping[str, object], locale: str = "ja") -> str | None:
+    """The month's page line from a `verdict_table` row: a shift in the distribution when the
+    PSI reached its alert, else a fall of the AUC; None when neither crossed its threshold."""
+
+    def text(key: str) -> str:
+        value = row.get(key)
+        return value if isinstance(value, str) else ""
+
+    if text("shift_month"):
         return t(
-            "hl_page_auc", locale, month=v.auc_months[0], high=v.auc_high,
-            ref=v.reference_auc, drop=h.auc_drop,
+            "hl_page_shift", locale, month=text("shift_month"), psi=float(row["shift_psi"]),
+            alert=float(row["psi_alert"]),
+        )  # fmt: skip
+    if text("auc_month"):
+        return t(
+            "hl_page_auc", locale, month=text("auc_month"), high=float(row["auc_high"]),
+            ref=float(row["reference_auc"]), drop=float(row["auc_drop"]),
         )  # fmt: skip
     return None
+
+
+def page_line(health: ScoreHealth, locale: str = "ja") -> str | None:
+    """The month's page line when the PSI or the AUC crossed its threshold, else None."""
+    return page_line_of(verdict_table(health).iloc[0].to_dict(), locale)
 
 
 def health_tables(health: ScoreHealth) -> dict[str, pd.DataFrame]:
     """The CSV tables: `score_health.csv` and `score_bands_by_month.csv` (aggregates only:
     no lead id)."""
-    return {"score_health.csv": health.table, "score_bands_by_month.csv": health.bands}
+    return {
+        "score_health": health.table,
+        "score_bands_by_month": health.bands,
+        "score_drift": verdict_table(health),
+    }
 
 
 __all__ = [
@@ -533,9 +526,12 @@ __all__ = [
     "HEALTH_COLUMNS",
     "ScoreHealth",
     "Verdict",
-    "bootstrap_intervals",
+    "for_report",
     "health_tables",
     "page_line",
+    "page_line_of",
+    "verdict_table",
+    "window",
     "psi",
     "score_health",
     "verdict_sentence",
