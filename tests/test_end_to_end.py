@@ -65,9 +65,15 @@ def test_run_writes_the_contract_outputs(published):
     leftovers = [
         p.name
         for p in published["out"].iterdir()
-        if p.name.startswith(".") and not p.name.endswith(".lock") and p.name != ".cache"
+        if p.name.startswith(".")
+        and not p.name.endswith(".lock")
+        and p.name not in (".cache", ".history")
     ]
     assert leftovers == []
+    # the month's scores per lead are kept beside the month folders, never in the published one
+    history = published["out"] / ".history"
+    assert [p.name for p in history.iterdir()] == [f"scores-{handmade.MONTH}.parquet"]
+    assert not list(month_dir.rglob("*.parquet"))
     # the validated-data cache (docs/scale.md): one complete entry of the activities, one of
     # the small tables, the month facts (and the inputs' checksums), nothing half-written
     cached = sorted(p for p in (published["out"] / ".cache").iterdir() if p.is_dir())
@@ -83,11 +89,15 @@ def test_run_writes_the_contract_outputs(published):
     assert others <= {"checksums.json"}
     kept = list(facts.glob("all/*"))
     # month facts and the study (`.kept`), counted points sealed with their checksum, the mark
-    # of work prepared ahead; nothing half-written (a temporary file starts with a dot)
+    # of work prepared ahead, the month's scored population for the history (`.arrow`);
+    # nothing half-written (a temporary file starts with a dot)
     assert kept and all(
-        p.name.endswith((".kept", ".parquet", ".sha256", ".json")) and not p.name.startswith(".")
+        p.name.endswith((".kept", ".parquet", ".arrow", ".sha256", ".json"))
+        and not p.name.startswith(".")
         for p in kept
     )
+    arrows = [p.name for p in kept if p.name.endswith(".arrow")]
+    assert len(arrows) == 1 and arrows[0].startswith(f"population-{handmade.MONTH}-")
     assert any(p.name.endswith(".kept") for p in kept)
 
 
@@ -181,6 +191,7 @@ def test_failed_runs_leave_the_previous_report_intact(published, tmp_path):
     shutil.copytree(published["out"], out)
     previous = snapshot(out / handmade.MONTH)
     cache_before = snapshot(out / ".cache")
+    history_before = snapshot(out / ".history")
 
     # 1. bad data: stops before anything is written
     data = handmade.write(tmp_path / "bad")
@@ -221,9 +232,12 @@ def test_failed_runs_leave_the_previous_report_intact(published, tmp_path):
     assert not [
         p
         for p in out.iterdir()
-        if p.name.startswith(".") and not p.name.endswith(".lock") and p.name != ".cache"
+        if p.name.startswith(".")
+        and not p.name.endswith(".lock")
+        and p.name not in (".cache", ".history")
     ]
     assert snapshot(out / ".cache") == cache_before
+    assert snapshot(out / ".history") == history_before  # a failed run keeps nothing new
 
 
 def test_unknown_month_is_refused(tmp_path):

@@ -52,7 +52,7 @@ def test_notebook_runs_on_the_sample_and_writes_its_tables(executed):
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.outputs]
     assert not [o for o in outputs if o.output_type == "error"]
     pngs = [o for o in outputs if "image/png" in o.get("data", {})]
-    assert len(pngs) == 4  # funnel, cohort heatmap, trend, channels
+    assert len(pngs) == 6  # pacing, pipeline, trend, funnel, channels, cohort heatmap
     html = "".join(o.get("data", {}).get("text/html", "") for o in outputs)
     assert "受注金額" in html and "新規リード数" in html  # Japanese labels from params/kpis.yaml
     for name in ("trend", "channels", "campaigns", "cohorts", "velocity"):

@@ -189,3 +189,23 @@ def test_the_health_view_shows_open_months_without_an_auc():
     assert list(view.loc["2026-01"]) == ["100", "recorded", "", "reference", "0.70 [0.60–0.80]",
                                           "1.00 [0.80–1.20]", "20"]  # fmt: skip
     assert view.loc["2026-02", "PSI"] == "0.300" and view.loc["2026-02", "AUC [95%]"] == ""
+
+
+def test_the_quarters_line_names_the_products_off_track(catalogue):
+    table = pd.DataFrame(
+        [
+            _pacing_row("revenue", ALL, "quarter", projection=24_690_000, low80=13_270_000,
+                        high80=36_110_000, target=27_000_000),
+            _pacing_row("revenue", "C", "quarter", projection=1_000_000, low80=0,
+                        high80=3_000_000, target=7_500_000, status="off_track"),
+            _pacing_row("revenue", "A", "quarter", projection=9, low80=8, high80=10,
+                        target=9, status="on_track"),
+            _pacing_row("revenue", "B", "year", projection=1, low80=0, high80=2, target=9,
+                        status="off_track"),
+        ]
+    )  # fmt: skip
+    line = pacing_charts.quarter_line(table, catalogue, names={"C": "ミライガード"})
+    assert line.endswith(
+        "。商材別では見込みが目標に届かない: ミライガード の受注金額 100万円（目標 750万円）"
+    )
+    assert "A" not in line.split("。")[-1] and "B" not in line.split("。")[-1]

@@ -137,7 +137,9 @@ def test_the_notebook_runs_on_the_sample_and_writes_its_files(executed):
     streams = "".join(o.get("text", "") for _, o in outputs if o.output_type == "stream")
     assert "missing from font" not in streams
     pngs = [i for i, o in outputs if "image/png" in o.get("data", {})]
-    assert len(pngs) == 6  # bands, ratings, reliability, gain, thresholds, products
+    # products, health (PSI, band shares, AUC), thresholds, bands, ratings, reliability, gain,
+    # decision curve, factors
+    assert len(pngs) == 11
     for name in ("scoring_bands", "scoring_thresholds", "scoring_metrics", "lead_scores"):
         assert (executed / f"{name}.csv").is_file(), name
     metrics = pd.read_csv(executed / "scoring_metrics.csv")
@@ -201,7 +203,7 @@ def test_the_notebook_calibrates_a_score_snapshot_of_a_list_dated_nowhere(tmp_pa
     )
     outputs = _outputs(tmp_path)
     assert not [o for _, o in outputs if o.output_type == "error"]
-    assert len([i for i, o in outputs if "image/png" in o.get("data", {})]) == 6
+    assert len([i for i, o in outputs if "image/png" in o.get("data", {})]) == 11
     html = "".join(o.get("data", {}).get("text/html", "") for i, o in outputs if i == "scope")
     assert "スナップショットからは" in html and "won（受注）" in html
     scores = pd.read_csv(tmp_path / "lead_scores.csv", keep_default_na=False)

@@ -222,12 +222,14 @@ def outlook(
 ) -> list[Outlook]:
     """The page's lines on what lies ahead, from the KPI report's `pacing.csv` (`pacing`) and
     `pipeline.csv` / `pipeline_flows.csv` (`waiting`, `flows`) and the scoring report's
-    `score_drift.csv` (`drift`): the quarter's projection of the KGIs, the leads past their
+    `score_drift.csv` (`drift`): the quarter's projection of the KGIs (and the products off track), the leads past their
     SLA when there are any, and the score's drift when its PSI or AUC crossed a threshold. A
     table the report did not write gives no line."""
     out = []
     if pacing is not None and not pacing.empty:
-        line = pacing_charts.quarter_line(pacing, catalogue, locale=locale, currency=currency)
+        line = pacing_charts.quarter_line(
+            pacing, catalogue, locale=locale, currency=currency, names=names
+        )
         if line:
             out.append(Outlook(line, PACING_EVIDENCE))
     if waiting is not None and flows is not None and funnel_def is not None:

@@ -4,7 +4,7 @@ from a `pacing.Pacing`."""
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -327,39 +327,59 @@ def backtest_view(table: pd.DataFrame, rv: KpiReview) -> pd.DataFrame:
 
 
 def quarter_line(
-    table: pd.DataFrame, catalogue, *, locale: str = "ja", currency: str = "JPY"
+    table: pd.DataFrame,
+    catalogue,
+    *,
+    locale: str = "ja",
+    currency: str = "JPY",
+    names: Mapping[str, str] | None = None,
 ) -> str | None:
     """ONE line for the month's page from `pacing.csv` (`table`): each KGI's projection for
     the quarter of the whole business, with its 80% interval, target and status, e.g.
     "2026年度 第3四半期の見込み: 受注金額 2,469万円（80%区間 1,327万円〜3,611万円、目標 2,700万円、
-    ▲ 注意）". None when no KGI is paced or the quarter has nothing left to project."""
-    rows = table[(table["product"] == ALL) & (table["period"] == "quarter")]
-    rows = rows[[catalogue[k].tier == "KGI" for k in rows["kpi"]]] if len(rows) else rows
+    ▲ 注意）", then the products whose own projection is off track (`names`: their names).
+    None when no KGI is paced or the quarter has nothing left to project."""
+    quarter = table[table["period"] == "quarter"]
+    if not quarter.empty:
+        quarter = quarter[[catalogue[k].tier == "KGI" for k in quarter["kpi"]]]
+    rows = quarter[quarter["product"] == ALL]
     if rows.empty:
         return None
-    parts = []
-    for r in rows.to_dict("records"):
-        kpi = catalogue[r["kpi"]]
 
-        def fmt(value: float, unit: str = kpi.unit) -> str:
-            return pace_value(value, unit, currency, locale)
+    def fmt(value: float, kpi: str) -> str:
+        return pace_value(value, catalogue[kpi].unit, currency, locale)
 
-        if pd.isna(r["low80"]):
-            continue
-        parts.append(
-            t(
-                "pace_line_part",
-                locale,
-                label=kpi.label(locale),
-                projection=fmt(r["projection"]),
-                low=fmt(r["low80"]),
-                high=fmt(r["high80"]),
-                target=fmt(r["target"]) or "–",
-                status=format_status(r["status"], locale) if isinstance(r["status"], str) else "–",
-            )
+    parts = [
+        t(
+            "pace_line_part",
+            locale,
+            label=catalogue[r["kpi"]].label(locale),
+            projection=fmt(r["projection"], r["kpi"]),
+            low=fmt(r["low80"], r["kpi"]),
+            high=fmt(r["high80"], r["kpi"]),
+            target=fmt(r["target"], r["kpi"]) or "–",
+            status=format_status(r["status"], locale) if isinstance(r["status"], str) else "–",
         )
+        for r in rows.to_dict("records")
+        if not pd.isna(r["low80"])
+    ]
     if not parts:
         return None
     sep = "、" if locale == "ja" else "; "
     period = period_title(str(rows["period_name"].iloc[0]), locale)
-    return t("pace_line", locale, period=period, parts=sep.join(parts))
+    line = t("pace_line", locale, period=period, parts=sep.join(parts))
+    behind = quarter[(quarter["product"] != ALL) & (quarter["status"] == "off_track")]
+    if not behind.empty:
+        products = [
+            t(
+                "pace_line_product",
+                locale,
+                product=(names or {}).get(r["product"], r["product"]),
+                label=catalogue[r["kpi"]].label(locale),
+                projection=fmt(r["projection"], r["kpi"]),
+                target=fmt(r["target"], r["kpi"]),
+            )
+            for r in behind.to_dict("records")
+        ]
+        line += t("pace_line_behind", locale, products=sep.join(products))
+    return line
