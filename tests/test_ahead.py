@@ -173,18 +173,18 @@ def test_a_process_stopped_at_work_leaves_no_spill_folder(tmp_path, monkeypatch)
 
 
 @pytest.mark.parametrize(
-    "notebook, item",
+    "notebook, items",
     [
-        ("00_data_quality", "pairs"),
-        ("02_scoring_calibration", "scoring_points"),
+        ("00_data_quality", ("pairs",)),
+        ("02_scoring_calibration", ("scoring_points", "score_health")),
         # its conclusion reads the scoring study: it waits for the points like the scoring
         # report, so the study is computed once, with the points prepared ahead
-        ("03_product_comparison", "scoring_points"),
+        ("03_product_comparison", ("scoring_points", "score_health")),
     ],
 )
-def test_a_notebook_waits_for_what_the_reports_it_imports_declare(notebook, item, tmp_path):
+def test_a_notebook_waits_for_what_the_reports_it_imports_declare(notebook, items, tmp_path):
     path = ROOT / "notebooks" / f"{notebook}.ipynb"
-    assert notebook_needs(path).items == (item,)
+    assert notebook_needs(path).items == items
     # a notebook of one's own gets the same from the same import, with no list to edit
     own = tmp_path / "10_mine.ipynb"
     imports = [s for s in notebook_imports(path) if "maops_utils.reports" in s]
@@ -197,5 +197,6 @@ def test_a_notebook_waits_for_what_the_reports_it_imports_declare(notebook, item
     assert notebook_needs(own) == notebook_needs(path)
     assert notebook_needs(ROOT / "notebooks" / "01_kpi_evaluation.ipynb").items == ()
     # and what is declared can be called as the process calls it
-    module, _, function = dict(notebook_needs(path).prepare)[item].partition(":")
-    assert callable(getattr(importlib.import_module(module), function))
+    for item in items:
+        module, _, function = dict(notebook_needs(path).prepare)[item].partition(":")
+        assert callable(getattr(importlib.import_module(module), function))

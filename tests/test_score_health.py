@@ -597,3 +597,38 @@ def test_the_scoring_report_and_the_months_page_name_the_planted_shift(project, 
     # the run kept the report month's scores outside the published folder
     assert (out / ".history" / f"scores-{REPORT}.parquet").is_file()
     assert not list(folder.rglob("*.parquet"))
+
+
+def test_the_window_prepared_ahead_gives_the_same_health(data_dir, tmp_path, monkeypatch):
+    cfg = _config()
+    params = tmp_path / "params"
+    params.mkdir()
+    import yaml
+
+    (params / "scoring.yaml").write_text(
+        yaml.safe_dump(
+            {
+                "current": RULES,
+                "evaluation": {"judged_at": "month_end", "window_days": 60, "min_events": 20},
+                "health": {"months": 12, "reference_months": 3, "bootstrap": 100},
+            }
+        ),
+        encoding="utf-8",
+    )
+    cache = tmp_path / "cache"
+    ahead = load_dataset(data_dir, as_of=month_bounds(REPORT)[1], cache_dir=cache)
+    history.prepare_health(ahead, params, REPORT)
+    # a later load of the same input finds the window kept, and reads it instead of scoring
+    later = load_dataset(data_dir, as_of=month_bounds(REPORT)[1], cache_dir=cache)
+    name = history.kept_window_name(cfg, REPORT)
+    assert later.facts.table(name) is not None
+    fresh = health.score_health(load_dataset(data_dir, as_of=month_bounds(REPORT)[1]), cfg, REPORT)
+
+    def scored_again(*args, **kwargs):
+        raise AssertionError("the populations were scored again")
+
+    monkeypatch.setattr(history, "populations", scored_again)
+    kept = health.score_health(later, cfg, REPORT)
+    pd.testing.assert_frame_equal(kept.table, fresh.table)
+    pd.testing.assert_frame_equal(kept.bands, fresh.bands)
+    assert later.facts.table(history.kept_population_name(cfg, REPORT)) is not None

@@ -418,6 +418,9 @@ RUN_TABLES = {
     "campaigns.csv": ["month", "campaign_id"],
     "cohorts.csv": ["cohort", "product", "stage", "window_days"],
     "velocity.csv": ["product", "transition"],
+    "pacing.csv": ["kpi", "product", "period"],
+    "pipeline.csv": ["stage", "group_by", "group", "bucket"],
+    "pipeline_flows.csv": ["stage", "group_by", "group"],
     "product_channel.csv": ["month", "product", "channel"],  # notebook 03
     "product_comparison.csv": ["month", "product", "metric", "compared_with"],
 }

@@ -52,8 +52,12 @@ __all__ = [
 ]
 
 # The study's fits import scikit-learn when they run: its kernel imports it ahead. The points
-# of every activity take long at scale: a batch counts them ahead.
+# of every activity and the health's monthly populations take long at scale: a batch prepares
+# them ahead (the populations after the points, which they are scored with).
 NEEDS = Needs(
     preload=("sklearn.linear_model",),
-    prepare=(("scoring_points", "maops_utils.reports.scoring.study:prepare_points"),),
+    prepare=(
+        ("scoring_points", "maops_utils.reports.scoring.study:prepare_points"),
+        ("score_health", "maops_utils.reports.scoring.history:prepare_health"),
+    ),
 )

@@ -28,10 +28,10 @@ from .history import (
     RECOMPUTED,
     RECORDED,
     month_population,
-    populations,
     read_history,
     sample_rows,
     score_source,
+    window_populations,
 )
 from .model import ScoringConfig
 from .resample import bootstrap_intervals
@@ -179,7 +179,7 @@ def score_health(
     con = points.connect(dataset, cutoff)
     try:
         todo = [m for m in months if m not in entries]
-        computed = populations(dataset, config, todo, month, h.max_leads, con)
+        computed = window_populations(dataset, config, todo, month, con)
     finally:
         con.close()
     for m in months:

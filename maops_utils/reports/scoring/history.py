@@ -28,9 +28,9 @@ import pandas as pd
 
 from ...contract.dataset import Dataset
 from ...core.io import read_parquet
-from ...core.months import month_bounds
+from ...core.months import month_bounds, month_range
 from . import outcomes, points
-from .model import ScoringConfig, ScoringModel
+from .model import ScoringConfig, ScoringModel, load_config
 from .study import _use_scores, kept_name
 
 POPULATION_COLUMNS = ["lead_id", "product", "score", "rating", "source", "model_key", "scored_at"]
@@ -59,6 +59,62 @@ def score_source(dataset: Dataset, config: ScoringConfig) -> tuple[str, str]:
 def kept_population_name(config: ScoringConfig, month: str) -> str:
     """The name the report month's population is kept under with the dataset's input."""
     return kept_name(config, f"population-{month}", month, suffix=".arrow")
+
+
+def kept_window_name(config: ScoringConfig, month: str) -> str:
+    """The name the populations of the health's whole window for the report `month` are kept
+    under with the input (`prepare_health`), each sampled to `health.max_leads`."""
+    h = config.health
+    return kept_name(
+        config, f"window-{month}", month, str(h.months), str(h.max_leads), suffix=".arrow"
+    )
+
+
+def window_populations(
+    dataset: Dataset,
+    config: ScoringConfig,
+    months: list[str],
+    report_month: str,
+    con: duckdb.DuckDBPyConnection,
+) -> dict[str, tuple[pd.DataFrame | None, int]]:
+    """`populations` of `months` sampled to `health.max_leads`: read from what the batch
+    prepared ahead for the whole window (`prepare_health`) when it is kept, else computed."""
+    keeper = dataset.facts
+    kept = keeper.table(kept_window_name(config, report_month)) if keeper is not None else None
+    if kept is None:
+        return populations(dataset, config, months, report_month, config.health.max_leads, con)
+    out: dict[str, tuple[pd.DataFrame | None, int]] = {}
+    for m in months:
+        rows = kept[kept["month"] == m]
+        whole = int(rows["whole"].iloc[0]) if len(rows) else 0
+        out[m] = (rows[POPULATION_COLUMNS].reset_index(drop=True), whole)
+    return out
+
+
+def prepare_health(dataset: Dataset, params_dir: Path, month: str) -> None:
+    """What the score's health reads, computed ahead by the batch (`NEEDS` of this report)
+    while other notebooks run: the report month's whole population (for the history) and the
+    populations of the health's window, kept with the input. Nothing is kept without a
+    cache, or for a snapshot scores table (only its report month can be scored)."""
+    config = load_config(params_dir)
+    month_population(dataset, config, month)
+    keeper = dataset.facts
+    source, _ = score_source(dataset, config)
+    if keeper is None or (source == "scores" and outcomes.is_snapshot(dataset["scores"])):
+        return
+    months = month_range(month, config.health.months)
+    con = points.connect(dataset, month_bounds(month)[1])
+    try:
+        found = populations(dataset, config, months, month, config.health.max_leads, con)
+    finally:
+        con.close()
+    frames = [
+        rows.assign(month=m, whole=whole)
+        for m, (rows, whole) in found.items()
+        if rows is not None and not rows.empty
+    ]
+    if frames:
+        keeper.keep_table(kept_window_name(config, month), pd.concat(frames, ignore_index=True))
 
 
 def history_path(history_dir: Path, month: str) -> Path:
