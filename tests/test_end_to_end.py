@@ -390,9 +390,13 @@ def test_the_pairs_and_scoring_points_are_prepared_while_the_other_notebooks_run
     assert {item: done["problem"] for item, done in ahead.items()} == {
         "pairs": None,
         "scoring_points": None,
+        "score_health": None,
     }
     log = (month_dir / "run.log").read_text(encoding="utf-8")
-    assert "prepared ahead, while other notebooks ran: pairs: ready; scoring_points: ready" in log
+    assert (
+        "prepared ahead, while other notebooks ran: pairs: ready; scoring_points: ready; "
+        "score_health: ready"
+    ) in log
     started = {
         p.stem: pd.Timestamp(nbformat.read(p, as_version=4).metadata.papermill.start_time)
         for p in month_dir.glob("0*.ipynb")
@@ -418,18 +422,22 @@ def test_the_pairs_and_scoring_points_are_prepared_while_the_other_notebooks_run
     month_dir = _run_prepared_ahead(published, tmp_path / "reports", jobs=1)
     manifest = json.loads((month_dir / "run.json").read_text(encoding="utf-8"))
     kept = {"problem": None, "ready_at": None, "kept": True}
-    assert manifest["prepared_ahead"] == {"pairs": kept, "scoring_points": kept}
+    assert manifest["prepared_ahead"] == {
+        "pairs": kept,
+        "scoring_points": kept,
+        "score_health": kept,
+    }
     log = (month_dir / "run.log").read_text(encoding="utf-8")
     assert (
         "prepared ahead: nothing to do, an earlier run on this input prepared pairs, "
-        "scoring_points" in log
+        "scoring_points, score_health" in log
     )
 
 
 def test_with_two_kernels_and_work_prepared_ahead_the_tables_are_the_same(published, tmp_path):
     month_dir = _run_prepared_ahead(published, tmp_path / "reports", jobs=2)
     ahead = json.loads((month_dir / "run.json").read_text(encoding="utf-8"))["prepared_ahead"]
-    assert len(ahead) == 2 and all(done["problem"] is None for done in ahead.values())
+    assert len(ahead) == 3 and all(done["problem"] is None for done in ahead.values())
 
 
 @pytest.mark.parametrize("where", [".", "notebooks"])
