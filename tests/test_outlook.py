@@ -209,3 +209,13 @@ def test_the_quarters_line_names_the_products_off_track(catalogue):
         "。商材別では見込みが目標に届かない: ミライガード の受注金額 100万円（目標 750万円）"
     )
     assert "A" not in line.split("。")[-1] and "B" not in line.split("。")[-1]
+
+
+def test_without_a_paced_kpi_the_outlook_says_how_to_get_one():
+    class Review:  # what pacing_sentences reads of a review
+        locale = "ja"
+
+    assert pacing_charts.pacing_sentences([], Review()) == [
+        "目標のあるKGI（または pace: true の指標）がないため、四半期・年度の見通しは出していません。"
+        "params/kpis.yaml に月・四半期・年度の目標を設定すると表示されます。"
+    ]

@@ -9,6 +9,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from IPython.display import Markdown
 from matplotlib.figure import Figure
 from matplotlib.ticker import FuncFormatter
 
@@ -233,7 +234,7 @@ def pacing_chart(
 
 def pacing_view(
     items: Sequence[Pacing], rv: KpiReview, *, products: Sequence[str] = (ALL,)
-) -> pd.DataFrame:
+) -> pd.DataFrame | Markdown:
     """The pacing as a table for reading: per KPI, product and period, the total so far
     against its pro-rata target, the projection with its 80% interval, the target, what is
     needed per month and the status with the probability behind it. `products`: the rows
@@ -267,12 +268,15 @@ def pacing_view(
         }
         rows.append(row)
     if not rows:
-        return pd.DataFrame()
+        return Markdown(t("pace_none", loc))
     return pd.DataFrame(rows).set_index(t("kpi", loc)).rename_axis(None)
 
 
 def pacing_sentences(items: Sequence[Pacing], rv: KpiReview) -> list[str]:
-    """One sentence per paced KPI and period of the whole business (`pacing_sentence`)."""
+    """One sentence per paced KPI and period of the whole business (`pacing_sentence`); one
+    saying how to get them when nothing is paced (no KGI with a target, no `pace: true`)."""
+    if not any(p.product == ALL for p in items):
+        return [t("pace_none", rv.locale)]
     return [
         pacing_sentence(
             p,
@@ -305,14 +309,14 @@ def year_chart(items: Sequence[Pacing], values: pd.DataFrame, rv: KpiReview) -> 
     )
 
 
-def backtest_view(table: pd.DataFrame, rv: KpiReview) -> pd.DataFrame:
+def backtest_view(table: pd.DataFrame, rv: KpiReview) -> pd.DataFrame | Markdown:
     """The backtest (`pacing_backtest.backtest_table`) for reading: per KPI and product, the months
     projected and how often the realised quarter fell inside the 80% and 95% intervals, with
     the mean error as a share of the quarter, for the method the report uses (`auto`)."""
     loc = rv.locale
     mine = table[table["method"] == "auto"]
     if mine.empty:
-        return pd.DataFrame()
+        return Markdown(t("pace_none", loc))
     out = pd.DataFrame(
         {
             t("kpi", loc): [rv.label(k) for k in mine["kpi"]],

@@ -502,19 +502,20 @@ def month_page_line(
 
 def pipeline_chart(
     inv: Inventory, *, locale: str = "ja", names: Mapping[str, str] | None = None
-) -> Figure:
+) -> Figure | None:
     """Open MQLs and SQLs at the month's end as horizontal bars stacked by age bucket, one
     panel per stage, a bar for the whole business then each group with anything open; the
     part of each bucket past the stage's SLA in a warning colour, counts labelled.
 
     Args:
-        inv: from `inventory`; an unavailable one gives an empty figure.
+        inv: from `inventory`; an unavailable one gives no chart (None): the report's
+            sentence says why, and a blank picture would say nothing.
         names: group code -> name (params/labels.yaml: products or channels); codes without.
     """
+    if not inv.available:
+        return None
     setup_style()
     fig = Figure(figsize=(PAGE_WIDTH, 1.0))
-    if not inv.available:
-        return fig
     labels = bucket_labels(inv.funnel.age_buckets)
     # age in blues, lighter when younger; past the SLA in oranges: told apart without red-green
     calm = sns.color_palette("Blues", n_colors=len(labels) + 1)[1:]
