@@ -182,17 +182,24 @@ def load_settings(
     return check_settings(settings, origin, str(run_file or run_yaml))
 
 
+def _on_data(folder: Path, data: Path) -> str | None:
+    """What is wrong with writing in `folder` for a run that reads `data` (both resolved):
+    that it is the data folder, lies inside it or holds it; None when it is apart."""
+    if folder == data or data in folder.parents:
+        return "is the data folder or lies inside it"
+    if folder in data.parents:
+        return "holds the data folder"
+    return None
+
+
 def _check_cache_dir(s: RunSettings, origin: dict[str, str], default: str) -> None:
     """Refuse a cache folder on the data: the cache writes its entries there and removes its
     old ones, so it must never share a folder with the inputs."""
     if s.cache_dir is None:
         return
     cache, data = Path(s.cache_dir).resolve(), Path(s.data_dir).resolve()
-    if cache == data or data in cache.parents:
-        problem = "is the data folder or lies inside it"
-    elif cache in data.parents:
-        problem = "holds the data folder"
-    else:
+    problem = _on_data(cache, data)
+    if problem is None:
         return
     where = origin.get("cache_dir", origin.get("data_dir", default))
     raise ConfigError(
@@ -209,8 +216,9 @@ def _check_history_dir(s: RunSettings, origin: dict[str, str], default: str) -> 
         return
     history, data = Path(s.history_dir).resolve(), Path(s.data_dir).resolve()
     out = Path(s.out_dir).resolve()
-    if history == data or data in history.parents or history in data.parents:
-        problem = f"is, holds or lies inside the data folder ({data}): a run never writes among its inputs"
+    problem = _on_data(history, data)
+    if problem is not None:
+        problem = f"{problem} ({data}): a run never writes among its inputs"
     elif any(
         p.parent == out and MONTH_RE.fullmatch(p.name.removesuffix(".failed"))
         for p in [history, *history.parents]

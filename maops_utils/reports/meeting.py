@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from ..core.i18n import format_change, format_value, t
-from ..core.months import shift_month
+from ..core.months import month_bounds, shift_month
 from ..core.schema import ALL
 from ..metrics.stages import Funnel
 from . import actions
@@ -236,7 +236,7 @@ def outlook(
         inv = pipeline.Inventory(
             month=month,
             by="product",
-            as_of=pd.Timestamp(month) + pd.offsets.MonthBegin(1),
+            as_of=month_bounds(month)[1],
             funnel=funnel_def,
             open=waiting[waiting["group_by"] == "product"].reset_index(drop=True),
             flows=flows[flows["group_by"] == "product"].reset_index(drop=True),

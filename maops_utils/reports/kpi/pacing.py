@@ -44,7 +44,7 @@ from ...core.schema import ALL
 from ...metrics import compute as mx
 from ...metrics.catalogue import Kpi
 from ...metrics.specs import Count
-from .review import KpiReview, _status, data_period
+from .review import KpiReview, data_period, status_of
 
 PACING_CSV_COLUMNS = [
     "kpi",
@@ -407,7 +407,7 @@ def pace(
         method=used,
         needed_per_month=float(needed),
         probability=float(probability),
-        status=str(_status(score, on_track, at_risk).iloc[0]),
+        status=str(status_of(score, on_track, at_risk).iloc[0]),
         small_sample=small,
         history_months=n,
         higher_is_better=higher_is_better,

@@ -330,7 +330,9 @@ def load_review(
 # ---------------------------------------------------------------- metrics.csv
 
 
-def _status(score: pd.Series, on_track: float, at_risk: float) -> pd.Series:
+def status_of(score: pd.Series, on_track: float, at_risk: float) -> pd.Series:
+    """The status of each score (attainment, or target ÷ value for a lower-is-better KPI):
+    on_track, at_risk or off_track by the catalogue's thresholds; empty without a score."""
     out = np.select(
         [score >= on_track, score >= at_risk, score.notna()],
         ["on_track", "at_risk", "off_track"],
@@ -395,7 +397,7 @@ def metrics_table(rv: KpiReview, month: str | None = None) -> pd.DataFrame:
         cur["target"].notna() & cur["value"].notna()
     )
     score = cur["attainment"].where(~lower_better, inverse)
-    cur["status"] = _status(score, cat.on_track, cat.at_risk)
+    cur["status"] = status_of(score, cat.on_track, cat.at_risk)
     is_rate = cur["metric"].map(lambda m: cat[m].is_rate)
     cur["small_sample"] = is_rate & (n.fillna(0) < cat.small_sample)
     order = {m: i for i, m in enumerate(cat.public)}

@@ -31,7 +31,7 @@ from ...core.io import read_parquet
 from ...core.months import month_bounds, month_range
 from . import outcomes, points
 from .model import ScoringConfig, ScoringModel, load_config
-from .study import _use_scores, kept_name
+from .study import kept_name, uses_tool_scores
 
 POPULATION_COLUMNS = ["lead_id", "product", "score", "rating", "source", "model_key", "scored_at"]
 RECORDED, RECOMPUTED = "recorded", "recomputed"
@@ -51,7 +51,7 @@ def model_key(model: ScoringModel) -> str:
 def score_source(dataset: Dataset, config: ScoringConfig) -> tuple[str, str]:
     """The current source of scores: ("scores", "tool") for the tool's own, else ("rules",
     `model_key` of the current model)."""
-    if _use_scores(dataset, config):
+    if uses_tool_scores(dataset, config):
         return "scores", TOOL_KEY
     return "rules", model_key(config.current)
 

@@ -131,7 +131,9 @@ def _months_between(first: str, last: str) -> list[str]:
     return month_range(last, n) if n > 0 else []
 
 
-def _use_scores(dataset: Dataset, config: ScoringConfig) -> bool:
+def uses_tool_scores(dataset: Dataset, config: ScoringConfig) -> bool:
+    """Whether the tool's own scores are judged (the dataset's `scores` table, as `source`
+    allows) rather than the current rules rebuilt from the activities."""
     has = dataset.has("scores") and not dataset["scores"].empty
     if config.source == "scores" and not has:
         from ...core.errors import ConfigError
@@ -261,7 +263,7 @@ def _compute(dataset: Dataset, config: ScoringConfig, month: str, *, locale: str
     outcome = outcomes.resolve_outcome(dataset, ev.outcome, cutoff)
     if outcome != ev.outcome:
         notes.append(("note_outcome_fallback", {"configured": ev.outcome, "used": outcome}))
-    use_scores = _use_scores(dataset, config)
+    use_scores = uses_tool_scores(dataset, config)
     if use_scores and outcomes.is_snapshot(dataset["scores"]):
         return _compute_snapshot(dataset, config, month, outcome, notes, locale=locale)
     if use_scores:
@@ -571,7 +573,7 @@ def count_points(dataset: Dataset, config: ScoringConfig, month: str) -> None:
     con = points.connect(dataset, cutoff)
     try:
         current = config.current
-        if current.activities and not _use_scores(dataset, config):
+        if current.activities and not uses_tool_scores(dataset, config):
             points.count_points(con, current.activities, current.cap_period, dataset.facts)
         spec = propose.feature_spec(dataset, config.proposal, con)
         if spec.activities:
